@@ -1,0 +1,47 @@
+# lumenrig: every target sets up what it needs; `make run` and `make test` are all a new user types.
+PY_SYS ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MPY := $(VENV)/bin/micropython
+STAMP := $(VENV)/.installed
+PORT ?= /dev/ttyACM0
+
+.PHONY: install system-deps run test test-fast typecheck lint bench sim flash clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(MAKE) system-deps
+	test -x $(PY) || $(PY_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+# Debian packages the tests need; installed only when missing.
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: install
+	$(VENV)/bin/lumenrig serve --rig sim:G1 --db sqlite:///data/lumenrig.sqlite --host 127.0.0.1 --port 8000
+
+test: install
+	$(PY) -m pytest -q
+
+typecheck: install
+	$(PY) -m mypy --config-file mypy-firmware.ini firmware protocol
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) -m bench
+
+sim: install
+	$(VENV)/bin/lumenrig sim --device G1
+
+flash: install
+	bash scripts/flash.sh $(PORT)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""Wire protocol shared by the rig firmware (MicroPython) and the host (CPython)."""

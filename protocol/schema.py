@@ -1,0 +1,335 @@
+"""The one schema of every message between the rig firmware and the host.
+
+Plain MicroPython-compatible data: the firmware packs with it, the host derives its
+pydantic models and numpy dtypes from it, and its hash travels in HELLO so two ends
+built from different schemas refuse each other.
+
+A field is (name, struct_code, unit, scale): physical value = raw * scale.  Every field
+on the device side is an integer, because floats allocate on MicroPython.
+"""
+
+PROTOCOL_VERSION = 1
+
+# Frame limits (bytes).  The raw frame is [version][msg_id][seq u16][body][crc u16].
+HEADER_SIZE = 4
+CRC_SIZE = 2
+MAX_BODY = 300
+MAX_RAW = HEADER_SIZE + MAX_BODY + CRC_SIZE
+MAX_WIRE = MAX_RAW + MAX_RAW // 254 + 2  # COBS overhead plus the 0x00 delimiter
+MAX_SAMPLES_PER_BATCH = 8
+
+# Message ids.
+HELLO = 1
+HELLO_ACK = 2
+HEARTBEAT = 3
+START_RUN = 4
+STOP_RUN = 5
+SET_OUTPUT = 6
+SHUTTER = 7
+GET_STATUS = 8
+STATUS = 9
+RESEND = 10
+ACK = 11
+NACK = 12
+SAMPLE_BATCH = 13
+EVENT = 14
+LOG = 15
+RESEND_EVENTS = 16
+
+# Device states.
+STATE_IDLE = 0
+STATE_RUNNING = 1
+STATE_SAFE_STOP = 2
+STATE_FAULT = 3
+STATE_NAMES = ("idle", "running", "safe_stop", "fault")
+
+# Run modes.
+MODE_NONE = 0
+MODE_CONSTANT_VOLTAGE = 1
+MODE_CONSTANT_CURRENT = 2
+MODE_SWEEP = 3
+MODE_PHOTOSTABILITY = 4
+MODE_NAMES = ("none", "constant_voltage", "constant_current", "sweep", "photostability")
+
+# Why a run stopped (STATUS.stop_reason, EVENT value of RUN_STOPPED / SAFE_STOP).
+STOP_NONE = 0
+STOP_COMPLETED = 1
+STOP_LUMINANCE_FRACTION = 2
+STOP_MAX_DURATION = 3
+STOP_HOST_ABORT = 4
+STOP_COMPLIANCE = 5
+STOP_INTERLOCK = 6
+STOP_HOST_LOST = 7
+STOP_EXCEPTION = 8
+STOP_RESET = 9
+STOP_I2C_FAULT = 10
+STOP_TARGET_UNREACHED = 11
+STOP_SHUTTER_FAULT = 12
+STOP_NAMES = (
+    "none", "completed", "luminance_fraction", "max_duration", "host_abort", "compliance",
+    "interlock", "host_lost", "exception", "reset", "i2c_fault", "target_unreached",
+    "shutter_fault",
+)
+# Stop reasons that are safety actions (the device went to SAFE_STOP or FAULT).
+SAFETY_STOPS = (
+    STOP_COMPLIANCE, STOP_INTERLOCK, STOP_HOST_LOST, STOP_EXCEPTION, STOP_RESET,
+    STOP_I2C_FAULT, STOP_SHUTTER_FAULT,
+)
+
+# Event codes (EVENT.code); EVENT.value meaning is given beside each.
+EV_BOOT = 1  # value: reset cause (RESET_*)
+EV_STATE = 2  # value: new state
+EV_RUN_STARTED = 3  # value: mode
+EV_RUN_STOPPED = 4  # value: stop reason
+EV_SAFE_STOP = 5  # value: stop reason
+EV_INTERLOCK_OPEN = 6
+EV_INTERLOCK_CLOSED = 7
+EV_COMPLIANCE = 8  # value: current_na
+EV_HOST_LOST = 9  # value: ms since last host frame
+EV_HOST_BACK = 10
+EV_SHUTTER_OPENED = 11
+EV_SHUTTER_CLOSED = 12
+EV_SHUTTER_FAULT = 13  # value: ms the shutter failed to reach its position
+EV_L0_CAPTURED = 14  # value: pd_pa
+EV_TARGET_REACHED = 15  # value: setpoint_mv
+EV_EXCEPTION = 16  # value: fault code
+EV_I2C_ERROR = 17  # value: I2C address
+EV_OUTPUT_ON = 18  # value: setpoint_mv
+EV_OUTPUT_OFF = 19
+EV_LASER_ON = 20
+EV_LASER_OFF = 21
+EV_RESEND_DONE = 22  # value: samples re-sent
+EVENT_NAMES = {
+    EV_BOOT: "boot", EV_STATE: "state", EV_RUN_STARTED: "run_started",
+    EV_RUN_STOPPED: "run_stopped", EV_SAFE_STOP: "safe_stop",
+    EV_INTERLOCK_OPEN: "interlock_open", EV_INTERLOCK_CLOSED: "interlock_closed",
+    EV_COMPLIANCE: "compliance", EV_HOST_LOST: "host_lost", EV_HOST_BACK: "host_back",
+    EV_SHUTTER_OPENED: "shutter_opened", EV_SHUTTER_CLOSED: "shutter_closed",
+    EV_SHUTTER_FAULT: "shutter_fault", EV_L0_CAPTURED: "l0_captured",
+    EV_TARGET_REACHED: "target_reached", EV_EXCEPTION: "exception",
+    EV_I2C_ERROR: "i2c_error", EV_OUTPUT_ON: "output_on", EV_OUTPUT_OFF: "output_off",
+    EV_LASER_ON: "laser_on", EV_LASER_OFF: "laser_off", EV_RESEND_DONE: "resend_done",
+}
+
+# Reset causes (EV_BOOT value, HELLO_ACK.reset_cause).
+RESET_POWER_ON = 0
+RESET_WATCHDOG = 1
+RESET_SOFT = 2
+RESET_UNKNOWN = 3
+
+# NACK codes.
+NACK_UNKNOWN_MESSAGE = 1
+NACK_BUSY = 2  # detail: current run id
+NACK_OUT_OF_RANGE = 3  # detail: index of the offending field in the command body
+NACK_INTERLOCK_OPEN = 4
+NACK_NOT_IN_RING = 5  # detail: oldest seq still held
+NACK_FAULTED = 6  # detail: fault code
+NACK_BAD_RUN_ID = 7  # detail: current run id
+NACK_MALFORMED = 8
+NACK_NAMES = {
+    NACK_UNKNOWN_MESSAGE: "unknown_message", NACK_BUSY: "busy",
+    NACK_OUT_OF_RANGE: "out_of_range", NACK_INTERLOCK_OPEN: "interlock_open",
+    NACK_NOT_IN_RING: "not_in_ring", NACK_FAULTED: "faulted",
+    NACK_BAD_RUN_ID: "bad_run_id", NACK_MALFORMED: "malformed",
+}
+
+# Sample flag bits (SAMPLE.flags) and device flag bits (STATUS.flags, HEARTBEAT.flags).
+FLAG_OUTPUT_ON = 1
+FLAG_LASER_ON = 2
+FLAG_SHUTTER_OPEN = 4  # from the shutter-closed switch: set when the switch is not closed
+FLAG_INTERLOCK_OK = 8
+FLAG_PL_POINT = 16  # a scheduled photoluminescence point of a photostability run
+FLAG_COMPLIANCE = 32  # current at or above compliance in this sample
+FLAG_PD_SATURATED = 64  # photodiode saturated on its least sensitive range
+FLAG_STEP_END = 128  # last (settled) sample of a sweep step
+
+# SAMPLE_BATCH.flags bits.
+BATCH_RESENT = 1
+
+# Capability bits (HELLO_ACK.capabilities).
+CAP_CONSTANT_VOLTAGE = 1
+CAP_CONSTANT_CURRENT = 2
+CAP_SWEEP = 4
+CAP_PHOTOSTABILITY = 8
+CAP_LASER = 16
+CAP_SHUTTER_SWITCH = 32
+CAP_AMBIENT = 64
+CAP_WATCHDOG = 128
+
+# One telemetry sample: 32 bytes, integers only.
+SAMPLE_FIELDS = (
+    ("seq", "I", "", 1),
+    ("t_s", "I", "s", 1),
+    ("t_us", "I", "us", 1),  # microseconds within t_s (0..999999)
+    ("setpoint_mv", "H", "mV", 1),
+    ("voltage_mv", "i", "mV", 1),
+    ("current_na", "i", "nA", 1),
+    ("pd_pa", "i", "pA", 1),  # photodiode current, dark offset not removed
+    ("temperature_cc", "h", "centi-degC", 1),
+    ("humidity_cpct", "H", "centi-%RH", 1),
+    ("pd_range", "B", "", 1),
+    ("flags", "B", "", 1),
+)
+
+_CMD = ("cmd_id", "H", "", 1)
+
+# (msg_id, name, head fields, tail).  tail is None, ("records", fields, max_count)
+# or ("bytes", max_len).  Every command body starts with cmd_id.
+MESSAGES = (
+    (HELLO, "HELLO", (
+        ("session_id", "I", "", 1),
+        ("schema_hash", "I", "", 1),
+        ("host_version", "H", "", 1),
+    ), None),
+    (HELLO_ACK, "HELLO_ACK", (
+        ("session_id", "I", "", 1),
+        ("schema_hash", "I", "", 1),
+        ("fw_major", "B", "", 1),
+        ("fw_minor", "B", "", 1),
+        ("fw_patch", "B", "", 1),
+        ("reset_cause", "B", "", 1),
+        ("board_id", "Q", "", 1),
+        ("capabilities", "I", "", 1),
+        ("state", "B", "", 1),
+        ("mode", "B", "", 1),
+        ("run_id", "I", "", 1),
+        ("next_seq", "I", "", 1),
+        ("next_event_seq", "H", "", 1),
+    ), None),
+    (HEARTBEAT, "HEARTBEAT", (
+        ("state", "B", "", 1),
+        ("flags", "B", "", 1),
+        ("run_id", "I", "", 1),
+        ("next_seq", "I", "", 1),
+        ("next_event_seq", "H", "", 1),
+    ), None),
+    (START_RUN, "START_RUN", (
+        _CMD,
+        ("run_id", "I", "", 1),
+        ("mode", "B", "", 1),
+        ("setpoint_mv", "H", "mV", 1),  # hold voltage, sweep start, or ramp ceiling
+        ("stop_mv", "H", "mV", 1),  # sweep stop
+        ("step_mv", "H", "mV", 1),  # sweep step, or ramp step for a luminance target
+        ("target_pd_pa", "I", "pA", 1),  # ramp until the photodiode reaches this; 0 = off
+        ("target_current_na", "I", "nA", 1),  # constant-current mode
+        ("compliance_na", "I", "nA", 1),
+        ("sample_period_ms", "I", "ms", 1),
+        ("dwell_ms", "I", "ms", 1),  # sweep step dwell, or ramp step dwell
+        ("oversample", "B", "", 1),
+        ("stop_fraction_pm", "H", "per-mille", 1),  # of L0; 0 = off
+        ("l0_settle_ms", "I", "ms", 1),  # L0 is captured this long after the hold starts
+        ("max_duration_s", "I", "s", 1),
+        ("host_loss_grace_ms", "I", "ms", 1),
+        ("pl_interval_s", "I", "s", 1),
+        ("laser", "B", "", 1),
+    ), None),
+    (STOP_RUN, "STOP_RUN", (
+        _CMD,
+        ("run_id", "I", "", 1),
+    ), None),
+    (SET_OUTPUT, "SET_OUTPUT", (
+        _CMD,
+        ("setpoint_mv", "H", "mV", 1),
+        ("enable", "B", "", 1),
+    ), None),
+    (SHUTTER, "SHUTTER", (
+        _CMD,
+        ("open", "B", "", 1),
+        ("laser", "B", "", 1),
+    ), None),
+    (GET_STATUS, "GET_STATUS", (
+        _CMD,
+    ), None),
+    (STATUS, "STATUS", (
+        _CMD,
+        ("state", "B", "", 1),
+        ("mode", "B", "", 1),
+        ("run_id", "I", "", 1),
+        ("next_seq", "I", "", 1),
+        ("oldest_seq", "I", "", 1),
+        ("setpoint_mv", "H", "mV", 1),
+        ("voltage_mv", "i", "mV", 1),
+        ("current_na", "i", "nA", 1),
+        ("pd_pa", "i", "pA", 1),
+        ("l0_pd_pa", "i", "pA", 1),
+        ("temperature_cc", "h", "centi-degC", 1),
+        ("humidity_cpct", "H", "centi-%RH", 1),
+        ("flags", "B", "", 1),
+        ("stop_reason", "B", "", 1),
+        ("fault_code", "H", "", 1),
+        ("uptime_s", "I", "s", 1),
+    ), None),
+    (RESEND, "RESEND", (
+        _CMD,
+        ("run_id", "I", "", 1),
+        ("from_seq", "I", "", 1),
+        ("to_seq", "I", "", 1),  # inclusive
+    ), None),
+    (ACK, "ACK", (
+        _CMD,
+        ("of_msg", "B", "", 1),
+    ), None),
+    (NACK, "NACK", (
+        _CMD,
+        ("of_msg", "B", "", 1),
+        ("code", "B", "", 1),
+        ("detail", "i", "", 1),
+    ), None),
+    (SAMPLE_BATCH, "SAMPLE_BATCH", (
+        ("run_id", "I", "", 1),
+        ("flags", "B", "", 1),
+    ), ("records", SAMPLE_FIELDS, MAX_SAMPLES_PER_BATCH)),
+    (EVENT, "EVENT", (
+        ("event_seq", "H", "", 1),
+        ("code", "H", "", 1),
+        ("run_id", "I", "", 1),
+        ("t_s", "I", "s", 1),
+        ("t_us", "I", "us", 1),
+        ("value", "i", "", 1),
+        ("state", "B", "", 1),
+    ), None),
+    (LOG, "LOG", (
+        ("level", "B", "", 1),
+    ), ("bytes", 200)),
+    (RESEND_EVENTS, "RESEND_EVENTS", (
+        _CMD,
+        ("from_event_seq", "H", "", 1),
+    ), None),
+)
+
+# Host -> device messages that carry a cmd_id and are answered with ACK or NACK.
+COMMANDS = (START_RUN, STOP_RUN, SET_OUTPUT, SHUTTER, GET_STATUS, RESEND, RESEND_EVENTS)
+
+
+def _fnv1a_32(text):
+    """FNV-1a over the UTF-8 bytes of text; masks each step so it runs on 32-bit ports."""
+    h = 0x811C9DC5
+    for byte in text.encode():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def canonical_text():
+    """The schema as one line of text: what the hash is taken over."""
+    parts = ["v%d" % PROTOCOL_VERSION]
+    for msg_id, name, fields, tail in MESSAGES:
+        part = "%d:%s:" % (msg_id, name) + ",".join(f[0] + "/" + f[1] for f in fields)
+        if tail is not None:
+            if tail[0] == "records":
+                part += "|records*%d:" % tail[2] + ",".join(f[0] + "/" + f[1] for f in tail[1])
+            else:
+                part += "|bytes*%d" % tail[1]
+        parts.append(part)
+    return ";".join(parts)
+
+
+SCHEMA_HASH = _fnv1a_32(canonical_text())
+
+BY_ID = {}
+for _entry in MESSAGES:
+    BY_ID[_entry[0]] = _entry
+
+
+def struct_format(fields):
+    """Little-endian struct format of a field list, without padding."""
+    return "<" + "".join(f[1] for f in fields)
