@@ -126,11 +126,13 @@ NACK_NOT_IN_RING = 5  # detail: oldest seq still held
 NACK_FAULTED = 6  # detail: fault code
 NACK_BAD_RUN_ID = 7  # detail: current run id
 NACK_MALFORMED = 8
+NACK_NO_SESSION = 9  # no HELLO with a matching schema hash yet
 NACK_NAMES = {
     NACK_UNKNOWN_MESSAGE: "unknown_message", NACK_BUSY: "busy",
     NACK_OUT_OF_RANGE: "out_of_range", NACK_INTERLOCK_OPEN: "interlock_open",
     NACK_NOT_IN_RING: "not_in_ring", NACK_FAULTED: "faulted",
     NACK_BAD_RUN_ID: "bad_run_id", NACK_MALFORMED: "malformed",
+    NACK_NO_SESSION: "no_session",
 }
 
 # Sample flag bits (SAMPLE.flags) and device flag bits (STATUS.flags, HEARTBEAT.flags).
@@ -211,6 +213,7 @@ MESSAGES = (
         ("stop_mv", "H", "mV", 1),  # sweep stop
         ("step_mv", "H", "mV", 1),  # sweep step, or ramp step for a luminance target
         ("target_pd_pa", "I", "pA", 1),  # ramp until the photodiode reaches this; 0 = off
+        ("dark_pd_pa", "i", "pA", 1),  # host's dark offset, removed before fraction checks
         ("target_current_na", "I", "nA", 1),  # constant-current mode
         ("compliance_na", "I", "nA", 1),
         ("sample_period_ms", "I", "ms", 1),
