@@ -1,0 +1,1 @@
+"""lumenrig firmware: board layer, drivers and the rig controller."""

@@ -1,0 +1,1 @@
+"""lumenrig host service: links to rigs, runs, store, analysis, HTTP API and CLI."""
