@@ -5,13 +5,13 @@ and serve commands on the device and everything on the host.
 """
 
 
-def encode_into(src, n, dst):
-    """COBS-encode src[0:n] into dst and append the 0x00 delimiter; returns bytes written.
+def encode_into(src, n, dst, at=0):
+    """COBS-encode src[0:n] into dst from index `at`, append the 0x00 delimiter.
 
-    dst must hold n + n // 254 + 2 bytes.
+    Returns the index just past the delimiter. dst must hold at + n + n // 254 + 2 bytes.
     """
-    code_at = 0
-    out = 1
+    code_at = at
+    out = at + 1
     code = 1
     for i in range(n):
         byte = src[i]
@@ -37,8 +37,8 @@ def encode_into(src, n, dst):
 def encode(data):
     """COBS-encode data; the result has no 0x00 and no delimiter."""
     dst = bytearray(len(data) + len(data) // 254 + 2)
-    n = encode_into(data, len(data), dst)
-    return bytes(dst[: n - 1])
+    end = encode_into(data, len(data), dst)
+    return bytes(dst[: end - 1])
 
 
 def decode(data):

@@ -1,4 +1,8 @@
-"""Whole frames: COBS([version][msg_id][seq u16][body][crc u16]) + 0x00."""
+"""Whole frames: 0x00 + COBS([version][msg_id][seq u16][body][crc u16]) + 0x00.
+
+The leading delimiter costs one byte and means line noise before a frame ends up in a
+block of its own, so it never spoils the frame that follows it.
+"""
 
 import struct
 
@@ -21,7 +25,7 @@ def build(msg_id, seq, body):
     raw = bytearray(struct.pack("<BBH", schema.PROTOCOL_VERSION, msg_id, seq & 0xFFFF))
     raw += body
     raw += struct.pack("<H", crc16(raw))
-    return cobs.encode(raw) + b"\x00"
+    return b"\x00" + cobs.encode(raw) + b"\x00"
 
 
 def parse(block):

@@ -15,7 +15,7 @@ HEADER_SIZE = 4
 CRC_SIZE = 2
 MAX_BODY = 300
 MAX_RAW = HEADER_SIZE + MAX_BODY + CRC_SIZE
-MAX_WIRE = MAX_RAW + MAX_RAW // 254 + 2  # COBS overhead plus the 0x00 delimiter
+MAX_WIRE = MAX_RAW + MAX_RAW // 254 + 3  # COBS overhead plus a 0x00 delimiter on each side
 MAX_SAMPLES_PER_BATCH = 8
 
 # Message ids.

@@ -42,11 +42,13 @@ class FrameWriter:
         crc = crc16_table(raw, 0, end)
         raw[end] = crc & 0xFF
         raw[end + 1] = crc >> 8
-        n = encode_into(raw, end + 2, self.wire)
+        wire = self.wire
+        wire[0] = 0
+        n = encode_into(raw, end + 2, wire, 1)
         self.seq = (seq + 1) & 0xFFFF
         self.frames_sent += 1
         self.bytes_sent += n
-        self._write(self.wire, n)
+        self._write(wire, n)
         return n
 
     def send_body(self, msg_id, body):
