@@ -1,0 +1,1 @@
+"""Benchmarks: every figure is measured in the same run as its baseline."""
