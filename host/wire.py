@@ -1,0 +1,147 @@
+"""Host-side view of the wire schema: pydantic models, the sample dtype, decode and encode.
+
+Everything here is derived from protocol/schema.py at import, so a schema change reaches
+the host without a second definition to keep in step.
+"""
+
+import struct
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from protocol import messages, schema
+
+# struct code -> (numpy little-endian code, smallest value, largest value)
+INT_CODES = {
+    "B": ("<u1", 0, 0xFF),
+    "b": ("<i1", -0x80, 0x7F),
+    "H": ("<u2", 0, 0xFFFF),
+    "h": ("<i2", -0x8000, 0x7FFF),
+    "I": ("<u4", 0, 0xFFFFFFFF),
+    "i": ("<i4", -0x80000000, 0x7FFFFFFF),
+    "Q": ("<u8", 0, 0xFFFFFFFFFFFFFFFF),
+    "q": ("<i8", -0x8000000000000000, 0x7FFFFFFFFFFFFFFF),
+}
+
+
+class WireMessage(BaseModel):
+    """Base of every message model; `msg_id` and `fields` say where it sits in the schema."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    msg_id: ClassVar[int] = -1
+    head_names: ClassVar[tuple[str, ...]] = ()
+    tail_kind: ClassVar[str | None] = None
+
+
+class WireSample(BaseModel):
+    """One telemetry record as a model (the slow path; ingest uses SAMPLE_DTYPE)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _describe(unit: str, scale: int | float) -> str:
+    if not unit:
+        return "raw integer"
+    if scale == 1:
+        return "unit: " + unit
+    return "unit: %s, physical value = raw * %g" % (unit, scale)
+
+
+def _int_field(code: str, unit: str, scale: int | float) -> Any:
+    _np, low, high = INT_CODES[code]
+    return (Annotated[int, Field(ge=low, le=high, description=_describe(unit, scale))], ...)
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _fields_of(fields: tuple) -> dict[str, Any]:
+    return {name: _int_field(code, unit, scale) for name, code, unit, scale in fields}
+
+
+Sample = create_model("Sample", __base__=WireSample, **_fields_of(schema.SAMPLE_FIELDS))
+
+
+def _build_model(entry: tuple) -> type[WireMessage]:
+    msg_id, name, fields, tail = entry
+    definitions = _fields_of(fields)
+    if tail is not None and tail[0] == "records":
+        definitions["records"] = (
+            Annotated[list[Sample], Field(max_length=tail[2])],  # type: ignore[valid-type]
+            ...,
+        )
+    elif tail is not None:
+        definitions["data"] = (
+            Annotated[bytes, Field(max_length=tail[1], description="free bytes")], b"")
+    model = create_model(_camel(name), __base__=WireMessage, **definitions)
+    model.msg_id = msg_id
+    model.head_names = tuple(f[0] for f in fields)
+    model.tail_kind = None if tail is None else tail[0]
+    return model
+
+
+MODELS: dict[int, type[WireMessage]] = {e[0]: _build_model(e) for e in schema.MESSAGES}
+BY_NAME: dict[str, type[WireMessage]] = {e[1]: MODELS[e[0]] for e in schema.MESSAGES}
+
+SAMPLE_DTYPE = np.dtype([(name, INT_CODES[code][0]) for name, code, _u, _s in schema.SAMPLE_FIELDS])
+SAMPLE_NAMES: tuple[str, ...] = tuple(f[0] for f in schema.SAMPLE_FIELDS)
+_BATCH_HEAD_SIZE = messages.LAYOUT[schema.SAMPLE_BATCH][1]
+_BATCH_HEAD = struct.Struct(messages.LAYOUT[schema.SAMPLE_BATCH][0])
+assert SAMPLE_DTYPE.itemsize == messages.SAMPLE_SIZE
+
+
+def model_for(msg: int | str) -> type[WireMessage]:
+    """The model of a message id or schema name (KeyError names the unknown message)."""
+    if isinstance(msg, str):
+        if msg not in BY_NAME:
+            raise KeyError("no message %r in the schema" % msg)
+        return BY_NAME[msg]
+    if msg not in MODELS:
+        raise KeyError("no message id %d in the schema" % msg)
+    return MODELS[msg]
+
+
+def decode(msg_id: int, body: bytes) -> WireMessage:
+    """Model instance of a body; raises protocol.messages.MessageError on a bad length."""
+    model = model_for(msg_id)
+    head, tail = messages.unpack(msg_id, body)
+    values: dict[str, Any] = dict(zip(model.head_names, head))
+    if model.tail_kind == "records":
+        values["records"] = [Sample(**dict(zip(SAMPLE_NAMES, rec))) for rec in tail or ()]
+    elif model.tail_kind == "bytes":
+        values["data"] = tail
+    return model(**values)
+
+
+def encode(message: WireMessage) -> bytes:
+    """Body bytes of a model instance (the frame header is added by protocol.frame)."""
+    cls = type(message)
+    head = [getattr(message, name) for name in cls.head_names]
+    tail: Any = None
+    if cls.tail_kind == "records":
+        records = message.records  # type: ignore[attr-defined]
+        tail = [tuple(getattr(rec, name) for name in SAMPLE_NAMES) for rec in records]
+    elif cls.tail_kind == "bytes":
+        tail = message.data  # type: ignore[attr-defined]
+    return messages.pack(cls.msg_id, head, tail)
+
+
+def decode_sample_batch(body: bytes) -> tuple[int, int, np.ndarray]:
+    """(run_id, batch flags, records) of a SAMPLE_BATCH body: the ingest fast path.
+
+    records is a read-only structured array viewing `body` (no copy); copy it to keep it
+    past the body's life or to modify it. Raises MessageError on a length that is not a
+    whole number of records.
+    """
+    rest = len(body) - _BATCH_HEAD_SIZE
+    if rest < 0 or rest % SAMPLE_DTYPE.itemsize:
+        raise messages.MessageError("SAMPLE_BATCH body of %d bytes" % len(body))
+    run_id, flags = _BATCH_HEAD.unpack_from(body)
+    return run_id, flags, np.frombuffer(body, SAMPLE_DTYPE, offset=_BATCH_HEAD_SIZE)
+
+
+def sample_dict(record: np.void) -> dict[str, int]:
+    """One record of SAMPLE_DTYPE as a plain dict of Python ints (for JSON)."""
+    return {name: int(record[name]) for name in SAMPLE_NAMES}
