@@ -225,6 +225,11 @@ MESSAGES = (
         ("host_loss_grace_ms", "I", "ms", 1),
         ("pl_interval_s", "I", "s", 1),
         ("laser", "B", "", 1),
+        # Continuing a run after a device reset: seq and run clock pick up where the stored
+        # data ends, and L0 is the one already captured (0 = a new run, capture L0 anew).
+        ("resume_seq", "I", "", 1),
+        ("resume_t_ms", "I", "ms", 1),
+        ("l0_pd_pa", "i", "pA", 1),
     ), None),
     (STOP_RUN, "STOP_RUN", (
         _CMD,
