@@ -1,0 +1,118 @@
+"""Run requests and their parameters, with the physical limits beside each field.
+
+The API validates bodies with these models and the run procedures read them, so a limit
+is written once. The firmware checks the same bounds again (defence in depth).
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from host.analysis.spectrum import Spectrum
+
+MAX_VOLTAGE_V = 20.0  # supply full scale (board config)
+MAX_COMPLIANCE_A = 0.05  # supply hardware limit
+MIN_SAMPLE_PERIOD_S = 0.01
+MAX_DURATION_S = 30 * 24 * 3600.0
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LifetimeParams(_Params):
+    """Constant-voltage operational lifetime until luminance falls to stop_fraction of L0."""
+
+    voltage_v: float | None = Field(None, gt=0, le=MAX_VOLTAGE_V,
+                                    description="hold this voltage (V)")
+    target_l0_cd_m2: float | None = Field(
+        None, gt=0, le=100000,
+        description="instead of voltage_v: ramp until the luminance reaches this, then hold")
+    stop_fraction: float = Field(0.5, gt=0, lt=1, description="stop at this fraction of L0")
+    max_duration_s: float = Field(7 * 24 * 3600.0, gt=0, le=MAX_DURATION_S)
+    sample_period_s: float = Field(1.0, ge=MIN_SAMPLE_PERIOD_S, le=3600)
+    compliance_a: float = Field(0.01, gt=0, le=MAX_COMPLIANCE_A)
+    host_loss_grace_s: float = Field(
+        60.0, ge=0, le=86400,
+        description="device stops safely after this long without the host; 0 = never")
+    oversample: int = Field(4, ge=1, le=16)
+    l0_settle_s: float = Field(2.0, ge=0, le=3600, description="wait before L0 is taken")
+    ramp_step_v: float = Field(0.1, gt=0, le=5, description="target_l0 ramp step (V)")
+    ramp_dwell_s: float = Field(0.5, ge=MIN_SAMPLE_PERIOD_S, le=600)
+    max_voltage_v: float = Field(MAX_VOLTAGE_V, gt=0, le=MAX_VOLTAGE_V,
+                                 description="target_l0 ramp ceiling (V)")
+
+    @model_validator(mode="after")
+    def _one_drive(self):
+        if (self.voltage_v is None) == (self.target_l0_cd_m2 is None):
+            raise ValueError("give exactly one of voltage_v and target_l0_cd_m2")
+        return self
+
+
+class PhotostabilityParams(_Params):
+    """A film under a CW laser: PL points every pl_interval_s, monitoring in between."""
+
+    duration_s: float = Field(7200.0, gt=0, le=MAX_DURATION_S)
+    pl_interval_s: float = Field(300.0, ge=1, le=86400)
+    sample_period_s: float = Field(10.0, ge=MIN_SAMPLE_PERIOD_S, le=3600)
+    laser_power_mw_cm2: float = Field(50.0, gt=0, le=10000, description="recorded")
+    wavelength_nm: float = Field(442.0, gt=200, lt=2000, description="recorded")
+    host_loss_grace_s: float = Field(30.0, ge=0, le=86400)
+    oversample: int = Field(4, ge=1, le=16)
+
+    @model_validator(mode="after")
+    def _interval_fits(self):
+        if self.pl_interval_s > self.duration_s:
+            raise ValueError("pl_interval_s must not exceed duration_s")
+        if self.sample_period_s > self.pl_interval_s:
+            raise ValueError("sample_period_s must not exceed pl_interval_s")
+        return self
+
+
+class JvlParams(_Params):
+    """Voltage sweep reading V, I and luminance per step; EL spectrum for EQE."""
+
+    start_v: float = Field(0.0, ge=0, le=MAX_VOLTAGE_V)
+    stop_v: float = Field(14.0, gt=0, le=MAX_VOLTAGE_V)
+    step_v: float = Field(0.2, ge=0.001, le=MAX_VOLTAGE_V)
+    dwell_s: float = Field(0.5, ge=MIN_SAMPLE_PERIOD_S, le=600)
+    sample_period_s: float | None = Field(None, ge=MIN_SAMPLE_PERIOD_S, le=600,
+                                          description="default: dwell_s / 2")
+    compliance_a: float = Field(0.01, gt=0, le=MAX_COMPLIANCE_A)
+    host_loss_grace_s: float = Field(30.0, ge=0, le=86400)
+    oversample: int = Field(4, ge=1, le=16)
+    spectrum: Spectrum | None = None
+
+    @model_validator(mode="after")
+    def _sweep_shape(self):
+        if self.stop_v <= self.start_v:
+            raise ValueError("stop_v must be above start_v")
+        if (self.stop_v - self.start_v) / self.step_v > 2000:
+            raise ValueError("more than 2000 sweep steps: raise step_v")
+        if self.sample_period_s is not None and self.sample_period_s > self.dwell_s:
+            raise ValueError("sample_period_s must not exceed dwell_s")
+        return self
+
+
+class _Request(_Params):
+    rig: str = Field("rig1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class LifetimeRequest(_Request):
+    kind: Literal["lifetime"]
+    params: LifetimeParams
+
+
+class PhotostabilityRequest(_Request):
+    kind: Literal["photostability"]
+    params: PhotostabilityParams = PhotostabilityParams()
+
+
+class JvlRequest(_Request):
+    kind: Literal["jvl"]
+    params: JvlParams = JvlParams()
+
+
+RunRequest = Annotated[LifetimeRequest | PhotostabilityRequest | JvlRequest,
+                       Field(discriminator="kind")]
+RUN_KINDS = ("lifetime", "photostability", "jvl")
