@@ -40,15 +40,15 @@ class WireSample(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _describe(unit: str, scale: int | float) -> str:
+def _describe(unit: str, scale: float) -> str:
     if not unit:
         return "raw integer"
     if scale == 1:
         return "unit: " + unit
-    return "unit: %s, physical value = raw * %g" % (unit, scale)
+    return f"unit: {unit}, physical value = raw * {scale:g}"
 
 
-def _int_field(code: str, unit: str, scale: int | float) -> Any:
+def _int_field(code: str, unit: str, scale: float) -> Any:
     _np, low, high = INT_CODES[code]
     return (Annotated[int, Field(ge=low, le=high, description=_describe(unit, scale))], ...)
 
@@ -96,10 +96,10 @@ def model_for(msg: int | str) -> type[WireMessage]:
     """The model of a message id or schema name (KeyError names the unknown message)."""
     if isinstance(msg, str):
         if msg not in BY_NAME:
-            raise KeyError("no message %r in the schema" % msg)
+            raise KeyError(f"no message {msg!r} in the schema")
         return BY_NAME[msg]
     if msg not in MODELS:
-        raise KeyError("no message id %d in the schema" % msg)
+        raise KeyError(f"no message id {msg} in the schema")
     return MODELS[msg]
 
 
@@ -137,7 +137,7 @@ def decode_sample_batch(body: bytes) -> tuple[int, int, np.ndarray]:
     """
     rest = len(body) - _BATCH_HEAD_SIZE
     if rest < 0 or rest % SAMPLE_DTYPE.itemsize:
-        raise messages.MessageError("SAMPLE_BATCH body of %d bytes" % len(body))
+        raise messages.MessageError(f"SAMPLE_BATCH body of {len(body)} bytes")
     run_id, flags = _BATCH_HEAD.unpack_from(body)
     return run_id, flags, np.frombuffer(body, SAMPLE_DTYPE, offset=_BATCH_HEAD_SIZE)
 

@@ -111,4 +111,4 @@ def test_decode_sample_batch_keeps_up_with_100k_samples_per_second():
     for _ in range(batches):
         wire.decode_sample_batch(body)
     rate = batches * schema.MAX_SAMPLES_PER_BATCH / (time.perf_counter() - start)
-    assert rate > 100_000, "%.0f samples/s" % rate
+    assert rate > 100_000, f"{rate:.0f} samples/s"
