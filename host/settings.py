@@ -1,0 +1,67 @@
+"""What a service instance is configured with: database, bind address, rigs, data folder."""
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from host.security import is_loopback
+
+DEFAULT_DATA_DIR = Path("data")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class RigSpec(BaseModel):
+    """One rig: its name and where it is (serial path, pyserial URL or sim:PRESET?...)."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    spec: str
+
+    @property
+    def is_sim(self) -> bool:
+        return self.spec.startswith("sim:")
+
+
+def parse_rig_args(values: list[str]) -> list[RigSpec]:
+    """`[NAME=]SPEC` arguments to rig specs, named rig1, rig2, ... unless NAME is given.
+
+    Raises ValueError naming the bad argument (duplicate names, empty spec, bad name).
+    """
+    rigs: list[RigSpec] = []
+    for index, value in enumerate(values, start=1):
+        name, sep, spec = value.partition("=")
+        if not sep or "://" in name or name.startswith(("sim:", "/")):
+            name, spec = "rig%d" % index, value
+        spec = spec.strip()
+        if not spec:
+            raise ValueError("--rig %r: the spec after the name is empty" % value)
+        if not _NAME.match(name):
+            raise ValueError("--rig %r: a rig name is 1-64 letters, digits, '_', '.' or '-'"
+                             % value)
+        if any(r.name == name for r in rigs):
+            raise ValueError("--rig %r: the name %r is used twice" % (value, name))
+        rigs.append(RigSpec(name=name, spec=spec))
+    return rigs
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    db_url: str = "sqlite:///data/lumenrig.sqlite"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    rigs: list[RigSpec] = []
+    data_dir: Path = DEFAULT_DATA_DIR
+    token: str = Field(min_length=16)
+
+    @field_validator("db_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql")):
+            raise ValueError("--db must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, "
+                             "got %r" % url)
+        return url
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
