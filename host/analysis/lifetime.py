@@ -1,0 +1,164 @@
+"""Operational lifetime: L0, T95/T80/T50 from the measured curve, stretched-exponential fit."""
+
+import math
+import warnings
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, curve_fit
+
+from host.analysis.smoothing import running_median, window_for
+
+FRACTIONS = {"t95": 0.95, "t80": 0.80, "t50": 0.50}
+# The fit needs the curve to have fallen this far below L0 to say anything about tau and beta.
+MIN_DECAY_FOR_FIT = 0.02
+L0_SEARCH_SHARE = 1.0 / 3.0
+DEFAULT_ACCEL_N = 1.7
+
+
+def initial_luminance(t_s: np.ndarray, smoothed: np.ndarray, window: int) -> int:
+    """Index of L0, the luminance once the device has stabilised.
+
+    An initial rise (burn-in, ion redistribution) ends at the highest smoothed value in the
+    first third of the record: L0 is that maximum. A curve that falls from the start (its
+    maximum lies within the first half-window) takes L0 at the first sample, as smoothed by the
+    end-point rule: a spike there is rejected, and a steep start (stretched exponentials with
+    beta < 1 fall fastest at t = 0) is not averaged away.
+    """
+    limit_s = t_s[0] + L0_SEARCH_SHARE * (t_s[-1] - t_s[0])
+    candidates = np.flatnonzero(t_s <= limit_s)
+    i_peak = int(candidates[np.argmax(smoothed[candidates])])
+    return i_peak if i_peak > window // 2 else 0
+
+
+def crossing_time_s(
+    t_s: np.ndarray, smoothed: np.ndarray, start: int, level: float
+) -> float | None:
+    """Time the smoothed curve first falls to level after index start, linear between samples.
+
+    None when it never does (the run stopped before).
+    """
+    below = np.flatnonzero(smoothed[start + 1 :] <= level)
+    if len(below) == 0:
+        return None
+    j = start + 1 + int(below[0])
+    y0, y1 = smoothed[j - 1], smoothed[j]
+    return float(t_s[j - 1] + (y0 - level) / (y0 - y1) * (t_s[j] - t_s[j - 1]))
+
+
+def stretched_exponential(t_s: np.ndarray, l0: float, tau_s: float, beta: float) -> np.ndarray:
+    """L = L0 exp(-(t/tau)^beta), t from the start of the stress (Kohlrausch function)."""
+    return l0 * np.exp(-np.power(np.maximum(t_s, 0.0) / tau_s, beta))
+
+
+def fit_stretched_exponential(
+    t_s: np.ndarray, luminance: np.ndarray, smoothed: np.ndarray, i_l0: int, l0: float
+) -> tuple[float, float, float] | None:
+    """(L0_fit, tau_s, beta) by least squares on the samples from L0 on, or None.
+
+    None when the curve has not decayed MIN_DECAY_FOR_FIT below L0, or the fit fails.
+    """
+    t = t_s[i_l0:]
+    y = luminance[i_l0:] / l0
+    if len(t) < 4 or float(np.min(smoothed[i_l0:])) > (1.0 - MIN_DECAY_FOR_FIT) * l0:
+        return None
+    t_scale = float(t[-1]) if t[-1] > 0 else 1.0
+    tau0, beta0 = _linearised_guess(t / t_scale, smoothed[i_l0:] / l0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        try:
+            params, _ = curve_fit(
+                stretched_exponential,
+                t / t_scale,
+                y,
+                p0=(1.0, tau0, beta0),
+                bounds=((0.5, 1e-6, 0.05), (2.0, 1e6, 5.0)),
+                max_nfev=2000,
+            )
+        except (RuntimeError, ValueError):
+            return None
+    a, tau_rel, beta = (float(p) for p in params)
+    return a * l0, tau_rel * t_scale, beta
+
+
+def _linearised_guess(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    # ln(-ln y) = beta ln t - beta ln tau: a straight line where 0 < y < 1 (Kohlrausch plot).
+    ok = (t > 0) & (y > 0.01) & (y < 0.99)
+    if np.count_nonzero(ok) < 2:
+        return 1.0, 1.0
+    slope, intercept = np.polyfit(np.log(t[ok]), np.log(-np.log(y[ok])), 1)
+    if not math.isfinite(slope) or slope <= 0:
+        return 1.0, 1.0
+    beta = min(max(float(slope), 0.05), 5.0)
+    tau = min(max(math.exp(-intercept / slope), 1e-6), 1e6)
+    return tau, beta
+
+
+def fit_time_to_fraction_s(tau_s: float, beta: float, fraction: float) -> float:
+    """t_x = tau (-ln x)^(1/beta): where the fitted curve reaches x of its L0."""
+    return tau_s * (-math.log(fraction)) ** (1.0 / beta)
+
+
+def extrapolate_t50_s(t50_s: float, l0_cd_m2: float, target_cd_m2: float, accel_n: float) -> float:
+    """T50 at another starting luminance from L0^n T50 = const (empirical acceleration law)."""
+    return t50_s * (l0_cd_m2 / target_cd_m2) ** accel_n
+
+
+def analyse_lifetime(
+    t_s: np.ndarray,
+    luminance_cd_m2: np.ndarray,
+    extrapolate_to_cd_m2: float | None = None,
+    accel_n: float = DEFAULT_ACCEL_N,
+) -> dict[str, object]:
+    """The lifetime summary for validated arrays (see commands.summarize_lifetime)."""
+    t = np.asarray(t_s, float)
+    lum = np.asarray(luminance_cd_m2, float)
+    window = window_for(len(lum))
+    smoothed = running_median(lum, window)
+    i_l0 = initial_luminance(t, smoothed, window)
+    l0 = float(smoothed[i_l0])
+    notes: list[str] = []
+    out: dict[str, object] = {"l0_cd_m2": l0, "t_l0_s": float(t[i_l0])}
+    if l0 <= 0:
+        notes.append("the luminance is zero at the start: no lifetime can be measured")
+    for key, x in FRACTIONS.items():
+        out[f"{key}_s"] = crossing_time_s(t, smoothed, i_l0, x * l0) if l0 > 0 else None
+    fit = fit_stretched_exponential(t, lum, smoothed, i_l0, l0) if l0 > 0 else None
+    if fit is None:
+        notes.append(
+            f"no stretched-exponential fit: the curve must fall more than "
+            f"{MIN_DECAY_FOR_FIT:.0%} below L0 after it"
+        )
+    out["fit_l0_cd_m2"] = fit[0] if fit else None
+    out["fit_tau_s"] = fit[1] if fit else None
+    out["fit_beta"] = fit[2] if fit else None
+    for key, x in FRACTIONS.items():
+        out[f"{key}_fit_s"] = fit_time_to_fraction_s(fit[1], fit[2], x) if fit else None
+        if out[f"{key}_s"] is None and fit:
+            notes.append(
+                f"the data never reach {x:.0%} of L0: {key}_s is null and {key}_fit_s is "
+                "the fit's extrapolation"
+            )
+    if extrapolate_to_cd_m2 is not None:
+        out.update(_extrapolation(out, l0, extrapolate_to_cd_m2, accel_n))
+    out["notes"] = notes
+    return out
+
+
+def _extrapolation(
+    summary: dict[str, object], l0: float, target_cd_m2: float, accel_n: float
+) -> dict[str, object]:
+    measured = summary["t50_s"]
+    fitted = summary["t50_fit_s"]
+    t50 = measured if measured is not None else fitted
+    source = "measured T50" if measured is not None else "fitted T50 (the data stop earlier)"
+    assumption = (
+        f"L0^n * T50 = const with n = {accel_n:g} (an empirical acceleration law assumed, "
+        f"not measured on this device); from the {source} at L0 = {l0:.4g} cd/m2 "
+        f"to L0 = {target_cd_m2:g} cd/m2"
+    )
+    if not isinstance(t50, float) or l0 <= 0:
+        return {"t50_at_target_s": None, "extrapolation_assumption": assumption + ": no T50"}
+    return {
+        "t50_at_target_s": extrapolate_t50_s(t50, l0, target_cd_m2, accel_n),
+        "extrapolation_assumption": assumption,
+    }
