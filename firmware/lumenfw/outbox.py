@@ -1,0 +1,82 @@
+"""Everything the device sends goes through here: one frame sequence, live sample batches."""
+
+import struct
+
+from protocol import schema
+from protocol.writer import BATCH_HEAD_SIZE, BODY_OFFSET, FrameWriter, SampleBatcher
+
+BATCH_MAX_AGE_MS = 100
+_BATCH_HEAD = schema.struct_format(schema.BY_ID[schema.SAMPLE_BATCH][2])
+_RECORD_SIZE = struct.calcsize(schema.struct_format(schema.SAMPLE_FIELDS))
+
+
+class Outbox:
+    """Owns the FrameWriter and the live SampleBatcher.
+
+    The batcher packs samples straight into the writer's frame buffer, so every other
+    frame must flush the pending batch first: use raw_for_control() (then send()) or
+    send_body(), never writer.raw directly.
+    """
+
+    def __init__(self, write):
+        self.writer = FrameWriter(write)
+        self.batcher = SampleBatcher(self.writer)
+        self._batch_started_ms = 0
+        self._write = write
+        self._delimiter = bytearray(1)
+
+    def add_sample(self, now_ms, run_id, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na,
+                   pd_pa, temperature_cc, humidity_cpct, pd_range, flags):
+        """Queue one live sample; the batch goes out when full (SampleBatcher) or old."""
+        batcher = self.batcher
+        batcher.add(run_id, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
+                    temperature_cc, humidity_cpct, pd_range, flags)
+        if batcher.count == 1:
+            self._batch_started_ms = now_ms
+
+    def flush_if_old(self, now_ms, link_diff):
+        """Send the pending batch once its oldest sample is BATCH_MAX_AGE_MS (link time) old."""
+        if self.batcher.count and link_diff(now_ms, self._batch_started_ms) >= BATCH_MAX_AGE_MS:
+            self.batcher.flush()
+
+    def flush(self):
+        self.batcher.flush()
+
+    def raw_for_control(self):
+        """The frame buffer, free for a control frame body at BODY_OFFSET."""
+        self.batcher.flush()
+        return self.writer.raw
+
+    def send(self, msg_id, body_len):
+        """Send the body packed at BODY_OFFSET of raw_for_control()."""
+        return self.writer.send(msg_id, body_len)
+
+    def send_body(self, msg_id, body):
+        """Send a ready body (allocates: replies, logs)."""
+        self.batcher.flush()
+        return self.writer.send_body(msg_id, body)
+
+    def send_delimiter(self):
+        """A lone 0x00: lets the host resynchronise its decoder (sent once at boot)."""
+        self._write(self._delimiter, 1)
+
+    def send_records(self, run_id, ring, first_seq, last_seq):
+        """Re-send held samples first_seq..last_seq (inclusive) as BATCH_RESENT batches.
+
+        Returns how many samples went out.
+        """
+        raw = self.raw_for_control()
+        capacity = self.batcher.capacity
+        sent = 0
+        count = 0
+        seq = first_seq
+        while seq <= last_seq:
+            ring.copy_into(seq, raw, BODY_OFFSET + BATCH_HEAD_SIZE + count * _RECORD_SIZE)
+            count += 1
+            sent += 1
+            seq += 1
+            if count == capacity or seq > last_seq:
+                struct.pack_into(_BATCH_HEAD, raw, BODY_OFFSET, run_id, schema.BATCH_RESENT)
+                self.writer.send(schema.SAMPLE_BATCH, BATCH_HEAD_SIZE + count * _RECORD_SIZE)
+                count = 0
+        return sent

@@ -1,0 +1,57 @@
+"""Ring of the most recent samples of the current run, packed, for answering RESEND."""
+
+import struct
+
+from protocol import schema
+
+SAMPLE_FORMAT = schema.struct_format(schema.SAMPLE_FIELDS)
+RECORD_SIZE = struct.calcsize(SAMPLE_FORMAT)
+
+
+class SampleRing:
+    """capacity packed SAMPLE records in one preallocated bytearray, slot = seq % capacity.
+
+    Samples of a run arrive with consecutive seqs from first_seq (0, or where a resumed
+    run picks up), so the ring holds exactly oldest_seq() .. next_seq - 1.  put()
+    allocates nothing.
+    """
+
+    def __init__(self, capacity):
+        self.capacity = capacity
+        self.buf = bytearray(capacity * RECORD_SIZE)
+        self.run_id = 0
+        self.first_seq = 0
+        self.next_seq = 0
+
+    def reset(self, run_id, first_seq=0):
+        """Forget everything: a run starts, its first sample will be first_seq."""
+        self.run_id = run_id
+        self.first_seq = first_seq
+        self.next_seq = first_seq
+
+    def put(self, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
+            temperature_cc, humidity_cpct, pd_range, flags):
+        """Store the sample with seq == next_seq (the caller numbers samples in order)."""
+        struct.pack_into(SAMPLE_FORMAT, self.buf, (seq % self.capacity) * RECORD_SIZE, seq,
+                         t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
+                         temperature_cc, humidity_cpct, pd_range, flags)
+        self.next_seq = seq + 1
+
+    def oldest_seq(self):
+        """The oldest seq still held (== next_seq when the ring is empty)."""
+        oldest = self.next_seq - self.capacity
+        return oldest if oldest > self.first_seq else self.first_seq
+
+    def holds(self, seq):
+        return self.oldest_seq() <= seq < self.next_seq
+
+    def copy_into(self, seq, dst, offset):
+        """Copy the packed record of a held seq into dst at offset (byte loop, no slicing)."""
+        src = self.buf
+        start = (seq % self.capacity) * RECORD_SIZE
+        for i in range(RECORD_SIZE):
+            dst[offset + i] = src[start + i]
+
+    def record(self, seq):
+        """The unpacked record of a held seq (allocates: for tests and diagnostics)."""
+        return struct.unpack_from(SAMPLE_FORMAT, self.buf, (seq % self.capacity) * RECORD_SIZE)

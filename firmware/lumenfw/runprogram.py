@@ -1,0 +1,104 @@
+"""A run program from START_RUN, and its check against the board's limits."""
+
+from protocol import schema
+
+# Index of each START_RUN head field (cmd_id is 0): NACK_OUT_OF_RANGE names the field by it.
+FIELDS = tuple(f[0] for f in schema.BY_ID[schema.START_RUN][2])
+F_RUN_ID = FIELDS.index("run_id")
+F_MODE = FIELDS.index("mode")
+F_SETPOINT = FIELDS.index("setpoint_mv")
+F_STOP = FIELDS.index("stop_mv")
+F_STEP = FIELDS.index("step_mv")
+F_TARGET_PD = FIELDS.index("target_pd_pa")
+F_DARK_PD = FIELDS.index("dark_pd_pa")
+F_TARGET_CURRENT = FIELDS.index("target_current_na")
+F_COMPLIANCE = FIELDS.index("compliance_na")
+F_PERIOD = FIELDS.index("sample_period_ms")
+F_DWELL = FIELDS.index("dwell_ms")
+F_OVERSAMPLE = FIELDS.index("oversample")
+F_STOP_FRACTION = FIELDS.index("stop_fraction_pm")
+F_L0_SETTLE = FIELDS.index("l0_settle_ms")
+F_MAX_DURATION = FIELDS.index("max_duration_s")
+F_HOST_GRACE = FIELDS.index("host_loss_grace_ms")
+F_PL_INTERVAL = FIELDS.index("pl_interval_s")
+F_LASER = FIELDS.index("laser")
+
+OK = -1
+
+
+class RunProgram:
+    """The fields of one START_RUN, as attributes named like the schema fields."""
+
+    def __init__(self, head):
+        """head: the unpacked START_RUN head tuple, in schema order."""
+        for i in range(len(FIELDS)):
+            setattr(self, FIELDS[i], head[i])
+
+    def ramps_to_target(self):
+        return self.mode == schema.MODE_CONSTANT_VOLTAGE and self.target_pd_pa > 0
+
+
+def _outside(value, low, high):
+    return value < low or value > high
+
+
+def check(program, limits):
+    """Index of the first START_RUN field (in schema order) outside the board's limits, or OK.
+
+    limits is a lumenfw.limits.Limits built from the board config.  The device checks
+    even what the host has already checked: it is the last line of defence.
+    """
+    p = program
+    mode = p.mode
+    if p.run_id == 0:
+        return F_RUN_ID
+    if mode not in limits.modes:
+        return F_MODE
+    # A hold voltage, ramp ceiling or current ceiling must be above 0; a sweep may start at 0.
+    holds = mode == schema.MODE_CONSTANT_VOLTAGE or mode == schema.MODE_CONSTANT_CURRENT
+    if _outside(p.setpoint_mv, 1 if holds else 0, limits.max_setpoint_mv):
+        return F_SETPOINT
+    if mode == schema.MODE_SWEEP:
+        if _outside(p.stop_mv, 0, limits.max_setpoint_mv) or p.stop_mv == p.setpoint_mv:
+            return F_STOP
+    if mode == schema.MODE_SWEEP or p.ramps_to_target():
+        if _outside(p.step_mv, 1, limits.max_setpoint_mv):
+            return F_STEP
+    if mode == schema.MODE_SWEEP and (abs(p.stop_mv - p.setpoint_mv) // p.step_mv
+                                      >= limits.max_sweep_steps):
+        return F_STEP
+    if p.target_pd_pa > limits.max_pd_pa:
+        return F_TARGET_PD
+    if abs(p.dark_pd_pa) > limits.max_pd_pa:
+        return F_DARK_PD
+    if mode == schema.MODE_CONSTANT_CURRENT:
+        if _outside(p.target_current_na, 1, limits.max_current_na):
+            return F_TARGET_CURRENT
+    if _outside(p.compliance_na, 0, limits.max_current_na):
+        return F_COMPLIANCE
+    if mode == schema.MODE_CONSTANT_CURRENT and p.compliance_na and (
+            p.compliance_na <= p.target_current_na):
+        return F_COMPLIANCE
+    if _outside(p.sample_period_ms, limits.min_sample_period_ms, limits.max_sample_period_ms):
+        return F_PERIOD
+    if mode == schema.MODE_SWEEP or p.ramps_to_target():
+        if _outside(p.dwell_ms, p.sample_period_ms, limits.max_dwell_ms):
+            return F_DWELL
+    if _outside(p.oversample, 1, limits.max_oversample):
+        return F_OVERSAMPLE
+    if p.stop_fraction_pm > 1000:
+        return F_STOP_FRACTION
+    if p.l0_settle_ms > limits.max_l0_settle_ms:
+        return F_L0_SETTLE
+    if mode == schema.MODE_PHOTOSTABILITY and p.max_duration_s == 0:
+        return F_MAX_DURATION
+    if p.max_duration_s > limits.max_duration_s:
+        return F_MAX_DURATION
+    if p.host_loss_grace_ms and _outside(p.host_loss_grace_ms, limits.min_host_loss_grace_ms,
+                                         limits.max_host_loss_grace_ms):
+        return F_HOST_GRACE
+    if mode == schema.MODE_PHOTOSTABILITY and _outside(p.pl_interval_s, 1, p.max_duration_s):
+        return F_PL_INTERVAL
+    if p.laser > 1 or (p.laser and not limits.has_laser):
+        return F_LASER
+    return OK
