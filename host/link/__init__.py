@@ -1,0 +1,30 @@
+"""The host's link to a rig: the one owner of its serial port (see session.RigLink)."""
+
+from host.link.commands import (
+    CommandRefused,
+    CommandTimeout,
+    LinkClosed,
+    LinkDown,
+    LinkError,
+    Reply,
+    SchemaMismatch,
+)
+from host.link.deliveries import (
+    Connected,
+    DeviceEvent,
+    Disconnected,
+    EventsLost,
+    GapDetected,
+    HeartbeatSeen,
+    LogLine,
+    SampleBatch,
+    SamplesLost,
+    StatusSeen,
+)
+from host.link.session import RigLink
+
+__all__ = [
+    "CommandRefused", "CommandTimeout", "Connected", "DeviceEvent", "Disconnected",
+    "EventsLost", "GapDetected", "HeartbeatSeen", "LinkClosed", "LinkDown", "LinkError",
+    "LogLine", "Reply", "RigLink", "SampleBatch", "SamplesLost", "SchemaMismatch", "StatusSeen",
+]

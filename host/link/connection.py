@@ -1,0 +1,54 @@
+"""The one place that opens, reads, writes and closes a rig's serial port (pyserial URLs)."""
+
+import serial  # type: ignore[import-untyped]
+
+from protocol import frame
+
+BAUDRATE = 115200  # the Pico's USB CDC and a pty ignore it; a UART bridge does not
+PortError = (serial.SerialException, OSError)
+
+
+class Connection:
+    """An open port plus the host's outgoing frame counter.
+
+    Used by the link's I/O thread only. Any failure surfaces as serial.SerialException or
+    OSError (PortError), which the link treats as "the port is gone".
+    """
+
+    def __init__(self, url: str, read_timeout_s: float = 0.02, write_timeout_s: float = 2.0,
+                 baudrate: int = BAUDRATE) -> None:
+        # serial_for_url takes device paths, pty paths, socket://host:port and loop://.
+        # exclusive: a second opener of the same device fails instead of stealing bytes.
+        self.port = serial.serial_for_url(url, baudrate=baudrate, timeout=read_timeout_s,
+                                          write_timeout=write_timeout_s, exclusive=True)
+        self.url = url
+        self._tx_seq = 0
+        self.frames_sent = 0
+        self.bytes_sent = 0
+
+    def read_some(self) -> bytes:
+        """Whatever has arrived, waiting at most the read timeout for the first byte."""
+        port = self.port
+        data = port.read(max(1, port.in_waiting))
+        if data:
+            waiting = port.in_waiting
+            if waiting:
+                data += port.read(waiting)
+        return bytes(data)
+
+    def send(self, msg_id: int, body: bytes, lead_zero: bool = False) -> int:
+        """Frame and write one message; lead_zero first writes a lone 0x00 (resynchronise)."""
+        wire_bytes = frame.build(msg_id, self._tx_seq, body)
+        if lead_zero:
+            wire_bytes = b"\x00" + wire_bytes
+        self._tx_seq = (self._tx_seq + 1) & 0xFFFF
+        self.port.write(wire_bytes)
+        self.frames_sent += 1
+        self.bytes_sent += len(wire_bytes)
+        return len(wire_bytes)
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except PortError:
+            pass

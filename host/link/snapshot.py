@@ -1,0 +1,90 @@
+"""What the host last heard from a rig: firmware, state, flags, last sample (for the API)."""
+
+from typing import Any
+
+import numpy as np
+
+from host import wire
+from protocol import schema
+
+_RESET_NAMES = {schema.RESET_POWER_ON: "power_on", schema.RESET_WATCHDOG: "watchdog",
+                schema.RESET_SOFT: "soft", schema.RESET_UNKNOWN: "unknown"}
+_CAPABILITIES = {name[4:].lower(): getattr(schema, name) for name in dir(schema)
+                 if name.startswith("CAP_")}
+
+
+def _name(names: tuple[str, ...], index: int) -> str:
+    return names[index] if 0 <= index < len(names) else f"unknown ({index})"
+
+
+def decode_flags(flags: int) -> dict[str, bool]:
+    """Device flag bits (HEARTBEAT, STATUS, samples) as named booleans."""
+    return {
+        "output_on": bool(flags & schema.FLAG_OUTPUT_ON),
+        "laser_on": bool(flags & schema.FLAG_LASER_ON),
+        "shutter_open": bool(flags & schema.FLAG_SHUTTER_OPEN),
+        "interlock_ok": bool(flags & schema.FLAG_INTERLOCK_OK),
+    }
+
+
+class DeviceView:
+    """Updated by the link's I/O thread from HELLO_ACK, HEARTBEAT, STATUS and samples."""
+
+    def __init__(self) -> None:
+        self.hello: Any = None
+        self.state = schema.STATE_IDLE
+        self.mode = schema.MODE_NONE
+        self.run_id = 0
+        self.next_seq = 0
+        self.next_event_seq = 0
+        self.flags: int | None = None
+        self.last_status: Any = None
+        self.last_sample: dict[str, int] | None = None
+        self.heartbeat_at: float | None = None
+        self.sample_at: float | None = None
+
+    def saw_hello(self, hello: Any) -> None:
+        self.hello = hello
+        self.state, self.mode, self.run_id = hello.state, hello.mode, hello.run_id
+        self.next_seq, self.next_event_seq = hello.next_seq, hello.next_event_seq
+
+    def saw_heartbeat(self, heartbeat: Any, now: float) -> None:
+        self.state, self.flags, self.run_id = heartbeat.state, heartbeat.flags, heartbeat.run_id
+        self.next_seq, self.next_event_seq = heartbeat.next_seq, heartbeat.next_event_seq
+        self.heartbeat_at = now
+
+    def saw_status(self, status: Any) -> None:
+        self.last_status = status
+        self.state, self.mode, self.run_id = status.state, status.mode, status.run_id
+        self.flags = status.flags
+
+    def saw_samples(self, records: np.ndarray, now: float) -> None:
+        if len(records):
+            self.last_sample = wire.sample_dict(records[-1])
+            self.sample_at = now
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        hello = self.hello
+        firmware = board_id = reset_cause = None
+        capabilities: list[str] = []
+        if hello is not None:
+            firmware = f"{hello.fw_major}.{hello.fw_minor}.{hello.fw_patch}"
+            board_id = f"{hello.board_id:016x}"
+            reset_cause = _RESET_NAMES.get(hello.reset_cause, f"unknown ({hello.reset_cause})")
+            capabilities = sorted(n for n, bit in _CAPABILITIES.items()
+                                  if hello.capabilities & bit)
+        return {
+            "firmware_version": firmware,
+            "board_id": board_id,
+            "reset_cause": reset_cause,
+            "capabilities": capabilities,
+            "state": _name(schema.STATE_NAMES, self.state),
+            "mode": _name(schema.MODE_NAMES, self.mode),
+            "run_id": self.run_id,
+            "next_seq": self.next_seq,
+            "flags": None if self.flags is None else decode_flags(self.flags),
+            "last_sample": self.last_sample,
+            "last_sample_age_s": None if self.sample_at is None else round(now - self.sample_at, 3),
+            "heartbeat_age_s": (None if self.heartbeat_at is None
+                                else round(now - self.heartbeat_at, 3)),
+        }
