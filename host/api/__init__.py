@@ -1,0 +1,1 @@
+"""HTTP API: rigs, runs, samples, live stream, plots, dashboard."""

@@ -1,0 +1,53 @@
+"""Rigs: state, link health, calibration."""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from host.analysis.photometry import PhotodiodeCalibration
+from host.api.deps import control_access, read_access, service
+
+router = APIRouter(prefix="/api")
+
+
+def _rig(svc: Any, name: str):
+    rig = svc.rigs.get(name)
+    if rig is None:
+        raise HTTPException(404, "no rig named %r; rigs: %s" % (name, ", ".join(svc.rigs)))
+    return rig
+
+
+@router.get("/health", dependencies=[Depends(read_access)])
+async def health(svc=Depends(service)) -> dict[str, Any]:
+    database = "ok"
+    try:
+        await asyncio.to_thread(svc.store.list_rigs)
+    except Exception as exc:  # reported, not raised: health must answer
+        database = "error: %s" % exc
+    return {"status": "ok" if database == "ok" else "degraded", "database": database,
+            "dialect": svc.store.dialect,
+            "rigs": {name: rig.link.connected if rig.link else False
+                     for name, rig in svc.rigs.items()}}
+
+
+@router.get("/rigs", dependencies=[Depends(read_access)])
+async def list_rigs(svc=Depends(service)) -> list[dict[str, Any]]:
+    return [rig.describe() for rig in svc.rigs.values()]
+
+
+@router.get("/rigs/{rig}", dependencies=[Depends(read_access)])
+async def get_rig(rig: str, svc=Depends(service)) -> dict[str, Any]:
+    found = _rig(svc, rig)
+    out = found.describe()
+    out["calibration"] = await asyncio.to_thread(svc.store.get_calibration, found.name)
+    return out
+
+
+@router.put("/rigs/{rig}/calibration", dependencies=[Depends(control_access)])
+async def put_calibration(rig: str, calibration: PhotodiodeCalibration,
+                          svc=Depends(service)) -> dict[str, Any]:
+    found = _rig(svc, rig)
+    stored = await asyncio.to_thread(svc.store.set_calibration, found.name,
+                                     calibration.model_dump(mode="json"))
+    return stored.as_dict()

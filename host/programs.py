@@ -1,0 +1,68 @@
+"""Run parameters (physical units) to the START_RUN fields the firmware executes (integers)."""
+
+import math
+from typing import Any
+
+from host.convert import Converter
+from host.params import JvlParams, LifetimeParams, PhotostabilityParams
+from protocol import schema
+
+_ZERO = {name: 0 for name, *_ in schema.BY_ID[schema.START_RUN][2] if name != "cmd_id"}
+
+
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def _mv(volts: float) -> int:
+    return int(round(volts * 1000))
+
+
+def _na(amps: float) -> int:
+    return int(round(amps * 1e9))
+
+
+def start_run_fields(kind: str, params: Any, converter: Converter, run_id: int,
+                     dark_pd_pa: int = 0) -> dict[str, int]:
+    """Every START_RUN field for a new run (resume fields zero)."""
+    fields = dict(_ZERO, run_id=run_id, dark_pd_pa=dark_pd_pa, oversample=params.oversample,
+                  host_loss_grace_ms=_ms(params.host_loss_grace_s))
+    if kind == "lifetime":
+        p: LifetimeParams = params
+        fields.update(mode=schema.MODE_CONSTANT_VOLTAGE, compliance_na=_na(p.compliance_a),
+                      sample_period_ms=_ms(p.sample_period_s),
+                      stop_fraction_pm=int(round(p.stop_fraction * 1000)),
+                      l0_settle_ms=_ms(p.l0_settle_s),
+                      max_duration_s=int(math.ceil(p.max_duration_s)))
+        if p.target_l0_cd_m2 is not None:
+            fields.update(setpoint_mv=_mv(p.max_voltage_v), step_mv=_mv(p.ramp_step_v),
+                          dwell_ms=_ms(p.ramp_dwell_s),
+                          target_pd_pa=converter.target_pd_pa(p.target_l0_cd_m2))
+        else:
+            fields.update(setpoint_mv=_mv(p.voltage_v))
+    elif kind == "photostability":
+        q: PhotostabilityParams = params
+        fields.update(mode=schema.MODE_PHOTOSTABILITY, laser=1,
+                      sample_period_ms=_ms(q.sample_period_s),
+                      max_duration_s=int(math.ceil(q.duration_s)),
+                      pl_interval_s=int(round(q.pl_interval_s)))
+    elif kind == "jvl":
+        j: JvlParams = params
+        period_s = j.sample_period_s if j.sample_period_s is not None else j.dwell_s / 2
+        fields.update(mode=schema.MODE_SWEEP, setpoint_mv=_mv(j.start_v), stop_mv=_mv(j.stop_v),
+                      step_mv=_mv(j.step_v), dwell_ms=_ms(j.dwell_s),
+                      sample_period_ms=_ms(period_s), compliance_na=_na(j.compliance_a))
+    else:
+        raise ValueError("unknown run kind %r" % kind)
+    return fields
+
+
+def resume_fields(fields: dict[str, int], *, next_seq: int, resume_t_s: float, l0_pd_pa: int,
+                  hold_setpoint_mv: int | None, next_sweep_mv: int | None) -> dict[str, int]:
+    """START_RUN fields continuing a run after a device reset (docs/internals.md)."""
+    out = dict(fields, resume_seq=next_seq, resume_t_ms=_ms(resume_t_s), l0_pd_pa=l0_pd_pa)
+    if out["mode"] == schema.MODE_CONSTANT_VOLTAGE and out["target_pd_pa"] and hold_setpoint_mv:
+        out.update(setpoint_mv=hold_setpoint_mv, target_pd_pa=0, step_mv=0, dwell_ms=0)
+    if out["mode"] == schema.MODE_SWEEP and next_sweep_mv is not None:
+        out["setpoint_mv"] = next_sweep_mv
+    return out

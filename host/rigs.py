@@ -1,0 +1,72 @@
+"""The rigs a service owns: each one's link, its simulator when it is simulated, its state.
+
+A rig is opened in the service's lifespan and closed with it. Only the RigLink touches the
+serial port; everything else asks the link (snapshot, stats, commands).
+"""
+
+import logging
+from typing import Any
+
+from hil_sim.spec import is_sim_spec, parse_sim_spec
+from host.link import RigLink
+from host.settings import RigSpec
+from host.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Rig:
+    """One rig: spec, link, optional simulator, the run it is busy with."""
+
+    def __init__(self, spec: RigSpec):
+        self.spec = spec
+        self.name = spec.name
+        self.sim = None
+        self.link: RigLink | None = None
+        self.active_run_id: int | None = None
+        self.last_sample: dict[str, Any] | None = None
+
+    def open(self, store: Store) -> None:
+        """Start the simulator if any, open the link, register the rig (and its calibration)."""
+        url = self.spec.spec
+        store.upsert_rig(self.name, self.spec.spec)
+        if is_sim_spec(url):
+            sim_spec = parse_sim_spec(url)
+            self.sim = sim_spec.make_rig()
+            self.sim.start()
+            url = self.sim.port
+            if store.get_calibration(self.name) is None:
+                # A lab measures its photodiode geometry, responsivity and the device's EL
+                # spectrum once; a simulated rig knows them from its preset.
+                from hil_sim.optics import calibration
+
+                store.set_calibration(self.name, calibration(sim_spec.preset))
+        self.link = RigLink(self.name, url)
+
+    def close(self) -> None:
+        if self.link is not None:
+            self.link.close()
+        if self.sim is not None:
+            self.sim.stop()
+
+    def describe(self) -> dict[str, Any]:
+        """GET /api/rigs/{rig}: connection, firmware, state, flags, last sample, link stats."""
+        link = self.link
+        snapshot = link.snapshot() if link else {"connected": False}
+        out = {
+            "name": self.name,
+            "spec": self.spec.spec,
+            "simulated": self.sim is not None,
+            "connected": bool(snapshot.get("connected")),
+            "device": snapshot,
+            "link": link.stats() if link else {},
+            "active_run": self.active_run_id,
+            "last_sample": self.last_sample,
+        }
+        if self.sim is not None:
+            out["simulator"] = {"preset": self.sim.preset, "accel": self.sim.accel,
+                                "boots": self.sim.boots, "resets": self.sim.resets,
+                                "faults": self.sim.injector.stats()
+                                if callable(getattr(self.sim.injector, "stats", None))
+                                else getattr(self.sim.injector, "stats", {})}
+        return out

@@ -1,0 +1,71 @@
+"""The service: what the FastAPI lifespan opens (store, rigs, runs) and closes, and serving it."""
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from host.hub import Hub
+from host.rigs import Rig
+from host.runs import RunManager
+from host.settings import Settings
+from host.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """Everything a running service owns; the API reaches it through app.state.service."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store: Store | None = None
+        self.hub = Hub()
+        self.rigs: dict[str, Rig] = {}
+        self.runs: RunManager | None = None
+
+    async def open(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = await asyncio.to_thread(Store, self.settings.db_url)
+        for spec in self.settings.rigs:
+            rig = Rig(spec)
+            self.rigs[rig.name] = rig
+            await asyncio.to_thread(rig.open, self.store)
+        self.runs = RunManager(self.store, self.hub, self.rigs)
+        await self.runs.start()
+
+    async def close(self) -> None:
+        if self.runs is not None:
+            await self.runs.stop()
+        for rig in self.rigs.values():
+            await asyncio.to_thread(rig.close)
+        if self.store is not None:
+            self.store.close()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    from host.api.app import build_app
+
+    service = Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.open()
+        try:
+            yield
+        finally:
+            await service.close()
+
+    return build_app(service, lifespan)
+
+
+def serve_forever(settings: Settings) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                access_log=False)
