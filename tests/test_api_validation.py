@@ -1,0 +1,106 @@
+"""API answers bad requests with a status and a message a person can act on."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from host.service import create_app
+from host.settings import Settings
+
+TOKEN = "t0ken-for-the-api-tests"
+AUTH = {"Authorization": "Bearer " + TOKEN}
+
+
+@pytest.fixture
+def client(tmp_path):
+    settings = Settings(db_url="sqlite:///%s" % (tmp_path / "api.sqlite"), token=TOKEN,
+                        data_dir=tmp_path)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _lifetime(**params):
+    return {"kind": "lifetime", "rig": "rig1", "params": params}
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (_lifetime(voltage_v=25), "params.voltage_v"),
+    (_lifetime(voltage_v=-1), "params.voltage_v"),
+    (_lifetime(voltage_v="ten"), "params.voltage_v"),
+    (_lifetime(), "give exactly one of voltage_v and target_l0_cd_m2"),
+    (_lifetime(voltage_v=10, target_l0_cd_m2=50), "give exactly one"),
+    (_lifetime(voltage_v=10, compliance_a=1.0), "params.compliance_a"),
+    (_lifetime(voltage_v=10, sample_period_s=0.0001), "params.sample_period_s"),
+    (_lifetime(voltage_v=10, stop_fraction=1.5), "params.stop_fraction"),
+    (_lifetime(voltage_v=10, colour="green"), "unknown field"),
+    ({"kind": "bake", "rig": "rig1", "params": {}}, "kind"),
+    ({"kind": "jvl", "params": {"start_v": 5, "stop_v": 3}}, "stop_v must be above start_v"),
+    ({"kind": "photostability", "params": {"duration_s": 60, "pl_interval_s": 300}},
+     "pl_interval_s must not exceed duration_s"),
+    ({"kind": "lifetime", "rig": "../etc", "params": {"voltage_v": 5}}, "rig"),
+])
+def test_out_of_range_or_malformed_run_body_is_422_with_a_message(client, body, fragment):
+    response = client.post("/api/runs", json=body, headers=AUTH)
+    assert response.status_code == 422
+    assert fragment in response.json()["detail"]
+
+
+def test_body_that_is_not_json_is_422(client):
+    response = client.post("/api/runs", content=b"{not json", headers=dict(
+        AUTH, **{"content-type": "application/json"}))
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_huge_body_is_refused_with_413(client):
+    response = client.post("/api/runs", content=b"x" * (3 * 1024 * 1024), headers=dict(
+        AUTH, **{"content-type": "application/json"}))
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-token-123456"},
+                                     {"Authorization": "Basic " + TOKEN},
+                                     {"Authorization": "Bearer"}])
+def test_post_without_the_right_token_is_401(client, headers):
+    response = client.post("/api/runs", json=_lifetime(voltage_v=5), headers=headers)
+    assert response.status_code == 401
+    assert "bearer token" in response.json()["detail"]
+
+
+def test_unknown_rig_is_404(client):
+    response = client.post("/api/runs", json=_lifetime(voltage_v=5), headers=AUTH)
+    assert response.status_code == 404
+    assert "no rig named 'rig1'" in response.json()["detail"]
+    assert client.get("/api/rigs/nope").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/runs/999", "/api/runs/999/samples",
+                                  "/api/runs/999/samples.csv", "/api/runs/999/stream",
+                                  "/api/runs/999/plot.png"])
+def test_unknown_run_is_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "999" in response.json()["detail"]
+
+
+def test_abort_of_unknown_run_is_404(client):
+    assert client.post("/api/runs/999/abort", headers=AUTH).status_code == 404
+
+
+def test_reads_are_open_on_a_loopback_bind(client):
+    assert client.get("/api/health").json()["status"] == "ok"
+    assert client.get("/api/runs").json() == []
+
+
+def test_every_endpoint_needs_the_token_on_a_non_loopback_bind(tmp_path):
+    settings = Settings(db_url="sqlite:///%s" % (tmp_path / "api.sqlite"), token=TOKEN,
+                        data_dir=tmp_path, host="0.0.0.0")
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/api/health").status_code == 401
+        assert c.get("/api/runs").status_code == 401
+        assert c.get("/api/runs", headers=AUTH).status_code == 200
+
+
+def test_openapi_docs_are_served(client):
+    assert client.get("/docs").status_code == 200
+    assert "/api/runs" in client.get("/openapi.json").json()["paths"]
