@@ -1,0 +1,19 @@
+"""The host's store: rigs, runs, every sample, events and calibrations (SQLite or PostgreSQL)."""
+
+from host.store.columns import CSV_COLUMNS, SAMPLE_COLUMNS, SAMPLE_NAMES, json_rows
+from host.store.engine import DEFAULT_URL
+from host.store.errors import (
+    InvalidRunUpdate,
+    RigNotFound,
+    RunNotFound,
+    SchemaVersionError,
+    StoreError,
+)
+from host.store.records import FINISHED_STATES, RUN_KINDS, RUN_STATES, Calibration, Event, Rig, Run
+from host.store.store import UNSET, Store
+
+__all__ = [
+    "CSV_COLUMNS", "DEFAULT_URL", "FINISHED_STATES", "RUN_KINDS", "RUN_STATES", "SAMPLE_COLUMNS",
+    "SAMPLE_NAMES", "UNSET", "Calibration", "Event", "InvalidRunUpdate", "Rig", "RigNotFound",
+    "Run", "RunNotFound", "SchemaVersionError", "Store", "StoreError", "json_rows",
+]

@@ -1,0 +1,29 @@
+"""Exceptions of the store, each with a message a person can act on."""
+
+
+class StoreError(Exception):
+    """Base of every store error."""
+
+
+class RunNotFound(StoreError, LookupError):
+    """No run with that id."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"no run with id {run_id}")
+        self.run_id = run_id
+
+
+class RigNotFound(StoreError, LookupError):
+    """No rig of that name (rigs are registered with upsert_rig)."""
+
+    def __init__(self, rig: str) -> None:
+        super().__init__(f"no rig named {rig!r}; register it with upsert_rig first")
+        self.rig = rig
+
+
+class InvalidRunUpdate(StoreError, ValueError):
+    """An update a run cannot take: an unknown state, leaving a finished state, bad progress."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by another lumenrig version this one cannot read."""

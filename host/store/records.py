@@ -1,0 +1,99 @@
+"""What the store hands back: plain frozen records of rigs, runs, events and calibrations."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+RUN_STATES = ("queued", "running", "completed", "aborted", "failed")
+FINISHED_STATES = ("completed", "aborted", "failed")
+UNFINISHED_STATES = ("queued", "running")
+RUN_KINDS = ("lifetime", "photostability", "jvl")
+
+
+def _jsonable(record: Any) -> dict[str, Any]:
+    out = asdict(record)
+    for key, value in out.items():
+        if isinstance(value, datetime):
+            out[key] = value.isoformat()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Rig:
+    """A rig the service has known; `firmware` is what its HELLO_ACK said (JSON)."""
+
+    name: str
+    spec: str
+    firmware: dict[str, Any] | None
+    first_seen: datetime
+    last_seen: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (timestamps as ISO 8601 UTC)."""
+        return _jsonable(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One experiment; timestamps are UTC-aware, `calibration` is the rig's at creation."""
+
+    id: int
+    rig: str
+    kind: str
+    state: str
+    params: dict[str, Any]
+    progress: float
+    summary: dict[str, Any] | None
+    device_run_id: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    calibration: dict[str, Any] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (timestamps as ISO 8601 UTC)."""
+        return _jsonable(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened on a rig or in a run: a safety action, a link gap, a note.
+
+    `code` is the device's EV_* code when the device reported it, else None; `key` is the
+    caller's identity for the event that makes recording it twice a no-op.
+    """
+
+    id: int
+    run_id: int | None
+    rig: str | None
+    t: datetime
+    code: int | None
+    name: str
+    message: str
+    data: dict[str, Any] | None
+    key: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (timestamps as ISO 8601 UTC)."""
+        return _jsonable(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """One calibration of a rig, as set at `set_at`; earlier ones stay in the history."""
+
+    id: int
+    rig: str
+    calibration: dict[str, Any]
+    set_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (timestamps as ISO 8601 UTC)."""
+        return _jsonable(self)

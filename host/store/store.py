@@ -1,0 +1,371 @@
+"""The Store: every rig, run, sample, event and calibration the host keeps, in one database.
+
+Synchronous and safe to call from worker threads (the API calls it through a threadpool).
+SQLite serialises its writers in-process with a lock, so a writer never meets SQLITE_BUSY
+from another thread; readers run beside the writer (WAL).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import datetime
+from typing import Any, Self
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from host.store import export, ingest, readback
+from host.store.columns import SampleBatch
+from host.store.engine import is_memory_sqlite, make_engine
+from host.store.errors import InvalidRunUpdate, RigNotFound, RunNotFound
+from host.store.records import (
+    FINISHED_STATES,
+    RUN_KINDS,
+    RUN_STATES,
+    UNFINISHED_STATES,
+    Calibration,
+    Event,
+    Rig,
+    Run,
+)
+from host.store.tables import calibrations, events, rigs, runs, samples, utc_now
+from host.store.upgrade import ensure_schema
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()  # "leave as it is", where None means "clear"
+
+
+class Store:
+    """Open (and create or upgrade) the database at url; close() when done.
+
+    url: `sqlite:///PATH` (default `sqlite:///data/lumenrig.sqlite`, relative to the
+    working directory, folder created), `sqlite://` (in memory, for tests), or
+    `postgresql+psycopg://user@host:port/db`.
+    """
+
+    def __init__(self, url: str | sa.URL | None = None) -> None:
+        self._engine = make_engine(url)
+        self.dialect: str = self._engine.dialect.name
+        self.url: str = self._engine.url.render_as_string(hide_password=True)
+        memory = is_memory_sqlite(self._engine.url)
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        # One shared connection in memory: reads queue behind writes too.
+        self._read_lock = self._write_lock if memory else None
+        with self._write() as conn:
+            self.schema_version = ensure_schema(conn)
+
+    def close(self) -> None:
+        """Release every pooled connection; the Store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self._write_lock or nullcontext(), self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self._read_lock or nullcontext(), self._engine.connect() as conn:
+            yield conn
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (postgresql.insert(table) if self.dialect == "postgresql"
+                else sqlite.insert(table))
+
+    # Rigs
+
+    def upsert_rig(self, name: str, spec: str, firmware: Mapping[str, Any] | None = None) -> Rig:
+        """Register a rig or mark it seen now; firmware=None keeps what was stored before."""
+        now = utc_now()
+        values: dict[str, Any] = {"name": name, "spec": spec, "first_seen": now,
+                                  "last_seen": now}
+        update: dict[str, Any] = {"spec": spec, "last_seen": now}
+        if firmware is not None:
+            values["firmware"] = update["firmware"] = dict(firmware)
+        statement = self._insert(rigs).values(**values).on_conflict_do_update(
+            index_elements=[rigs.c.name], set_=update)
+        with self._write() as conn:
+            conn.execute(statement)
+            return _rig(conn.execute(sa.select(rigs).where(rigs.c.name == name)).one())
+
+    def get_rig(self, name: str) -> Rig:
+        with self._read() as conn:
+            row = conn.execute(sa.select(rigs).where(rigs.c.name == name)).one_or_none()
+        if row is None:
+            raise RigNotFound(name)
+        return _rig(row)
+
+    def list_rigs(self) -> list[Rig]:
+        with self._read() as conn:
+            return [_rig(r) for r in conn.execute(sa.select(rigs).order_by(rigs.c.name))]
+
+    # Runs
+
+    def create_run(self, rig: str, kind: str, params: Mapping[str, Any], *,
+                   calibration: Mapping[str, Any] | None = None) -> Run:
+        """A new queued run. calibration defaults to the rig's current one (None if never
+        set): the run keeps the calibration it was measured with, whatever changes later."""
+        if kind not in RUN_KINDS:
+            raise ValueError(f"unknown run kind {kind!r}; expected one of {RUN_KINDS}")
+        with self._write() as conn:
+            _require_rig(conn, rig)
+            if calibration is None:
+                calibration = _latest_calibration(conn, rig)
+            run_id = conn.execute(runs.insert().values(
+                rig=rig, kind=kind, state="queued", params=dict(params), progress=0.0,
+                created_at=utc_now(),
+                calibration=None if calibration is None else dict(calibration),
+            ).returning(runs.c.id)).scalar_one()
+            return _run(conn.execute(sa.select(runs).where(runs.c.id == run_id)).one())
+
+    def update_run(self, run_id: int, *, state: str = UNSET, progress: float = UNSET,
+                   summary: Mapping[str, Any] | None = UNSET, error: str | None = UNSET,
+                   device_run_id: int | None = UNSET, started_at: datetime | None = UNSET,
+                   finished_at: datetime | None = UNSET) -> Run:
+        """Change the given fields only; returns the run as stored.
+
+        Entering `running` stamps started_at, entering a finished state stamps finished_at
+        (unless given). A finished run keeps its state: changing it raises InvalidRunUpdate
+        (setting the same state again is allowed), as do an unknown state and a progress
+        outside 0..1.
+        """
+        given = {"state": state, "progress": progress, "summary": summary, "error": error,
+                 "device_run_id": device_run_id, "started_at": started_at,
+                 "finished_at": finished_at}
+        values = {k: v for k, v in given.items() if v is not UNSET}
+        if progress is not UNSET and not 0.0 <= float(progress) <= 1.0:
+            raise InvalidRunUpdate(f"progress must be within 0..1, not {progress!r}")
+        if "state" in values and state not in RUN_STATES:
+            raise InvalidRunUpdate(f"unknown run state {state!r}; expected one of {RUN_STATES}")
+        with self._write() as conn:
+            current = _run(_run_row(conn, run_id, for_update=True))
+            if "state" in values and state != current.state:
+                if current.finished:
+                    raise InvalidRunUpdate(
+                        f"run {run_id} is already {current.state}; it cannot become {state}")
+                if state == "running" and current.started_at is None:
+                    values.setdefault("started_at", utc_now())
+                if state in FINISHED_STATES:
+                    values.setdefault("finished_at", utc_now())
+            if values:
+                conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            return _run(_run_row(conn, run_id))
+
+    def get_run(self, run_id: int) -> Run:
+        with self._read() as conn:
+            return _run(_run_row(conn, run_id))
+
+    def list_runs(self, *, rig: str | None = None, state: str | Iterable[str] | None = None,
+                  kind: str | None = None, limit: int | None = 100) -> list[Run]:
+        """Newest first; state may be one state or several."""
+        query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc())
+        if rig is not None:
+            query = query.where(runs.c.rig == rig)
+        if state is not None:
+            states = [state] if isinstance(state, str) else list(state)
+            query = query.where(runs.c.state.in_(states))
+        if kind is not None:
+            query = query.where(runs.c.kind == kind)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [_run(r) for r in conn.execute(query)]
+
+    def unfinished_runs(self) -> list[Run]:
+        """Queued or running runs, oldest first: what a restarted host must reattach."""
+        query = sa.select(runs).where(runs.c.state.in_(UNFINISHED_STATES)).order_by(runs.c.id)
+        with self._read() as conn:
+            return [_run(r) for r in conn.execute(query)]
+
+    # Samples
+
+    def insert_samples(self, run_id: int, samples: Any, *,
+                       batch_rows: int = ingest.DEFAULT_BATCH_ROWS) -> int:
+        """Store samples of run_id once each; returns how many (run_id, seq) were new.
+
+        samples: a mapping of column name -> array-like, or a numpy structured array, in
+        physical units (columns.SAMPLE_COLUMNS; nullable ones may be left out; NaN = NULL).
+        A seq already stored is skipped, never overwritten, so a resend or a resume is
+        harmless. One transaction: all rows or none. Raises ValueError for bad columns,
+        RunNotFound for an unknown run.
+        """
+        batch = SampleBatch.from_input(samples)
+        with self._write() as conn:
+            _run_row(conn, run_id)
+            return ingest.insert(conn, run_id, batch, batch_rows)
+
+    def sample_count(self, run_id: int) -> int:
+        with self._read() as conn:
+            _run_row(conn, run_id)
+            return int(conn.execute(sa.select(sa.func.count()).select_from(samples)
+                                    .where(samples.c.run_id == run_id)).scalar_one())
+
+    def max_seq(self, run_id: int) -> int | None:
+        """Highest stored seq, None before the first sample."""
+        with self._read() as conn:
+            _run_row(conn, run_id)
+            top = conn.execute(sa.select(sa.func.max(samples.c.seq))
+                               .where(samples.c.run_id == run_id)).scalar_one()
+        return None if top is None else int(top)
+
+    def missing_seq_ranges(self, run_id: int, upto_seq: int) -> list[tuple[int, int]]:
+        """Inclusive (from_seq, to_seq) ranges absent from 0..upto_seq, in order: what to
+        ask the device to RESEND. Pass HEARTBEAT.next_seq - 1 to include a lost tail."""
+        if upto_seq < 0:
+            return []
+        with self._read() as conn:
+            _run_row(conn, run_id)
+            count, top = readback.seq_stats(conn, run_id, upto_seq)
+            if top is None:
+                return [(0, upto_seq)]
+            gaps = [] if count == top + 1 else readback.inner_gaps(conn, run_id, top)
+        if top < upto_seq:
+            gaps.append((top + 1, upto_seq))
+        return gaps
+
+    def read_samples(self, run_id: int, start_s: float | None = None,
+                     end_s: float | None = None,
+                     columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Samples with start_s <= t_s <= end_s as numpy columns ordered by seq.
+
+        columns: a subset to read (seq is always included; fewer columns read faster).
+        int64 for seq, pd_range, flags; float64 otherwise, NaN where NULL; shutter_open is
+        1.0 / 0.0 / NaN. `columns.json_rows` turns the result into JSON rows.
+        """
+        names = readback.check_names(columns)
+        with self._read() as conn:
+            _run_row(conn, run_id)
+            return readback.read_columns(conn, run_id, names, start_s, end_s)
+
+    def iter_samples_csv(self, run_id: int, chunk_rows: int = 10_000) -> Iterator[str]:
+        """CSV text in chunks (header first) in columns.CSV_COLUMNS order.
+
+        Raises RunNotFound here, before the first chunk; reading happens as it is iterated.
+        """
+        self.get_run(run_id)
+        return export.iter_csv(self._read, run_id, chunk_rows)
+
+    # Events
+
+    def add_event(self, name: str, message: str = "", *, rig: str | None = None,
+                  run_id: int | None = None, code: int | None = None,
+                  data: Mapping[str, Any] | None = None, t: datetime | None = None,
+                  key: str | None = None) -> Event | None:
+        """Record an event; returns None when an event with the same key exists already.
+
+        key: the caller's identity of the event (e.g. the device's boot and event_seq) so
+        a re-sent device event is kept once. t: wall time, default now.
+        """
+        values = {"name": name, "message": message, "rig": rig, "run_id": run_id,
+                  "code": code, "data": None if data is None else dict(data),
+                  "t": t or utc_now(), "key": key}
+        statement = self._insert(events).values(**values)
+        if key is not None:
+            statement = statement.on_conflict_do_nothing(index_elements=[events.c.key])
+        with self._write() as conn:
+            if run_id is not None:
+                _run_row(conn, run_id)
+            event_id = conn.execute(statement.returning(events.c.id)).scalar_one_or_none()
+            if event_id is None:
+                return None
+            return _event(conn.execute(sa.select(events).where(events.c.id == event_id)).one())
+
+    def list_events(self, *, run_id: int | None = None, rig: str | None = None,
+                    after_id: int | None = None, limit: int | None = None) -> list[Event]:
+        """Oldest first; filters combine. after_id lets a live view fetch only new ones."""
+        query = sa.select(events).order_by(events.c.id)
+        if run_id is not None:
+            query = query.where(events.c.run_id == run_id)
+        if rig is not None:
+            query = query.where(events.c.rig == rig)
+        if after_id is not None:
+            query = query.where(events.c.id > after_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [_event(r) for r in conn.execute(query)]
+
+    # Calibrations
+
+    def set_calibration(self, rig: str, calibration: Mapping[str, Any]) -> Calibration:
+        """Make calibration the rig's current one; earlier ones stay in the history."""
+        with self._write() as conn:
+            _require_rig(conn, rig)
+            cal_id = conn.execute(calibrations.insert().values(
+                rig=rig, calibration=dict(calibration), set_at=utc_now(),
+            ).returning(calibrations.c.id)).scalar_one()
+            return _calibration(conn.execute(
+                sa.select(calibrations).where(calibrations.c.id == cal_id)).one())
+
+    def get_calibration(self, rig: str) -> dict[str, Any] | None:
+        """The rig's current calibration, None if it never had one."""
+        with self._read() as conn:
+            _require_rig(conn, rig)
+            return _latest_calibration(conn, rig)
+
+    def calibration_history(self, rig: str) -> list[Calibration]:
+        """Every calibration the rig had, oldest first."""
+        with self._read() as conn:
+            _require_rig(conn, rig)
+            rows = conn.execute(sa.select(calibrations).where(calibrations.c.rig == rig)
+                                .order_by(calibrations.c.id))
+            return [_calibration(r) for r in rows]
+
+
+def _require_rig(conn: sa.Connection, rig: str) -> None:
+    if conn.execute(sa.select(rigs.c.name).where(rigs.c.name == rig)).first() is None:
+        raise RigNotFound(rig)
+
+
+def _run_row(conn: sa.Connection, run_id: int, for_update: bool = False) -> sa.Row[Any]:
+    query = sa.select(runs).where(runs.c.id == run_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise RunNotFound(run_id)
+    return row
+
+
+def _latest_calibration(conn: sa.Connection, rig: str) -> dict[str, Any] | None:
+    return conn.execute(sa.select(calibrations.c.calibration)
+                        .where(calibrations.c.rig == rig)
+                        .order_by(calibrations.c.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def _rig(row: sa.Row[Any]) -> Rig:
+    return Rig(**row._asdict())
+
+
+def _run(row: sa.Row[Any]) -> Run:
+    values = row._asdict()
+    values["progress"] = float(values["progress"])
+    return Run(**values)
+
+
+def _event(row: sa.Row[Any]) -> Event:
+    return Event(**row._asdict())
+
+
+def _calibration(row: sa.Row[Any]) -> Calibration:
+    return Calibration(**row._asdict())
+
+
+__all__ = ["UNSET", "Store"]

@@ -1,0 +1,133 @@
+"""The database schema: one SQLAlchemy Core metadata for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from host.store.columns import SAMPLE_COLUMNS
+from host.store.records import RUN_KINDS, RUN_STATES
+
+# Bump when a table changes, and add the step to upgrade.UPGRADES.
+SCHEMA_VERSION = 1
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Wall time stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value}: give wall times with a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+_SQL_TYPES = {"int": sa.Integer(), "float": sa.Double(), "bool": sa.Boolean()}
+
+
+def _sample_type(name: str, kind: str) -> Any:
+    return sa.BigInteger() if name == "seq" else _SQL_TYPES[kind]
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("id = 1", name="one_row"),
+)
+
+rigs = sa.Table(
+    "rigs", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("firmware", Json, nullable=True),
+    sa.Column("first_seen", UtcDateTime, nullable=False),
+    sa.Column("last_seen", UtcDateTime, nullable=False),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rig", sa.String(64), sa.ForeignKey("rigs.name"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("params", Json, nullable=False),
+    sa.Column("progress", sa.Double, nullable=False, default=0.0),
+    sa.Column("summary", Json, nullable=True),
+    sa.Column("device_run_id", sa.BigInteger, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=True),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("calibration", Json, nullable=True),
+    sa.CheckConstraint(_in("state", RUN_STATES), name="run_state"),
+    sa.CheckConstraint(_in("kind", RUN_KINDS), name="run_kind"),
+    sa.CheckConstraint("progress >= 0 AND progress <= 1", name="run_progress"),
+    sa.Index("ix_runs_rig_state", "rig", "state"),
+)
+
+# Keyed by (run_id, seq): a resent or resumed sample can never become a second row.
+# Without a rowid on SQLite the key is the table's own b-tree: one write per sample.
+# No foreign key to runs: a per-row check would halve PostgreSQL's ingest rate, so
+# insert_samples checks the run once per call, in the same transaction.
+samples = sa.Table(
+    "samples", metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=False),
+    *(sa.Column(c.name, _sample_type(c.name, c.kind),
+                primary_key=c.name == "seq", autoincrement=False, nullable=c.nullable)
+      for c in SAMPLE_COLUMNS),
+    sqlite_with_rowid=False,
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              nullable=True),
+    sa.Column("rig", sa.String(64), nullable=True),
+    sa.Column("t", UtcDateTime, nullable=False),
+    sa.Column("code", sa.Integer, nullable=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False, default=""),
+    sa.Column("data", Json, nullable=True),
+    sa.Column("key", sa.String(128), nullable=True, unique=True),
+    sa.Index("ix_events_run", "run_id", "id"),
+    sa.Index("ix_events_rig", "rig", "id"),
+)
+
+calibrations = sa.Table(
+    "calibrations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rig", sa.String(64), sa.ForeignKey("rigs.name"), nullable=False),
+    sa.Column("calibration", Json, nullable=False),
+    sa.Column("set_at", UtcDateTime, nullable=False),
+    sa.Index("ix_calibrations_rig", "rig", "id"),
+)
