@@ -25,14 +25,14 @@ def current_efficiency_cd_a(
 ) -> np.ndarray:
     """CE = L / J, with J in A/m2 (1 mA/cm2 = 10 A/m2); NaN where J <= 0."""
     j_a_m2 = np.asarray(current_density_ma_cm2, float) * 10.0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         return np.where(j_a_m2 > 0, np.asarray(luminance_cd_m2, float) / j_a_m2, np.nan)
 
 
 def power_efficiency_lm_w(ce_cd_a: np.ndarray, voltage_v: np.ndarray) -> np.ndarray:
     """PE = pi CE / V for a Lambertian emitter (flux pi L A over electrical power V J A)."""
     v = np.asarray(voltage_v, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         return np.where(v > 0, math.pi * np.asarray(ce_cd_a, float) / v, np.nan)
 
 

@@ -15,19 +15,19 @@ L0_SEARCH_SHARE = 1.0 / 3.0
 DEFAULT_ACCEL_N = 1.7
 
 
-def initial_luminance(t_s: np.ndarray, smoothed: np.ndarray, window: int) -> int:
-    """Index of L0, the luminance once the device has stabilised.
+def initial_luminance(t_s: np.ndarray, luminance: np.ndarray) -> int:
+    """Index of L0: the highest 3-point running median in the first third of the record.
 
-    An initial rise (burn-in, ion redistribution) ends at the highest smoothed value in the
-    first third of the record: L0 is that maximum. A curve that falls from the start (its
-    maximum lies within the first half-window) takes L0 at the first sample, as smoothed by the
-    end-point rule: a spike there is rejected, and a steep start (stretched exponentials with
-    beta < 1 fall fastest at t = 0) is not averaged away.
+    An initial rise (a luminance ramp, burn-in) ends at that maximum, so L0 is the luminance
+    once the device has stabilised; a curve that falls from the start gets its first sample,
+    kept as measured because stretched exponentials with beta < 1 fall fastest at t = 0. A
+    single-sample spike later in the window is removed by the median; a low first sample
+    (supply still slewing) loses to the maximum.
     """
     limit_s = t_s[0] + L0_SEARCH_SHARE * (t_s[-1] - t_s[0])
     candidates = np.flatnonzero(t_s <= limit_s)
-    i_peak = int(candidates[np.argmax(smoothed[candidates])])
-    return i_peak if i_peak > window // 2 else 0
+    median3 = running_median(luminance, 3)
+    return int(candidates[np.argmax(median3[candidates])])
 
 
 def crossing_time_s(
@@ -58,13 +58,14 @@ def fit_stretched_exponential(
     None when the curve has not decayed MIN_DECAY_FOR_FIT below L0, or the fit fails.
     """
     t = t_s[i_l0:]
-    y = luminance[i_l0:] / l0
+    with np.errstate(all="ignore"):
+        y = luminance[i_l0:] / l0
     if len(t) < 4 or float(np.min(smoothed[i_l0:])) > (1.0 - MIN_DECAY_FOR_FIT) * l0:
         return None
     t_scale = float(t[-1]) if t[-1] > 0 else 1.0
-    tau0, beta0 = _linearised_guess(t / t_scale, smoothed[i_l0:] / l0)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", OptimizeWarning)
+        tau0, beta0 = _linearised_guess(t / t_scale, smoothed[i_l0:] / l0)
         try:
             params, _ = curve_fit(
                 stretched_exponential,
@@ -89,8 +90,8 @@ def _linearised_guess(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if not math.isfinite(slope) or slope <= 0:
         return 1.0, 1.0
     beta = min(max(float(slope), 0.05), 5.0)
-    tau = min(max(math.exp(-intercept / slope), 1e-6), 1e6)
-    return tau, beta
+    ln_tau = min(max(-float(intercept) / float(slope), math.log(1e-6)), math.log(1e6))
+    return math.exp(ln_tau), beta
 
 
 def fit_time_to_fraction_s(tau_s: float, beta: float, fraction: float) -> float:
@@ -99,8 +100,12 @@ def fit_time_to_fraction_s(tau_s: float, beta: float, fraction: float) -> float:
 
 
 def extrapolate_t50_s(t50_s: float, l0_cd_m2: float, target_cd_m2: float, accel_n: float) -> float:
-    """T50 at another starting luminance from L0^n T50 = const (empirical acceleration law)."""
-    return t50_s * (l0_cd_m2 / target_cd_m2) ** accel_n
+    """T50 at another starting luminance from L0^n T50 = const (empirical acceleration law).
+
+    Infinity when the ratio is beyond floating point (the JSON summary shows null).
+    """
+    ln_t = math.log(t50_s) + accel_n * (math.log(l0_cd_m2) - math.log(target_cd_m2))
+    return math.exp(ln_t) if ln_t < 700 else math.inf
 
 
 def analyse_lifetime(
@@ -114,8 +119,8 @@ def analyse_lifetime(
     lum = np.asarray(luminance_cd_m2, float)
     window = window_for(len(lum))
     smoothed = running_median(lum, window)
-    i_l0 = initial_luminance(t, smoothed, window)
-    l0 = float(smoothed[i_l0])
+    i_l0 = initial_luminance(t, lum)
+    l0 = float(running_median(lum, 3)[i_l0])
     notes: list[str] = []
     out: dict[str, object] = {"l0_cd_m2": l0, "t_l0_s": float(t[i_l0])}
     if l0 <= 0:

@@ -15,10 +15,8 @@ def running_median(values: np.ndarray, window: int) -> np.ndarray:
     """Median over a centred window; near the ends the window shrinks symmetrically.
 
     Symmetric windows keep a monotone sequence unchanged (the median of a monotone window is
-    its centre), so a clean curve is analysed exactly as measured. The two end samples follow
-    Tukey's end-point rule (Tukey, Exploratory Data Analysis, 1977): the median of the sample,
-    its smoothed neighbour and the straight-line extrapolation from the next two, so a spike at
-    either end is rejected while a straight or gently curved trend is kept.
+    its centre), so a clean curve is analysed exactly as measured. The end samples are kept
+    as measured.
     """
     y = np.asarray(values, float)
     n = len(y)
@@ -31,7 +29,4 @@ def running_median(values: np.ndarray, window: int) -> np.ndarray:
         for j in (i, n - 1 - i):
             k = min(j, n - 1 - j, half)
             out[j] = np.median(y[j - k : j + k + 1])
-    if n >= 3:
-        out[0] = np.median([y[0], out[1], 3.0 * out[1] - 2.0 * out[2]])
-        out[-1] = np.median([y[-1], out[-2], 3.0 * out[-2] - 2.0 * out[-3]])
     return out

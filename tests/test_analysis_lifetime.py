@@ -1,0 +1,165 @@
+"""Lifetime analysis: L0, T95/T80/T50 by interpolation, stretched-exponential fit, extrapolation."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+
+from host.analysis.commands import summarize_lifetime
+from host.analysis.lifetime import extrapolate_t50_s, fit_time_to_fraction_s
+from host.analysis.smoothing import running_median
+
+
+def stretched(t_s, l0, tau_s, beta):
+    return l0 * np.exp(-((np.asarray(t_s, float) / tau_s) ** beta))
+
+
+def t_fraction(tau_s, beta, x):
+    return tau_s * (-math.log(x)) ** (1.0 / beta)
+
+
+# tau = 1000 s, beta = 0.8:
+# T50 = 1000 * ln(2)^1.25      = 1000 * 0.693147^1.25 = 632.46 s
+# T80 = 1000 * (-ln 0.8)^1.25  = 1000 * 0.223144^1.25 = 153.37 s
+# T95 = 1000 * (-ln 0.95)^1.25 = 1000 * 0.051293^1.25 = 24.41 s
+T50_HAND, T80_HAND, T95_HAND = 632.46, 153.37, 24.41
+
+
+def test_fit_time_to_fraction_matches_hand_worked_values():
+    assert fit_time_to_fraction_s(1000.0, 0.8, 0.5) == pytest.approx(T50_HAND, abs=0.01)
+    assert fit_time_to_fraction_s(1000.0, 0.8, 0.8) == pytest.approx(T80_HAND, abs=0.01)
+    assert fit_time_to_fraction_s(1000.0, 0.8, 0.95) == pytest.approx(T95_HAND, abs=0.01)
+
+
+def test_crossings_are_interpolated_linearly_between_samples():
+    # L0 = 100 (end rule: median(100, 90, 3*90 - 2*70 = 130) = 100).
+    # T95 between (0 s, 100) and (10 s, 90):  0 + (100-95)/(100-90)*10 = 5 s
+    # T80 between (10 s, 90) and (20 s, 70): 10 + (90-80)/(90-70)*10  = 15 s
+    # T50 between (20 s, 70) and (30 s, 40): 20 + (70-50)/(70-40)*10  = 26.667 s
+    s = summarize_lifetime([0, 10, 20, 30, 40], [100, 90, 70, 40, 30])
+    assert s["l0_cd_m2"] == 100.0
+    assert s["t95_s"] == pytest.approx(5.0)
+    assert s["t80_s"] == pytest.approx(15.0)
+    assert s["t50_s"] == pytest.approx(26.6667, abs=1e-3)
+
+
+def test_clean_stretched_exponential_gives_exact_lifetimes_and_parameters():
+    t = np.linspace(0, 1500, 1501)
+    s = summarize_lifetime(t, stretched(t, 50.0, 1000.0, 0.8))
+    assert s["l0_cd_m2"] == pytest.approx(50.0)
+    assert s["t50_s"] == pytest.approx(T50_HAND, abs=0.05)
+    assert s["t80_s"] == pytest.approx(T80_HAND, abs=0.05)
+    assert s["t95_s"] == pytest.approx(T95_HAND, abs=0.05)
+    assert s["fit_tau_s"] == pytest.approx(1000.0, rel=1e-4)
+    assert s["fit_beta"] == pytest.approx(0.8, rel=1e-4)
+
+
+def test_noisy_curve_still_gives_t50_within_a_few_percent():
+    rng = np.random.default_rng(7)
+    t = np.linspace(0, 1500, 751)
+    lum = stretched(t, 50.0, 1000.0, 0.8) + 0.25 * rng.standard_normal(len(t))  # 0.5 % of L0
+    s = summarize_lifetime(t, lum)
+    assert s["t50_s"] == pytest.approx(T50_HAND, rel=0.05)
+    assert s["t50_fit_s"] == pytest.approx(T50_HAND, rel=0.02)
+    assert s["fit_beta"] == pytest.approx(0.8, rel=0.05)
+
+
+def test_isolated_spikes_do_not_make_an_early_crossing():
+    t = np.linspace(0, 1500, 751)
+    lum = stretched(t, 50.0, 1000.0, 0.8)
+    lum[[40, 41 + 40, 200]] = 5.0  # single-sample dropouts (a shutter glitch), far below 50 %
+    s = summarize_lifetime(t, lum)
+    assert s["t50_s"] == pytest.approx(T50_HAND, abs=0.5)
+
+
+def test_low_first_sample_and_a_later_spike_do_not_set_l0():
+    t = np.linspace(0, 1500, 751)
+    lum = stretched(t, 50.0, 1000.0, 0.8)
+    lum[0] = 20.0  # supply still slewing at the first sample
+    lum[5] = 400.0  # a single-sample spike
+    s = summarize_lifetime(t, lum)
+    assert s["l0_cd_m2"] == pytest.approx(stretched(4.0, 50.0, 1000.0, 0.8), rel=1e-6)
+    assert s["t_l0_s"] <= 4.0
+
+
+def test_early_stop_leaves_t50_null_with_the_fit_estimate():
+    t = np.linspace(0, 400, 401)  # L(400 s) = 50 exp(-0.4^0.8) = 0.64 L0: T50 never reached
+    s = summarize_lifetime(t, stretched(t, 50.0, 1000.0, 0.8))
+    assert s["t50_s"] is None
+    assert s["t80_s"] == pytest.approx(T80_HAND, abs=0.05)
+    assert s["t50_fit_s"] == pytest.approx(T50_HAND, rel=1e-3)
+    assert any("t50_fit_s" in note for note in s["notes"])
+
+
+def burn_in(t_s):
+    # Luminance rises from 30 to ~60 cd/m2 with a 30 s time constant while the device decays.
+    return 60.0 * (1.0 - 0.5 * np.exp(-np.asarray(t_s) / 30.0)) * stretched(t_s, 1.0, 1000.0, 0.8)
+
+
+def test_initial_rise_is_not_a_crossing_and_l0_is_its_peak():
+    # Ground truth from the model on a 0.01 s grid and root finding, not from the analysis.
+    fine = np.arange(0.0, 400.0, 0.01)
+    i_peak = int(np.argmax(burn_in(fine)))
+    peak = float(burn_in(fine)[i_peak])
+    t_peak = float(fine[i_peak])
+    t50 = brentq(lambda x: float(burn_in(x)) - 0.5 * peak, t_peak, 5000.0)
+    t95 = brentq(lambda x: float(burn_in(x)) - 0.95 * peak, t_peak, 5000.0)
+    t = np.arange(0.0, 2000.0, 2.0)
+    s = summarize_lifetime(t, burn_in(t))
+    assert s["l0_cd_m2"] == pytest.approx(peak, rel=1e-4)
+    assert s["t_l0_s"] == pytest.approx(t_peak, abs=2.0)
+    assert s["t95_s"] == pytest.approx(t95, abs=0.5)
+    assert s["t50_s"] == pytest.approx(t50, abs=0.5)
+
+
+def test_curve_that_barely_decays_has_no_fit_and_says_why():
+    t = np.linspace(0, 100, 101)
+    s = summarize_lifetime(t, 50.0 - 0.001 * t)  # falls 0.2 %
+    assert s["fit_tau_s"] is None and s["fit_beta"] is None and s["t50_fit_s"] is None
+    assert s["t50_s"] is None
+    assert any("no stretched-exponential fit" in note for note in s["notes"])
+
+
+def test_extrapolation_follows_l0_power_n_times_t50_constant():
+    # 630 s at 50 cd/m2 to 100 cd/m2, n = 1.7: 630 * (50/100)^1.7 = 630 * 0.307786 = 193.91 s
+    assert extrapolate_t50_s(630.0, 50.0, 100.0, 1.7) == pytest.approx(193.91, abs=0.01)
+
+
+def test_summary_extrapolates_from_measured_t50_and_states_the_assumption():
+    t = np.linspace(0, 1500, 1501)
+    s = summarize_lifetime(t, stretched(t, 50.0, 1000.0, 0.8), extrapolate_to_cd_m2=100.0)
+    assert s["t50_at_target_s"] == pytest.approx(T50_HAND * 0.5**1.7, rel=1e-3)
+    assert "n = 1.7" in s["extrapolation_assumption"]
+    assert "measured T50" in s["extrapolation_assumption"]
+
+
+def test_extrapolation_uses_the_fit_when_the_data_stop_early():
+    t = np.linspace(0, 400, 401)
+    s = summarize_lifetime(
+        t, stretched(t, 50.0, 1000.0, 0.8), extrapolate_to_cd_m2=25.0, accel_n=2.0
+    )
+    # 632.46 s * (50/25)^2 = 2529.8 s
+    assert s["t50_at_target_s"] == pytest.approx(2529.8, rel=1e-3)
+    assert "fitted T50" in s["extrapolation_assumption"]
+
+
+def test_running_median_leaves_a_monotone_curve_unchanged():
+    y = np.array([9.0, 8.0, 7.5, 5.0, 4.0, 3.9, 1.0])
+    assert np.array_equal(running_median(y, 5), y)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    tau_s=st.floats(50.0, 5000.0),
+    beta=st.floats(0.3, 2.5),
+    l0=st.floats(1.0, 5000.0),
+)
+def test_t50_of_any_clean_stretched_exponential_matches_the_closed_form(tau_s, beta, l0):
+    t50 = t_fraction(tau_s, beta, 0.5)
+    t = np.linspace(0, 2.0 * t50, 2001)
+    s = summarize_lifetime(t, stretched(t, l0, tau_s, beta))
+    assert s["t50_s"] == pytest.approx(t50, rel=2e-3)
+    assert s["t50_fit_s"] == pytest.approx(t50, rel=2e-3)
