@@ -36,11 +36,13 @@ def wait_for(condition: Callable[[], Any], timeout_s: float = 5.0, what: str = "
 
 
 def hello_ack_fields(**overrides: int) -> dict[str, int]:
-    fields = {"session_id": 0, "schema_hash": schema.SCHEMA_HASH, "fw_major": 1, "fw_minor": 2,
-                  "fw_patch": 3, "reset_cause": schema.RESET_POWER_ON, "board_id": 0xE6614103E7452D2F,
-                  "capabilities": schema.CAP_CONSTANT_VOLTAGE | schema.CAP_SWEEP,
-                  "state": schema.STATE_IDLE, "mode": schema.MODE_NONE, "run_id": 0, "next_seq": 0,
-                  "next_event_seq": 0}
+    fields = {
+        "session_id": 0, "schema_hash": schema.SCHEMA_HASH, "fw_major": 1, "fw_minor": 2,
+        "fw_patch": 3, "reset_cause": schema.RESET_POWER_ON, "board_id": 0xE6614103E7452D2F,
+        "capabilities": schema.CAP_CONSTANT_VOLTAGE | schema.CAP_SWEEP,
+        "state": schema.STATE_IDLE, "mode": schema.MODE_NONE, "run_id": 0, "next_seq": 0,
+        "next_event_seq": 0,
+    }
     fields.update(overrides)
     return fields
 

@@ -1,10 +1,13 @@
 """The one place that opens, reads, writes and closes a rig's serial port (pyserial URLs)."""
 
+import select
+
 import serial  # type: ignore[import-untyped]
 
 from protocol import frame
 
 BAUDRATE = 115200  # the Pico's USB CDC and a pty ignore it; a UART bridge does not
+READ_CHUNK = 65536
 PortError = (serial.SerialException, OSError)
 
 
@@ -19,9 +22,16 @@ class Connection:
                  baudrate: int = BAUDRATE) -> None:
         # serial_for_url takes device paths, pty paths, socket://host:port and loop://.
         # exclusive: a second opener of the same device fails instead of stealing bytes.
-        self.port = serial.serial_for_url(url, baudrate=baudrate, timeout=read_timeout_s,
+        # timeout=0: reads return what has arrived; the wait happens in select() below.
+        self.port = serial.serial_for_url(url, baudrate=baudrate, timeout=0,
                                           write_timeout=write_timeout_s, exclusive=True)
         self.url = url
+        self.read_timeout_s = read_timeout_s
+        try:
+            self._fd: int | None = self.port.fileno()
+        except (AttributeError, OSError, ValueError):  # loop:// and other fd-less handlers
+            self._fd = None
+            self.port.timeout = read_timeout_s
         self._tx_seq = 0
         self.frames_sent = 0
         self.bytes_sent = 0
@@ -29,12 +39,13 @@ class Connection:
     def read_some(self) -> bytes:
         """Whatever has arrived, waiting at most the read timeout for the first byte."""
         port = self.port
-        data = port.read(max(1, port.in_waiting))
-        if data:
-            waiting = port.in_waiting
-            if waiting:
-                data += port.read(waiting)
-        return bytes(data)
+        if self._fd is None:
+            data = port.read(max(1, port.in_waiting))
+            waiting = port.in_waiting if data else 0
+            return bytes(data + port.read(waiting)) if waiting else bytes(data)
+        ready, _, _ = select.select([self._fd], [], [], self.read_timeout_s)
+        # Readable but empty is the end of the port: pyserial raises SerialException then.
+        return bytes(port.read(READ_CHUNK)) if ready else b""
 
     def send(self, msg_id: int, body: bytes, lead_zero: bool = False) -> int:
         """Frame and write one message; lead_zero first writes a lone 0x00 (resynchronise)."""

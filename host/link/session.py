@@ -457,7 +457,8 @@ class RigLink:
     def _on_event(self, msg: Any, now: float) -> None:
         if msg.code == schema.EV_BOOT:
             # The rig rebooted: its session and reply cache are gone.
-            self._stats.add("device_resets")
+            if self._sessions:
+                self._stats.add("device_resets")
             self._boot_seen = True
             self._events.start(msg.event_seq)
             self._begin_handshake(now)

@@ -39,7 +39,7 @@ class DeviceView:
         self.next_event_seq = 0
         self.flags: int | None = None
         self.last_status: Any = None
-        self.last_sample: dict[str, int] | None = None
+        self.last_sample: np.ndarray | None = None  # one record, converted when asked
         self.heartbeat_at: float | None = None
         self.sample_at: float | None = None
 
@@ -60,7 +60,7 @@ class DeviceView:
 
     def saw_samples(self, records: np.ndarray, now: float) -> None:
         if len(records):
-            self.last_sample = wire.sample_dict(records[-1])
+            self.last_sample = records[-1:]
             self.sample_at = now
 
     def as_dict(self, now: float) -> dict[str, Any]:
@@ -83,7 +83,8 @@ class DeviceView:
             "run_id": self.run_id,
             "next_seq": self.next_seq,
             "flags": None if self.flags is None else decode_flags(self.flags),
-            "last_sample": self.last_sample,
+            "last_sample": (None if self.last_sample is None
+                            else wire.sample_dict(self.last_sample[0])),
             "last_sample_age_s": None if self.sample_at is None else round(now - self.sample_at, 3),
             "heartbeat_age_s": (None if self.heartbeat_at is None
                                 else round(now - self.heartbeat_at, 3)),
