@@ -1,0 +1,75 @@
+"""The reference "pico" board's facts: pins, I2C addresses, full scales, shunt, ranges, limits."""
+
+NAME = "pico"
+
+# I2C bus 0 on GP4/GP5 (Pico pins 6/7), 400 kHz fast mode.
+I2C_ID = 0
+PIN_SDA = 4
+PIN_SCL = 5
+I2C_FREQ_HZ = 400_000
+
+ADDR_DAC = 0x60  # MCP4725, A0 low
+ADDR_INA226 = 0x40  # A0 = A1 = GND
+ADDR_ADS1115 = 0x48  # ADDR = GND
+ADDR_SHT31 = 0x44  # ADDR = GND
+
+# GPIO. Outputs start low; every low level is the safe state.
+PIN_RELAY = 10  # 1 = DUT output relay closed (supply connected)
+PIN_LASER = 11  # 1 = 442 nm laser enabled
+PIN_SHUTTER = 12  # 1 = shutter driven open; 0 = driven closed (de-energised closes)
+PIN_TIA_GAIN = 13  # level = index into TIA_FEEDBACK_OHM
+PIN_STATUS_LED = 25  # the Pico's own LED
+PIN_SHUTTER_CLOSED = 14  # input, pull-down: 1 = the closed switch is made
+PIN_INTERLOCK = 15  # input, pull-down: 1 = loop closed = safe; a broken wire reads open
+PIN_SAFE_BOOT = 22  # input, pull-up: jumper to GND = do not start the firmware (keep the REPL)
+
+SHUTTER_OPEN_LEVEL = 1
+SHUTTER_TIMEOUT_MS = 500  # the closed switch must change within this after a drive change
+
+WATCHDOG_MS = 4000  # rp2 hardware maximum is 8388 ms
+
+# Supply: MCP4725 code 0..4095 -> 0..DAC_FULL_SCALE_MV at the DUT through the amplifier
+# (MCP4725 datasheet eq. 4-1: Vout = Vref * code / 4096).
+DAC_BITS = 12
+DAC_FULL_SCALE_MV = 20_000
+MAX_SETPOINT_MV = 20_000
+
+# INA226 with a 20 ohm shunt: the shunt register's 81.92 mV full scale is 4.096 mA.
+# Current LSB 125 nA; CAL = 0.00512 / (current_lsb * R_shunt) = 2048 (INA226 datasheet eq. 1).
+SHUNT_MOHM = 20_000
+INA226_CURRENT_LSB_NA = 125
+INA226_CAL = 2048
+# Config: AVG=4 (001), VBUSCT=1.1 ms (100), VSHCT=1.1 ms (100), continuous shunt+bus (111):
+# one averaged result every 4 * (1.1 + 1.1) ms = 8.8 ms.
+INA226_CONFIG = 0x4000 | (0b001 << 9) | (0b100 << 6) | (0b100 << 3) | 0b111
+MAX_COMPLIANCE_NA = 4_000_000  # the most a run may ask; below the 4.096 mA full scale
+
+# Photodiode transimpedance amplifier (TIA) in front of ADS1115 input AIN0.
+TIA_FEEDBACK_OHM = (10_000_000, 100_000)  # index = PIN_TIA_GAIN level
+TIA_RAIL_MV = 4_800  # the TIA output (5 V analogue supply) clips here
+ADS_PD_CHANNEL = 0
+ADS_PD_RATE_INDEX = 7  # 860 SPS: 1.163 ms per single-shot conversion
+
+# Photodiode ranges, most sensitive first: (tia index, ADS1115 PGA index, pA per code as
+# num/den).  pA per code = PGA LSB / R_feedback; PGA LSB = full scale / 32768
+# (ADS1115 datasheet table 3).  Neighbours differ by at most 6.25x, so the 90 % step-up point
+# of one range sits above the 8 % step-down point of the next: no flapping.
+PD_RANGES = (
+    (0, 5, 25, 32),  # 10 Mohm, +-0.256 V: 0.78125 pA/code, full scale 25.6 nA
+    (0, 3, 25, 8),  # 10 Mohm, +-1.024 V: 3.125 pA/code, 102.4 nA
+    (0, 1, 25, 2),  # 10 Mohm, +-4.096 V: 12.5 pA/code, 409.6 nA
+    (1, 5, 625, 8),  # 100 kohm, +-0.256 V: 78.125 pA/code, 2.56 uA
+    (1, 3, 625, 2),  # 100 kohm, +-1.024 V: 312.5 pA/code, 10.24 uA
+    (1, 1, 1250, 1),  # 100 kohm, +-4.096 V: 1250 pA/code, 40.96 uA
+)
+PD_UP_CODE = 29_491  # 90 % of 32768: step to a less sensitive range above this
+PD_DOWN_CODE = 2_621  # 8 % of 32768: step to a more sensitive range below this
+PD_CLIP_CODE = 32_767  # the ADC's limit: the reading says only "at least this much"
+
+# Run limits the controller checks START_RUN against.
+MIN_SAMPLE_PERIOD_MS = 50  # 16 conversions + 2 ranging conversions + INA226 fit
+MAX_OVERSAMPLE = 16
+
+# Ring sizes (entries).
+SAMPLE_RING = 512
+EVENT_RING = 32

@@ -1,0 +1,55 @@
+"""INA226 bus voltage and shunt current monitor: the DUT's voltage (mV) and current (nA)."""
+
+REG_CONFIG = 0x00
+REG_SHUNT = 0x01
+REG_BUS = 0x02
+REG_POWER = 0x03
+REG_CURRENT = 0x04
+REG_CALIBRATION = 0x05
+REG_MANUFACTURER = 0xFE
+MANUFACTURER_TI = 0x5449
+_RESET = 0x8000
+
+
+class INA226:
+    def __init__(self, i2c, address, calibration, current_lsb_na, config_word):
+        """calibration and current_lsb_na belong together (datasheet eq. 1); see board_config."""
+        self._i2c = i2c
+        self._address = address
+        self._calibration = calibration
+        self._current_lsb_na = current_lsb_na
+        self._config_word = config_word
+        self._buf = bytearray(2)
+
+    def _write(self, reg, value):
+        self._buf[0] = value >> 8
+        self._buf[1] = value & 0xFF
+        self._i2c.writeto_mem(self._address, reg, self._buf)
+
+    def _read(self, reg):
+        self._i2c.readfrom_mem_into(self._address, reg, self._buf)
+        return (self._buf[0] << 8) | self._buf[1]
+
+    def configure(self):
+        """Reset, then program config and calibration; OSError if the chip is not an INA226.
+
+        Until calibration is written the current register reads 0, so call this at boot.
+        """
+        if self._read(REG_MANUFACTURER) != MANUFACTURER_TI:
+            raise OSError(19)  # ENODEV: something else answers at this address
+        self._write(REG_CONFIG, _RESET)
+        self._write(REG_CONFIG, self._config_word)
+        self._write(REG_CALIBRATION, self._calibration)
+        if self._read(REG_CALIBRATION) != self._calibration:
+            raise OSError(5)  # EIO: the write did not stick
+
+    def read_bus_mv(self):
+        """Bus voltage, 1.25 mV per LSB (datasheet 7.6.3)."""
+        return (self._read(REG_BUS) * 5) >> 2
+
+    def read_current_na(self):
+        """Signed current register times the calibrated LSB (datasheet 7.6.5)."""
+        raw = self._read(REG_CURRENT)
+        if raw & 0x8000:
+            raw -= 0x10000
+        return raw * self._current_lsb_na

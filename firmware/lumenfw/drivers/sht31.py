@@ -1,0 +1,49 @@
+"""SHT31 ambient temperature and humidity, single-shot, every reading CRC-checked."""
+
+_MEASURE_HIGH = b"\x24\x00"  # high repeatability, no clock stretching (datasheet table 9)
+MEASURE_MS = 16  # longest high-repeatability measurement is 15.5 ms
+
+
+def crc8(buf, offset):
+    """CRC-8 of buf[offset], buf[offset+1]: poly 0x31, init 0xFF (datasheet 4.12)."""
+    crc = 0xFF
+    for i in range(offset, offset + 2):
+        crc ^= buf[i]
+        for _ in range(8):
+            if crc & 0x80:
+                crc = ((crc << 1) ^ 0x31) & 0xFF
+            else:
+                crc = (crc << 1) & 0xFF
+    return crc
+
+
+class SHT31:
+    def __init__(self, i2c, address):
+        self._i2c = i2c
+        self._address = address
+        self._buf = bytearray(6)
+        self.temperature_cc = 0
+        self.humidity_cpct = 0
+
+    def start(self):
+        """Begin a measurement; read() it at least MEASURE_MS later.
+
+        Reading earlier is NACKed by the chip, which the I2C bus raises as OSError.
+        """
+        self._i2c.writeto(self._address, _MEASURE_HIGH)
+
+    def read(self):
+        """Fetch the measurement; False (values kept) when either CRC is wrong."""
+        buf = self._buf
+        self._i2c.readfrom_into(self._address, buf)
+        if crc8(buf, 0) != buf[2] or crc8(buf, 3) != buf[5]:
+            return False
+        raw_t = (buf[0] << 8) | buf[1]
+        raw_rh = (buf[3] << 8) | buf[4]
+        # T = -45 + 175 * raw / 65535 degC, RH = 100 * raw / 65535 % (datasheet 4.13), in
+        # hundredths; 17500 * raw would pass 2**30, so the division is split.
+        scaled = 4375 * raw_t
+        q = scaled // 65535
+        self.temperature_cc = -4500 + 4 * q + (4 * (scaled - q * 65535)) // 65535
+        self.humidity_cpct = (10000 * raw_rh) // 65535
+        return True

@@ -1,0 +1,230 @@
+"""The simulated board: chips, GPIO, virtual clock and host link around a Bench, from LUMENRIG_SIM_*.
+
+Runs inside the MicroPython unix process that runs the unchanged firmware (and on CPython
+for tests).
+"""
+
+import json
+import os
+import sys
+
+from lumenfw import board_config
+from lumenfw.board import Board, StdioLink
+
+from hil_sim import clock as clocks
+from hil_sim.chips.ads1115 import SimADS1115
+from hil_sim.chips.ina226 import SimINA226
+from hil_sim.chips.mcp4725 import SimMCP4725
+from hil_sim.chips.sht31 import SimSHT31
+from hil_sim.chips.source import BenchSource
+from hil_sim.gpio import ControlFilePin, SimPin, SourcePin
+from hil_sim.i2c import SimI2C
+from protocol import schema
+
+STATE_PERIOD_MS = 5  # wall ms between state-file writes (and at every physics advance past it)
+_RESET_CAUSES = {"power_on": schema.RESET_POWER_ON, "soft": schema.RESET_SOFT,
+                 "watchdog": schema.RESET_WATCHDOG}
+
+
+class SimBoard(Board):
+    """A Board whose chips and pins sit on `bench` (hil_sim.physics.bench.Bench API).
+
+    accel: experiment time runs this many times faster than wall time (int >= 1, or a
+    float, kept as a ratio of ints).  link: an object with read_into(buf) and write(buf, n)
+    (a StdioLink on stdin/stdout under the launcher; None = no host, writes are counted and
+    dropped).  state_path: where the bench snapshot and the experiment time are kept so a
+    restarted process continues the same DUT history.  Tests reach the parts through
+    .source, .dac, .ina, .ads, .sht, .clock.
+    """
+
+    def __init__(self, bench, config=board_config, accel=1, frozen=False, link=None,
+                 state_path=None, start_us=0, ticks_offset_us=0,
+                 reset_cause=schema.RESET_POWER_ON, name="sim", board_id=0, interlock=None):
+        self.clock = clocks.VirtualClock(accel, start_us, ticks_offset_us)
+        self.name = name
+        self.frozen = frozen
+        self.bytes_dropped = 0
+        self.watchdog_fed_ms = clocks.link_ms()
+        self._link = link
+        self._state_file = None
+        self._state_len = 0
+        self._state_ms = self.watchdog_fed_ms - STATE_PERIOD_MS
+        if state_path and not frozen:
+            self._state_file = open(state_path, "r+b" if _exists(state_path) else "w+b")  # noqa: SIM115 (kept open)
+        self.source = BenchSource(bench, self.clock, frozen, self._on_advance)
+        source = self.source
+        # Pins come up low (the safe state); the bench is told so, as after any reset.
+        source.set_output_relay(0)
+        source.set_laser(0)
+        source.set_shutter_drive(False)
+        open_level = config.SHUTTER_OPEN_LEVEL
+        relay = SimPin(0, source.set_output_relay)
+        laser = SimPin(0, source.set_laser)
+        shutter = SimPin(1 - open_level, lambda level: source.set_shutter_drive(level == open_level))
+        tia_gain = SimPin(0)
+        if interlock is None:
+            interlock = SimPin(1)
+        i2c = SimI2C()
+        self.dac = i2c.attach(config.ADDR_DAC, SimMCP4725(source, config.DAC_FULL_SCALE_MV))
+        self.ina = i2c.attach(config.ADDR_INA226,
+                              SimINA226(source, self.clock, config.SHUNT_MOHM))
+        self.ads = i2c.attach(config.ADDR_ADS1115, SimADS1115(
+            source, self.clock, tia_gain, config.TIA_FEEDBACK_OHM, config.TIA_RAIL_MV,
+            config.ADS_PD_CHANNEL))
+        self.sht = i2c.attach(config.ADDR_SHT31, SimSHT31(source, self.clock))
+        Board.__init__(self, config, i2c, relay, laser, shutter, tia_gain, SimPin(0),
+                       SourcePin(source.shutter_closed), interlock, reset_cause, board_id)
+        self._persist(True)
+
+    # Clocks -----------------------------------------------------------------------------
+
+    def ticks_us(self):
+        return self.clock.ticks_us()
+
+    def ticks_diff(self, a, b):
+        return self.clock.ticks_diff(a, b)
+
+    def ticks_add(self, ticks, delta_us):
+        return self.clock.ticks_add(ticks, delta_us)
+
+    def sleep_us(self, us):
+        self.clock.sleep_us(us)
+
+    def link_ms(self):
+        return clocks.link_ms()
+
+    def link_diff(self, a, b):
+        return clocks.link_diff(a, b)
+
+    # Host link and watchdog ---------------------------------------------------------------
+
+    def read_into(self, buf):
+        if self._link is None:
+            return 0
+        return self._link.read_into(buf)
+
+    def write(self, buf, n):
+        if self._link is None:
+            self.bytes_dropped += n
+            return
+        self._link.write(buf, n)
+
+    def feed_watchdog(self):
+        """Records the feed time; it goes into the state file for whoever watches the rig."""
+        self.watchdog_fed_ms = clocks.link_ms()
+        self._persist(False)
+
+    # State across a device reset ------------------------------------------------------------
+
+    def _on_advance(self, t_us):
+        self._persist(False)
+
+    def _persist(self, force):
+        """Write {t_us, wdt_fed_ms, bench} as one JSON line, padded over the previous one.
+
+        At most every STATE_PERIOD_MS of wall time; one write() of a file kept open.
+        """
+        if self._state_file is None:
+            return
+        now = clocks.link_ms()
+        if not force and clocks.link_diff(now, self._state_ms) < STATE_PERIOD_MS:
+            return
+        self._state_ms = now
+        source = self.source
+        source.sync()
+        text = json.dumps({"t_us": self.clock.now_us(), "wdt_fed_ms": self.watchdog_fed_ms,
+                           "bench": source.bench.snapshot()})
+        pad = self._state_len - len(text)
+        self._state_len = len(text)
+        f = self._state_file
+        f.seek(0)
+        f.write((text + "\n" + " " * pad if pad > 0 else text + "\n").encode())
+        f.flush()
+
+
+def load_state(path):
+    """The last state a SimBoard wrote to path, or None when there is none (or it is torn)."""
+    if not path or not _exists(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            line = f.read().split(b"\n")[0]
+        state = json.loads(line)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or "t_us" not in state or "bench" not in state:
+        return None
+    return state
+
+
+def build_from_env():
+    """The board main.py runs on under the simulator, configured by the environment:
+
+    LUMENRIG_SIM_PRESET (G1|G2|film, default G1), LUMENRIG_SIM_ACCEL (default 1),
+    LUMENRIG_SIM_SEED (default 0), LUMENRIG_SIM_PD_A_PER_CD_M2 (photodiode amps per cd/m2;
+    required for LED presets), LUMENRIG_SIM_STATE (state file: continue after a reset),
+    LUMENRIG_SIM_RESET_CAUSE (power_on|soft|watchdog: overrides the guess from the state
+    file), LUMENRIG_SIM_INTERLOCK (file holding "1" closed / "0" open, polled),
+    LUMENRIG_SIM_FROZEN=1 (physics never advances: static registers),
+    LUMENRIG_SIM_TICKS_OFFSET_US (start ticks_us this far along, to reach the wrap soon).
+    The host link is this process's stdin/stdout.
+    """
+    from hil_sim.physics.bench import Bench
+
+    preset = _env("LUMENRIG_SIM_PRESET", "G1")
+    seed = int(_env("LUMENRIG_SIM_SEED", "0"))
+    accel = _parse_accel(_env("LUMENRIG_SIM_ACCEL", "1"))
+    pd_a_per_cd_m2 = float(_env("LUMENRIG_SIM_PD_A_PER_CD_M2", "0"))
+    frozen = _env("LUMENRIG_SIM_FROZEN", "0") == "1"
+    state_path = _env("LUMENRIG_SIM_STATE", "")
+    ticks_offset_us = int(_env("LUMENRIG_SIM_TICKS_OFFSET_US", "0"))
+    bench = Bench(preset, seed, pd_a_per_cd_m2)
+    state = None if frozen else load_state(state_path)
+    start_us = 0
+    cause = schema.RESET_POWER_ON
+    if state is not None:
+        bench.restore(state["bench"])
+        start_us = int(state["t_us"])
+        cause = schema.RESET_SOFT
+    cause = _RESET_CAUSES.get(_env("LUMENRIG_SIM_RESET_CAUSE", ""), cause)
+    interlock_path = _env("LUMENRIG_SIM_INTERLOCK", "")
+    interlock = None
+    if interlock_path:
+        interlock = ControlFilePin(interlock_path, 1, clocks.link_ms, clocks.link_diff)
+    name = "sim:" + preset
+    return SimBoard(
+        bench, accel=accel, frozen=frozen, link=StdioLink(sys.stdin.buffer, sys.stdout.buffer),
+        state_path=state_path, start_us=start_us,
+        # ticks restart near 0 at every boot, as on the Pico, whatever the experiment time
+        ticks_offset_us=ticks_offset_us - start_us,
+        reset_cause=cause, name=name, board_id=board_id_for(f"{name}:{seed}"),
+        interlock=interlock)
+
+
+def board_id_for(text):
+    """A stable u64 id for a simulated rig: FNV-1a 64 of its name and seed."""
+    h = 0xCBF29CE484222325
+    for byte in text.encode():
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _parse_accel(text):
+    value = float(text)
+    if value == int(value):
+        return int(value)
+    return value
+
+
+def _env(name, default):
+    value = os.getenv(name)
+    return value if value else default
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+

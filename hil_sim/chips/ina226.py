@@ -1,0 +1,132 @@
+"""Simulated INA226: config, calibration, shunt/bus/current/power registers, averaging timing."""
+
+from hil_sim.chips.register_chip import RegisterChip, to_u16
+
+_CONFIG_DEFAULT = 0x4127
+_AVERAGES = (1, 4, 16, 64, 128, 256, 512, 1024)
+_CONVERSION_US = (140, 204, 332, 588, 1100, 2116, 4156, 8244)
+_MANUFACTURER = 0x5449
+_DIE = 0x2260
+_SHUNT_LSB_NV = 2500  # 2.5 uV
+_BUS_LSB_UV = 1250  # 1.25 mV
+_CVRF = 0x0008  # mask/enable: conversion ready flag
+
+
+class SimINA226(RegisterChip):
+    """Registers follow the bench's DUT voltage and current through a shunt of shunt_mohm.
+
+    In a continuous mode the result registers change once per averaging period,
+    AVG * (bus CT + shunt CT) (datasheet 7.3.1), holding the newest completed result.
+    The current register is shunt * CAL / 2048 and reads 0 until CAL is written
+    (datasheet eq. 3); power is current * bus / 20000 (eq. 4).
+    """
+
+    def __init__(self, source, clock, shunt_mohm):
+        RegisterChip.__init__(self)
+        self._source = source
+        self._clock = clock
+        self._shunt_mohm = shunt_mohm
+        self._reset()
+
+    def _reset(self):
+        self.config = _CONFIG_DEFAULT
+        self.calibration = 0
+        self.mask_enable = 0
+        self.alert_limit = 0
+        self.shunt = 0
+        self.bus = 0
+        self._epoch = -1
+        self._period_start_us = self._clock.now_us()
+        self._triggered_done = False
+
+    def period_us(self):
+        avg = _AVERAGES[(self.config >> 9) & 0x7]
+        bus_ct = _CONVERSION_US[(self.config >> 6) & 0x7]
+        shunt_ct = _CONVERSION_US[(self.config >> 3) & 0x7]
+        mode = self.config & 0x7
+        ct = (bus_ct if mode & 2 else 0) + (shunt_ct if mode & 1 else 0)
+        return avg * ct
+
+    def _update(self):
+        mode = self.config & 0x7
+        if mode == 0 or mode == 4:  # power-down: registers hold
+            return
+        if mode < 4 and self._triggered_done:  # triggered: one result per config write
+            return
+        now = self._clock.now_us()
+        period = self.period_us()
+        elapsed = now - self._period_start_us
+        if elapsed < period:
+            return
+        self._period_start_us += (elapsed // period) * period
+        self._triggered_done = True
+        self.mask_enable |= _CVRF
+        self._measure(mode)
+
+    def _measure(self, mode):
+        source = self._source
+        if source.epoch == self._epoch:
+            return  # the bench has not moved: same result, nothing allocated
+        self._epoch = source.epoch
+        if mode & 1:
+            shunt_nv = source.dut_current_a() * self._shunt_mohm * 1_000_000  # I*R in nV
+            self.shunt = _clamp(_round(shunt_nv / _SHUNT_LSB_NV), -32768, 32767)
+        if mode & 2:
+            self.bus = _clamp(_round(source.dut_voltage_v() * 1_000_000 / _BUS_LSB_UV), 0, 32767)
+
+    def current(self):
+        return _clamp((self.shunt * self.calibration) // 2048, -32768, 32767)
+
+    def read_register(self, ptr):
+        if 1 <= ptr <= 4 or ptr == 6:
+            self._update()
+        if ptr == 0:
+            return self.config
+        if ptr == 1:
+            return to_u16(self.shunt)
+        if ptr == 2:
+            return self.bus
+        if ptr == 3:
+            current = self.current()
+            return _clamp(abs(current) * self.bus // 20000, 0, 0xFFFF)
+        if ptr == 4:
+            return to_u16(self.current())
+        if ptr == 5:
+            return self.calibration
+        if ptr == 6:
+            value = self.mask_enable
+            self.mask_enable &= ~_CVRF  # reading clears the conversion ready flag
+            return value
+        if ptr == 7:
+            return self.alert_limit
+        if ptr == 0xFE:
+            return _MANUFACTURER
+        if ptr == 0xFF:
+            return _DIE
+        raise OSError(5)
+
+    def write_register(self, ptr, value):
+        if ptr == 0:
+            if value & 0x8000:
+                self._reset()
+                return
+            self.config = (value & 0x0FFF) | 0x4000
+            self._period_start_us = self._clock.now_us()  # a config write restarts conversion
+            self._triggered_done = False
+            self._epoch = -1
+        elif ptr == 5:
+            self.calibration = value & 0x7FFF  # bit 15 is reserved
+        elif ptr == 6:
+            self.mask_enable = value & 0xFC1F
+        elif ptr == 7:
+            self.alert_limit = value
+        else:
+            raise OSError(5)
+
+
+def _round(x):
+    return int(x + 0.5) if x >= 0 else -int(-x + 0.5)
+
+
+def _clamp(value, low, high):
+    return low if value < low else min(value, high)

@@ -1,0 +1,99 @@
+"""Simulated SHT31: single-shot measurement commands, 6-byte result with CRC-8, a CRC fault hook."""
+
+_MEASURE_US = {0x2400: 15_000, 0x240B: 6_000, 0x2416: 4_000}  # max durations, table 4
+_SOFT_RESET = 0x30A2
+
+
+def _crc_table():
+    table = bytearray(256)
+    for value in range(256):
+        crc = value
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x31) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        table[value] = crc
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc8_word(msb, lsb):
+    """Sensirion CRC-8 (poly 0x31, init 0xFF, no reflection) of one 16-bit word."""
+    return _CRC_TABLE[_CRC_TABLE[0xFF ^ msb] ^ lsb]
+
+
+class SimSHT31:
+    """A measurement is readable once its duration has passed on the experiment clock;
+    reading earlier, or with no measurement pending, is NACKed (OSError ENODEV).
+
+    corrupt_crc(n) flips a bit in the temperature CRC of the next n results.
+    """
+
+    def __init__(self, source, clock):
+        self._source = source
+        self._clock = clock
+        self._pending = False
+        self._ready_us = 0
+        self._corrupt = 0
+        self._epoch = -1
+        self._raw_t = 0
+        self._raw_rh = 0
+        self._result = bytearray(6)
+        self.measurements = 0
+
+    def corrupt_crc(self, count=1):
+        self._corrupt = count
+
+    def write(self, buf):
+        if len(buf) != 2:
+            raise OSError(5)
+        command = (buf[0] << 8) | buf[1]
+        if command == _SOFT_RESET:
+            self._pending = False
+            return
+        duration = _MEASURE_US.get(command)
+        if duration is None:
+            raise OSError(5)
+        if self._pending and self._clock.now_us() < self._ready_us:
+            raise OSError(19)  # busy measuring: the chip NACKs its address
+        self._pending = True
+        self._ready_us = self._clock.now_us() + duration
+
+    def read(self, buf):
+        if not self._pending or self._clock.now_us() < self._ready_us:
+            raise OSError(19)
+        self._pending = False
+        self._convert()
+        self.measurements += 1
+        result = self._result
+        result[0] = self._raw_t >> 8
+        result[1] = self._raw_t & 0xFF
+        result[2] = crc8_word(result[0], result[1])
+        result[3] = self._raw_rh >> 8
+        result[4] = self._raw_rh & 0xFF
+        result[5] = crc8_word(result[3], result[4])
+        if self._corrupt:
+            self._corrupt -= 1
+            result[2] ^= 0x01
+        for i in range(len(buf)):
+            buf[i] = result[i] if i < 6 else 0xFF
+
+    def _convert(self):
+        source = self._source
+        if source.epoch == self._epoch:
+            return
+        self._epoch = source.epoch
+        # S_T = (T + 45) * 65535 / 175, S_RH = RH * 65535 / 100 (datasheet 4.13, inverted)
+        self._raw_t = _word((source.ambient_c() + 45) * 65535 / 175)
+        self._raw_rh = _word(source.ambient_rh() * 65535 / 100)
+
+    def mem_read(self, reg, buf):
+        raise OSError(5)
+
+    def mem_write(self, reg, buf):
+        raise OSError(5)
+
+
+def _word(x):
+    value = int(x + 0.5)
+    return 0 if value < 0 else min(value, 65535)

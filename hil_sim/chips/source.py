@@ -1,0 +1,118 @@
+"""What the simulated chips read and drive: the bench, kept up to date with the virtual clock."""
+
+
+class BenchSource:
+    """Advances the bench to the clock's time before every reading or input change.
+
+    `epoch` changes whenever the bench moves, so chips can keep a register value (and so
+    allocate nothing) while it stays the same.  frozen=True never advances the bench: every
+    reading is the one at construction (or after the last input change), which makes the
+    chips' registers static for allocation measurements of the firmware.
+    on_advance(t_us) runs after each advance (the board persists its state there).
+    """
+
+    def __init__(self, bench, clock, frozen=False, on_advance=None):
+        self.bench = bench
+        self.clock = clock
+        self.frozen = frozen
+        self.epoch = 0
+        self._on_advance = on_advance
+        self._t_us = -1
+        self._voltage_v = 0.0
+        self._current_a = 0.0
+        self._photocurrent_a = 0.0
+        self._closed = True
+        self._ambient_c = 0.0
+        self._ambient_rh = 0.0
+        self.sync()
+        if frozen:
+            self._freeze()
+
+    def time_us(self):
+        return self._t_us
+
+    def sync(self):
+        """Bring the bench to the clock's now (no-op when frozen or when time has not moved)."""
+        if self.frozen:
+            return
+        t_us = self.clock.now_us()
+        if t_us != self._t_us:
+            self._t_us = t_us
+            self.bench.advance_to(t_us / 1_000_000)
+            self.epoch += 1
+            if self._on_advance is not None:
+                self._on_advance(t_us)
+
+    def _freeze(self):
+        bench = self.bench
+        self._voltage_v = bench.dut_voltage_v()
+        self._current_a = bench.dut_current_a()
+        self._photocurrent_a = bench.photocurrent_a()
+        self._closed = bench.shutter_closed()
+        self._ambient_c = bench.ambient_c()
+        self._ambient_rh = bench.ambient_rh()
+        self.epoch += 1
+
+    # Readings ---------------------------------------------------------------------------
+
+    def dut_voltage_v(self):
+        if self.frozen:
+            return self._voltage_v
+        self.sync()
+        return self.bench.dut_voltage_v()
+
+    def dut_current_a(self):
+        if self.frozen:
+            return self._current_a
+        self.sync()
+        return self.bench.dut_current_a()
+
+    def photocurrent_a(self):
+        if self.frozen:
+            return self._photocurrent_a
+        self.sync()
+        return self.bench.photocurrent_a()
+
+    def shutter_closed(self):
+        if self.frozen:
+            return self._closed
+        self.sync()
+        return self.bench.shutter_closed()
+
+    def ambient_c(self):
+        if self.frozen:
+            return self._ambient_c
+        self.sync()
+        return self.bench.ambient_c()
+
+    def ambient_rh(self):
+        if self.frozen:
+            return self._ambient_rh
+        self.sync()
+        return self.bench.ambient_rh()
+
+    # Inputs (applied from now; frozen: the readings are refreshed once, time stays put) --
+
+    def _input_changed(self):
+        if self.frozen:
+            self._freeze()
+
+    def set_supply_setpoint_v(self, voltage_v):
+        self.sync()
+        self.bench.set_supply_setpoint_v(voltage_v)
+        self._input_changed()
+
+    def set_output_relay(self, on):
+        self.sync()
+        self.bench.set_output_relay(on)
+        self._input_changed()
+
+    def set_laser(self, on):
+        self.sync()
+        self.bench.set_laser(on)
+        self._input_changed()
+
+    def set_shutter_drive(self, open_):
+        self.sync()
+        self.bench.set_shutter_drive(open_)
+        self._input_changed()
