@@ -20,7 +20,7 @@ class Converter:
         self.dark_a = calibration.dark_current_a if calibration else 0.0
         self.cd_m2_per_a = None
         if kind in LED_KINDS and calibration is not None:
-            self.cd_m2_per_a = luminance_per_amp(calibration) * calibration.scale_factor
+            self.cd_m2_per_a = luminance_per_amp(calibration)  # scale factor included
 
     def columns(self, records: np.ndarray) -> dict[str, np.ndarray]:
         """Stored columns of a batch of SAMPLE records (structured array)."""
