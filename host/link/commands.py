@@ -5,7 +5,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from host import wire
 from protocol import schema
 
 
@@ -74,7 +73,7 @@ class Reply:
     command: str
     msg_id: int  # of the command
     cmd_id: int
-    message: wire.WireMessage
+    message: Any  # the Ack, Nack or Status model (host.wire), fields as attributes
     tries: int
     sent: dict[str, int] = field(default_factory=dict)
 

@@ -498,7 +498,9 @@ class RigLink:
                 self._send_hello(now)
         else:
             if now - self._heartbeat_at >= self.heartbeat_period_s:
-                self._heartbeat_at = now
+                # On the period's grid, so loop latency does not stretch the period.
+                self._heartbeat_at = max(self._heartbeat_at + self.heartbeat_period_s,
+                                         now - self.heartbeat_period_s / 2)
                 self._stats.add("heartbeats_sent")
                 self._outbox.append((schema.HEARTBEAT, HEARTBEAT_BODY, False))
             self._schedule_resends(now)
