@@ -8,6 +8,7 @@ from host.api import errors
 from host.api.limits import BodyLimit
 from host.api.routes_rigs import router as rigs_router
 from host.api.routes_runs import router as runs_router
+from host.web.mount import mount_dashboard
 
 
 def build_app(service: Any, lifespan: Any) -> FastAPI:
@@ -17,5 +18,6 @@ def build_app(service: Any, lifespan: Any) -> FastAPI:
     errors.install(app)
     app.include_router(rigs_router)
     app.include_router(runs_router)
+    mount_dashboard(app)
     app.add_middleware(BodyLimit)
     return app

@@ -1,0 +1,1 @@
+"""The dashboard: a static page that reads everything from /api."""

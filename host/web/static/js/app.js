@@ -1,0 +1,37 @@
+// The dashboard's entry: hash routes (#/ the overview, #/runs/42 a run) and the token status.
+
+import { el, fill } from "./dom.js";
+import { showOverview } from "./overview.js";
+import { showRun } from "./runpage.js";
+import { askToken, forgetToken, getToken } from "./token.js";
+
+const root = document.getElementById("view");
+let leave = () => {};
+
+function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function route() {
+  leave();
+  const match = location.hash.match(/^#\/runs\/(\d+)$/);
+  window.scrollTo(0, 0);
+  leave = match ? showRun(root, Number(match[1])) : showOverview(root, { navigate });
+}
+
+function tokenStatus() {
+  const box = document.getElementById("token-status");
+  if (getToken()) {
+    fill(box, "control token kept for this tab ",
+      el("button", { class: "link", id: "token-forget", onclick: forgetToken }, "forget"));
+  } else {
+    fill(box, el("button", { class: "link", id: "token-set", onclick: () => askToken("") },
+      "enter control token"));
+  }
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("tokenchange", tokenStatus);
+tokenStatus();
+route();
