@@ -1,0 +1,1 @@
+"""Device physics of the simulated rig (MicroPython-compatible: pure Python, `math` only)."""

@@ -1,0 +1,253 @@
+"""The simulated bench: supply, DUT (LED pixel or film), shutter, laser, photodiode and room.
+
+The simulated chips call it on every register read, inside the MicroPython unix process, so it
+is pure Python with `math` only and keeps the common path (nothing changed but time) to a few
+float operations.  See docs/internals.md, "Simulated rig".
+"""
+
+from hil_sim import presets
+from hil_sim.physics.ambient import Ambient
+from hil_sim.physics.film import Film
+from hil_sim.physics.led import Led
+from hil_sim.physics.photodiode import Photodiode
+from hil_sim.physics.rng import Rng
+from hil_sim.physics.shutter import Shutter
+from hil_sim.physics.supply import Supply
+
+_SNAPSHOT_VERSION = 1
+
+
+class Bench:
+    """One rig with one device under test; time in s of device (experiment) time.
+
+    Inputs act from the bench's current time: call advance_to(now) before changing them.
+    Outputs describe the current time.  Everything random comes from one seeded Rng, so the
+    same preset, seed and call sequence give the same numbers on CPython and MicroPython.
+    """
+
+    def __init__(self, preset_name, seed, pd_amps_per_cd_m2):
+        p = presets.preset(preset_name)
+        rig = presets.RIG
+        self.preset_name = preset_name
+        self.kind = p["kind"]
+        self._pd_amps_per_cd_m2 = float(pd_amps_per_cd_m2)
+        self._led = Led(p) if self.kind == "led" else None
+        self._area_m2 = p["area_m2"] if self._led else 0.0
+        self._film = Film(p) if self.kind == "film" else None
+        self._pl_amps = p["pl_photocurrent_a"] if self._film else 0.0
+        self._supply = Supply(rig["supply_slew_v_per_ms"], rig["supply_current_limit_a"],
+                              rig["supply_max_v"])
+        self._shutter = Shutter(rig["shutter_travel_s"])
+        self._pd = Photodiode(rig, p["relative_noise"])
+        self._rig = rig
+        self._seed_with(seed)
+        self._t_s = 0.0
+        self._laser = 0
+        self._t_eff_s = 0.0
+        self._dose_s = 0.0
+        self._invalidate()
+
+    def _seed_with(self, seed):
+        self.seed = int(seed)
+        self._rng = Rng(self.seed)
+        self._ambient = Ambient(self._rig, self._rng)
+
+    def _invalidate(self):
+        # Caches, keyed on what they depend on; results live in attributes because tuples of
+        # 3+ items are slow heap allocations on the MicroPython unix port.
+        self._pt_key = None  # supply output voltage of the operating point below
+        self._v_dut = 0.0
+        self._j_diode = 0.0
+        self._j_shunt = 0.0
+        self._lum_fresh = 0.0
+        self._rate = 0.0
+        self._age_key = -1.0  # t_eff of the ageing factors below
+        self._r = 1.0
+        self._q = 1.0
+        self._env_key = -1  # whole second of device time of the temperature and dark current
+        self._temperature_c = 0.0
+        self._dark_a = 0.0
+
+    # Inputs -----------------------------------------------------------------------------
+
+    def set_supply_setpoint_v(self, voltage_v):
+        """Amplifier target, 0..20 V (clamped); the output slews to it while the relay is on."""
+        self._supply.set_setpoint_v(voltage_v)
+
+    def set_output_relay(self, on):
+        self._supply.set_relay(on)
+
+    def set_laser(self, on):
+        self._laser = 1 if on else 0
+
+    def set_shutter_drive(self, open_):
+        self._shutter.set_drive(open_)
+
+    # Time -------------------------------------------------------------------------------
+
+    def time_s(self):
+        return self._t_s
+
+    def advance_to(self, t_s):
+        """Move to device time t_s, integrating the DUT's ageing over the step.
+
+        Any step size is exact for constant inputs (the ageing and PL are closed forms of the
+        accumulated stress or dose); a supply ramp inside the step uses the trapezoid rule over
+        the ramp.  Raises ValueError when t_s is earlier than the bench's time.
+        """
+        dt = t_s - self._t_s
+        if dt <= 0.0:
+            if dt < 0.0:
+                raise ValueError(f"advance_to({t_s!r}) is before the bench time {self._t_s!r}")
+            return
+        supply = self._supply
+        ramp_s = supply.advance(dt)
+        if self._led is not None:
+            if ramp_s > 0.0:
+                self._update_point(supply.ramp_start_v)
+                r0 = self._rate
+                self._update_point(supply.output_v)
+                self._t_eff_s += 0.5 * (r0 + self._rate) * ramp_s + self._rate * (dt - ramp_s)
+            else:
+                self._update_point(supply.output_v)
+                if self._rate > 0.0:
+                    self._t_eff_s += self._rate * dt
+        lit_s = self._shutter.advance(dt)
+        if self._laser and self._film is not None:
+            self._dose_s += lit_s
+        self._t_s = float(t_s)
+
+    # Outputs ----------------------------------------------------------------------------
+
+    def dut_voltage_v(self):
+        """Voltage across the DUT (the supply output, lowered by the current limit if it acts)."""
+        self._update_point(self._supply.output_v)
+        return self._v_dut
+
+    def dut_current_a(self):
+        self._update_point(self._supply.output_v)
+        self._update_age()
+        return (self._j_diode * self._q + self._j_shunt) * self._area_m2
+
+    def luminance_cd_m2(self):
+        """Ground truth: the pixel's luminance now (0 for the film, which has no EL)."""
+        self._update_point(self._supply.output_v)
+        self._update_age()
+        return self._lum_fresh * self._r * self._q
+
+    def pl_fraction(self):
+        """Ground truth: the film's PL relative to the pristine film, lit or not."""
+        if self._film is None:
+            raise ValueError(f"pl_fraction: preset {self.preset_name} is an LED, it has no PL model")
+        return self._film.pl_fraction(self._dose_s)
+
+    def photocurrent_a(self):
+        """What the photodiode delivers now: signal + dark current + one draw of noise.
+
+        LED: pd_amps_per_cd_m2 * luminance.  Film: the PL only reaches the photodiode while
+        the laser is on, scaled by the shutter's transmission.  Each call draws new noise.
+        """
+        if self._led is not None:
+            signal = self._pd_amps_per_cd_m2 * self.luminance_cd_m2()
+        elif self._laser and self._shutter.position > 0.0:
+            signal = (self._pl_amps * self._shutter.position
+                      * self._film.pl_fraction(self._dose_s))
+        else:
+            signal = 0.0
+        self._update_environment()
+        return self._pd.reading_a(signal, self._dark_a, self._rng.gauss())
+
+    def shutter_closed(self):
+        """The closed switch: True from the end of a closing travel to the end of an opening."""
+        return self._shutter.closed == 1
+
+    def ambient_c(self):
+        """Room temperature in degC (evaluated once per whole second of device time)."""
+        self._update_environment()
+        return self._temperature_c
+
+    def ambient_rh(self):
+        """Relative humidity in % (evaluated once per whole second of device time)."""
+        return self._ambient.humidity_pct(int(self._t_s))
+
+    # State across a device reset --------------------------------------------------------
+
+    def snapshot(self):
+        """Everything that makes this bench's future: a flat dict of plain numbers (JSON-safe)."""
+        s = {"version": _SNAPSHOT_VERSION, "seed": self.seed, "t_s": self._t_s,
+             "laser": self._laser, "t_eff_s": self._t_eff_s, "dose_s": self._dose_s}
+        for prefix, part in self._parts():
+            for name in part.STATE:
+                s[prefix + name] = getattr(part, name)
+        return s
+
+    def restore(self, state):
+        """Continue from a snapshot() of a bench of the same preset (inputs included).
+
+        A board that models a reset drives its pins to their boot values afterwards.
+        """
+        if state.get("version") != _SNAPSHOT_VERSION:
+            raise ValueError("snapshot version {!r}, expected {}".format(
+                state.get("version"), _SNAPSHOT_VERSION))
+        if int(state["seed"]) != self.seed:
+            self._seed_with(state["seed"])
+        self._t_s = float(state["t_s"])
+        self._laser = int(state["laser"])
+        self._t_eff_s = float(state["t_eff_s"])
+        self._dose_s = float(state["dose_s"])
+        for prefix, part in self._parts():
+            for name in part.STATE:
+                setattr(part, name, state[prefix + name])
+        self._invalidate()
+
+    def _parts(self):
+        return (("supply_", self._supply), ("shutter_", self._shutter), ("rng_", self._rng))
+
+    # Internals --------------------------------------------------------------------------
+
+    def _update_point(self, output_v):
+        """Operating point of the DUT for this supply output, current limit included."""
+        if output_v == self._pt_key:
+            return
+        led = self._led
+        if led is None:
+            self._v_dut = output_v
+            self._pt_key = output_v
+            return
+        led.fresh_point(output_v)
+        self._update_age()
+        q = self._q
+        v = output_v
+        self._pt_key = output_v
+        if (led.point_j_diode_a_m2 * q + led.point_j_shunt_a_m2) * self._area_m2 \
+                > self._supply.current_limit_a:
+            v = self._supply.limited_v(output_v, self._current_at(q))
+            led.fresh_point(v)
+            self._pt_key = None  # the limited voltage moves with the ageing: never cached
+        self._v_dut = v
+        self._j_diode = led.point_j_diode_a_m2
+        self._j_shunt = led.point_j_shunt_a_m2
+        self._lum_fresh = led.point_luminance_cd_m2
+        self._rate = led.point_stress_rate
+
+    def _current_at(self, q):
+        led = self._led
+        area = self._area_m2
+
+        def current_a(voltage_v):
+            led.fresh_point(voltage_v)
+            return (led.point_j_diode_a_m2 * q + led.point_j_shunt_a_m2) * area
+        return current_a
+
+    def _update_age(self):
+        if self._t_eff_s != self._age_key:
+            self._age_key = self._t_eff_s
+            if self._led is not None:
+                self._r, self._q = self._led.aged_factors(self._t_eff_s)
+
+    def _update_environment(self):
+        second = int(self._t_s)
+        if second != self._env_key:
+            self._env_key = second
+            self._temperature_c = self._ambient.temperature_c(second)
+            self._dark_a = self._pd.dark_a(self._temperature_c)
