@@ -56,10 +56,10 @@ def _lttb(x: np.ndarray, y: np.ndarray, max_points: int) -> np.ndarray:
     """LTTB on finite points, n > max_points >= 3. Positions into x and y."""
     n = len(x)
     n_buckets = max_points - 2
-    every = (n - 2) / n_buckets
     # Bucket b holds points [edges[b], edges[b + 1]); the first and last points stand alone.
-    edges = (np.floor(np.arange(n_buckets + 1) * every) + 1).astype(np.int64)
-    edges[-1] = n - 1
+    # floor(b * (n - 2) / n_buckets) in integers: a float product can round below a whole
+    # number and leave the last bucket short.
+    edges = np.arange(n_buckets + 1, dtype=np.int64) * (n - 2) // n_buckets + 1
     # Each bucket is scored against the mean of the next one (the last point for the last).
     next_lo = edges[1:]
     next_len = np.append(edges[2:], n) - next_lo
