@@ -32,7 +32,7 @@ WATCHDOG_MS = 4000  # rp2 hardware maximum is 8388 ms
 # (MCP4725 datasheet eq. 4-1: Vout = Vref * code / 4096).
 DAC_BITS = 12
 DAC_FULL_SCALE_MV = 20_000
-MAX_SETPOINT_MV = 20_000
+MAX_SETPOINT_MV = 19_995  # code 4095
 
 # INA226 with a 20 ohm shunt: the shunt register's 81.92 mV full scale is 4.096 mA.
 # Current LSB 125 nA; CAL = 0.00512 / (current_lsb * R_shunt) = 2048 (INA226 datasheet eq. 1).

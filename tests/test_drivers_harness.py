@@ -1,0 +1,151 @@
+"""Runs one test body on CPython and under the MicroPython unix port, with the rig's imports.
+
+A body is MicroPython-compatible source using plain asserts; PRELUDE gives it the drivers,
+the simulated board and two small stand-ins: FixedBench (readings a test sets) and
+ManualClock (experiment time a test moves).
+"""
+
+import textwrap
+
+import pytest
+
+from tests.mpy import run_micropython
+
+PRELUDE = '''
+from lumenfw import board_config as cfg
+from lumenfw.board import dac_code, dac_mv, safe_outputs
+from lumenfw.drivers.ads1115 import ADS1115
+from lumenfw.drivers.ina226 import INA226
+from lumenfw.drivers.mcp4725 import MCP4725
+from lumenfw.drivers.sht31 import MEASURE_MS, SHT31, crc8
+from lumenfw.photodiode import Photodiode
+from hil_sim.board import SimBoard
+from hil_sim.i2c import SimI2C
+from hil_sim.gpio import SimPin
+
+
+class FixedBench:
+    """The Bench API with readings the test sets and inputs it records; time does nothing."""
+
+    def __init__(self):
+        self.voltage_v = 0.0
+        self.current_a = 0.0
+        self.photo_a = 0.0
+        self.temperature_c = 25.0
+        self.rh = 50.0
+        self.closed = True
+        self.setpoint_v = None
+        self.relay = None
+        self.laser = None
+        self.shutter_open = None
+        self.t_s = 0.0
+
+    def advance_to(self, t_s):
+        self.t_s = t_s
+
+    def set_supply_setpoint_v(self, v):
+        self.setpoint_v = v
+
+    def set_output_relay(self, on):
+        self.relay = on
+
+    def set_laser(self, on):
+        self.laser = on
+
+    def set_shutter_drive(self, open_):
+        self.shutter_open = open_
+
+    def dut_voltage_v(self):
+        return self.voltage_v
+
+    def dut_current_a(self):
+        return self.current_a
+
+    def photocurrent_a(self):
+        return self.photo_a
+
+    def shutter_closed(self):
+        return self.closed
+
+    def ambient_c(self):
+        return self.temperature_c
+
+    def ambient_rh(self):
+        return self.rh
+
+    def snapshot(self):
+        return {"t_s": self.t_s}
+
+
+class ManualClock:
+    def __init__(self):
+        self.t_us = 0
+
+    def now_us(self):
+        return self.t_us
+
+
+class ManualSource:
+    """What chips read, for chip-level tests: FixedBench values, epoch bumped by hand."""
+
+    def __init__(self, bench):
+        self.bench = bench
+        self.epoch = 0
+
+    def moved(self):
+        self.epoch += 1
+
+    def dut_voltage_v(self):
+        return self.bench.voltage_v
+
+    def dut_current_a(self):
+        return self.bench.current_a
+
+    def photocurrent_a(self):
+        return self.bench.photo_a
+
+    def ambient_c(self):
+        return self.bench.temperature_c
+
+    def ambient_rh(self):
+        return self.bench.rh
+
+    def set_supply_setpoint_v(self, v):
+        self.bench.setpoint_v = v
+
+
+def fixed_board(accel=1):
+    bench = FixedBench()
+    return bench, SimBoard(bench, accel=accel)
+
+
+def expect_oserror(fn, errno):
+    try:
+        fn()
+    except OSError as exc:
+        assert exc.args[0] == errno, exc.args
+        return
+    raise AssertionError("no OSError")
+'''
+
+
+def run_both(body, timeout_s=120):
+    """Run PRELUDE + body on CPython, then under the unix port; fail on any assert."""
+    code = PRELUDE + textwrap.dedent(body)
+    exec(compile(code, "<test body>", "exec"), {"__name__": "test_body"})
+    proc = run_micropython(code + "\nprint('BODY-PASSED')\n", timeout_s=timeout_s)
+    out = proc.stdout.decode(errors="replace")
+    assert proc.returncode == 0 and "BODY-PASSED" in out, out + proc.stderr.decode(errors="replace")
+    return out
+
+
+def test_harness_reports_a_failing_body_on_cpython():
+    with pytest.raises(AssertionError):
+        run_both("assert 1 == 2\n")
+
+
+@pytest.mark.micropython
+def test_harness_reports_a_failing_body_under_micropython():
+    proc = run_micropython(PRELUDE + "assert dac_code(10000, cfg) == 1\nprint('BODY-PASSED')\n")
+    assert proc.returncode != 0
+    assert b"BODY-PASSED" not in proc.stdout
