@@ -132,7 +132,7 @@ def expect_oserror(fn, errno):
 def run_both(body, timeout_s=120):
     """Run PRELUDE + body on CPython, then under the unix port; fail on any assert."""
     code = PRELUDE + textwrap.dedent(body)
-    exec(compile(code, "<test body>", "exec"), {"__name__": "test_body"})
+    exec(compile(code, "<test body>", "exec"), {"__name__": "test_body"})  # noqa: S102 (test code)
     proc = run_micropython(code + "\nprint('BODY-PASSED')\n", timeout_s=timeout_s)
     out = proc.stdout.decode(errors="replace")
     assert proc.returncode == 0 and "BODY-PASSED" in out, out + proc.stderr.decode(errors="replace")
