@@ -6,6 +6,8 @@ University of Iceland, 2013, section 4.2 (LTTB).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -42,6 +44,23 @@ def lttb(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.
     """The picked (x, y) points; see lttb_indices for the rules."""
     index = lttb_indices(x, y, max_points)
     return np.asarray(x, dtype=np.float64)[index], np.asarray(y, dtype=np.float64)[index]
+
+
+def lttb_rows(x: np.ndarray, ys: Sequence[np.ndarray], max_points: int) -> np.ndarray:
+    """Row indices (increasing) for one plot of several series against x, at most max_points.
+
+    Each series gets an equal share of max_points through lttb_indices, so every plotted
+    curve keeps its shape; the rows are the union of the shares. With more series than
+    max_points only the first max_points series are considered.
+    """
+    if max_points < 1:
+        raise ValueError(f"max_points must be at least 1, not {max_points}")
+    if not ys:
+        raise ValueError("no series to downsample")
+    ys = list(ys)[:max_points]
+    share = max_points // len(ys)
+    picked = [lttb_indices(x, y, share) for y in ys]
+    return np.unique(np.concatenate(picked)).astype(np.int64)
 
 
 def _evenly_spaced(n: int, max_points: int) -> np.ndarray:

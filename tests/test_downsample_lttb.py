@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from bench.bench_downsample import lttb_point_by_point
-from host.downsample import lttb, lttb_indices
+from host.downsample import lttb, lttb_indices, lttb_rows
 
 
 def test_one_bucket_picks_the_point_furthest_from_the_line():
@@ -148,3 +148,27 @@ def test_a_million_points_come_down_to_two_thousand():
     index = lttb_indices(x, y, 2000)
     assert len(index) == 2000 and index[0] == 0 and index[-1] == len(x) - 1
     assert (np.diff(index) > 0).all()
+
+
+def test_rows_for_several_series_keep_each_series_spike():
+    x = np.arange(1000.0)
+    a, b = np.zeros(1000), np.zeros(1000)
+    a[300], b[700] = 50.0, -50.0
+    rows = lttb_rows(x, [a, b], 20)
+    assert 300 in rows.tolist() and 700 in rows.tolist()
+    assert len(rows) <= 20 and (np.diff(rows) > 0).all()
+
+
+def test_rows_of_a_null_series_still_come_evenly_spaced():
+    x = np.arange(100.0)
+    rows = lttb_rows(x, [np.full(100, np.nan), np.sin(x)], 10)
+    assert {0, 99} <= set(rows.tolist()) and len(rows) <= 10
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 300), k=st.integers(1, 4), max_points=st.integers(1, 50))
+def test_rows_never_exceed_max_points(n, k, max_points):
+    rng = np.random.default_rng(n)
+    rows = lttb_rows(np.arange(float(n)), [rng.normal(size=n) for _ in range(k)], max_points)
+    assert len(rows) <= max_points
+    assert len(rows) == len(set(rows.tolist()))

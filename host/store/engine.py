@@ -84,3 +84,11 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         cursor.close()
 
     return engine
+
+
+def driver_connection(conn: sa.Connection) -> Any:
+    """The sqlite3 or psycopg connection under conn, for the bulk paths SQLAlchemy would slow."""
+    dbapi = conn.connection.driver_connection
+    if dbapi is None:
+        raise RuntimeError("the database connection is closed")
+    return dbapi

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 import sqlalchemy as sa
 
 from host.store.columns import COLUMN_BY_NAME, CSV_COLUMNS
+from host.store.engine import driver_connection
 
 
 def _csv_expr(name: str) -> str:
@@ -19,8 +20,9 @@ def _csv_expr(name: str) -> str:
 
 
 _CSV_SELECT = ", ".join(_csv_expr(name) for name in CSV_COLUMNS)
-CHUNK_QUERY = sa.text(f"SELECT {_CSV_SELECT} FROM samples"
-                      " WHERE run_id = :r AND seq > :after ORDER BY seq LIMIT :n")
+_CHUNK = (f"SELECT {_CSV_SELECT} FROM samples"
+          " WHERE run_id = {mark} AND seq > {mark} ORDER BY seq LIMIT {mark}")
+CHUNK_QUERY = {"sqlite": _CHUNK.format(mark="?"), "postgresql": _CHUNK.format(mark="%s")}
 
 
 def iter_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_id: int,
@@ -29,7 +31,8 @@ def iter_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_i
 
     Keyset paging on seq: a consumer may pause between chunks (a slow HTTP client) without
     holding a transaction open, and rows added meanwhile past the last seq still come out.
-    Empty cell = NULL; shutter_open is 1 or 0; floats are the shortest exact repr.
+    Empty cell = NULL; shutter_open is 1 or 0; floats are Python's shortest exact repr on
+    both databases (PostgreSQL floats come over in binary, unrounded).
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -38,7 +41,16 @@ def iter_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_i
     after = -1
     while True:
         with connect() as conn:
-            rows = conn.execute(CHUNK_QUERY, {"r": run_id, "after": after, "n": chunk_rows}).all()
+            cursor = driver_connection(conn).cursor()
+            try:
+                query = CHUNK_QUERY[conn.dialect.name]
+                if conn.dialect.name == "postgresql":
+                    cursor.execute(query, (run_id, after, chunk_rows), binary=True)
+                else:
+                    cursor.execute(query, (run_id, after, chunk_rows))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         if not rows:
             return
         out.seek(0)

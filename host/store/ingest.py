@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from host.store import pgbinary
 from host.store.columns import SAMPLE_COLUMNS, SAMPLE_NAMES, SampleBatch
+from host.store.engine import driver_connection
 
 DEFAULT_BATCH_ROWS = 5000
 
@@ -53,7 +54,7 @@ def insert(conn: sa.Connection, run_id: int, batch: SampleBatch,
     """Insert batch for run_id in chunks of batch_rows inside conn's transaction."""
     if batch.n == 0:
         return 0
-    dbapi = conn.connection.driver_connection
+    dbapi = driver_connection(conn)
     if conn.dialect.name == "sqlite":
         return _insert_sqlite(dbapi, run_id, batch, batch_rows)
     return _insert_postgresql(dbapi, run_id, batch, batch_rows)

@@ -13,6 +13,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from host.store.columns import COLUMN_BY_NAME, READ_DTYPES, SAMPLE_NAMES
+from host.store.engine import driver_connection
 
 FETCH_ROWS = 50_000
 
@@ -42,7 +43,7 @@ def _where(start_s: float | None, end_s: float | None, mark: str) -> tuple[str, 
 def read_columns(conn: sa.Connection, run_id: int, names: tuple[str, ...],
                  start_s: float | None, end_s: float | None) -> dict[str, np.ndarray]:
     """Columns `names` of run_id's samples with start_s <= t_s <= end_s, ordered by seq."""
-    dbapi = conn.connection.driver_connection
+    dbapi = driver_connection(conn)
     if conn.dialect.name == "sqlite":
         rows = _read_sqlite(dbapi, run_id, names, start_s, end_s)
         return {name: np.ascontiguousarray(rows[name]) for name in names}
@@ -114,7 +115,7 @@ def seq_stats(conn: sa.Connection, run_id: int, upto_seq: int) -> tuple[int, int
 def inner_gaps(conn: sa.Connection, run_id: int, upto_seq: int) -> list[tuple[int, int]]:
     """Inclusive (from, to) runs of missing seq from 0 up to the highest stored <= upto_seq."""
     if conn.dialect.name == "sqlite":
-        seq = _fetch_sqlite(conn.connection.driver_connection,
+        seq = _fetch_sqlite(driver_connection(conn),
                             "SELECT seq FROM samples WHERE run_id = ? AND seq <= ? ORDER BY seq",
                             [run_id, upto_seq], np.dtype([("seq", np.int64)]))["seq"]
         starts = np.concatenate(([-1], seq[:-1])) + 1  # the seq each stored one should be
