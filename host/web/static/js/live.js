@@ -6,6 +6,7 @@ import { HISTORY_POINTS, RunSeries, TAIL_LIMIT } from "./series.js";
 
 const FINISHED = ["completed", "aborted", "failed"];
 const POLL_MS = 2000;
+const REFETCH_PAUSE = 3;
 
 export function isFinished(run) {
   return FINISHED.includes(run.state);
@@ -31,6 +32,8 @@ export class RunFeed {
     this.fetchAgain = false;
     this.stopped = false;
     this.historyFetches = 0;
+    this.fetchedAt = 0;
+    this.lastFetchMs = 0;
   }
 
   async start() {
@@ -61,8 +64,15 @@ export class RunFeed {
     }
     this.fetching = (async () => {
       do {
+        // On a long run the server reads every stored sample to downsample them: leave it
+        // idle at least REFETCH_PAUSE times as long as the last fetch took.
+        const wait = this.lastFetchMs * REFETCH_PAUSE - (performance.now() - this.fetchedAt);
+        if (wait > 0) await new Promise((done) => setTimeout(done, wait));
         this.fetchAgain = false;
+        const began = performance.now();
         const payload = await api(`/api/runs/${this.runId}/samples?max_points=${HISTORY_POINTS}`);
+        this.fetchedAt = performance.now();
+        this.lastFetchMs = this.fetchedAt - began;
         if (this.stopped) return;
         this.series.setHistory(payload);
         this.historyFetches += 1;

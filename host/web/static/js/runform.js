@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import { el, fill } from "./dom.js";
 
+const MAIN_FIELDS = 4;
 let schemaPromise = null;
 
 function resolve(openapi, node) {
@@ -69,7 +70,7 @@ export function loadRunKinds() {
 
 function field(kind, p) {
   const id = `f-${kind}-${p.name}`;
-  const hint = [p.limits, p.description, p.nullable && p.default == null ? "optional" : ""]
+  const hint = [p.limits, p.description, p.nullable && p.default == null ? "empty: not sent" : ""]
     .filter(Boolean).join(" · ");
   const input = p.type === "boolean"
     ? el("input", { id, name: p.name, type: "checkbox", checked: p.default === true })
@@ -103,9 +104,14 @@ export async function renderRunForm(container, rigNames, onStarted) {
     ? el("select", { name: "rig", id: "run-rig" }, rigNames.map((n) =>
       el("option", { value: n, selected: n === rigDefault }, n)))
     : el("input", { name: "rig", id: "run-rig", type: "text", value: rigDefault || "" });
+  // The models list their main parameters first; the rest keep the API's defaults unless opened.
   const sets = kinds.map((k) => el("fieldset", { class: "params", dataset: { kind: k.kind } },
     el("legend", {}, k.description || k.kind),
-    el("div", { class: "fields" }, k.params.map((p) => field(k.kind, p))),
+    el("div", { class: "fields" }, k.params.slice(0, MAIN_FIELDS).map((p) => field(k.kind, p))),
+    k.params.length > MAIN_FIELDS ? el("details", { class: "more" },
+      el("summary", {}, `${k.params.length - MAIN_FIELDS} more parameters (the API's defaults)`),
+      el("div", { class: "fields" }, k.params.slice(MAIN_FIELDS).map((p) => field(k.kind, p))))
+      : null,
     k.skipped.length ? el("small", { class: "note" },
       `also accepted through the API: ${k.skipped.join(", ")}`) : null));
   const submit = el("button", { type: "submit", id: "run-submit" }, "Start run");

@@ -10,7 +10,7 @@ const REDRAW_MS = 300;
 
 function value(key, v) {
   if (v === null || v === undefined) return DASH;
-  if (Array.isArray(v)) return v.join("; ");
+  if (Array.isArray(v)) return v.length ? v.join("; ") : DASH;
   if (typeof v === "object") return JSON.stringify(v);
   if (typeof v !== "number") return String(v);
   if (key.endsWith("_s") && Math.abs(v) >= 120) return `${num(v, 4)} (${duration(v)})`;
