@@ -1,0 +1,292 @@
+"""Link fault grammar and the byte-level fault injector of the simulated rig (CPython)."""
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+
+UP = "up"  # device -> host
+DOWN = "down"  # host -> device
+DIRECTIONS = (UP, DOWN)
+
+_RATE_KEYS = ("corrupt", "drop")
+_KEYS = ("corrupt", "drop", "delay", "cut", "reset", "seed")
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER_RE = re.compile(_NUMBER + r"\Z")
+_DURATION_RE = re.compile(r"(" + _NUMBER + r")(us|ms|s|min|h)\Z")
+_UNIT_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
+_MAX_SEED = 2**64 - 1
+
+
+class FaultSpecError(ValueError):
+    """A fault specification that does not follow the grammar; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """What to do to the link. Rates are per byte (0..1); delays are wall seconds per chunk;
+    cuts are (at device s, duration wall s); resets are at device s."""
+
+    corrupt: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
+    drop: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
+    delay_s: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
+    cuts: tuple = ()
+    resets: tuple = ()
+    seed: int = 0
+
+    def is_empty(self):
+        """True when the plan changes nothing on the link."""
+        return not (any(self.corrupt.values()) or any(self.drop.values())
+                    or any(self.delay_s.values()) or self.cuts or self.resets)
+
+    def __str__(self):
+        """The plan in the grammar, canonical: parse_faults(str(plan)) == plan."""
+        items = []
+        for key, rates in (("corrupt", self.corrupt), ("drop", self.drop),
+                           ("delay", self.delay_s)):
+            fmt = _format_duration if key == "delay" else repr
+            if rates[UP] == rates[DOWN]:
+                if rates[UP]:
+                    items.append(f"{key}={fmt(rates[UP])}")
+                continue
+            for direction in DIRECTIONS:
+                if rates[direction]:
+                    items.append(f"{direction}:{key}={fmt(rates[direction])}")
+        for at_s, duration_s in self.cuts:
+            items.append(f"cut={_format_duration(at_s)}+{_format_duration(duration_s)}")
+        for at_s in self.resets:
+            items.append(f"reset={_format_duration(at_s)}")
+        if self.seed:
+            items.append(f"seed={self.seed}")
+        return ",".join(items)
+
+
+def _format_duration(t_s):
+    return repr(float(t_s)) + "s"
+
+
+def _parse_number(text, what):
+    if not _NUMBER_RE.match(text):
+        raise FaultSpecError(f"{what}: {text!r} is not a plain decimal number")
+    value = float(text)
+    if not math.isfinite(value):
+        raise FaultSpecError(f"{what}: {text!r} is too large")
+    return value
+
+
+def parse_duration_s(text, what):
+    """Seconds from '<number><unit>' with unit us, ms, s, min or h (the unit is required)."""
+    m = _DURATION_RE.match(text)
+    if not m:
+        raise FaultSpecError(
+            f"{what}: {text!r} is not a duration; write a number and a unit"
+            " (us, ms, s, min, h), e.g. 20ms")
+    value = float(m.group(1)) * _UNIT_S[m.group(2)]
+    if not math.isfinite(value):
+        raise FaultSpecError(f"{what}: {text!r} is too large")
+    return value
+
+
+def parse_faults(text):
+    """Parse the fault grammar (see hil_sim/README.md) into a FaultPlan.
+
+    Raises FaultSpecError naming the offending item. An empty text is the empty plan.
+    """
+    if not isinstance(text, str):
+        raise FaultSpecError(f"fault specification must be text, got {type(text).__name__}")
+    rates = {"corrupt": {}, "drop": {}, "delay": {}}
+    cuts = []
+    resets = []
+    seed = None
+    if text == "":
+        return FaultPlan()
+    for index, item in enumerate(text.split(",")):
+        where = f"fault item {index + 1} {item!r}"
+        if item == "":
+            raise FaultSpecError(f"{where}: empty item (stray comma?)")
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise FaultSpecError(f"{where}: expected KEY=VALUE, keys are {', '.join(_KEYS)}")
+        direction = None
+        if ":" in key:
+            direction, _, key = key.partition(":")
+            if direction not in DIRECTIONS:
+                raise FaultSpecError(
+                    f"{where}: direction must be up: or down:, not {direction!r}:")
+        if key not in _KEYS:
+            raise FaultSpecError(f"{where}: unknown key {key!r}, keys are {', '.join(_KEYS)}")
+        if direction is not None and key not in rates:
+            raise FaultSpecError(
+                f"{where}: {key} acts on both directions and takes no up:/down: prefix")
+        if key in _RATE_KEYS:
+            p = _parse_number(value, where)
+            if not 0.0 <= p <= 1.0:
+                raise FaultSpecError(f"{where}: {key} is a probability per byte, 0 to 1")
+            _set_rate(rates[key], direction, p, where)
+        elif key == "delay":
+            _set_rate(rates[key], direction, parse_duration_s(value, where), where)
+        elif key == "cut":
+            at, plus, duration = value.partition("+")
+            if not plus:
+                raise FaultSpecError(f"{where}: cut needs AT+DURATION, e.g. cut=300s+5s")
+            duration_s = parse_duration_s(duration, where)
+            if duration_s <= 0:
+                raise FaultSpecError(f"{where}: cut duration must be above zero")
+            cuts.append((parse_duration_s(at, where), duration_s))
+        elif key == "reset":
+            resets.append(parse_duration_s(value, where))
+        else:
+            if seed is not None:
+                raise FaultSpecError(f"{where}: seed given twice")
+            if not value.isdigit() or not value.isascii() or int(value) > _MAX_SEED:
+                raise FaultSpecError(f"{where}: seed must be an integer 0 to 2**64-1")
+            seed = int(value)
+    return FaultPlan(
+        corrupt={d: rates["corrupt"].get(d, 0.0) for d in DIRECTIONS},
+        drop={d: rates["drop"].get(d, 0.0) for d in DIRECTIONS},
+        delay_s={d: rates["delay"].get(d, 0.0) for d in DIRECTIONS},
+        cuts=tuple(sorted(cuts)), resets=tuple(sorted(resets)), seed=seed or 0)
+
+
+def _set_rate(by_direction, direction, value, where):
+    targets = DIRECTIONS if direction is None else (direction,)
+    for d in targets:
+        if d in by_direction:
+            raise FaultSpecError(f"{where}: set twice for direction {d}")
+        by_direction[d] = value
+
+
+class _ByteHits:
+    """Which positions of one byte stream a per-byte probability p hits.
+
+    Gaps between hits are drawn from the geometric distribution, so every byte is an
+    independent Bernoulli(p) trial whatever the chunking, at a cost per hit, not per byte.
+    """
+
+    _MAX_GAP = 2**62
+
+    def __init__(self, p, rng):
+        self.p = p
+        self.rng = rng
+        self._skip = self._draw()
+
+    def _draw(self):
+        if self.p >= 1.0:
+            return 0
+        if self.p <= 0.0:
+            return self._MAX_GAP
+        # Inverse-CDF sampling of the geometric distribution (number of misses before a hit).
+        gap = math.log1p(-self.rng.random()) / math.log1p(-self.p)
+        return int(gap) if gap < self._MAX_GAP else self._MAX_GAP
+
+    def hits(self, n):
+        """Indices in range(n) hit in the next n bytes of the stream."""
+        out = []
+        i = self._skip
+        while i < n:
+            out.append(i)
+            i += 1 + self._draw()
+        self._skip = i - n
+        return out
+
+
+def stat_names():
+    """Keys of FaultInjector.stats, in a stable order."""
+    names = []
+    for direction in DIRECTIONS:
+        names += [direction + "_" + s for s in (
+            "bytes_in", "bytes_out", "corrupted_bytes", "dropped_bytes", "delayed_chunks",
+            "delayed_bytes", "cut_bytes")]
+    return names + ["cuts", "resets"]
+
+
+class FaultInjector:
+    """Applies a FaultPlan to the bytes of each direction and keeps the schedule of cuts
+    and resets. Not thread-safe: one relay thread calls it; `stats` may be read anywhere."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.stats = dict.fromkeys(stat_names(), 0)
+        self._drop = {}
+        self._corrupt = {}
+        for direction in DIRECTIONS:
+            # Independent, seeded streams per direction and fault kind.
+            self._drop[direction] = _ByteHits(
+                plan.drop[direction], random.Random(f"{plan.seed}:drop:{direction}"))
+            self._corrupt[direction] = _ByteHits(
+                plan.corrupt[direction], random.Random(f"{plan.seed}:corrupt:{direction}"))
+        self._bit_rng = random.Random(f"{plan.seed}:bits")
+        self._pending_cuts = list(plan.cuts)
+        self._pending_resets = list(plan.resets)
+        self._cut_until_wall_s = None
+
+    def transform(self, direction, data):
+        """The bytes that survive drop and corrupt (in that order) of one chunk."""
+        stats = self.stats
+        stats[direction + "_bytes_in"] += len(data)
+        dropped = self._drop[direction].hits(len(data))
+        if dropped:
+            parts = []
+            start = 0
+            for i in dropped:
+                parts.append(data[start:i])
+                start = i + 1
+            parts.append(data[start:])
+            kept = b"".join(parts)
+            stats[direction + "_dropped_bytes"] += len(dropped)
+        else:
+            kept = data
+        flips = self._corrupt[direction].hits(len(kept))
+        if flips:
+            kept = bytearray(kept)
+            for i in flips:
+                kept[i] ^= 1 << self._bit_rng.randrange(8)
+            stats[direction + "_corrupted_bytes"] += len(flips)
+        return bytes(kept)
+
+    def delay_s(self, direction):
+        """Wall seconds every chunk of this direction is held back."""
+        return self.plan.delay_s[direction]
+
+    def count_delayed(self, direction, n):
+        self.stats[direction + "_delayed_chunks"] += 1
+        self.stats[direction + "_delayed_bytes"] += n
+
+    def count_out(self, direction, n):
+        self.stats[direction + "_bytes_out"] += n
+
+    def count_cut(self, direction, n):
+        self.stats[direction + "_cut_bytes"] += n
+
+    def cut_active(self, wall_s):
+        """True while a cut is in force at monotonic wall time wall_s."""
+        return self._cut_until_wall_s is not None and wall_s < self._cut_until_wall_s
+
+    def cut_end_wall_s(self):
+        """Monotonic wall time the current cut ends, or None."""
+        return self._cut_until_wall_s
+
+    def next_event_device_s(self):
+        """Device time of the next scheduled cut or reset, or None."""
+        times = [c[0] for c in self._pending_cuts[:1]] + self._pending_resets[:1]
+        return min(times) if times else None
+
+    def advance(self, device_s, wall_s):
+        """Start the cuts due by device_s; True when a reset is due (several due at once
+        coalesce into one). A cut that starts while another runs extends it to the later end.
+        """
+        while self._pending_cuts and self._pending_cuts[0][0] <= device_s:
+            _, duration_s = self._pending_cuts.pop(0)
+            end = wall_s + duration_s
+            if self.cut_active(wall_s):
+                end = max(self._cut_until_wall_s, end)
+            self._cut_until_wall_s = end
+            self.stats["cuts"] += 1
+        due = False
+        while self._pending_resets and self._pending_resets[0] <= device_s:
+            self._pending_resets.pop(0)
+            due = True
+        return due
+
+    def count_reset(self):
+        self.stats["resets"] += 1

