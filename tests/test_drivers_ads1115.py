@@ -20,7 +20,7 @@ def convert(pga, rate=7, channel=0):
 
 
 def test_each_pga_range_converts_its_half_scale_voltage_to_16384():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     board.tia_gain.value(1)  # 100 kohm
     for pga in range(6):
         bench.photo_a = PGA_FULL_SCALE_UV[pga] / 2 / 1e6 / 100_000
@@ -30,7 +30,7 @@ def test_each_pga_range_converts_its_half_scale_voltage_to_16384():
 
 
 def test_negative_input_gives_a_negative_code():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     board.tia_gain.value(0)
     bench.photo_a = -10e-9  # -0.1 V at 10 Mohm
     code = convert(3)
@@ -39,7 +39,7 @@ def test_negative_input_gives_a_negative_code():
 
 
 def test_code_saturates_at_32767_beyond_full_scale():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     board.tia_gain.value(0)
     bench.photo_a = 1e-7  # 1 V into the 0.256 V range
     assert convert(5) == 32767
@@ -49,7 +49,7 @@ def test_code_saturates_at_32767_beyond_full_scale():
 
 
 def test_tia_output_clips_at_its_rail():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     board.tia_gain.value(0)
     bench.photo_a = 1e-6  # 10 V wanted at 10 Mohm; the rail is 4.8 V
     code = convert(0)  # +-6.144 V range: 187.5 uV per code
@@ -58,7 +58,7 @@ def test_tia_output_clips_at_its_rail():
 
 
 def test_tia_gain_pin_selects_the_feedback_resistor():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     bench.photo_a = 1e-9
     board.tia_gain.value(0)
     high = convert(1)  # 10 mV at 10 Mohm, 125 uV per code
@@ -69,7 +69,7 @@ def test_tia_gain_pin_selects_the_feedback_resistor():
 
 
 def test_grounded_inputs_read_zero():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     bench.photo_a = 1e-8
     assert convert(5, channel=1) == 0
     assert convert(5, channel=3) == 0
@@ -123,7 +123,7 @@ def test_conversion_register_holds_the_previous_result_while_converting():
 
 
 def test_config_register_reads_back_what_was_written():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     ads.start(2, 4, 5)
     buf = bytearray(2)
     board.i2c.readfrom_mem_into(cfg.ADDR_ADS1115, 1, buf)

@@ -129,9 +129,13 @@ def expect_oserror(fn, errno):
 '''
 
 
-def run_both(body, timeout_s=120):
-    """Run PRELUDE + body on CPython, then under the unix port; fail on any assert."""
-    code = PRELUDE + textwrap.dedent(body)
+def run_both(*parts, timeout_s=120):
+    """Run PRELUDE + parts on CPython, then under the unix port; fail on any assert.
+
+    Each part is dedented on its own, so a shared setup part and an indented body join
+    at module level.
+    """
+    code = PRELUDE + "".join(textwrap.dedent(part).strip("\n") + "\n" for part in parts)
     exec(compile(code, "<test body>", "exec"), {"__name__": "test_body"})  # noqa: S102 (test code)
     proc = run_micropython(code + "\nprint('BODY-PASSED')\n", timeout_s=timeout_s)
     out = proc.stdout.decode(errors="replace")
@@ -142,6 +146,17 @@ def run_both(body, timeout_s=120):
 def test_harness_reports_a_failing_body_on_cpython():
     with pytest.raises(AssertionError):
         run_both("assert 1 == 2\n")
+
+
+def test_harness_runs_an_indented_body_after_a_setup_part_at_module_level():
+    setup = """
+    def helper():
+        return 1
+    """
+    with pytest.raises(AssertionError):
+        run_both(setup, """
+        assert helper() == 2
+        """)
 
 
 @pytest.mark.micropython

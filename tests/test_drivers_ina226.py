@@ -26,7 +26,7 @@ def test_calibration_matches_the_shunt_and_current_lsb():
 
 
 def test_current_reads_zero_until_configure_writes_the_calibration():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     bench.current_a = 1e-3
     settle()
     assert ina.read_current_na() == 0
@@ -37,7 +37,7 @@ def test_current_reads_zero_until_configure_writes_the_calibration():
 
 
 def test_current_register_gives_nanoamps_in_125_na_steps():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     ina.configure()
     for current_na in (0, 125, 250_000, 1_234_567, 4_000_000, -50_000):
         bench.current_a = current_na * 1e-9
@@ -48,7 +48,7 @@ def test_current_register_gives_nanoamps_in_125_na_steps():
 
 
 def test_current_clips_at_the_shunt_full_scale():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     ina.configure()
     bench.current_a = 10e-3
     settle()
@@ -57,7 +57,7 @@ def test_current_clips_at_the_shunt_full_scale():
 
 
 def test_bus_voltage_reads_in_millivolts():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     ina.configure()
     for mv in (0, 1250, 5000, 12345, 20000):
         bench.voltage_v = mv / 1000

@@ -41,7 +41,7 @@ def test_crc_agrees_with_a_bytewise_reference(word):
 
 
 def test_readings_convert_to_centi_degrees_and_centi_percent():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     for t_c, rh in ((25.0, 50.0), (-10.5, 3.2), (85.25, 97.0), (0.0, 0.0)):
         bench.temperature_c = t_c
         bench.rh = rh
@@ -53,7 +53,7 @@ def test_readings_convert_to_centi_degrees_and_centi_percent():
 
 
 def test_extremes_of_the_raw_range_stay_exact_integers():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     bench.temperature_c = 130.0  # raw 0xFFFF
     bench.rh = 100.0
     assert measure()
@@ -67,7 +67,7 @@ def test_extremes_of_the_raw_range_stay_exact_integers():
 
 
 def test_a_corrupted_crc_is_rejected_and_the_last_values_kept():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     bench.temperature_c = 21.0
     assert measure()
     kept = sht.temperature_cc

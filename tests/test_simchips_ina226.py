@@ -26,7 +26,7 @@ def write(ptr, value):
 
 
 def test_power_on_registers_match_the_datasheet():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     assert reg(0x00) == 0x4127
     assert reg(0x05) == 0
     assert reg(0xFE) == 0x5449 and reg(0xFF) == 0x2260
@@ -34,7 +34,7 @@ def test_power_on_registers_match_the_datasheet():
 
 
 def test_results_change_once_per_averaging_period():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     write(0x00, cfg.INA226_CONFIG)  # AVG 4, 1.1 ms + 1.1 ms
     assert chip.period_us() == 4 * (1100 + 1100)
     bench.voltage_v = 5.0
@@ -53,7 +53,7 @@ def test_results_change_once_per_averaging_period():
 
 
 def test_averaging_setting_scales_the_period():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     write(0x00, 0x4000 | (0b011 << 9) | (0b100 << 6) | (0b100 << 3) | 0b111)  # AVG 64
     assert chip.period_us() == 64 * 2200
     write(0x00, 0x4000 | (0b000 << 9) | (0b000 << 6) | (0b000 << 3) | 0b101)  # AVG 1, shunt only
@@ -62,7 +62,7 @@ def test_averaging_setting_scales_the_period():
 
 
 def test_conversion_ready_flag_sets_and_clears_on_read():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     write(0x00, cfg.INA226_CONFIG)
     clock.t_us = 8800
     assert reg(0x06) & 0x0008
@@ -71,7 +71,7 @@ def test_conversion_ready_flag_sets_and_clears_on_read():
 
 
 def test_shunt_and_current_registers_are_twos_complement():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     write(0x00, cfg.INA226_CONFIG)
     write(0x05, 2048)
     bench.current_a = -1e-3  # -20 mV across 20 ohm = -8000 LSB of 2.5 uV
@@ -83,7 +83,7 @@ def test_shunt_and_current_registers_are_twos_complement():
 
 
 def test_reset_bit_restores_defaults():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     write(0x05, 2048)
     write(0x00, 0x8000)
     assert reg(0x05) == 0 and reg(0x00) == 0x4127
@@ -91,7 +91,7 @@ def test_reset_bit_restores_defaults():
 
 
 def test_power_down_mode_holds_the_registers():
-    run_both(_MAKE + """
+    run_both(_MAKE, """
     write(0x00, cfg.INA226_CONFIG)
     bench.voltage_v = 2.5
     source.moved()

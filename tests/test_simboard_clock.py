@@ -1,0 +1,87 @@
+"""The virtual experiment clock: acceleration, rp2-style wrap at 2**30 us, accelerated sleep."""
+
+import pytest
+
+from tests.test_drivers_harness import run_both
+
+pytestmark = pytest.mark.micropython
+
+_MANUAL_WALL = """
+from hil_sim.clock import TICKS_PERIOD, VirtualClock
+
+class Wall:
+    def __init__(self):
+        self.us = 5_000_000
+    def __call__(self):
+        return self.us
+"""
+
+
+def test_experiment_time_runs_accel_times_wall_time():
+    run_both(_MANUAL_WALL, """
+    wall = Wall()
+    clock = VirtualClock(accel=250, start_us=7, wall_us=wall)
+    assert clock.now_us() == 7
+    wall.us += 1000
+    assert clock.now_us() == 7 + 250_000
+    """)
+
+
+def test_fractional_accel_stays_integer():
+    run_both(_MANUAL_WALL, """
+    wall = Wall()
+    clock = VirtualClock(accel=2.5, wall_us=wall)
+    wall.us += 1001
+    assert clock.now_us() == 2502 and isinstance(clock.now_us(), int)
+    """)
+
+
+def test_ticks_wrap_at_2_30_and_ticks_diff_spans_the_wrap():
+    run_both(_MANUAL_WALL, """
+    wall = Wall()
+    clock = VirtualClock(accel=1000, ticks_offset_us=TICKS_PERIOD - 500_000, wall_us=wall)
+    before = clock.ticks_us()
+    assert before == TICKS_PERIOD - 500_000
+    wall.us += 1000  # one experiment second later: past the wrap
+    after = clock.ticks_us()
+    assert after == 500_000
+    assert clock.ticks_diff(after, before) == 1_000_000
+    assert clock.ticks_diff(before, after) == -1_000_000
+    assert clock.ticks_add(before, 1_000_000) == after
+    assert 0 <= clock.ticks_us() < TICKS_PERIOD
+    """)
+
+
+def test_ticks_diff_matches_the_ports_own_arithmetic_at_the_half_period():
+    run_both(_MANUAL_WALL, """
+    clock = VirtualClock(wall_us=Wall())
+    half = TICKS_PERIOD // 2
+    assert clock.ticks_diff(half - 1, 0) == half - 1
+    assert clock.ticks_diff(half, 0) == -half
+    assert clock.ticks_diff(0, TICKS_PERIOD - 1) == 1
+    """)
+
+
+def test_sleep_us_takes_a_accel_th_of_the_wall_time():
+    run_both("""
+    from hil_sim.clock import VirtualClock, link_diff, link_ms
+    clock = VirtualClock(accel=100)
+    wall0 = link_ms()
+    t0 = clock.now_us()
+    clock.sleep_us(5_000_000)  # five experiment seconds
+    slept_ms = link_diff(link_ms(), wall0)
+    assert clock.now_us() - t0 >= 5_000_000
+    assert 45 <= slept_ms < 1000, slept_ms
+    """)
+
+
+def test_board_clock_is_accelerated_but_the_link_clock_is_not():
+    run_both("""
+    bench, board = fixed_board(accel=1000)
+    t0 = board.ticks_us()
+    m0 = board.link_ms()
+    while board.link_diff(board.link_ms(), m0) < 20:
+        pass
+    elapsed_us = board.ticks_diff(board.ticks_us(), t0)
+    assert 19 * 1000 * 1000 <= elapsed_us < 500 * 1000 * 1000, elapsed_us  # link ms are whole
+    """)
