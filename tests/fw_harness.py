@@ -1,5 +1,7 @@
 """Test helpers for the firmware: capture what the device writes and decode it into messages."""
 
+import functools
+
 from protocol import messages, schema
 from protocol.decoder import StreamDecoder
 
@@ -36,7 +38,7 @@ class Wire:
 
 START_RUN_DEFAULTS = {
     "cmd_id": 1, "run_id": 42, "mode": 1, "setpoint_mv": 5000, "stop_mv": 0, "step_mv": 0,
-    "target_pd_pa": 0, "dark_pd_pa": 0, "target_current_na": 0, "compliance_na": 10000000,
+    "target_pd_pa": 0, "dark_pd_pa": 0, "target_current_na": 0, "compliance_na": 2000000,
     "sample_period_ms": 100, "dwell_ms": 0, "oversample": 4, "stop_fraction_pm": 500,
     "l0_settle_ms": 1000, "max_duration_s": 3600, "host_loss_grace_ms": 0, "pl_interval_s": 0,
     "laser": 0, "resume_seq": 0, "resume_t_ms": 0, "l0_pd_pa": 0,
@@ -51,3 +53,153 @@ def start_run_head(**fields):
     if unknown:
         raise KeyError("not START_RUN fields: %s" % sorted(unknown))
     return tuple(values[name] for name in names)
+
+
+class BufferLink:
+    """The host end of a SimBoard's link inside the test process: bytes in, bytes out."""
+
+    def __init__(self):
+        self.to_device = bytearray()
+        self.wire = Wire()
+        self.on_write = None  # called before each write (a test can look at the pins then)
+
+    def read_into(self, buf):
+        n = min(len(buf), len(self.to_device))
+        buf[:n] = self.to_device[:n]
+        del self.to_device[:n]
+        return n
+
+    def write(self, buf, n):
+        if self.on_write is not None:
+            self.on_write()
+        self.wire.write(buf, n)
+
+
+@functools.lru_cache(maxsize=None)
+def pd_amps_per_cd_m2(preset):
+    """The simulated photodiode's response to the preset's light (optics, computed once)."""
+    from hil_sim.optics import pd_amps_per_cd_m2 as compute
+
+    return compute(preset)
+
+
+class Bed:
+    """The real firmware (lumenfw.rig.Rig) on a SimBoard around the real Bench physics.
+
+    Host frames go in through .send(); every frame the device writes is decoded into
+    .messages.  Time: experiment time runs accel x wall time; link time is wall time.
+    """
+
+    def __init__(self, preset="G1", accel=1000, seed=1, frozen=False, interlock=None,
+                 before_rig=None):
+        """before_rig(board) runs between building the board and building the firmware."""
+        from hil_sim.board import SimBoard
+        from hil_sim.physics.bench import Bench
+        from lumenfw.rig import Rig
+
+        self.bench = Bench(preset, seed, pd_amps_per_cd_m2(preset))
+        self.link = BufferLink()
+        self.board = SimBoard(self.bench, accel=accel, frozen=frozen, link=self.link,
+                              interlock=interlock)
+        if before_rig is not None:
+            before_rig(self.board)
+        self.rig = Rig(self.board)
+        self.ctrl = self.rig.ctrl
+        self.cmd_id = 0
+        self.session_id = 0x5EED
+        self.rig.boot()
+
+    # ---- wire ----------------------------------------------------------------------------
+
+    @property
+    def messages(self):
+        self.link.wire.drain()
+        return self.link.wire.messages
+
+    def send(self, msg_id, values, tail=None):
+        from protocol import frame
+
+        self.link.to_device += frame.build(msg_id, 0, messages.pack(msg_id, values, tail))
+
+    def of(self, msg_id, since=0):
+        """Heads of the messages of one kind, from index since."""
+        return [head for mid, head, _ in self.messages[since:] if mid == msg_id]
+
+    def events(self, since=0):
+        """(code, value, state, run_id) of every EVENT from index since."""
+        return [(h[1], h[5], h[6], h[2]) for h in self.of(schema.EVENT, since)]
+
+    def event_codes(self, since=0):
+        return [e[0] for e in self.events(since)]
+
+    def samples(self, run_id=None, resent=False):
+        """Every sample record of SAMPLE_BATCH frames (live ones unless resent)."""
+        out = []
+        for mid, head, tail in self.messages:
+            if mid != schema.SAMPLE_BATCH or bool(head[1] & schema.BATCH_RESENT) != resent:
+                continue
+            if run_id is None or head[0] == run_id:
+                out.extend(tail)
+        return out
+
+    # ---- time ----------------------------------------------------------------------------
+
+    def step(self, passes=1):
+        for _ in range(passes):
+            self.rig.step_safely()
+            self.rig.sleep()
+
+    def run_until(self, predicate, timeout_s=10.0, what="condition"):
+        """Run loop passes until predicate() is true; fail after timeout_s of wall time."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out after %.1f s waiting for %s" % (timeout_s, what))
+            self.step()
+
+    # ---- host side -----------------------------------------------------------------------
+
+    def hello(self, schema_hash=schema.SCHEMA_HASH, session_id=None):
+        """Handshake; returns the HELLO_ACK head."""
+        if session_id is not None:
+            self.session_id = session_id
+        since = len(self.messages)
+        self.send(schema.HELLO, (self.session_id, schema_hash, 1))
+        self.run_until(lambda: self.of(schema.HELLO_ACK, since), what="HELLO_ACK")
+        return self.of(schema.HELLO_ACK, since)[0]
+
+    def command(self, msg_id, values=(), cmd_id=None, timeout_s=10.0):
+        """Send a command (values after cmd_id; a fresh cmd_id unless given) and run until
+        its reply; returns (reply msg_id, reply head)."""
+        if cmd_id is None:
+            self.cmd_id += 1
+            cmd_id = self.cmd_id
+        return self.command_head(msg_id, (cmd_id,) + tuple(values), timeout_s)
+
+    def command_head(self, msg_id, head, timeout_s=10.0):
+        """Send a whole command head (cmd_id first) and run until its reply."""
+        cmd_id = head[0]
+        since = len(self.messages)
+        self.send(msg_id, head)
+
+        def reply():
+            for mid, h, _ in self.messages[since:]:
+                if mid in (schema.ACK, schema.NACK, schema.STATUS) and h[0] == cmd_id:
+                    return mid, h
+            return None
+
+        self.run_until(lambda: reply() is not None, timeout_s, "reply to cmd %d" % cmd_id)
+        return reply()
+
+    def start_run(self, **fields):
+        """START_RUN with start_run_head defaults; returns (reply msg_id, head)."""
+        self.cmd_id += 1
+        return self.command_head(schema.START_RUN, start_run_head(cmd_id=self.cmd_id, **fields))
+
+    def status(self):
+        """The STATUS head as a dict."""
+        mid, head = self.command(schema.GET_STATUS)
+        assert mid == schema.STATUS
+        return dict(zip(messages.field_names(schema.STATUS), head))

@@ -8,7 +8,7 @@ from tests.fw_harness import Wire
 
 def _log():
     wire = Wire()
-    return EventLog(Outbox(wire.write)), wire
+    return EventLog(Outbox(wire.write, lambda a, b: a - b)), wire
 
 
 def _event_seqs(msgs):

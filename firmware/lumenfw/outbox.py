@@ -18,8 +18,9 @@ class Outbox:
     send_body(), never writer.raw directly.
     """
 
-    def __init__(self, write):
+    def __init__(self, write, link_diff):
         self.writer = FrameWriter(write)
+        self._link_diff = link_diff
         self.batcher = SampleBatcher(self.writer)
         self._batch_started_ms = 0
         self._write = write
@@ -34,9 +35,10 @@ class Outbox:
         if batcher.count == 1:
             self._batch_started_ms = now_ms
 
-    def flush_if_old(self, now_ms, link_diff):
+    def flush_if_old(self, now_ms):
         """Send the pending batch once its oldest sample is BATCH_MAX_AGE_MS (link time) old."""
-        if self.batcher.count and link_diff(now_ms, self._batch_started_ms) >= BATCH_MAX_AGE_MS:
+        if self.batcher.count and self._link_diff(now_ms,
+                                                  self._batch_started_ms) >= BATCH_MAX_AGE_MS:
             self.batcher.flush()
 
     def flush(self):

@@ -1,0 +1,70 @@
+"""Host commands: each decoded command becomes one reply (ACK, NACK or STATUS)."""
+
+from protocol import messages, schema
+from lumenfw.controller import ACK
+from lumenfw.runprogram import RunProgram
+
+
+def ack(cmd_id, of_msg):
+    return schema.ACK, messages.pack(schema.ACK, (cmd_id, of_msg))
+
+
+def nack(cmd_id, of_msg, code, detail):
+    return schema.NACK, messages.pack(schema.NACK, (cmd_id, of_msg, code, detail))
+
+
+class Commands:
+    """Executes commands on the controller; the link owns sessions and the reply cache."""
+
+    def __init__(self, ctrl):
+        self._ctrl = ctrl
+
+    def execute(self, msg_id, head):
+        """(reply msg_id, reply body) for a command's unpacked head (cmd_id first)."""
+        ctrl = self._ctrl
+        cmd_id = head[0]
+        if msg_id == schema.START_RUN:
+            code, detail = ctrl.start_run(RunProgram(head))
+        elif msg_id == schema.STOP_RUN:
+            code, detail = ctrl.stop_run(head[1])
+        elif msg_id == schema.SET_OUTPUT:
+            code, detail = ctrl.set_output(head[1], head[2])
+        elif msg_id == schema.SHUTTER:
+            code, detail = ctrl.set_shutter(head[1], head[2])
+        elif msg_id == schema.GET_STATUS:
+            return schema.STATUS, self.status_body(cmd_id)
+        elif msg_id == schema.RESEND:
+            code, detail = self._resend(head[1], head[2], head[3])
+        elif msg_id == schema.RESEND_EVENTS:
+            ctrl.events.resend_from(head[1])
+            code, detail = ACK, 0
+        else:
+            code, detail = schema.NACK_UNKNOWN_MESSAGE, msg_id
+        if code == ACK:
+            return ack(cmd_id, msg_id)
+        return nack(cmd_id, msg_id, code, detail)
+
+    def _resend(self, run_id, from_seq, to_seq):
+        """Send what the ring holds of from_seq..to_seq; NACK_NOT_IN_RING if part is gone."""
+        ring = self._ctrl.ring
+        if run_id != ring.run_id:
+            return schema.NACK_BAD_RUN_ID, ring.run_id
+        if to_seq < from_seq:
+            return schema.NACK_OUT_OF_RANGE, 3
+        oldest = ring.oldest_seq()
+        first = from_seq if from_seq > oldest else oldest
+        last = to_seq if to_seq < ring.next_seq - 1 else ring.next_seq - 1
+        if first <= last:
+            self._ctrl.outbox.send_records(run_id, ring, first, last)
+        if from_seq < oldest:
+            return schema.NACK_NOT_IN_RING, oldest
+        return ACK, 0
+
+    def status_body(self, cmd_id):
+        ctrl = self._ctrl
+        sampler = ctrl.sampler
+        return messages.pack(schema.STATUS, (
+            cmd_id, ctrl.state, ctrl.mode, ctrl.run_id, ctrl.next_seq, ctrl.ring.oldest_seq(),
+            ctrl.outputs.setpoint_mv, sampler.voltage_mv, sampler.current_na, sampler.pd_pa,
+            ctrl.luminance.l0_pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
+            ctrl.device_flags(), ctrl.stop_reason, ctrl.fault_code, ctrl.uptime.t_s))

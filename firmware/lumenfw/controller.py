@@ -1,0 +1,329 @@
+"""The rig's state machine: runs a program on its own, and every way out is stop()."""
+
+from protocol import schema
+from lumenfw import runprogram
+from lumenfw.luminance import LuminanceWatch
+from lumenfw.modes import ConstantCurrent, ConstantVoltage, Mode, Photostability, Sweep
+from lumenfw.runclock import Mark, RunClock
+from lumenfw.shutter import IDLE as SHUTTER_IDLE
+
+ACK = 0  # (code, detail) results of the command methods: ACK or a schema.NACK_* code
+
+# Fault codes (STATUS.fault_code, EV_EXCEPTION value, NACK_FAULTED detail).
+FAULT_NONE = 0
+FAULT_I2C = 1  # OSError from the I2C bus (EV_I2C_ERROR carries the address)
+FAULT_MEMORY = 2  # MemoryError
+FAULT_SOFTWARE = 3  # any other exception (a LOG frame carries its text)
+
+_FAULT_STOPS = (schema.STOP_EXCEPTION, schema.STOP_I2C_FAULT)
+
+
+class Controller:
+    """IDLE, RUNNING, SAFE_STOP or FAULT, plus the current (or last) run.
+
+    run_id and next_seq stay after a run ends, so the host can still fetch its tail.
+    Events carry the run's id and run time while a run is active, else run_id 0 and the
+    device uptime.
+    """
+
+    def __init__(self, board, outputs, shutter, sampler, ring, outbox, events, limits):
+        self.board = board
+        self.outputs = outputs
+        self.shutter = shutter
+        self.sampler = sampler
+        self.ring = ring
+        self.outbox = outbox
+        self.events = events
+        self.limits = limits
+        self.clock = RunClock(board.ticks_diff)
+        self.uptime = RunClock(board.ticks_diff)
+        self.luminance = LuminanceWatch()
+        self.state = schema.STATE_IDLE
+        self.mode = schema.MODE_NONE
+        self.run_id = 0
+        self.next_seq = 0
+        self.program = None
+        self.stop_reason = schema.STOP_NONE
+        self.fault_code = FAULT_NONE
+        self.compliance_tripped = False
+        self.interlock_closed = False  # as the safety check last read it
+        self.repeated_faults = 0
+        self.now_ms = 0
+        self._run_active = False  # events carry the run context while this is set
+        self._sampling = False
+        self._sample_due = Mark()
+        self._mode = Mode()
+        self._modes = (Mode(), ConstantVoltage(), ConstantCurrent(), Sweep(), Photostability())
+
+    # ---- reporting ---------------------------------------------------------------------
+
+    def event(self, code, value):
+        """Send an EVENT stamped with the run (or uptime) clock and the current state."""
+        if self._run_active:
+            clock = self.clock
+            run_id = self.run_id
+        else:
+            clock = self.uptime
+            run_id = 0
+        self.events.emit(code, value, run_id, clock.t_s, clock.t_us, self.state)
+
+    def set_state(self, state):
+        if state != self.state:
+            self.state = state
+            self.event(schema.EV_STATE, state)
+
+    def interlock_ok(self):
+        return self.board.interlock.value() == 1
+
+    def compliance_limit_na(self):
+        """The run's compliance, or the board's maximum current outside runs (or for 0)."""
+        program = self.program
+        if self.state == schema.STATE_RUNNING and program.compliance_na:
+            return program.compliance_na
+        return self.limits.max_current_na
+
+    def device_flags(self):
+        """STATUS / HEARTBEAT flags: outputs as commanded, shutter switch, interlock (as the
+        last safety check saw it, so a status can be given even when that input fails)."""
+        flags = self.outputs.flags()
+        if not self.shutter.is_closed():
+            flags |= schema.FLAG_SHUTTER_OPEN
+        if self.interlock_closed:
+            flags |= schema.FLAG_INTERLOCK_OK
+        if self.compliance_tripped:
+            flags |= schema.FLAG_COMPLIANCE
+        if self.sampler.pd_saturated:
+            flags |= schema.FLAG_PD_SATURATED
+        return flags
+
+    # ---- the one way to safety -----------------------------------------------------------
+
+    def make_safe(self):
+        """Outputs safe at once (relay, laser, shutter, DAC), then watch the shutter close."""
+        shutter_was_open = self.outputs.shutter_open
+        self.outputs.safe()
+        if shutter_was_open:
+            self.shutter.expect(False, self.board.ticks_us())
+
+    def stop(self, reason):
+        """Every exit from a run, and every safety action, comes through here.
+
+        Outputs first; then the run's pending samples; then the events (EV_SAFE_STOP for
+        safety reasons, EV_RUN_STOPPED if a run was active, EV_STATE).  Normal ends go to
+        IDLE, safety stops to SAFE_STOP, exceptions and I2C failures to FAULT.
+        """
+        self.make_safe()
+        was_running = self.state == schema.STATE_RUNNING
+        self._sampling = False
+        if was_running:
+            self.outbox.flush()
+        self.stop_reason = reason
+        if reason in schema.SAFETY_STOPS:
+            self.event(schema.EV_SAFE_STOP, reason)
+        if was_running:
+            self.event(schema.EV_RUN_STOPPED, reason)
+        if reason in _FAULT_STOPS:
+            self.set_state(schema.STATE_FAULT)
+        elif reason in schema.SAFETY_STOPS:
+            self.set_state(schema.STATE_SAFE_STOP)
+        else:
+            self.set_state(schema.STATE_IDLE)
+        self._run_active = False
+        self.mode = schema.MODE_NONE
+        self._mode = self._modes[0]
+
+    def fault(self, exc):
+        """An exception escaped the loop: outputs safe first, then report and go to FAULT.
+
+        Returns True when it was reported, False for a repeat of the fault already
+        reported (a failure that recurs every pass must not flood the link).  Never
+        raises: if reporting fails too, the outputs are already safe.
+        """
+        self.outputs.safe()
+        if isinstance(exc, OSError):
+            code = FAULT_I2C
+        elif isinstance(exc, MemoryError):
+            code = FAULT_MEMORY
+        else:
+            code = FAULT_SOFTWARE
+        if self.state == schema.STATE_FAULT and code == self.fault_code:
+            self.repeated_faults += 1
+            return False
+        try:
+            self.fault_code = code
+            self.event(schema.EV_EXCEPTION, code)
+            if code == FAULT_I2C:
+                self.event(schema.EV_I2C_ERROR, self.sampler.bus_address)
+                self.stop(schema.STOP_I2C_FAULT)
+            else:
+                self.stop(schema.STOP_EXCEPTION)
+        except Exception:  # noqa: BLE001 - the outputs are safe; nothing more to do here
+            self.outputs.safe()
+            self.state = schema.STATE_FAULT
+        return True
+
+    # ---- commands (each returns (ACK or NACK code, detail)) ------------------------------
+
+    def start_run(self, program):
+        """Start a run, or refuse it; the same run_id again is ACKed without a restart."""
+        if self.state == schema.STATE_FAULT:
+            return schema.NACK_FAULTED, self.fault_code
+        if self.state == schema.STATE_RUNNING:
+            if program.run_id == self.run_id:
+                return ACK, 0
+            return schema.NACK_BUSY, self.run_id
+        if program.run_id == self.run_id and self.run_id and not program.resume_seq:
+            return ACK, 0  # that run already ran here: a late retry must not restart it
+        field = runprogram.check(program, self.limits)
+        if field != runprogram.OK:
+            return schema.NACK_OUT_OF_RANGE, field
+        if not self.interlock_ok():
+            return schema.NACK_INTERLOCK_OPEN, 0
+        self.make_safe()  # anything left on by hand is off before the run takes over
+        self._begin(program)
+        return ACK, 0
+
+    def _begin(self, program):
+        self.program = program
+        self.run_id = program.run_id
+        self.mode = program.mode
+        self.next_seq = program.resume_seq
+        self.ring.reset(program.run_id, program.resume_seq)
+        self.clock.start(self.board.ticks_us())
+        self.clock.t_s = program.resume_t_ms // 1000
+        self.clock.t_us = program.resume_t_ms % 1000 * 1000
+        self.luminance.reset(program.stop_fraction_pm, program.dark_pd_pa,
+                             program.l0_settle_ms, program.l0_pd_pa)
+        self.stop_reason = schema.STOP_NONE
+        self.fault_code = FAULT_NONE
+        self.compliance_tripped = False
+        self._sampling = False
+        self._run_active = True
+        self.set_state(schema.STATE_RUNNING)
+        self.event(schema.EV_RUN_STARTED, program.mode)
+        self._mode = self._modes[program.mode]
+        self._mode.begin(self)
+
+    def stop_run(self, run_id):
+        """Host abort of the running run (0 = whatever runs); otherwise clear to IDLE."""
+        if self.state == schema.STATE_RUNNING:
+            if run_id and run_id != self.run_id:
+                return schema.NACK_BAD_RUN_ID, self.run_id
+            self.stop(schema.STOP_HOST_ABORT)
+            return ACK, 0
+        self.make_safe()
+        self.set_state(schema.STATE_IDLE)
+        return ACK, 0
+
+    def _manual_refusal(self):
+        if self.state == schema.STATE_RUNNING:
+            return schema.NACK_BUSY, self.run_id
+        if self.state == schema.STATE_FAULT:
+            return schema.NACK_FAULTED, self.fault_code
+        return None
+
+    def set_output(self, setpoint_mv, enable):
+        """Manual supply control outside runs (limited by the board's maximum current)."""
+        refusal = self._manual_refusal()
+        if refusal is not None:
+            return refusal
+        if setpoint_mv > self.limits.max_setpoint_mv:
+            return schema.NACK_OUT_OF_RANGE, 1
+        if enable > 1:
+            return schema.NACK_OUT_OF_RANGE, 2
+        if not enable:
+            self.outputs.disable_output()
+            return ACK, 0
+        if not self.interlock_ok():
+            return schema.NACK_INTERLOCK_OPEN, 0
+        self.compliance_tripped = False
+        self.outputs.enable_output(setpoint_mv)
+        return ACK, 0
+
+    def set_shutter(self, open_, laser):
+        """Manual shutter and laser outside runs."""
+        refusal = self._manual_refusal()
+        if refusal is not None:
+            return refusal
+        if open_ > 1:
+            return schema.NACK_OUT_OF_RANGE, 1
+        if laser > 1 or (laser and not self.limits.has_laser):
+            return schema.NACK_OUT_OF_RANGE, 2
+        if (open_ or laser) and not self.interlock_ok():
+            return schema.NACK_INTERLOCK_OPEN, 0
+        self.outputs.set_laser(bool(laser))
+        if open_:
+            self.open_shutter()
+        elif self.outputs.shutter_open:
+            self.outputs.drive_shutter(False)
+            self.shutter.expect(False, self.board.ticks_us())
+        return ACK, 0
+
+    def open_shutter(self):
+        self.outputs.drive_shutter(True)
+        self.shutter.expect(True, self.board.ticks_us())
+
+    # ---- the loop pass -------------------------------------------------------------------
+
+    def tick(self, now_us, now_ms):
+        """Advance the clocks; called first in every loop pass."""
+        self.now_ms = now_ms
+        self.uptime.advance(now_us)
+        if self.state == schema.STATE_RUNNING:
+            self.clock.advance(now_us)
+
+    def start_sampling(self, first_after_ms):
+        """Samples from now + first_after_ms, then every sample_period_ms."""
+        self._sampling = True
+        self._sample_due.set_now(self.clock)
+        self._sample_due.add_ms(first_after_ms)
+
+    def run_pass(self, now_us):
+        """The run's work for one loop pass: duration limit, mode, shutter, sample if due."""
+        status = self.shutter.poll(now_us)
+        if self.state != schema.STATE_RUNNING:
+            return
+        program = self.program
+        if program.max_duration_s and self.clock.t_s >= program.max_duration_s:
+            self.stop(schema.STOP_COMPLETED if self.mode == schema.MODE_PHOTOSTABILITY
+                      else schema.STOP_MAX_DURATION)
+            return
+        mode = self._mode
+        if status != SHUTTER_IDLE:
+            mode.on_shutter(self, status)
+            if self.state != schema.STATE_RUNNING:
+                return
+        mode.on_pass(self)
+        if self._sampling and self.state == schema.STATE_RUNNING and self._sample_due.reached(
+                self.clock):
+            due = self._sample_due
+            period_ms = program.sample_period_ms
+            while due.reached(self.clock):
+                due.add_ms(period_ms)
+            self.take_sample()
+
+    def take_sample(self):
+        """Read, number, store, queue, then let the mode and the stop conditions look.
+
+        The hot path: integers and preallocated buffers only, nothing allocated.
+        """
+        sampler = self.sampler
+        program = self.program
+        clock = self.clock
+        clock.advance(self.board.ticks_us())  # stamp the reading, not the start of the pass
+        sampler.read_electrical()
+        sampler.read_light(program.oversample)
+        flags = self.device_flags() | self._mode.sample_flags(self)
+        if sampler.current_na >= self.compliance_limit_na():
+            flags |= schema.FLAG_COMPLIANCE
+        seq = self.next_seq
+        setpoint_mv = self.outputs.setpoint_mv
+        self.ring.put(seq, clock.t_s, clock.t_us, setpoint_mv, sampler.voltage_mv,
+                      sampler.current_na, sampler.pd_pa, sampler.temperature_cc,
+                      sampler.humidity_cpct, sampler.pd_range, flags)
+        self.outbox.add_sample(self.now_ms, self.run_id, seq, clock.t_s, clock.t_us,
+                               setpoint_mv, sampler.voltage_mv, sampler.current_na,
+                               sampler.pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
+                               sampler.pd_range, flags)
+        self.next_seq = seq + 1
+        self._mode.after_sample(self)

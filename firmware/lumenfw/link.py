@@ -1,0 +1,134 @@
+"""The device end of the host link: frames in, session and replies, heartbeats out."""
+
+import struct
+
+from protocol import messages, schema
+from protocol.decoder import StreamDecoder
+from protocol.writer import BODY_OFFSET
+from lumenfw.replycache import ReplyCache
+
+HEARTBEAT_MS = 500  # link (wall) time between heartbeats, host or no host
+HOST_PRESENCE_MS = 1500  # silence after which EV_HOST_LOST is reported (3 host heartbeats)
+RX_CHUNK = 256
+
+_HEARTBEAT_FORMAT = schema.struct_format(schema.BY_ID[schema.HEARTBEAT][2])
+_HEARTBEAT_SIZE = struct.calcsize(_HEARTBEAT_FORMAT)
+_NO_SESSION = -1
+
+
+class Link:
+    """Reads what the host sent (non-blocking, only decodes when bytes arrived), answers
+    HELLO and commands, and sends heartbeats and aged sample batches.
+
+    A command runs once per cmd_id within a session: a repeat gets the cached reply.
+    Commands before a HELLO with our SCHEMA_HASH get NACK_NO_SESSION.
+    """
+
+    def __init__(self, board, outbox, ctrl, commands, identity):
+        self._board = board
+        self._outbox = outbox
+        self._ctrl = ctrl
+        self._commands = commands
+        self._identity = identity
+        self._rx = bytearray(RX_CHUNK)
+        self.decoder = StreamDecoder()
+        self.cache = ReplyCache()
+        self.session_id = _NO_SESSION
+        self.last_host_ms = board.link_ms()
+        self.host_present = False
+        self._next_heartbeat_ms = self.last_host_ms
+        self.commands_executed = 0
+        self.ignored_frames = 0
+
+    # ---- host activity -------------------------------------------------------------------
+
+    def silent_ms(self, now_ms):
+        """Link milliseconds since the last valid frame from the host."""
+        return self._board.link_diff(now_ms, self.last_host_ms)
+
+    def declare_host_lost(self, now_ms):
+        """Report the host gone (once per absence)."""
+        if self.host_present:
+            self.host_present = False
+            self._ctrl.event(schema.EV_HOST_LOST, self.silent_ms(now_ms))
+
+    # ---- per pass ------------------------------------------------------------------------
+
+    def poll(self, now_ms):
+        """Read what has arrived and handle every complete frame; cheap when nothing came."""
+        n = self._board.read_into(self._rx)
+        if not n:
+            return
+        for msg_id, _seq, body in self.decoder.feed(self._rx[0:n]):
+            self._handle(now_ms, msg_id, body)
+
+    def service(self, now_ms):
+        """Aged batch out, heartbeat when due, host presence.  No allocation."""
+        board = self._board
+        self._outbox.flush_if_old(now_ms)
+        if board.link_diff(now_ms, self._next_heartbeat_ms) >= 0:
+            self.heartbeat(now_ms)
+        if self.host_present and self.silent_ms(now_ms) >= HOST_PRESENCE_MS:
+            self.declare_host_lost(now_ms)
+
+    def heartbeat(self, now_ms):
+        """Send a HEARTBEAT now; the next is due HEARTBEAT_MS later (or at once if we lag)."""
+        self._next_heartbeat_ms += HEARTBEAT_MS
+        if self._board.link_diff(now_ms, self._next_heartbeat_ms) >= 0:
+            self._next_heartbeat_ms = now_ms + HEARTBEAT_MS
+        ctrl = self._ctrl
+        raw = self._outbox.raw_for_control()
+        struct.pack_into(_HEARTBEAT_FORMAT, raw, BODY_OFFSET, ctrl.state, ctrl.device_flags(),
+                         ctrl.run_id, ctrl.next_seq, ctrl.events.next_event_seq)
+        self._outbox.send(schema.HEARTBEAT, _HEARTBEAT_SIZE)
+
+    def log(self, level, text):
+        """A LOG frame (debug text, rarely: it allocates)."""
+        data = text.encode()
+        if len(data) > 200:
+            data = data[:200]
+        self._outbox.send_body(schema.LOG, messages.pack(schema.LOG, (level,), data))
+
+    # ---- frames from the host ------------------------------------------------------------
+
+    def _handle(self, now_ms, msg_id, body):
+        self.last_host_ms = now_ms
+        if not self.host_present:
+            self.host_present = True
+            self._ctrl.event(schema.EV_HOST_BACK, 0)
+        if msg_id == schema.HELLO:
+            self._hello(body)
+        elif msg_id in schema.COMMANDS:
+            self._command(msg_id, body)
+        elif msg_id != schema.HEARTBEAT:
+            self.ignored_frames += 1  # a device-to-host message: nothing to answer
+
+    def _hello(self, body):
+        head, _ = messages.unpack(schema.HELLO, body)
+        session_id, schema_hash = head[0], head[1]
+        if schema_hash != schema.SCHEMA_HASH:
+            self.session_id = _NO_SESSION
+            self.cache.clear()
+        elif session_id != self.session_id:
+            self.session_id = session_id
+            self.cache.clear()
+        ctrl = self._ctrl
+        ident = self._identity
+        self._outbox.send_body(schema.HELLO_ACK, messages.pack(schema.HELLO_ACK, (
+            session_id, schema.SCHEMA_HASH, ident.fw_version[0], ident.fw_version[1],
+            ident.fw_version[2], ident.reset_cause, ident.board_id, ident.capabilities,
+            ctrl.state, ctrl.mode, ctrl.run_id, ctrl.next_seq, ctrl.events.next_event_seq)))
+
+    def _command(self, msg_id, body):
+        head, _ = messages.unpack(msg_id, body)
+        cmd_id = head[0]
+        if self.session_id == _NO_SESSION:
+            reply = (schema.NACK, messages.pack(
+                schema.NACK, (cmd_id, msg_id, schema.NACK_NO_SESSION, 0)))
+        else:
+            reply = self.cache.get(cmd_id)
+            if reply is None:
+                reply = self._commands.execute(msg_id, head)
+                self.commands_executed += 1
+                self.cache.put(cmd_id, reply[0], reply[1])
+        self._outbox.send_body(reply[0], reply[1])

@@ -1,0 +1,77 @@
+"""L0 capture and the luminance-fraction stop, on dark-corrected photodiode current."""
+
+from lumenfw.runclock import Mark
+
+L0_SAMPLES = 4  # L0 is the mean of this many samples once the settle time has passed
+STOP_AFTER = 3  # consecutive samples at or below the fraction stop the run
+
+NOTHING = 0
+CAPTURED = 1
+CROSSED = 2
+
+
+class LuminanceWatch:
+    """Captures L0 after a hold starts, then counts samples at or below fraction * L0."""
+
+    def __init__(self):
+        self._settle = Mark()
+        self.l0_pd_pa = 0
+        self.captured = False
+        self._threshold_pa = 0
+        self._holding = False
+        self._sum = 0
+        self._count = 0
+        self._below = 0
+        self._fraction_pm = 0
+        self._dark_pd_pa = 0
+        self._settle_ms = 0
+
+    def reset(self, stop_fraction_pm, dark_pd_pa, l0_settle_ms, l0_pd_pa):
+        """A new run; l0_pd_pa > 0 is an L0 carried over from before a device reset."""
+        self._fraction_pm = stop_fraction_pm
+        self._dark_pd_pa = dark_pd_pa
+        self._settle_ms = l0_settle_ms
+        self._holding = False
+        self._sum = 0
+        self._count = 0
+        self._below = 0
+        self.l0_pd_pa = 0
+        self.captured = False
+        if l0_pd_pa > 0:
+            self._set_l0(l0_pd_pa)
+
+    def _set_l0(self, l0_pd_pa):
+        self.l0_pd_pa = l0_pd_pa
+        self.captured = True
+        # Computed once: the per-sample comparison then stays within small ints.
+        self._threshold_pa = l0_pd_pa * self._fraction_pm // 1000
+
+    def start_hold(self, clock):
+        """The drive is now steady: L0 is taken l0_settle_ms from here."""
+        self._holding = True
+        self._settle.set_now(clock)
+        self._settle.add_ms(self._settle_ms)
+
+    def on_sample(self, clock, pd_pa):
+        """Feed every sample; returns CAPTURED once, CROSSED when the run must stop."""
+        if not self._holding:
+            return NOTHING
+        light_pa = pd_pa - self._dark_pd_pa
+        if not self.captured:
+            if not self._settle.reached(clock):
+                return NOTHING
+            self._sum += light_pa
+            self._count += 1
+            if self._count < L0_SAMPLES:
+                return NOTHING
+            self._set_l0(self._sum // self._count)
+            return CAPTURED
+        if not self._fraction_pm:
+            return NOTHING
+        if light_pa <= self._threshold_pa:
+            self._below += 1
+            if self._below >= STOP_AFTER:
+                return CROSSED
+        else:
+            self._below = 0
+        return NOTHING

@@ -1,0 +1,239 @@
+"""What each run mode does to the outputs between and after samples.
+
+A mode object is reused from run to run (no allocation at run start beyond the program).
+The controller calls begin() once, on_pass() every loop pass, sample_flags() just
+before a sample is packed and after_sample() just after; a mode ends a run only through
+ctrl.stop(reason).
+"""
+
+from protocol import schema
+from lumenfw.luminance import CAPTURED, CROSSED
+from lumenfw.runclock import Mark
+from lumenfw.shutter import ARRIVED, FAULT
+
+# Constant current: integer feedback on the supply setpoint.  Near the target the step is
+# CC_GAIN_MV per 100 % current error: about the LED's n*kT/q-scaled slope in its exponential
+# regime (loop gain ~1 there, smaller and still stable in the space-charge-limited regime).
+CC_CONTROL_MS = 25  # one correction per this much experiment time (INA226: 8.8 ms/result)
+CC_MAX_STEP_MV = 100  # largest correction, and the step while far below or above target
+CC_GAIN_MV = 500
+CC_DEADBAND_DIV = 100  # errors below 1 % of the target are left alone
+_CC_SAFE_PRODUCT = (1 << 30) // CC_GAIN_MV  # keep error * gain a small int on the RP2040
+
+
+def cc_step_mv(target_na, current_na):
+    """Setpoint correction (mV) for one constant-current control step; integers only."""
+    error_na = target_na - current_na
+    if current_na * 2 < target_na:
+        return CC_MAX_STEP_MV
+    if current_na > target_na * 2:
+        return -CC_MAX_STEP_MV
+    magnitude_na = error_na if error_na >= 0 else -error_na
+    if magnitude_na * CC_DEADBAND_DIV < target_na:
+        return 0
+    if magnitude_na < _CC_SAFE_PRODUCT:
+        step_mv = magnitude_na * CC_GAIN_MV // target_na
+    else:
+        step_mv = magnitude_na // (target_na // CC_GAIN_MV)
+    if step_mv > CC_MAX_STEP_MV:
+        step_mv = CC_MAX_STEP_MV
+    elif step_mv == 0:
+        step_mv = 1
+    return step_mv if error_na > 0 else -step_mv
+
+
+class Mode:
+    """Default behaviour: nothing between samples, no extra flags, no stop of its own."""
+
+    def begin(self, ctrl):
+        pass
+
+    def on_pass(self, ctrl):
+        pass
+
+    def on_shutter(self, ctrl, status):
+        pass
+
+    def sample_flags(self, ctrl):
+        return 0
+
+    def after_sample(self, ctrl):
+        watch = ctrl.luminance.on_sample(ctrl.clock, ctrl.sampler.pd_pa)
+        if watch == CAPTURED:
+            ctrl.event(schema.EV_L0_CAPTURED, ctrl.luminance.l0_pd_pa)
+        elif watch == CROSSED:
+            ctrl.stop(schema.STOP_LUMINANCE_FRACTION)
+
+
+class ConstantVoltage(Mode):
+    """Hold setpoint_mv; or ramp by step_mv every dwell_ms until the photodiode reaches
+    target_pd_pa, then hold that voltage (setpoint_mv is the ramp's ceiling)."""
+
+    def __init__(self):
+        self._step_due = Mark()
+        self.ramping = False
+        self.setpoint_mv = 0
+
+    def begin(self, ctrl):
+        program = ctrl.program
+        self.ramping = program.ramps_to_target()
+        if self.ramping:
+            self.setpoint_mv = program.step_mv
+            self._step_due.set_now(ctrl.clock)
+            self._step_due.add_ms(program.dwell_ms)
+        else:
+            self.setpoint_mv = program.setpoint_mv
+            ctrl.luminance.start_hold(ctrl.clock)
+        ctrl.outputs.enable_output(self.setpoint_mv)
+        ctrl.start_sampling(0)
+
+    def on_pass(self, ctrl):
+        if not self.ramping or not self._step_due.reached(ctrl.clock):
+            return
+        ceiling_mv = ctrl.program.setpoint_mv
+        if self.setpoint_mv >= ceiling_mv:
+            ctrl.stop(schema.STOP_TARGET_UNREACHED)
+            return
+        setpoint_mv = self.setpoint_mv + ctrl.program.step_mv
+        self.setpoint_mv = ceiling_mv if setpoint_mv > ceiling_mv else setpoint_mv
+        ctrl.outputs.set_setpoint(self.setpoint_mv)
+        self._step_due.add_ms(ctrl.program.dwell_ms)
+
+    def after_sample(self, ctrl):
+        if self.ramping:
+            if ctrl.sampler.pd_pa >= ctrl.program.target_pd_pa:
+                self.ramping = False
+                ctrl.event(schema.EV_TARGET_REACHED, self.setpoint_mv)
+                ctrl.luminance.start_hold(ctrl.clock)
+            return
+        Mode.after_sample(self, ctrl)
+
+
+class ConstantCurrent(Mode):
+    """Move the supply setpoint until the DUT current tracks target_current_na, never
+    above setpoint_mv.  The setpoint integrates the error, so the loop has no offset."""
+
+    def __init__(self):
+        self._control_due = Mark()
+        self.setpoint_mv = 0
+
+    def begin(self, ctrl):
+        self.setpoint_mv = 0
+        ctrl.outputs.enable_output(0)
+        self._control_due.set_now(ctrl.clock)
+        ctrl.luminance.start_hold(ctrl.clock)
+        ctrl.start_sampling(0)
+
+    def on_pass(self, ctrl):
+        if not self._control_due.reached(ctrl.clock):
+            return
+        self._control_due.set_now(ctrl.clock)
+        self._control_due.add_ms(CC_CONTROL_MS)
+        # The compliance check read the current earlier in this pass.
+        step_mv = cc_step_mv(ctrl.program.target_current_na, ctrl.sampler.current_na)
+        if step_mv == 0:
+            return
+        setpoint_mv = self.setpoint_mv + step_mv
+        ceiling_mv = ctrl.program.setpoint_mv
+        if setpoint_mv > ceiling_mv:
+            setpoint_mv = ceiling_mv
+        elif setpoint_mv < 0:
+            setpoint_mv = 0
+        if setpoint_mv != self.setpoint_mv:
+            self.setpoint_mv = setpoint_mv
+            ctrl.outputs.set_setpoint(setpoint_mv)
+
+
+class Sweep(Mode):
+    """setpoint_mv to stop_mv by step_mv (stop_mv is always the last step); each step
+    holds for dwell_ms with a sample every sample_period_ms, the last one FLAG_STEP_END."""
+
+    def __init__(self):
+        self.step_index = 0
+        self.steps = 0
+        self.per_step = 1
+        self.in_step = 0
+        self.setpoint_mv = 0
+
+    def _step_mv(self, ctrl, index):
+        program = ctrl.program
+        start_mv = program.setpoint_mv
+        stop_mv = program.stop_mv
+        if stop_mv >= start_mv:
+            setpoint_mv = start_mv + index * program.step_mv
+            return stop_mv if setpoint_mv > stop_mv else setpoint_mv
+        setpoint_mv = start_mv - index * program.step_mv
+        return stop_mv if setpoint_mv < stop_mv else setpoint_mv
+
+    def begin(self, ctrl):
+        program = ctrl.program
+        span_mv = abs(program.stop_mv - program.setpoint_mv)
+        self.steps = (span_mv + program.step_mv - 1) // program.step_mv + 1
+        self.per_step = program.dwell_ms // program.sample_period_ms
+        # A resumed sweep picks up at the step its next sample belongs to.
+        self.step_index = program.resume_seq // self.per_step
+        self.in_step = program.resume_seq % self.per_step
+        if self.step_index >= self.steps:
+            ctrl.stop(schema.STOP_COMPLETED)
+            return
+        self.setpoint_mv = self._step_mv(ctrl, self.step_index)
+        ctrl.outputs.enable_output(self.setpoint_mv)
+        ctrl.start_sampling(program.sample_period_ms)
+
+    def sample_flags(self, ctrl):
+        return schema.FLAG_STEP_END if self.in_step + 1 >= self.per_step else 0
+
+    def after_sample(self, ctrl):
+        self.in_step += 1
+        if self.in_step < self.per_step:
+            return
+        self.in_step = 0
+        self.step_index += 1
+        if self.step_index >= self.steps:
+            ctrl.stop(schema.STOP_COMPLETED)
+            return
+        self.setpoint_mv = self._step_mv(ctrl, self.step_index)
+        ctrl.outputs.set_setpoint(self.setpoint_mv)
+
+
+class Photostability(Mode):
+    """Laser on and shutter open (confirmed by the switch), sample throughout, flag the
+    sample at each multiple of pl_interval_s; the controller ends it at max_duration_s."""
+
+    def __init__(self):
+        self._pl_due = Mark()
+        self.opening = False
+
+    def begin(self, ctrl):
+        program = ctrl.program
+        if program.laser:
+            ctrl.outputs.set_laser(True)
+        ctrl.open_shutter()
+        self.opening = True
+
+    def on_shutter(self, ctrl, status):
+        if not self.opening:
+            return
+        if status == FAULT:
+            ctrl.stop(schema.STOP_SHUTTER_FAULT)
+        elif status == ARRIVED:
+            self.opening = False
+            interval_s = ctrl.program.pl_interval_s
+            # The first PL point is the first sample at or after a multiple of the interval
+            # (t = 0 on a fresh run; the next multiple on a resumed one).
+            clock = ctrl.clock
+            if ctrl.program.resume_seq:
+                t_s = clock.t_s + (1 if clock.t_us else 0)
+                self._pl_due.set((t_s + interval_s - 1) // interval_s * interval_s, 0)
+            else:
+                self._pl_due.set(0, 0)
+            ctrl.luminance.start_hold(clock)
+            ctrl.start_sampling(0)
+
+    def sample_flags(self, ctrl):
+        if not self._pl_due.reached(ctrl.clock):
+            return 0
+        interval_s = ctrl.program.pl_interval_s
+        while self._pl_due.reached(ctrl.clock):
+            self._pl_due.add_s(interval_s)
+        return schema.FLAG_PL_POINT

@@ -1,0 +1,87 @@
+"""The rig's outputs (supply relay and setpoint, laser, shutter) and the one way to make them safe."""
+
+from protocol import schema
+from lumenfw.board import dac_code, safe_outputs
+
+
+class Outputs:
+    """Drives relay, DAC, laser and shutter, remembers what is on, and reports changes.
+
+    emit(code, value) is called after the pins have changed, never before: a report that
+    fails cannot delay making things safe.
+    """
+
+    def __init__(self, board, dac, emit):
+        self._board = board
+        self._config = board.config
+        self._shutter_open_level = board.config.SHUTTER_OPEN_LEVEL
+        self._dac = dac
+        self._emit = emit
+        self.output_on = False
+        self.laser_on = False
+        self.shutter_open = False  # what the drive commands; the switch says what is true
+        self.setpoint_mv = 0
+        self.dac_failed = False
+
+    def safe(self):
+        """Relay off, laser off, shutter closed, DAC 0, in that order; never raises.
+
+        Returns True when something was on (so the caller knows a safety action happened).
+        """
+        # The relay is off even when the DAC write fails: the output is dead either way.
+        self.dac_failed = not safe_outputs(self._board, self._dac)
+        was_output, was_laser, was_shutter = self.output_on, self.laser_on, self.shutter_open
+        self.output_on = False
+        self.laser_on = False
+        self.shutter_open = False
+        self.setpoint_mv = 0
+        try:
+            if was_output:
+                self._emit(schema.EV_OUTPUT_OFF, 0)
+            if was_laser:
+                self._emit(schema.EV_LASER_OFF, 0)
+        except Exception:  # noqa: BLE001 - reporting must not undo safety
+            pass
+        return was_output or was_laser or was_shutter
+
+    def set_setpoint(self, setpoint_mv):
+        """New supply setpoint with the relay as it is (hot path: one I2C write)."""
+        self._dac.write_code(dac_code(setpoint_mv, self._config))
+        self.setpoint_mv = setpoint_mv
+
+    def enable_output(self, setpoint_mv):
+        """Setpoint first, then the relay, so the DUT never sees a stale voltage."""
+        self.set_setpoint(setpoint_mv)
+        if not self.output_on:
+            self._board.relay.value(1)
+            self.output_on = True
+            self._emit(schema.EV_OUTPUT_ON, setpoint_mv)
+
+    def disable_output(self):
+        """Relay off first, then DAC 0."""
+        self._board.relay.value(0)
+        self._dac.write_code(0)
+        self.setpoint_mv = 0
+        if self.output_on:
+            self.output_on = False
+            self._emit(schema.EV_OUTPUT_OFF, 0)
+
+    def set_laser(self, on):
+        self._board.laser.value(1 if on else 0)
+        if on != self.laser_on:
+            self.laser_on = on
+            self._emit(schema.EV_LASER_ON if on else schema.EV_LASER_OFF, 0)
+
+    def drive_shutter(self, open_):
+        """Drive the shutter open or closed; the ShutterWatch confirms with the switch."""
+        level = self._shutter_open_level
+        self._board.shutter.value(level if open_ else 1 - level)
+        self.shutter_open = open_
+
+    def any_on(self):
+        return self.output_on or self.laser_on or self.shutter_open
+
+    def flags(self):
+        """FLAG_OUTPUT_ON | FLAG_LASER_ON as they are commanded."""
+        return (schema.FLAG_OUTPUT_ON if self.output_on else 0) | (
+            schema.FLAG_LASER_ON if self.laser_on else 0)

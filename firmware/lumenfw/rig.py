@@ -1,0 +1,121 @@
+"""The firmware assembled around one board: boot, one loop pass, and the loop that never dies."""
+
+from protocol import schema
+from lumenfw import hardware
+from lumenfw.commands import Commands
+from lumenfw.controller import Controller
+from lumenfw.events import EventLog
+from lumenfw.identity import Identity
+from lumenfw.link import Link
+from lumenfw.outbox import Outbox
+from lumenfw.board import safe_outputs
+from lumenfw.outputs import Outputs
+from lumenfw.ring import SampleRing
+from lumenfw.safety import Safety
+from lumenfw.sampler import Sampler
+from lumenfw.shutter import ShutterWatch
+
+LOG_ERROR = 3
+MAX_SLEEP_US = 1000  # the loop polls the link and the interlock at least this often
+
+
+class Rig:
+    """Everything the firmware runs, wired by injection from a board object.
+
+    Building it touches no I2C device; boot() does (DAC to 0, INA226 setup), so a dead
+    bus at power-up is a FAULT reported over the link, not a crash.
+    """
+
+    def __init__(self, board):
+        safe_outputs(board)
+        self.board = board
+        parts = hardware.build(board)
+        self.parts = parts
+        self.outbox = Outbox(board.write, board.link_diff)
+        self.events = EventLog(self.outbox, parts.event_ring)
+        self.outputs = Outputs(board, parts.dac, self._emit)
+        self.shutter = ShutterWatch(board.shutter_closed if parts.limits.has_shutter_switch
+                                    else None, parts.limits.shutter_timeout_ms,
+                                    board.ticks_diff, self._emit)
+        self.sampler = Sampler(parts.ina, parts.ina_address, parts.photodiode, parts.pd_address,
+                               parts.sht, parts.sht_address, board.ticks_us,
+                               board.ticks_diff)
+        self.ring = SampleRing(parts.sample_ring)
+        self.ctrl = Controller(board, self.outputs, self.shutter, self.sampler, self.ring,
+                               self.outbox, self.events, parts.limits)
+        identity = Identity(board.board_id, board.reset_cause,
+                            parts.limits.capabilities(parts.sht is not None,
+                                                      parts.has_watchdog))
+        self.link = Link(board, self.outbox, self.ctrl, Commands(self.ctrl), identity)
+        self.safety = Safety(self.ctrl, self.link)
+
+    def _emit(self, code, value):
+        self.ctrl.event(code, value)
+
+    def boot(self):
+        """Outputs safe (DAC included), then 0x00, EVENT boot, a first heartbeat; chips set up.
+
+        A failure here leaves the rig in FAULT with the outputs safe.
+        """
+        board = self.board
+        now_ms = board.link_ms()
+        self.ctrl.tick(board.ticks_us(), now_ms)
+        self.outputs.safe()
+        self.outbox.send_delimiter()
+        self.ctrl.event(schema.EV_BOOT, board.reset_cause)
+        self.link.heartbeat(now_ms)
+        try:
+            self.parts.setup()
+        except Exception as exc:  # noqa: BLE001 - any failure: safe, report, keep serving
+            self.fault(exc)
+
+    def step(self):
+        """One loop pass: clocks, link in, safety, the run, ambient, link out."""
+        board = self.board
+        board.feed_watchdog()
+        now_us = board.ticks_us()
+        now_ms = board.link_ms()
+        ctrl = self.ctrl
+        ctrl.tick(now_us, now_ms)
+        self.link.poll(now_ms)
+        self.safety.check(now_ms)
+        ctrl.run_pass(now_us)
+        if ctrl.state != schema.STATE_FAULT and self.sampler.service_ambient():
+            ctrl.event(schema.EV_I2C_ERROR, self.parts.sht_address)
+        self.link.service(now_ms)
+
+    def sleep(self):
+        """Yield until the next pass: at most MAX_SLEEP_US of experiment time."""
+        self.board.sleep_us(MAX_SLEEP_US)
+
+    def fault(self, exc):
+        """Outputs safe, FAULT with events and the exception text as a LOG frame, then serve
+        the link for this pass (whatever failed, the host can still ask and be answered)."""
+        if self.ctrl.fault(exc):
+            try:
+                self.link.log(LOG_ERROR, "%s: %s" % (type(exc).__name__, exc))
+            except Exception:  # noqa: BLE001 - the link may be what failed
+                pass
+        try:
+            now_ms = self.board.link_ms()
+            self.link.poll(now_ms)
+            self.link.service(now_ms)
+        except Exception:  # noqa: BLE001 - next pass tries again
+            pass
+
+    def step_safely(self):
+        """One pass with the main loop's exception handling (what run_forever does per pass)."""
+        try:
+            self.step()
+        except Exception as exc:  # noqa: BLE001 - nothing may stop the loop
+            self.fault(exc)
+
+    def run_forever(self):
+        """The main loop.  An exception anywhere faults the rig and the loop goes on."""
+        while True:
+            try:
+                while True:
+                    self.step()
+                    self.sleep()
+            except Exception as exc:  # noqa: BLE001 - nothing may stop the loop
+                self.fault(exc)

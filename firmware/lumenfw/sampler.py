@@ -1,0 +1,100 @@
+"""Reads the sensors into integer attributes: DUT V and I, photodiode, ambient T and RH."""
+
+AMBIENT_PERIOD_US = 2000000  # start an SHT31 measurement this often
+AMBIENT_WAIT_US = 20000  # and read it back no sooner than this (15 ms high repeatability)
+
+
+class Sampler:
+    """Latest readings in mV, nA, pA, centi-degC and centi-%RH; no allocation per read.
+
+    bus_address names the I2C device being talked to, so an OSError escaping a read can
+    be reported with the address that failed.
+    """
+
+    def __init__(self, ina, ina_address, photodiode, pd_address, sht, sht_address, ticks_us,
+                 ticks_diff):
+        self._ina = ina
+        self._ina_address = ina_address
+        self._pd = photodiode
+        self._pd_address = pd_address
+        self._sht = sht
+        self._sht_address = sht_address
+        self._ticks_us = ticks_us
+        self._ticks_diff = ticks_diff
+        self.bus_address = 0
+        self.voltage_mv = 0
+        self.current_na = 0
+        self.pd_pa = 0
+        self.pd_range = 0
+        self.pd_saturated = False
+        self.temperature_cc = 0
+        self.humidity_cpct = 0
+        self.ambient_errors = 0
+        self.ambient_failing = False
+        self._ambient_pending = False
+        self._ambient_mark = 0
+        self._ambient_started = False
+
+    def read_current(self):
+        """DUT current only: the per-pass compliance check."""
+        self.bus_address = self._ina_address
+        self.current_na = self._ina.read_current_na()
+        return self.current_na
+
+    def read_electrical(self):
+        """DUT voltage and current (the INA226 averages in hardware)."""
+        self.bus_address = self._ina_address
+        self.voltage_mv = self._ina.read_bus_mv()
+        self.current_na = self._ina.read_current_na()
+
+    def read_light(self, oversample):
+        """Photodiode current, auto-ranged, averaged over oversample conversions."""
+        self.bus_address = self._pd_address
+        pd = self._pd
+        self.pd_pa = pd.read_pa(oversample)
+        self.pd_range = pd.range_index
+        self.pd_saturated = pd.saturated
+
+    def service_ambient(self):
+        """Start an SHT31 measurement every AMBIENT_PERIOD_US, read it on a later pass.
+
+        Never waits for the sensor: the loop keeps running during its 15 ms conversion.
+        Ambient values only annotate samples, so a failed reading (CRC error, or an OSError
+        from the bus) keeps the previous values instead of faulting the rig.  Returns True
+        when a run of failures begins (the caller reports it once), else False.
+        """
+        if self._sht is None:
+            return False
+        # The clock is read here, not at the start of the pass: a sample may have taken
+        # longer than the sensor's conversion in between.
+        now_us = self._ticks_us()
+        if self._ambient_pending:
+            if self._ticks_diff(now_us, self._ambient_mark) < AMBIENT_WAIT_US:
+                return False
+            self._ambient_pending = False
+            try:
+                ok = self._sht.read()
+            except OSError:
+                ok = False
+            if ok:
+                self.temperature_cc = self._sht.temperature_cc
+                self.humidity_cpct = self._sht.humidity_cpct
+                self.ambient_failing = False
+                return False
+            self.ambient_errors += 1
+            first = not self.ambient_failing
+            self.ambient_failing = True
+            return first
+        if (not self._ambient_started
+                or self._ticks_diff(now_us, self._ambient_mark) >= AMBIENT_PERIOD_US):
+            self._ambient_started = True
+            try:
+                self._sht.start()
+                self._ambient_mark = self._ticks_us()
+                self._ambient_pending = True
+            except OSError:
+                self.ambient_errors += 1
+                first = not self.ambient_failing
+                self.ambient_failing = True
+                return first
+        return False
