@@ -55,20 +55,22 @@ def _new_run(store: Store) -> int:
     return store.create_run("bench", "photostability", {"duration_s": 7200}).id
 
 
-def fast_ingest(store: Store, data: bytes, batch_samples: int) -> float:
-    """Samples/s through numpy parse + conversion + insert_samples, batch by batch."""
+def fast_ingest(store: Store, data: bytes, batch_samples: int) -> tuple[float, float]:
+    """Samples/s through numpy parse + conversion + insert_samples, batch by batch: per
+    wall second, and per CPU second of this process (SQLite's whole cost, one core, whatever
+    else the machine runs; for PostgreSQL it leaves out the server's share)."""
     run_id = _new_run(store)
     converter = Converter("photostability", None)
     step = batch_samples * SAMPLE_DTYPE.itemsize
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     stored = 0
     for start in range(0, len(data), step):
         records = np.frombuffer(data, SAMPLE_DTYPE, count=min(step, len(data) - start)
                                 // SAMPLE_DTYPE.itemsize, offset=start)
         stored += store.insert_samples(run_id, converter.columns(records))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     assert stored == len(data) // SAMPLE_DTYPE.itemsize == store.sample_count(run_id)
-    return stored / elapsed
+    return stored / elapsed, stored / cpu
 
 
 def _physical_row(run_id: int, raw: tuple[int, ...]) -> dict[str, Any]:
@@ -129,12 +131,13 @@ def read_back(store: Store, n: int) -> float:
 
 def _dialect_figures(prefix: str, store: Store, data: bytes, naive: bytes,
                      batch_samples: int) -> dict[str, dict[str, Any]]:
-    fast = fast_ingest(store, data, batch_samples)
+    fast, fast_cpu = fast_ingest(store, data, batch_samples)
     slow = naive_ingest(store, naive)
+    goal = f">= {GOAL_SQLITE}" if prefix == "sqlite" else ""
     out = {
-        f"ingest_{prefix}_samples_per_s": {"value": fast, "unit": "samples/s",
-                                           "goal": f">= {GOAL_SQLITE}" if prefix == "sqlite"
-                                           else ""},
+        f"ingest_{prefix}_samples_per_s": {"value": fast, "unit": "samples/s", "goal": goal},
+        f"ingest_{prefix}_samples_per_cpu_s": {"value": fast_cpu,
+                                               "unit": "samples/CPU-s (client)", "goal": goal},
         f"ingest_{prefix}_naive_samples_per_s": {"value": slow, "unit": "samples/s"},
         f"ingest_{prefix}_vs_naive_ratio": {"value": fast / slow, "unit": "x"},
         f"ingest_{prefix}_resend_samples_per_s": {
