@@ -49,6 +49,7 @@ class SimBoard(Board):
         self._state_file = None
         self._state_len = 0
         self._state_ms = self.watchdog_fed_ms - STATE_PERIOD_MS
+        self.source = None
         if state_path and not frozen:
             self._state_file = open(state_path, "r+b" if _exists(state_path) else "w+b")  # noqa: SIM115 (kept open)
         self.source = BenchSource(bench, self.clock, frozen, self._on_advance)
@@ -116,6 +117,10 @@ class SimBoard(Board):
 
     # State across a device reset ------------------------------------------------------------
 
+    def save_state(self):
+        """Write the state file now (it is otherwise written at most every STATE_PERIOD_MS)."""
+        self._persist(True)
+
     def _on_advance(self, t_us):
         self._persist(False)
 
@@ -124,15 +129,15 @@ class SimBoard(Board):
 
         At most every STATE_PERIOD_MS of wall time; one write() of a file kept open.
         """
-        if self._state_file is None:
-            return
+        if self._state_file is None or self.source is None:
+            return  # (the source's first advance comes before the board is built)
         now = clocks.link_ms()
         if not force and clocks.link_diff(now, self._state_ms) < STATE_PERIOD_MS:
             return
         self._state_ms = now
         source = self.source
         source.sync()
-        text = json.dumps({"t_us": self.clock.now_us(), "wdt_fed_ms": self.watchdog_fed_ms,
+        text = json.dumps({"t_us": source.time_us(), "wdt_fed_ms": self.watchdog_fed_ms,
                            "bench": source.bench.snapshot()})
         pad = self._state_len - len(text)
         self._state_len = len(text)
