@@ -180,7 +180,7 @@ class SimRig:
         self.log_path = self.state_dir / "device.log"
         self.interlock_path = self.state_dir / "interlock"
         self.set_interlock(True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - open until stop()
+        self._log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - until stop()
         self._device_master, self._device_slave = _raw_pty()
         self._fds += [self._device_master, self._device_slave]
         self._host_master, host_slave = _raw_pty()
@@ -209,11 +209,9 @@ class SimRig:
         The device clock stays frozen until the board's first state write (its boot).
         """
         termios.tcflush(self._device_slave, termios.TCIFLUSH)
-        self.boots += 1
         self._generation += 1
         self._log.write(b"--- lumenrig sim: boot %d at device t=%.3f s\n"
-                        % (self.boots, self.clock.now_s()))
-        self._log.flush()
+                        % (self.boots + 1, self.clock.now_s()))
         env = self._env
         if reset_cause is not None:
             env = dict(env, LUMENRIG_SIM_RESET_CAUSE=reset_cause)
@@ -227,6 +225,7 @@ class SimRig:
         self._pidfd = os.pidfd_open(self._proc.pid)
         self.relay.watch(self._pidfd, self._on_exit)
         self.relay.set_device_present(True)
+        self.boots += 1  # counted once the process runs: a reader seeing it sees the new pid
         self._sync_clock(self._generation)
 
     def _kill(self):
@@ -247,18 +246,20 @@ class SimRig:
             self.clock.pause()
 
     def _reset(self):
-        self.resets += 1
         self._log.write(b"--- lumenrig sim: reset at device t=%.3f s\n" % self.clock.now_s())
         self._kill()
         self._spawn()
+        self.resets += 1
 
     def _scheduled_reset(self):
-        self.injector.count_reset()
         self._reset()
+        self.injector.count_reset()
 
     def _on_exit(self):
         """The firmware exited on its own: a device crash. Restart it after a delay."""
         code = self._proc.poll() if self._proc is not None else None
+        if code is None:
+            return  # a stale event for an fd number the new process's pidfd now reuses
         self.crashes += 1
         quick = time.monotonic() - self._spawned_s < _QUICK_CRASH_S
         self._quick_crashes = self._quick_crashes + 1 if quick else 0

@@ -233,8 +233,7 @@ class Relay:
             self._read(fd)
         elif mask & _HUP and fd == self._host_fd:
             self._host_gone()
-        if mask & select.POLLOUT and self._present.get(fd):
-            self._service(time.monotonic())
+        # POLLOUT needs nothing here: the next pass of the loop writes what is due.
 
     def _read(self, fd):
         try:
