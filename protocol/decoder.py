@@ -19,13 +19,13 @@ class StreamDecoder:
         self.max_wire = max_wire
         self._pending = bytearray()
         self._discarding = False  # inside an oversize frame: skip to the next delimiter
-        self.stats = {}
+        self.stats: dict = {}
         for name in STAT_NAMES:
             self.stats[name] = 0
 
     def feed(self, data):
         """Decode every frame completed by data; returns a list of (msg_id, seq, body)."""
-        out = []
+        out: list = []
         stats = self.stats
         stats["bytes"] += len(data)
         start = 0

@@ -5,7 +5,7 @@ import struct
 from protocol import schema
 
 # msg_id -> (head format, head size, tail kind, record format, record size, tail max)
-LAYOUT = {}
+LAYOUT: dict = {}
 for _msg_id, _name, _fields, _tail in schema.MESSAGES:
     _head = schema.struct_format(_fields)
     if _tail is None:

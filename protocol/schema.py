@@ -177,7 +177,7 @@ _CMD = ("cmd_id", "H", "", 1)
 
 # (msg_id, name, head fields, tail).  tail is None, ("records", fields, max_count)
 # or ("bytes", max_len).  Every command body starts with cmd_id.
-MESSAGES = (
+MESSAGES: tuple = (
     (HELLO, "HELLO", (
         ("session_id", "I", "", 1),
         ("schema_hash", "I", "", 1),
@@ -333,7 +333,7 @@ def canonical_text():
 
 SCHEMA_HASH = _fnv1a_32(canonical_text())
 
-BY_ID = {}
+BY_ID: dict = {}
 for _entry in MESSAGES:
     BY_ID[_entry[0]] = _entry
 
