@@ -16,9 +16,9 @@ pytestmark = pytest.mark.micropython
 ECHO_DEVICE = Path(__file__).parent / "data" / "echo_device.py"
 
 
-def echo_rig(accel=50, faults="", **options):
+def echo_rig(accel=50, faults="", restart_delay_s=0.1, **options):
     return SimRig("G1", accel=accel, faults=faults, script=ECHO_DEVICE,
-                  pd_amps_per_cd_m2=9e-10, restart_delay_s=0.1, **options)
+                  pd_amps_per_cd_m2=9e-10, restart_delay_s=restart_delay_s, **options)
 
 
 def open_port(rig):
@@ -102,6 +102,18 @@ def test_crash_restarts_the_device_after_a_delay_and_counts_it():
         assert rig.stats["crashes"] == 1
         assert rig.pid != first_pid
         assert "RuntimeError: crash requested by the host" in rig.log_text()
+
+
+def test_bytes_sent_while_the_device_is_down_never_reach_the_restarted_device():
+    with echo_rig(restart_delay_s=0.5) as rig, open_port(rig) as port:
+        port.write(b"crash\n")
+        port.read_until(b"crash\n")
+        wait_for(lambda: rig.pid is None, what="the device to be down")
+        port.write(b"stale\n")
+        next_boot(port, lambda fields: fields[4] == b"watchdog")
+        port.write(b"fresh\n")
+        assert port.read_until(b"fresh\n") == b"fresh\n"
+        assert rig.stats["down_discarded_bytes"] >= len(b"stale\n")
 
 
 def test_interlock_setting_reaches_the_device_side_file():
