@@ -40,7 +40,8 @@ class Rig:
                 # spectrum once; a simulated rig knows them from its preset.
                 from hil_sim.optics import calibration
 
-                store.set_calibration(self.name, calibration(sim_spec.preset))
+                store.set_calibration(self.name,
+                                      calibration(sim_spec.preset).model_dump(mode="json"))
         self.link = RigLink(self.name, url)
 
     def close(self) -> None:
@@ -65,8 +66,5 @@ class Rig:
         }
         if self.sim is not None:
             out["simulator"] = {"preset": self.sim.preset, "accel": self.sim.accel,
-                                "boots": self.sim.boots, "resets": self.sim.resets,
-                                "faults": self.sim.injector.stats()
-                                if callable(getattr(self.sim.injector, "stats", None))
-                                else getattr(self.sim.injector, "stats", {})}
+                                "stats": self.sim.stats}
         return out
