@@ -9,10 +9,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from host.analysis.spectrum import Spectrum
+from lumenfw import board_config
 
-MAX_VOLTAGE_V = 20.0  # supply full scale (board config)
-MAX_COMPLIANCE_A = 0.05  # supply hardware limit
-MIN_SAMPLE_PERIOD_S = 0.01
+# The board's limits, from its one config file; the firmware enforces them again.
+MAX_VOLTAGE_V = board_config.MAX_SETPOINT_MV / 1000
+MAX_COMPLIANCE_A = board_config.MAX_COMPLIANCE_NA * 1e-9
+MIN_SAMPLE_PERIOD_S = board_config.MIN_SAMPLE_PERIOD_MS / 1000
+MAX_OVERSAMPLE = board_config.MAX_OVERSAMPLE
 MAX_DURATION_S = 30 * 24 * 3600.0
 
 
@@ -31,11 +34,11 @@ class LifetimeParams(_Params):
     stop_fraction: float = Field(0.5, gt=0, lt=1, description="stop at this fraction of L0")
     max_duration_s: float = Field(7 * 24 * 3600.0, gt=0, le=MAX_DURATION_S)
     sample_period_s: float = Field(1.0, ge=MIN_SAMPLE_PERIOD_S, le=3600)
-    compliance_a: float = Field(0.01, gt=0, le=MAX_COMPLIANCE_A)
+    compliance_a: float = Field(MAX_COMPLIANCE_A, gt=0, le=MAX_COMPLIANCE_A)
     host_loss_grace_s: float = Field(
         60.0, ge=0, le=86400,
         description="device stops safely after this long without the host; 0 = never")
-    oversample: int = Field(4, ge=1, le=16)
+    oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
     l0_settle_s: float = Field(2.0, ge=0, le=3600, description="wait before L0 is taken")
     ramp_step_v: float = Field(0.1, gt=0, le=5, description="target_l0 ramp step (V)")
     ramp_dwell_s: float = Field(0.5, ge=MIN_SAMPLE_PERIOD_S, le=600)
@@ -58,7 +61,7 @@ class PhotostabilityParams(_Params):
     laser_power_mw_cm2: float = Field(50.0, gt=0, le=10000, description="recorded")
     wavelength_nm: float = Field(442.0, gt=200, lt=2000, description="recorded")
     host_loss_grace_s: float = Field(30.0, ge=0, le=86400)
-    oversample: int = Field(4, ge=1, le=16)
+    oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
 
     @model_validator(mode="after")
     def _interval_fits(self):
@@ -78,9 +81,9 @@ class JvlParams(_Params):
     dwell_s: float = Field(0.5, ge=MIN_SAMPLE_PERIOD_S, le=600)
     sample_period_s: float | None = Field(None, ge=MIN_SAMPLE_PERIOD_S, le=600,
                                           description="default: dwell_s / 2")
-    compliance_a: float = Field(0.01, gt=0, le=MAX_COMPLIANCE_A)
+    compliance_a: float = Field(MAX_COMPLIANCE_A, gt=0, le=MAX_COMPLIANCE_A)
     host_loss_grace_s: float = Field(30.0, ge=0, le=86400)
-    oversample: int = Field(4, ge=1, le=16)
+    oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
     spectrum: Spectrum | None = None
 
     @model_validator(mode="after")
