@@ -80,7 +80,7 @@ class JvlParams(_Params):
     step_v: float = Field(0.2, ge=0.001, le=MAX_VOLTAGE_V)
     dwell_s: float = Field(0.5, ge=MIN_SAMPLE_PERIOD_S, le=600)
     sample_period_s: float | None = Field(None, ge=MIN_SAMPLE_PERIOD_S, le=600,
-                                          description="default: dwell_s / 2")
+                                          description="default: dwell_s / 2, at least the board's minimum")
     compliance_a: float = Field(MAX_COMPLIANCE_A, gt=0, le=MAX_COMPLIANCE_A)
     host_loss_grace_s: float = Field(30.0, ge=0, le=86400)
     oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)

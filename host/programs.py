@@ -4,7 +4,8 @@ import math
 from typing import Any
 
 from host.convert import Converter
-from host.params import JvlParams, LifetimeParams, PhotostabilityParams
+from host.params import (MIN_SAMPLE_PERIOD_S, JvlParams, LifetimeParams,
+                         PhotostabilityParams)
 from protocol import schema
 
 _ZERO = {name: 0 for name, *_ in schema.BY_ID[schema.START_RUN][2] if name != "cmd_id"}
@@ -48,7 +49,9 @@ def start_run_fields(kind: str, params: Any, converter: Converter, run_id: int,
                       pl_interval_s=int(round(q.pl_interval_s)))
     elif kind == "jvl":
         j: JvlParams = params
-        period_s = j.sample_period_s if j.sample_period_s is not None else j.dwell_s / 2
+        period_s = j.sample_period_s
+        if period_s is None:
+            period_s = max(j.dwell_s / 2, MIN_SAMPLE_PERIOD_S)
         fields.update(mode=schema.MODE_SWEEP, setpoint_mv=_mv(j.start_v), stop_mv=_mv(j.stop_v),
                       step_mv=_mv(j.step_v), dwell_ms=_ms(j.dwell_s),
                       sample_period_ms=_ms(period_s), compliance_na=_na(j.compliance_a))

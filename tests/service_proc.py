@@ -1,0 +1,88 @@
+"""A real `lumenrig serve` process for end-to-end tests, on a free loopback port."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+LUMENRIG = Path(sys.executable).with_name("lumenrig")
+TOKEN = "e2e-token-0123456789abcdef"
+AUTH = {"Authorization": "Bearer " + TOKEN}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.1):
+    """Poll predicate until it returns a truthy value; fail with `what` after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            last_error = exc
+        time.sleep(interval_s)
+    raise AssertionError("timed out after %.0f s waiting for %s (last error: %r)"
+                         % (timeout_s, what, last_error))
+
+
+class ServiceProcess:
+    """Start, stop, kill and restart one service with fixed rigs, database and data dir."""
+
+    def __init__(self, rigs: list[str], db_url: str, data_dir: Path, port: int | None = None):
+        self.rigs = rigs
+        self.db_url = db_url
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir / ("service-%d.log" % self.port)
+
+    def start(self, connect_timeout_s: float = 60) -> "ServiceProcess":
+        argv = [str(LUMENRIG), "serve", "--db", self.db_url, "--port", str(self.port),
+                "--data-dir", str(self.data_dir)]
+        for rig in self.rigs:
+            argv += ["--rig", rig]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, LUMENRIG_TOKEN=TOKEN),
+                                     start_new_session=True)
+        log.close()
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("service exited with %s:\n%s"
+                                     % (self.proc.returncode, self.log()))
+            health = httpx.get(self.url + "/api/health", timeout=2).json()
+            return all(health["rigs"].values()) and len(health["rigs"]) == len(self.rigs)
+
+        wait_for(ready, connect_timeout_s, "the service and its rigs to come up")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL the service alone: its simulator child survives only if it escaped."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(5)
