@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from host.store import Store
-from host.store.scratch import pg_unreachable_reason, temporary_pg_schema
+from host.store.scratch import drop_stale_schemas, pg_unreachable_reason, temporary_pg_schema
 
 PG_URL = os.environ.get("LUMENRIG_TEST_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -24,6 +24,7 @@ def pg_base_url() -> str:
         if os.environ.get("CI"):
             pytest.fail(message + "; CI must provide it", pytrace=False)
         pytest.skip(message + "; set CI=1 to make this a failure")
+    drop_stale_schemas(PG_URL)  # left by an interrupted run
     return PG_URL
 
 

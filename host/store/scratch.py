@@ -23,6 +23,35 @@ def pg_unreachable_reason(url: str, timeout_s: int = 3) -> str | None:
     return None
 
 
+def drop_stale_schemas(base_url: str, prefix: str = "lumenrig_tmp") -> list[str]:
+    """Drop schemas left by temporary_pg_schema in processes of this machine that died
+    before cleaning up (their pid is in the name); returns the names dropped."""
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    dropped = []
+    try:
+        with admin.connect() as conn:
+            names = conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+                                 {"p": prefix + "\\_%"}).scalars().all()
+            for name in names:
+                pid = name[len(prefix) + 1:].split("_")[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+                    dropped.append(name)
+    finally:
+        admin.dispose()
+    return dropped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
 def temporary_pg_schema(base_url: str, prefix: str = "lumenrig_tmp") -> Iterator[str]:
     """Create a uniquely named schema, yield a URL whose tables land in it, then drop it.
