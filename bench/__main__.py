@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ["bench.bench_codec", "bench.bench_ingest", "bench.bench_link", "bench.bench_sim",
+MODULES = ["bench.bench_codec", "bench.bench_ingest", "bench.bench_downsample", "bench.bench_link", "bench.bench_sim",
            "bench.bench_firmware", "bench.bench_api"]
 
 
