@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ["bench.bench_codec", "bench.bench_ingest", "bench.bench_downsample", "bench.bench_link", "bench.bench_sim",
-           "bench.bench_firmware", "bench.bench_api"]
+MODULES = ["bench.bench_codec", "bench.bench_ingest", "bench.bench_downsample",
+           "bench.bench_link", "bench.bench_sim", "bench.bench_firmware", "bench.bench_api"]
 
 
 def main(argv):
