@@ -165,6 +165,7 @@ class Browser:
         self._s("POST", f"/element/{element}/value", {"text": text})
 
     def text(self, css: str) -> str:
-        """Visible text of the first match ('' when there is none)."""
-        element = self.find(css)
-        return self._s("GET", f"/element/{element}/text") if element else ""
+        """Rendered text of the first match ('' when there is none), read in one step so a
+        page that re-renders meanwhile cannot make the reference stale."""
+        return self.js("const e = document.querySelector(arguments[0]);"
+                       "return e ? e.innerText.trim() : '';", css)

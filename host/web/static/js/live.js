@@ -34,15 +34,21 @@ export class RunFeed {
     this.historyFetches = 0;
     this.fetchedAt = 0;
     this.lastFetchMs = 0;
+    this.urgent = false;
+    this.wake = null;
   }
 
   async start() {
     this.run = await api(`/api/runs/${this.runId}`);
     this.onChange("run");
-    await this.refetchHistory();
-    if (isFinished(this.run)) return this.setLink("ended");
+    if (isFinished(this.run)) {
+      this.setLink("ended");
+      return this.refetchHistory(true);
+    }
+    // Subscribe first, then read the history: rows stored meanwhile are in one or the other.
     if (readsNeedAuth()) this.startPolling();
     else this.openStream();
+    return this.refetchHistory(true);
   }
 
   stop() {
@@ -56,18 +62,33 @@ export class RunFeed {
     this.onChange("link");
   }
 
-  /** Fetch the downsampled history again; one request at a time, one more if asked meanwhile. */
-  async refetchHistory() {
+  /**
+   * Fetch the downsampled history again; one request at a time, one more if asked meanwhile.
+   * On a long run the server reads every stored sample to downsample them, so a routine
+   * refetch leaves it idle REFETCH_PAUSE times as long as the last one took; an urgent one
+   * (first load, run ended) goes at once.
+   */
+  async refetchHistory(urgent = false) {
+    if (urgent) {
+      this.urgent = true;
+      if (this.wake) this.wake();
+    }
     if (this.fetching) {
       this.fetchAgain = true;
       return this.fetching;
     }
     this.fetching = (async () => {
       do {
-        // On a long run the server reads every stored sample to downsample them: leave it
-        // idle at least REFETCH_PAUSE times as long as the last fetch took.
-        const wait = this.lastFetchMs * REFETCH_PAUSE - (performance.now() - this.fetchedAt);
-        if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+        const wait = this.urgent ? 0
+          : this.lastFetchMs * REFETCH_PAUSE - (performance.now() - this.fetchedAt);
+        if (wait > 0) {
+          await new Promise((done) => {
+            this.wake = done;
+            setTimeout(done, wait);
+          });
+        }
+        this.wake = null;
+        this.urgent = false;
         this.fetchAgain = false;
         const began = performance.now();
         const payload = await api(`/api/runs/${this.runId}/samples?max_points=${HISTORY_POINTS}`);
@@ -105,7 +126,7 @@ export class RunFeed {
     this.setLink("ended");
     try {
       this.run = await api(`/api/runs/${this.runId}`); // with its events and summary
-      await this.refetchHistory();
+      await this.refetchHistory(true);
     } finally {
       this.onChange("run");
     }

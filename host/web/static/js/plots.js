@@ -102,7 +102,7 @@ function jvlFigures(run, series) {
   const lum = series.column("luminance_cd_m2");
   // J in mA/cm2 from the pixel area; CE = L / J with J in A/m2 (cd/A).
   const jMaCm2 = current.map((i) => (isNum(i) ? (i * 1e3) / (areaMm2 * 1e-2) : null));
-  const ce = current.map((i, k) => (isNum(i) && i > 0 && isNum(lum[k])
+  const ce = current.map((i, k) => (isNum(i) && i > 0 && isNum(lum[k]) && lum[k] > 0
     ? lum[k] / (i / (areaMm2 * 1e-6)) : null));
   const marker = { mode: "lines+markers", marker: { size: 4, color: LINE } };
   const positive = (arr) => arr.map((y) => (isNum(y) && y > 0 ? y : null));
@@ -112,7 +112,7 @@ function jvlFigures(run, series) {
     { id: "lv", title: "L-V", points: v.length, traces: [line(v, positive(lum), "L", marker)],
       layout: baseLayout("voltage (V)", "luminance (cd/m²)", {
         yaxis: { type: "log", title: { text: "luminance (cd/m²)" }, automargin: true } }) },
-    { id: "cej", title: "CE-J (EQE needs the spectrum: see the summary)", points: v.length,
+    { id: "cej", title: "CE-J (EQE is not in the samples: its maximum is in the summary)", points: v.length,
       traces: [line(positive(jMaCm2), ce, "CE", marker)],
       layout: baseLayout("J (mA/cm²)", "CE (cd/A)", {
         xaxis: { type: "log", title: { text: "J (mA/cm²)" }, automargin: true } }) },

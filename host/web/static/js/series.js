@@ -20,7 +20,7 @@ export class RunSeries {
     this.historySeq = -1; // highest seq in the history
     this.tailSeq = -1; // highest seq in the tail
     this.total = 0; // samples the run has (history's total plus live rows since)
-    this.outOfOrder = false; // a resent row arrived behind the tail: the history has it
+    this.stale = false; // rows were missed or came out of order: the history has them
   }
 
   /** Replace the history with a GET /samples answer ({columns, rows, total}). */
@@ -40,13 +40,13 @@ export class RunSeries {
     this.tail = kept;
     this.tailSeq = kept.seq.length ? kept.seq[kept.seq.length - 1] : -1;
     this.total = (total ?? rows.length) + kept.seq.length;
-    this.outOfOrder = false;
+    this.stale = false;
   }
 
   /**
    * Append live rows ({columns, rows}); rows at or behind what is held are skipped (a resend
    * fills them into the stored history instead). Returns true when the history should be
-   * fetched again (tail full, or rows arrived out of order).
+   * fetched again: the tail is full, or rows were skipped over or came out of order.
    */
   append({ columns, rows }) {
     if (!this.names.length) this.names = columns.slice();
@@ -55,10 +55,12 @@ export class RunSeries {
     const seqAt = index.seq;
     for (const row of rows) {
       const seq = row[seqAt];
-      if (seq <= this.historySeq || seq <= this.tailSeq) {
-        if (seq > this.historySeq) this.outOfOrder = true;
+      const held = Math.max(this.historySeq, this.tailSeq);
+      if (seq <= held) {
+        if (seq > this.historySeq) this.stale = true;
         continue;
       }
+      if (seq > held + 1) this.stale = true;
       for (const name of this.names) this.tail[name].push(name in index ? row[index[name]] : null);
       this.tailSeq = seq;
       this.total += 1;
@@ -67,7 +69,7 @@ export class RunSeries {
   }
 
   needsHistory() {
-    return this.outOfOrder || (this.tail.seq || []).length >= this.tailLimit;
+    return this.stale || (this.tail.seq || []).length >= this.tailLimit;
   }
 
   /** Number of points held (and plotted). */
