@@ -51,7 +51,7 @@ def start_run_head(**fields):
     names = messages.field_names(schema.START_RUN)
     unknown = set(values) - set(names)
     if unknown:
-        raise KeyError("not START_RUN fields: %s" % sorted(unknown))
+        raise KeyError(f"not START_RUN fields: {sorted(unknown)}")
     return tuple(values[name] for name in names)
 
 
@@ -75,7 +75,7 @@ class BufferLink:
         self.wire.write(buf, n)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pd_amps_per_cd_m2(preset):
     """The simulated photodiode's response to the preset's light (optics, computed once)."""
     from hil_sim.optics import pd_amps_per_cd_m2 as compute
@@ -93,9 +93,10 @@ class Bed:
     def __init__(self, preset="G1", accel=1000, seed=1, frozen=False, interlock=None,
                  before_rig=None):
         """before_rig(board) runs between building the board and building the firmware."""
+        from lumenfw.rig import Rig
+
         from hil_sim.board import SimBoard
         from hil_sim.physics.bench import Bench
-        from lumenfw.rig import Rig
 
         self.bench = Bench(preset, seed, pd_amps_per_cd_m2(preset))
         self.link = BufferLink()
@@ -156,7 +157,7 @@ class Bed:
         deadline = time.monotonic() + timeout_s
         while not predicate():
             if time.monotonic() > deadline:
-                raise AssertionError("timed out after %.1f s waiting for %s" % (timeout_s, what))
+                raise AssertionError(f"timed out after {timeout_s:.1f} s waiting for {what}")
             self.step()
 
     # ---- host side -----------------------------------------------------------------------
@@ -190,7 +191,7 @@ class Bed:
                     return mid, h
             return None
 
-        self.run_until(lambda: reply() is not None, timeout_s, "reply to cmd %d" % cmd_id)
+        self.run_until(lambda: reply() is not None, timeout_s, f"reply to cmd {cmd_id}")
         return reply()
 
     def start_run(self, **fields):

@@ -1,10 +1,10 @@
 """The device's own range check of START_RUN names the first offending field by index."""
 
 import pytest
-
 from lumenfw import runprogram
 from lumenfw.limits import Limits
 from lumenfw.runprogram import RunProgram
+
 from protocol import messages, schema
 from tests.fw_harness import start_run_head
 
@@ -59,6 +59,8 @@ INVALID = [
     ("photostability", "pl_interval_s", {"pl_interval_s": 0}),
     ("photostability", "pl_interval_s", {"pl_interval_s": 7201}),
     ("constant_voltage", "laser", {"laser": 2}),
+    ("resumed", "l0_pd_pa", {"l0_pd_pa": -1}),
+    ("resumed", "l0_pd_pa", {"l0_pd_pa": 200000001}),
 ]
 
 
@@ -68,7 +70,7 @@ def test_valid_programs_pass(case):
 
 
 @pytest.mark.parametrize("case,field,overrides", INVALID,
-                         ids=["%s-%s-%d" % (c, f, i) for i, (c, f, _) in enumerate(INVALID)])
+                         ids=[f"{c}-{f}-{i}" for i, (c, f, _) in enumerate(INVALID)])
 def test_out_of_range_field_is_named_by_its_index(case, field, overrides):
     head = start_run_head(**dict(VALID[case], **overrides))
     assert runprogram.check(RunProgram(head), LIMITS) == FIELDS.index(field)
@@ -87,5 +89,6 @@ def test_field_indexes_count_cmd_id_as_zero():
 
 
 def test_program_attributes_are_the_schema_fields():
-    program = RunProgram(start_run_head(run_id=77, sample_period_ms=250))
-    assert program.run_id == 77 and program.sample_period_ms == 250 and program.cmd_id == 1
+    head = start_run_head(**{name: 100 + i for i, name in enumerate(FIELDS)})
+    program = RunProgram(head)
+    assert {name: getattr(program, name) for name in FIELDS} == dict(zip(FIELDS, head))

@@ -1,8 +1,8 @@
 """Host commands: each decoded command becomes one reply (ACK, NACK or STATUS)."""
 
-from protocol import messages, schema
 from lumenfw.controller import ACK
 from lumenfw.runprogram import RunProgram
+from protocol import messages, schema
 
 
 def ack(cmd_id, of_msg):
@@ -52,8 +52,8 @@ class Commands:
         if to_seq < from_seq:
             return schema.NACK_OUT_OF_RANGE, 3
         oldest = ring.oldest_seq()
-        first = from_seq if from_seq > oldest else oldest
-        last = to_seq if to_seq < ring.next_seq - 1 else ring.next_seq - 1
+        first = max(oldest, from_seq)
+        last = min(ring.next_seq - 1, to_seq)
         if first <= last:
             self._ctrl.outbox.send_records(run_id, ring, first, last)
         if from_seq < oldest:

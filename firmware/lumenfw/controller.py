@@ -1,11 +1,12 @@
 """The rig's state machine: runs a program on its own, and every way out is stop()."""
 
-from protocol import schema
 from lumenfw import runprogram
+from lumenfw.runprogram import RunProgram
 from lumenfw.luminance import LuminanceWatch
 from lumenfw.modes import ConstantCurrent, ConstantVoltage, Mode, Photostability, Sweep
 from lumenfw.runclock import Mark, RunClock
 from lumenfw.shutter import IDLE as SHUTTER_IDLE
+from protocol import schema
 
 ACK = 0  # (code, detail) results of the command methods: ACK or a schema.NACK_* code
 
@@ -37,12 +38,13 @@ class Controller:
         self.limits = limits
         self.clock = RunClock(board.ticks_diff)
         self.uptime = RunClock(board.ticks_diff)
+        self.uptime.start(board.ticks_us())
         self.luminance = LuminanceWatch()
         self.state = schema.STATE_IDLE
         self.mode = schema.MODE_NONE
         self.run_id = 0
         self.next_seq = 0
-        self.program = None
+        self.program = RunProgram(runprogram.NO_PROGRAM)
         self.stop_reason = schema.STOP_NONE
         self.fault_code = FAULT_NONE
         self.compliance_tripped = False

@@ -2,10 +2,10 @@
 
 import struct
 
+from lumenfw.replycache import ReplyCache
 from protocol import messages, schema
 from protocol.decoder import StreamDecoder
 from protocol.writer import BODY_OFFSET
-from lumenfw.replycache import ReplyCache
 
 HEARTBEAT_MS = 500  # link (wall) time between heartbeats, host or no host
 HOST_PRESENCE_MS = 1500  # silence after which EV_HOST_LOST is reported (3 host heartbeats)
@@ -39,6 +39,8 @@ class Link:
         self._next_heartbeat_ms = self.last_host_ms
         self.commands_executed = 0
         self.ignored_frames = 0
+        self.failures = 0  # link work that raised while the rig was reporting a fault
+        self.last_failure = None
 
     # ---- host activity -------------------------------------------------------------------
 

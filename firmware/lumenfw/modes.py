@@ -6,10 +6,10 @@ before a sample is packed and after_sample() just after; a mode ends a run only 
 ctrl.stop(reason).
 """
 
-from protocol import schema
 from lumenfw.luminance import CAPTURED, CROSSED
 from lumenfw.runclock import Mark
 from lumenfw.shutter import ARRIVED, FAULT
+from protocol import schema
 
 # Constant current: integer feedback on the supply setpoint.  Near the target the step is
 # CC_GAIN_MV per 100 % current error: about the LED's n*kT/q-scaled slope in its exponential
@@ -95,7 +95,7 @@ class ConstantVoltage(Mode):
             ctrl.stop(schema.STOP_TARGET_UNREACHED)
             return
         setpoint_mv = self.setpoint_mv + ctrl.program.step_mv
-        self.setpoint_mv = ceiling_mv if setpoint_mv > ceiling_mv else setpoint_mv
+        self.setpoint_mv = min(setpoint_mv, ceiling_mv)
         ctrl.outputs.set_setpoint(self.setpoint_mv)
         self._step_due.add_ms(ctrl.program.dwell_ms)
 
@@ -161,9 +161,9 @@ class Sweep(Mode):
         stop_mv = program.stop_mv
         if stop_mv >= start_mv:
             setpoint_mv = start_mv + index * program.step_mv
-            return stop_mv if setpoint_mv > stop_mv else setpoint_mv
+            return min(setpoint_mv, stop_mv)
         setpoint_mv = start_mv - index * program.step_mv
-        return stop_mv if setpoint_mv < stop_mv else setpoint_mv
+        return max(setpoint_mv, stop_mv)
 
     def begin(self, ctrl):
         program = ctrl.program

@@ -1,7 +1,7 @@
 """The rig's outputs (supply relay and setpoint, laser, shutter) and the one way to make them safe."""
 
-from protocol import schema
 from lumenfw.board import dac_code, safe_outputs
+from protocol import schema
 
 
 class Outputs:
@@ -24,9 +24,11 @@ class Outputs:
         self.dac_failed = False
 
     def safe(self):
-        """Relay off, laser off, shutter closed, DAC 0, in that order; never raises.
+        """Relay off, laser off, shutter closed, DAC 0, in that order, then the reports.
 
-        Returns True when something was on (so the caller knows a safety action happened).
+        The pins and the DAC are safe before anything is reported (a dead DAC is noted in
+        dac_failed: with the relay open the output is dead anyway); only a report that fails
+        can raise, and by then nothing is left on.  Returns True when something was on.
         """
         # The relay is off even when the DAC write fails: the output is dead either way.
         self.dac_failed = not safe_outputs(self._board, self._dac)
@@ -35,13 +37,10 @@ class Outputs:
         self.laser_on = False
         self.shutter_open = False
         self.setpoint_mv = 0
-        try:
-            if was_output:
-                self._emit(schema.EV_OUTPUT_OFF, 0)
-            if was_laser:
-                self._emit(schema.EV_LASER_OFF, 0)
-        except Exception:  # noqa: BLE001 - reporting must not undo safety
-            pass
+        if was_output:
+            self._emit(schema.EV_OUTPUT_OFF, 0)
+        if was_laser:
+            self._emit(schema.EV_LASER_OFF, 0)
         return was_output or was_laser or was_shutter
 
     def set_setpoint(self, setpoint_mv):

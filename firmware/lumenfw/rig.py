@@ -1,19 +1,19 @@
 """The firmware assembled around one board: boot, one loop pass, and the loop that never dies."""
 
-from protocol import schema
 from lumenfw import hardware
+from lumenfw.board import safe_outputs
 from lumenfw.commands import Commands
 from lumenfw.controller import Controller
 from lumenfw.events import EventLog
 from lumenfw.identity import Identity
 from lumenfw.link import Link
 from lumenfw.outbox import Outbox
-from lumenfw.board import safe_outputs
 from lumenfw.outputs import Outputs
 from lumenfw.ring import SampleRing
 from lumenfw.safety import Safety
 from lumenfw.sampler import Sampler
 from lumenfw.shutter import ShutterWatch
+from protocol import schema
 
 LOG_ERROR = 3
 MAX_SLEEP_US = 1000  # the loop polls the link and the interlock at least this often
@@ -91,17 +91,15 @@ class Rig:
     def fault(self, exc):
         """Outputs safe, FAULT with events and the exception text as a LOG frame, then serve
         the link for this pass (whatever failed, the host can still ask and be answered)."""
-        if self.ctrl.fault(exc):
-            try:
-                self.link.log(LOG_ERROR, "%s: %s" % (type(exc).__name__, exc))
-            except Exception:  # noqa: BLE001 - the link may be what failed
-                pass
         try:
+            if self.ctrl.fault(exc):
+                self.link.log(LOG_ERROR, f"{type(exc).__name__}: {exc}")
             now_ms = self.board.link_ms()
             self.link.poll(now_ms)
             self.link.service(now_ms)
-        except Exception:  # noqa: BLE001 - next pass tries again
-            pass
+        except Exception as again:  # noqa: BLE001 - the link may be what failed
+            self.link.failures += 1
+            self.link.last_failure = again
 
     def step_safely(self):
         """One pass with the main loop's exception handling (what run_forever does per pass)."""

@@ -22,17 +22,41 @@ F_MAX_DURATION = FIELDS.index("max_duration_s")
 F_HOST_GRACE = FIELDS.index("host_loss_grace_ms")
 F_PL_INTERVAL = FIELDS.index("pl_interval_s")
 F_LASER = FIELDS.index("laser")
+F_RESUME_SEQ = FIELDS.index("resume_seq")
+F_RESUME_T = FIELDS.index("resume_t_ms")
+F_L0_PD = FIELDS.index("l0_pd_pa")
 
 OK = -1
+NO_PROGRAM = (0,) * len(FIELDS)
 
 
 class RunProgram:
     """The fields of one START_RUN, as attributes named like the schema fields."""
 
     def __init__(self, head):
-        """head: the unpacked START_RUN head tuple, in schema order."""
-        for i in range(len(FIELDS)):
-            setattr(self, FIELDS[i], head[i])
+        """head: the unpacked START_RUN head tuple, in schema order (all zeros: no program)."""
+        self.cmd_id = head[0]
+        self.run_id = head[F_RUN_ID]
+        self.mode = head[F_MODE]
+        self.setpoint_mv = head[F_SETPOINT]
+        self.stop_mv = head[F_STOP]
+        self.step_mv = head[F_STEP]
+        self.target_pd_pa = head[F_TARGET_PD]
+        self.dark_pd_pa = head[F_DARK_PD]
+        self.target_current_na = head[F_TARGET_CURRENT]
+        self.compliance_na = head[F_COMPLIANCE]
+        self.sample_period_ms = head[F_PERIOD]
+        self.dwell_ms = head[F_DWELL]
+        self.oversample = head[F_OVERSAMPLE]
+        self.stop_fraction_pm = head[F_STOP_FRACTION]
+        self.l0_settle_ms = head[F_L0_SETTLE]
+        self.max_duration_s = head[F_MAX_DURATION]
+        self.host_loss_grace_ms = head[F_HOST_GRACE]
+        self.pl_interval_s = head[F_PL_INTERVAL]
+        self.laser = head[F_LASER]
+        self.resume_seq = head[F_RESUME_SEQ]
+        self.resume_t_ms = head[F_RESUME_T]
+        self.l0_pd_pa = head[F_L0_PD]
 
     def ramps_to_target(self):
         return self.mode == schema.MODE_CONSTANT_VOLTAGE and self.target_pd_pa > 0
@@ -58,32 +82,29 @@ def check(program, limits):
     holds = mode == schema.MODE_CONSTANT_VOLTAGE or mode == schema.MODE_CONSTANT_CURRENT
     if _outside(p.setpoint_mv, 1 if holds else 0, limits.max_setpoint_mv):
         return F_SETPOINT
-    if mode == schema.MODE_SWEEP:
-        if _outside(p.stop_mv, 0, limits.max_setpoint_mv) or p.stop_mv == p.setpoint_mv:
-            return F_STOP
-    if mode == schema.MODE_SWEEP or p.ramps_to_target():
-        if _outside(p.step_mv, 1, limits.max_setpoint_mv):
-            return F_STEP
-    if mode == schema.MODE_SWEEP and (abs(p.stop_mv - p.setpoint_mv) // p.step_mv
-                                      >= limits.max_sweep_steps):
+    sweep = mode == schema.MODE_SWEEP
+    stepped = sweep or p.ramps_to_target()
+    if sweep and (_outside(p.stop_mv, 0, limits.max_setpoint_mv) or p.stop_mv == p.setpoint_mv):
+        return F_STOP
+    if stepped and _outside(p.step_mv, 1, limits.max_setpoint_mv):
+        return F_STEP
+    if sweep and abs(p.stop_mv - p.setpoint_mv) // p.step_mv >= limits.max_sweep_steps:
         return F_STEP
     if p.target_pd_pa > limits.max_pd_pa:
         return F_TARGET_PD
     if abs(p.dark_pd_pa) > limits.max_pd_pa:
         return F_DARK_PD
-    if mode == schema.MODE_CONSTANT_CURRENT:
-        if _outside(p.target_current_na, 1, limits.max_current_na):
-            return F_TARGET_CURRENT
+    current_mode = mode == schema.MODE_CONSTANT_CURRENT
+    if current_mode and _outside(p.target_current_na, 1, limits.max_current_na):
+        return F_TARGET_CURRENT
     if _outside(p.compliance_na, 0, limits.max_current_na):
         return F_COMPLIANCE
-    if mode == schema.MODE_CONSTANT_CURRENT and p.compliance_na and (
-            p.compliance_na <= p.target_current_na):
+    if current_mode and p.compliance_na and p.compliance_na <= p.target_current_na:
         return F_COMPLIANCE
     if _outside(p.sample_period_ms, limits.min_sample_period_ms, limits.max_sample_period_ms):
         return F_PERIOD
-    if mode == schema.MODE_SWEEP or p.ramps_to_target():
-        if _outside(p.dwell_ms, p.sample_period_ms, limits.max_dwell_ms):
-            return F_DWELL
+    if stepped and _outside(p.dwell_ms, p.sample_period_ms, limits.max_dwell_ms):
+        return F_DWELL
     if _outside(p.oversample, 1, limits.max_oversample):
         return F_OVERSAMPLE
     if p.stop_fraction_pm > 1000:
@@ -101,4 +122,6 @@ def check(program, limits):
         return F_PL_INTERVAL
     if p.laser > 1 or (p.laser and not limits.has_laser):
         return F_LASER
+    if _outside(p.l0_pd_pa, 0, limits.max_pd_pa):
+        return F_L0_PD
     return OK
