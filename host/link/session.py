@@ -36,6 +36,7 @@ from protocol.decoder import StreamDecoder
 log = logging.getLogger(__name__)
 
 HOST_VERSION = 1
+HOUSEKEEPING_S = 0.01
 HEARTBEAT_BODY = messages.pack(schema.HEARTBEAT, (0, 0, 0, 0, 0))
 
 # Link states, as snapshot()["link_state"] shows them.
@@ -107,6 +108,8 @@ class RigLink:
         self._sessions = 0
         self._boot_seen = False
         self._hello_at = 0.0
+        self._housekeeping_at = 0.0
+        self._urgent = False  # set from any thread: run housekeeping on the next pass
         self._hello_sent = 0
         self._heartbeat_at = 0.0
         self._resend_at = 0.0
@@ -261,6 +264,7 @@ class RigLink:
                 body=wire.encode(message), fields=dict(fields), timeout_s=timeout_s,
                 tries_max=max(1, tries), wait_s=wait_s, submitted_at=time.monotonic(),
                 on_done=on_done))
+            self._urgent = True
 
     def _transmit_due(self, now: float) -> None:
         for pending in self._table.due(now):
@@ -396,7 +400,9 @@ class RigLink:
     def _on_batch(self, body: bytes, now: float) -> None:
         run_id, flags, records = wire.decode_sample_batch(body)
         fresh, gaps = self._samples.accept(run_id, records["seq"])
-        self._deliver_gaps(gaps)
+        if gaps:
+            self._deliver_gaps(gaps)
+            self._urgent = True
         if fresh is not None:
             records = records[fresh]
         if not len(records):
@@ -444,6 +450,7 @@ class RigLink:
         self._set_state(CONNECTED)
         self._connected.set()
         self._table.rearm()
+        self._urgent = True
         self._heartbeat_at = now - self.heartbeat_period_s
         self._dispatch.put(dl.Connected(self.name, msg, bool(reset and previous is not None)))
 
@@ -539,7 +546,12 @@ class RigLink:
                         self._stats.last_frame_at = now
                     for msg_id, _seq, body in frames:
                         self._handle(msg_id, body, now)
-                self._housekeeping(now, last_rx)
+                # Timers are checked every HOUSEKEEPING_S, not on every read: a fast stream
+                # arrives in many small reads.
+                if self._urgent or now - self._housekeeping_at >= HOUSEKEEPING_S:
+                    self._urgent = False
+                    self._housekeeping_at = now
+                    self._housekeeping(now, last_rx)
             self._flush()
 
     def _pause(self, seconds: float) -> None:
