@@ -2,6 +2,7 @@
 # ruff: noqa: F811  (pytest fixtures imported by name and used as arguments)
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -281,3 +282,35 @@ def test_in_order_samples_stream_through_faster_than_25k_per_second(peer, link, 
     rate = batches * 8 / (time.monotonic() - start)
     assert rate > 25_000, f"{rate:.0f} samples/s"
     assert link.stats()["gaps_detected"] == 0
+
+
+def test_reconnect_attempts_back_off_exponentially_up_to_the_cap():
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    attempts: list[float] = []
+
+    def refuse_every_session():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            attempts.append(time.monotonic())
+            conn.close()
+
+    threading.Thread(target=refuse_every_session, daemon=True).start()
+    url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        with RigLink("rig1", url, backoff_initial_s=0.1, backoff_max_s=0.4):
+            wait_for(lambda: len(attempts) >= 6, 15.0, "six attempts")
+    finally:
+        server.shutdown(socket.SHUT_RDWR)
+        server.close()
+    # pyserial's socket close adds a fixed 0.3 s to every cycle; the back-off comes on top.
+    waits = [b - a - 0.3 for a, b in itertools.pairwise(attempts)]
+    assert waits[0] == pytest.approx(0.1, abs=0.08)
+    assert waits[1] == pytest.approx(0.2, abs=0.08)
+    assert waits[3] == pytest.approx(0.4, abs=0.08)
+    assert waits[4] == pytest.approx(0.4, abs=0.08)
