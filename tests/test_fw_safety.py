@@ -228,6 +228,19 @@ def test_a_shutter_that_never_opens_stops_the_photostability_run():
     assert bed.ctrl.next_seq == 0  # no sample is taken until the shutter is open
 
 
+def test_every_loop_pass_feeds_the_watchdog():
+    bed = _running_cv()
+    fed = bed.board.watchdog_fed_ms
+    bed.run_until(lambda: bed.board.watchdog_fed_ms != fed, timeout_s=1, what="a feed")
+    passes_fed = 0
+    for _ in range(20):
+        before = bed.board.watchdog_fed_ms
+        time.sleep(0.002)
+        bed.step()
+        passes_fed += bed.board.watchdog_fed_ms != before
+    assert passes_fed == 20
+
+
 def test_every_stop_leaves_the_same_event_trail():
     bed = _running_cv()
     bed.command(schema.STOP_RUN, (0,))

@@ -1,10 +1,10 @@
 """The rig's state machine: runs a program on its own, and every way out is stop()."""
 
 from lumenfw import runprogram
-from lumenfw.runprogram import RunProgram
 from lumenfw.luminance import LuminanceWatch
 from lumenfw.modes import ConstantCurrent, ConstantVoltage, Mode, Photostability, Sweep
 from lumenfw.runclock import Mark, RunClock
+from lumenfw.runprogram import RunProgram
 from lumenfw.shutter import IDLE as SHUTTER_IDLE
 from protocol import schema
 
