@@ -61,11 +61,12 @@ def start_run_fields(kind: str, params: Any, converter: Converter, run_id: int,
 
 
 def resume_fields(fields: dict[str, int], *, next_seq: int, resume_t_s: float, l0_pd_pa: int,
-                  hold_setpoint_mv: int | None, next_sweep_mv: int | None) -> dict[str, int]:
-    """START_RUN fields continuing a run after a device reset (docs/internals.md)."""
+                  hold_setpoint_mv: int | None) -> dict[str, int]:
+    """START_RUN fields continuing a run after a device reset (docs/internals.md).
+
+    A sweep needs nothing more: the device finds its step from resume_seq.
+    """
     out = dict(fields, resume_seq=next_seq, resume_t_ms=_ms(resume_t_s), l0_pd_pa=l0_pd_pa)
     if out["mode"] == schema.MODE_CONSTANT_VOLTAGE and out["target_pd_pa"] and hold_setpoint_mv:
         out.update(setpoint_mv=hold_setpoint_mv, target_pd_pa=0, step_mv=0, dwell_ms=0)
-    if out["mode"] == schema.MODE_SWEEP and next_sweep_mv is not None:
-        out["setpoint_mv"] = next_sweep_mv
     return out

@@ -368,26 +368,16 @@ class RunManager:
         top = await asyncio.to_thread(self.store.max_seq, tracker.run.id)
         next_seq = 0 if top is None else top + 1
         cols = await asyncio.to_thread(self.store.read_samples, tracker.run.id,
-                                       None, None, ("t_s", "setpoint_v", "flags"))
+                                       None, None, ("t_s", "setpoint_v"))
         period_s = tracker.fields["sample_period_ms"] / 1000
         resume_t_s = (float(cols["t_s"][-1]) + period_s) if len(cols["t_s"]) else 0.0
         hold_mv = int(round(cols["setpoint_v"][-1] * 1000)) if len(cols["t_s"]) else None
-        next_sweep_mv = None
-        step_end = (cols["flags"] & schema.FLAG_STEP_END) != 0 if len(cols["t_s"]) else []
-        if tracker.run.kind == "jvl" and np.any(step_end):
-            next_sweep_mv = (int(round(cols["setpoint_v"][step_end][-1] * 1000))
-                             + tracker.fields["step_mv"])
-            if next_sweep_mv > tracker.fields["stop_mv"]:
-                tracker.stop_reason = schema.STOP_COMPLETED
-                self._finish_soon(tracker)
-                return
         l0_pd_pa = 0
         for event in await asyncio.to_thread(self.store.list_events, run_id=tracker.run.id):
             if event.code == schema.EV_L0_CAPTURED and event.data:
                 l0_pd_pa = int(event.data["value"])
         fields = resume_fields(tracker.fields, next_seq=next_seq, resume_t_s=resume_t_s,
-                               l0_pd_pa=l0_pd_pa, hold_setpoint_mv=hold_mv,
-                               next_sweep_mv=next_sweep_mv)
+                               l0_pd_pa=l0_pd_pa, hold_setpoint_mv=hold_mv)
         try:
             reply = await rig.link.acommand(schema.START_RUN, **fields)
         except LinkError as exc:
