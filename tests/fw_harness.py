@@ -91,8 +91,9 @@ class Bed:
     """
 
     def __init__(self, preset="G1", accel=1000, seed=1, frozen=False, interlock=None,
-                 before_rig=None):
-        """before_rig(board) runs between building the board and building the firmware."""
+                 before_rig=None, **board_options):
+        """before_rig(board) runs between building the board and building the firmware;
+        board_options go to SimBoard (e.g. ticks_offset_us)."""
         from lumenfw.rig import Rig
 
         from hil_sim.board import SimBoard
@@ -101,7 +102,7 @@ class Bed:
         self.bench = Bench(preset, seed, pd_amps_per_cd_m2(preset))
         self.link = BufferLink()
         self.board = SimBoard(self.bench, accel=accel, frozen=frozen, link=self.link,
-                              interlock=interlock)
+                              interlock=interlock, **board_options)
         if before_rig is not None:
             before_rig(self.board)
         self.rig = Rig(self.board)

@@ -142,6 +142,22 @@ def test_max_duration_ends_a_constant_voltage_run():
     assert bed.ctrl.state == schema.STATE_IDLE
 
 
+def test_sample_times_stay_true_across_the_tick_wrap():
+    wrap_in_us = 3000000  # ticks_us wraps (2**30) 3 s of experiment time after boot
+    bed = Bed(accel=100, ticks_offset_us=(1 << 30) - wrap_in_us)
+    bed.hello()
+    bed.start_run(setpoint_mv=6000, sample_period_ms=200, max_duration_s=8)
+    start_us = bed.board.clock.now_us()
+    bed.run_until(lambda: bed.ctrl.state != schema.STATE_RUNNING, what="the run to end")
+    bed.command(schema.GET_STATUS)
+    times = [_t(r) for r in bed.samples(42)]
+    assert bed.board.clock.now_us() > wrap_in_us and start_us < wrap_in_us
+    steps = [b - a for a, b in zip(times, times[1:])]
+    assert all(0 < step < 0.61 for step in steps)  # no jump back or ahead at the wrap
+    assert len(times) >= 30  # of 40 due: a slow pass may skip one
+    assert 7.0 < times[-1] < 8.0 and _stopped(bed) == [schema.STOP_MAX_DURATION]
+
+
 def test_a_resumed_run_continues_seq_and_clock_and_keeps_its_l0():
     bed = Bed(accel=100)
     bed.hello()

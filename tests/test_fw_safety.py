@@ -162,7 +162,9 @@ def test_exception_in_the_loop_makes_outputs_safe_then_faults_and_keeps_serving(
     assert bed.start_run(run_id=43)[1][2] == schema.NACK_FAULTED
     interlock.armed = False
     assert bed.command(schema.STOP_RUN, (0,))[0] == schema.ACK
-    assert bed.ctrl.state == schema.STATE_IDLE
+    status = bed.status()
+    assert (status["state"], status["fault_code"], status["stop_reason"]) == (
+        schema.STATE_IDLE, controller.FAULT_NONE, schema.STOP_EXCEPTION)
 
 
 def test_i2c_failure_faults_and_names_the_address():

@@ -214,6 +214,9 @@ class Controller:
             self.stop(schema.STOP_HOST_ABORT)
             return ACK, 0
         self.make_safe()
+        if self.state == schema.STATE_FAULT:
+            self.fault_code = FAULT_NONE  # acknowledged; STATUS.stop_reason still says why
+            self.repeated_faults = 0
         self.set_state(schema.STATE_IDLE)
         return ACK, 0
 

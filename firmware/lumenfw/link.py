@@ -36,7 +36,7 @@ class Link:
         self.session_id = _NO_SESSION
         self.last_host_ms = board.link_ms()
         self.host_present = False
-        self._next_heartbeat_ms = self.last_host_ms
+        self._last_heartbeat_ms = self.last_host_ms - HEARTBEAT_MS
         self.commands_executed = 0
         self.ignored_frames = 0
         self.failures = 0  # link work that raised while the rig was reporting a fault
@@ -68,16 +68,18 @@ class Link:
         """Aged batch out, heartbeat when due, host presence.  No allocation."""
         board = self._board
         self._outbox.flush_if_old(now_ms)
-        if board.link_diff(now_ms, self._next_heartbeat_ms) >= 0:
+        if board.link_diff(now_ms, self._last_heartbeat_ms) >= HEARTBEAT_MS:
             self.heartbeat(now_ms)
         if self.host_present and self.silent_ms(now_ms) >= HOST_PRESENCE_MS:
             self.declare_host_lost(now_ms)
 
     def heartbeat(self, now_ms):
-        """Send a HEARTBEAT now; the next is due HEARTBEAT_MS later (or at once if we lag)."""
-        self._next_heartbeat_ms += HEARTBEAT_MS
-        if self._board.link_diff(now_ms, self._next_heartbeat_ms) >= 0:
-            self._next_heartbeat_ms = now_ms + HEARTBEAT_MS
+        """Send a HEARTBEAT now; the next is due HEARTBEAT_MS later.
+
+        Only differences of link times are kept (never a sum that grows), so nothing leaves
+        the small-int range of a wrapping ticks_ms however long the rig runs.
+        """
+        self._last_heartbeat_ms = now_ms
         ctrl = self._ctrl
         raw = self._outbox.raw_for_control()
         struct.pack_into(_HEARTBEAT_FORMAT, raw, BODY_OFFSET, ctrl.state, ctrl.device_flags(),
