@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol import frame, messages, schema
-from tests.fw_harness import Bed, start_run_head
+from tests.fw_harness import Bed
 
 _BED = {}
 

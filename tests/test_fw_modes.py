@@ -1,5 +1,7 @@
 """Run modes on the simulated rig with the real device physics (presets G1 and film)."""
 
+import itertools
+
 from lumenfw.luminance import L0_SAMPLES
 
 from protocol import schema
@@ -152,7 +154,7 @@ def test_sample_times_stay_true_across_the_tick_wrap():
     bed.command(schema.GET_STATUS)
     times = [_t(r) for r in bed.samples(42)]
     assert bed.board.clock.now_us() > wrap_in_us and start_us < wrap_in_us
-    steps = [b - a for a, b in zip(times, times[1:])]
+    steps = [b - a for a, b in itertools.pairwise(times)]
     assert all(0 < step < 0.61 for step in steps)  # no jump back or ahead at the wrap
     assert len(times) >= 30  # of 40 due: a slow pass may skip one
     assert 7.0 < times[-1] < 8.0 and _stopped(bed) == [schema.STOP_MAX_DURATION]
