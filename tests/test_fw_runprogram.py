@@ -16,6 +16,8 @@ CV, CC, SWEEP, PHOTO = (schema.MODE_CONSTANT_VOLTAGE, schema.MODE_CONSTANT_CURRE
 VALID = {
     "constant_voltage": {},
     "luminance_target": {"target_pd_pa": 500000, "step_mv": 100, "dwell_ms": 500},
+    "fast_ramp": {"target_pd_pa": 500000, "step_mv": 100, "dwell_ms": 50,
+                  "sample_period_ms": 1000},
     "constant_current": {"mode": CC, "target_current_na": 1000000, "setpoint_mv": 8000},
     "sweep": {"mode": SWEEP, "setpoint_mv": 0, "stop_mv": 8000, "step_mv": 200,
               "dwell_ms": 500, "stop_fraction_pm": 0},
@@ -48,6 +50,7 @@ INVALID = [
     ("constant_voltage", "sample_period_ms", {"sample_period_ms": 3600001}),
     ("sweep", "dwell_ms", {"dwell_ms": 99}),
     ("luminance_target", "dwell_ms", {"dwell_ms": 600001}),
+    ("luminance_target", "dwell_ms", {"dwell_ms": 9}),
     ("constant_voltage", "oversample", {"oversample": 0}),
     ("constant_voltage", "oversample", {"oversample": 17}),
     ("constant_voltage", "stop_fraction_pm", {"stop_fraction_pm": 1001}),

@@ -103,7 +103,10 @@ def check(program, limits):
         return F_COMPLIANCE
     if _outside(p.sample_period_ms, limits.min_sample_period_ms, limits.max_sample_period_ms):
         return F_PERIOD
-    if stepped and _outside(p.dwell_ms, p.sample_period_ms, limits.max_dwell_ms):
+    # A sweep step needs a sample of its own; a ramp step may be shorter than a period (the
+    # target is then checked every few steps).
+    min_dwell_ms = p.sample_period_ms if sweep else limits.min_sample_period_ms
+    if stepped and _outside(p.dwell_ms, min_dwell_ms, limits.max_dwell_ms):
         return F_DWELL
     if _outside(p.oversample, 1, limits.max_oversample):
         return F_OVERSAMPLE
