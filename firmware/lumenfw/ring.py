@@ -40,7 +40,7 @@ class SampleRing:
     def oldest_seq(self):
         """The oldest seq still held (== next_seq when the ring is empty)."""
         oldest = self.next_seq - self.capacity
-        return oldest if oldest > self.first_seq else self.first_seq
+        return max(self.first_seq, oldest)
 
     def holds(self, seq):
         return self.oldest_seq() <= seq < self.next_seq
