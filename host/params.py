@@ -6,7 +6,7 @@ is written once. The firmware checks the same bounds again (defence in depth).
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from host.analysis.spectrum import Spectrum
 from lumenfw import board_config
@@ -23,6 +23,16 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _check_grace(value: float) -> float:
+    """The device takes 0 (the run goes on without the host) or at least one second."""
+    if 0 < value < 1:
+        raise ValueError("host_loss_grace_s must be 0 (never stop for a lost host) or >= 1 s")
+    return value
+
+
+Grace = Annotated[float, Field(ge=0, le=86400), AfterValidator(_check_grace)]
+
+
 class LifetimeParams(_Params):
     """Constant-voltage operational lifetime until luminance falls to stop_fraction of L0."""
 
@@ -35,9 +45,8 @@ class LifetimeParams(_Params):
     max_duration_s: float = Field(7 * 24 * 3600.0, gt=0, le=MAX_DURATION_S)
     sample_period_s: float = Field(1.0, ge=MIN_SAMPLE_PERIOD_S, le=3600)
     compliance_a: float = Field(MAX_COMPLIANCE_A, gt=0, le=MAX_COMPLIANCE_A)
-    host_loss_grace_s: float = Field(
-        60.0, ge=0, le=86400,
-        description="device stops safely after this long without the host; 0 = never")
+    host_loss_grace_s: Grace = Field(
+        60.0, description="device stops safely after this long without the host; 0 = never")
     oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
     l0_settle_s: float = Field(2.0, ge=0, le=3600, description="wait before L0 is taken")
     ramp_step_v: float = Field(0.1, gt=0, le=5, description="target_l0 ramp step (V)")
@@ -60,7 +69,7 @@ class PhotostabilityParams(_Params):
     sample_period_s: float = Field(10.0, ge=MIN_SAMPLE_PERIOD_S, le=3600)
     laser_power_mw_cm2: float = Field(50.0, gt=0, le=10000, description="recorded")
     wavelength_nm: float = Field(442.0, gt=200, lt=2000, description="recorded")
-    host_loss_grace_s: float = Field(30.0, ge=0, le=86400)
+    host_loss_grace_s: Grace = 30.0
     oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
 
     @model_validator(mode="after")
@@ -82,7 +91,7 @@ class JvlParams(_Params):
     sample_period_s: float | None = Field(None, ge=MIN_SAMPLE_PERIOD_S, le=600,
                                           description="default: dwell_s / 2, at least the board's minimum")
     compliance_a: float = Field(MAX_COMPLIANCE_A, gt=0, le=MAX_COMPLIANCE_A)
-    host_loss_grace_s: float = Field(30.0, ge=0, le=86400)
+    host_loss_grace_s: Grace = 30.0
     oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
     spectrum: Spectrum | None = None
 
