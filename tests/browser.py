@@ -112,6 +112,10 @@ class Browser:
     def get(self, url: str) -> None:
         self._s("POST", "/url", {"url": url})
 
+    def refresh(self) -> None:
+        """Load the page again (get() to the same URL with another #fragment does not)."""
+        self._s("POST", "/refresh")
+
     def js(self, script: str, *args: Any) -> Any:
         """Run `script` as a function body in the page (arguments[0..]) and return its value."""
         return self._s("POST", "/execute/sync", {"script": script, "args": list(args)})

@@ -173,10 +173,11 @@ def test_lifetime_run_from_the_form_plots_live_and_ends_with_t50_marked(page, se
     assert isinstance(summary["t50_s"], float)
     wait_until(lambda: page.js("return document.querySelector('[data-figure=lifetime]')"
                                ".dataset.marker") == "T50", 10, "the T50 marker")
-    labels = page.js("return [...document.querySelectorAll('[data-figure=lifetime] "
-                     ".annotation-text')].map(e => e.textContent)")
-    assert any(label.startswith("T50 = ") for label in labels), labels
-    shown_t50 = float(page.text("#summary tr[data-key=t50_s] td").split()[0])
+    wait_until(lambda: any(label.startswith("T50 = ") for label in page.js(
+        "return [...document.querySelectorAll('[data-figure=lifetime] .annotation-text')]"
+        ".map(e => e.textContent)")), 10, "the T50 label on the plot")
+    shown_t50 = float(wait_until(lambda: page.text("#summary tr[data-key=t50_s] td"), 10,
+                                 "the summary's t50_s").split()[0])
     assert shown_t50 == pytest.approx(summary["t50_s"], rel=1e-3)
     page.screenshot(ARTIFACTS / "dashboard-run-desktop.png")
     page.viewport(*PHONE, mobile=True)
@@ -285,12 +286,16 @@ def test_jvl_sweep_from_the_form_draws_jv_lv_and_ce_j(page, service):
     _wait_rig_idle(service)
     run_id = _start(page, "jvl", {})
     wait_until(lambda: _state(page) == "completed", 60, "the sweep to complete")
-    summary = _run(service, run_id)["summary"]
-    assert isinstance(summary["ce_max_cd_a"], float)
-    counts = page.js("return Object.fromEntries([...document.querySelectorAll('[data-figure]')]"
-                     ".map((f) => [f.dataset.figure, Number(f.dataset.points)]))")
-    assert set(counts) == {"jv", "lv", "cej"}
-    assert min(counts.values()) > 10
+    total = len(httpx.get(f"{service.url}/api/runs/{run_id}/samples", timeout=10)
+                .json()["rows"])
+
+    def counts() -> dict[str, int]:
+        return page.js("return Object.fromEntries([...document.querySelectorAll("
+                       "'[data-figure]')].map((f) => [f.dataset.figure, "
+                       "Number(f.dataset.points)]))")
+
+    wait_until(lambda: counts() == {"jv": total, "lv": total, "cej": total}, 10,
+               f"J-V, L-V and CE-J with all {total} samples")
     page.screenshot(ARTIFACTS / "dashboard-jvl-desktop.png")
     assert _script_errors(page) == []
 
@@ -316,32 +321,62 @@ class _ServiceThread:
         self.thread.join(30)
 
 
-def test_with_reads_closed_the_page_asks_the_token_and_follows_a_run_by_polling(
-        browser, tmp_path):
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'closed.sqlite'}", token=TOKEN,
-                        data_dir=tmp_path, host="0.0.0.0",  # reads need the token
+@pytest.fixture(scope="module")
+def closed_service(tmp_path_factory):
+    """A service whose reads need the token too (the policy of a non-loopback bind), on the
+    simulated film."""
+    data = tmp_path_factory.mktemp("closed")
+    settings = Settings(db_url=f"sqlite:///{data / 'closed.sqlite'}", token=TOKEN,
+                        data_dir=data, host="0.0.0.0",
                         rigs=[RigSpec(name="rig1", spec=FILM_RIG)])
     with _ServiceThread(settings) as closed:
+        closed.db_url = settings.db_url
         wait_until(lambda: httpx.get(closed.url + "/api/health", headers=AUTH, timeout=5)
                    .json()["rigs"].get("rig1"), 60, "the film rig to connect")
-        browser.viewport(*DESKTOP)
-        browser.get(closed.url + "/")  # another port, another origin: no token kept yet
-        wait_until(lambda: browser.js("return document.getElementById('token-dialog').open"),
-                   10, "the page to ask for the token")
-        assert "missing bearer token" in browser.text("#token-dialog .reason")
-        browser.type("#token-dialog input[name=token]", TOKEN)
-        browser.click("#token-save")
-        wait_until(lambda: "connected" in browser.text("article.rig[data-rig=rig1] header"), 20,
-                   "the rig card, read with the token")
-        _start(browser, "photostability", {})
-        wait_until(lambda: "data: polling" in browser.text("#link-state"), 20,
-                   "the run page to poll")
-        first = wait_until(lambda: _points(browser), 20, "the first points")
-        wait_until(lambda: _points(browser) > first or _state(browser) == "completed", 20,
-                   "more points")
-        wait_until(lambda: _state(browser) == "completed", 60, "the run to complete")
-        wait_until(lambda: browser.js("return document.querySelector("
-                                      "'[data-figure=photostability]').dataset.points > 10"),
-                   10, "the normalised PL plot")
-        browser.screenshot(ARTIFACTS / "dashboard-photostability-desktop.png")
-        assert _script_errors(browser) == []
+        yield closed
+
+
+def _open_with_token(b: Browser, url: str) -> str:
+    """Open the page with no token kept; enter it when asked. The reason the page gave."""
+    b.viewport(*DESKTOP)
+    b.get(url)
+    b.js("sessionStorage.clear()")
+    b.refresh()
+    wait_until(lambda: b.js("return document.getElementById('token-dialog').open"), 10,
+               "the page to ask for the token")
+    reason = b.text("#token-dialog .reason")
+    b.type("#token-dialog input[name=token]", TOKEN)
+    b.click("#token-save")
+    return reason
+
+
+def test_with_reads_closed_the_page_asks_the_token_and_follows_a_run_by_polling(
+        browser, closed_service):
+    assert "missing bearer token" in _open_with_token(browser, closed_service.url + "/")
+    wait_until(lambda: "connected" in browser.text("article.rig[data-rig=rig1] header"), 20,
+               "the rig card, read with the token")
+    _start(browser, "photostability", {})
+    first = wait_until(lambda: _state(browser) == "running" and _points(browser), 20,
+                       "the first points of the running run")
+    assert "data: polling" in browser.text("#link-state")
+    wait_until(lambda: _points(browser) > first, 20, "more points from polling")
+    wait_until(lambda: _state(browser) == "completed", 60, "the run to complete")
+    wait_until(lambda: browser.js("return document.querySelector("
+                                  "'[data-figure=photostability]').dataset.points > 10"),
+               10, "the normalised PL plot")
+    browser.screenshot(ARTIFACTS / "dashboard-photostability-desktop.png")
+    assert _script_errors(browser) == []
+
+
+def test_with_reads_closed_the_csv_export_link_downloads_with_the_token(
+        browser, closed_service, tmp_path):
+    run_id = _store_long_lifetime_run(closed_service.db_url, 500)
+    _open_with_token(browser, f"{closed_service.url}/#/runs/{run_id}")
+    browser.cdp("Browser.setDownloadBehavior", {"behavior": "allow",
+                                                "downloadPath": str(tmp_path)})
+    browser.click(f"a[href='/api/runs/{run_id}/samples.csv']")
+    target = tmp_path / f"run-{run_id}.csv"
+    wait_until(lambda: target.exists() and target.stat().st_size > 0, 20, "the download")
+    expected = httpx.get(f"{closed_service.url}/api/runs/{run_id}/samples.csv", headers=AUTH,
+                         timeout=10)
+    assert target.read_bytes() == expected.content

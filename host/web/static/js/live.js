@@ -123,9 +123,10 @@ export class RunFeed {
 
   async finish(run) {
     this.run = { ...this.run, ...run };
-    this.setLink("ended");
+    this.linkState = "ended";
+    this.onChange("run"); // state and summary as the end message has them
     try {
-      this.run = await api(`/api/runs/${this.runId}`); // with its events and summary
+      this.run = await api(`/api/runs/${this.runId}`); // with its events
       await this.refetchHistory(true);
     } finally {
       this.onChange("run");
