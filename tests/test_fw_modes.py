@@ -67,8 +67,11 @@ def test_luminance_target_ramp_holds_the_voltage_that_reached_it():
     first = next(i for i, r in enumerate(samples) if r[PD] >= target_pa)
     assert samples[first][SETPOINT] == held_mv
     assert {r[SETPOINT] for r in samples[first:]} == {held_mv}
-    ramp = sorted({r[SETPOINT] for r in samples[:first]})
-    assert ramp == list(range(500, held_mv + 1, 500))[:len(ramp)]
+    # The ramp climbs the step_mv grid from step_mv; a loaded machine may skip sampling a
+    # step (experiment time runs on under acceleration), never leave the grid or go back.
+    ramp = [r[SETPOINT] for r in samples[:first]]
+    assert ramp == sorted(ramp) and ramp[0] == 500
+    assert set(ramp) <= set(range(500, held_mv + 1, 500))
     assert _event_values(bed, schema.EV_L0_CAPTURED)
     assert _stopped(bed) == [schema.STOP_MAX_DURATION]
 
