@@ -212,6 +212,20 @@ def test_overview_shows_the_rig_and_fits_a_phone(page, service):
     page.screenshot(ARTIFACTS / "dashboard-overview-phone.png")
 
 
+def test_runs_list_links_each_run_to_its_page_and_back(page, service):
+    run_id = _store_long_lifetime_run(service.db_url, 500)
+    row = f"table.runs tr[data-run='{run_id}']"
+    wait_until(lambda: "completed" in page.text(row), 10, f"run {run_id} in the list")
+    assert "T50" in page.text(row)
+    page.click(f"{row} a")
+    wait_until(lambda: page.text(".run-head h2").startswith(f"Run #{run_id} "), 10,
+               "the run page")
+    page.click(".crumbs a")
+    page.element("#run-form")
+    assert page.js("return location.hash") == "#/"
+    assert _script_errors(page) == []
+
+
 def test_live_series_stays_bounded_over_a_million_samples(page):
     result = page.js_async("""
         const done = arguments[arguments.length - 1];

@@ -149,3 +149,9 @@ export function draw(container, figs) {
     if (!figs.some((f) => f.id === box.dataset.figure)) box.remove();
   }
 }
+
+/** Release the plots in `container` (plotly keeps window listeners until purged). */
+export function purge(container) {
+  if (!plottingAvailable()) return;
+  for (const div of container.querySelectorAll(".plot-area")) window.Plotly.purge(div);
+}

@@ -4,7 +4,7 @@ import { api, download, readsNeedAuth } from "./api.js";
 import { DASH, duration, el, fill, isNum, num, when } from "./dom.js";
 import { isFinished, RunFeed } from "./live.js";
 import { headline, stateBadge } from "./overview.js";
-import { draw, figures } from "./plots.js";
+import { draw, figures, purge } from "./plots.js";
 
 const REDRAW_MS = 300;
 
@@ -151,5 +151,6 @@ export function showRun(root, runId) {
   return () => {
     feed.stop();
     clearTimeout(drawTimer);
+    purge(plots);
   };
 }
