@@ -50,7 +50,8 @@ class PtyHost:
 
 
 def test_main_boots_with_a_delimiter_a_boot_event_and_heartbeats_then_runs():
-    with SimRig("G1", accel=50) as rig:
+    # accel 10: 10 ms of wall time per 100 ms sample, room enough on a loaded machine.
+    with SimRig("G1", accel=10) as rig:
         host = PtyHost(rig.port)
         try:
             host.wait(lambda m, h: m == schema.HEARTBEAT, what="the first boot's heartbeat")
