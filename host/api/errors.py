@@ -48,8 +48,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RunNotFound)
     async def _no_run(request: Request, exc: RunNotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": "no run %s" % exc})
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
 
     @app.exception_handler(RigNotFound)
     async def _no_rig(request: Request, exc: RigNotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": "no rig %s" % exc})
+        return JSONResponse(status_code=404, content={"detail": "no rig named %r" % exc.rig})

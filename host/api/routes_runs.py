@@ -2,19 +2,24 @@
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-import numpy as np
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from host.api.deps import control_access, read_access, service
 from host.params import RunRequest
+from host.samplecache import plot_rows
 from host.store.columns import CSV_COLUMNS, json_rows
+from host.store.records import RUN_STATES
 
 router = APIRouter(prefix="/api")
 SSE_KEEPALIVE_S = 15.0
 SHAPE_COLUMN = {"lifetime": "luminance_cd_m2", "photostability": "pl", "jvl": "current_a"}
+# Run ids are the store's INTEGER keys (32 bits on PostgreSQL): a larger id is refused here,
+# not passed to a driver that cannot bind it.
+RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="run id")]
+RunState = Literal[RUN_STATES]  # type: ignore[valid-type]
 
 
 async def _run_dict(svc: Any, run_id: int) -> dict[str, Any]:
@@ -33,7 +38,7 @@ async def start_run(request: Annotated[RunRequest, Body()], svc=Depends(service)
 
 
 @router.get("/runs", dependencies=[Depends(read_access)])
-async def list_runs(svc=Depends(service), rig: str | None = None, state: str | None = None,
+async def list_runs(svc=Depends(service), rig: str | None = None, state: RunState | None = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100
                     ) -> list[dict[str, Any]]:
     runs = await asyncio.to_thread(svc.store.list_runs, rig=rig, state=state, limit=limit)
@@ -41,41 +46,37 @@ async def list_runs(svc=Depends(service), rig: str | None = None, state: str | N
 
 
 @router.get("/runs/{run_id}", dependencies=[Depends(read_access)])
-async def get_run(run_id: int, svc=Depends(service)) -> dict[str, Any]:
+async def get_run(run_id: RunId, svc=Depends(service)) -> dict[str, Any]:
     return await _run_dict(svc, run_id)
 
 
 @router.post("/runs/{run_id}/abort", dependencies=[Depends(control_access)])
-async def abort_run(run_id: int, svc=Depends(service)) -> dict[str, Any]:
+async def abort_run(run_id: RunId, svc=Depends(service)) -> dict[str, Any]:
     await svc.runs.abort(run_id)
     return await _run_dict(svc, run_id)
 
 
 @router.get("/runs/{run_id}/samples", dependencies=[Depends(read_access)])
-async def samples(run_id: int, svc=Depends(service),
+async def samples(run_id: RunId, svc=Depends(service),
                   start_s: float | None = None, end_s: float | None = None,
                   max_points: Annotated[int | None, Query(ge=3, le=1_000_000)] = None
                   ) -> Response:
     if start_s is not None and end_s is not None and end_s < start_s:
         raise HTTPException(422, "end_s (%g) is before start_s (%g)" % (end_s, start_s))
     run = await asyncio.to_thread(svc.store.get_run, run_id)
-    cols = await asyncio.to_thread(svc.store.read_samples, run_id, start_s, end_s)
-    index = None
-    if max_points is not None and len(cols["seq"]) > max_points:
-        from host.downsample import lttb_indices
 
-        y = cols[SHAPE_COLUMN[run.kind]]
-        if not np.isfinite(y).any():
-            y = cols["voltage_v"]
-        index = await asyncio.to_thread(lttb_indices, cols["t_s"], y, max_points)
-    rows = await asyncio.to_thread(json_rows, cols, CSV_COLUMNS, index)
-    body = json.dumps({"run": run_id, "columns": list(CSV_COLUMNS), "rows": rows,
-                       "total": int(len(cols["seq"]))}, allow_nan=False)
-    return Response(body, media_type="application/json")
+    def answer() -> str:  # in a worker thread: the cache reads the database when it must
+        cols, total = plot_rows(svc.store, svc.sample_cache, run_id, SHAPE_COLUMN[run.kind],
+                                start_s, end_s, max_points)
+        return json.dumps({"run": run_id, "columns": list(CSV_COLUMNS),
+                           "rows": json_rows(cols, CSV_COLUMNS), "total": total},
+                          allow_nan=False)
+
+    return Response(await asyncio.to_thread(answer), media_type="application/json")
 
 
 @router.get("/runs/{run_id}/samples.csv", dependencies=[Depends(read_access)])
-async def samples_csv(run_id: int, svc=Depends(service)) -> StreamingResponse:
+async def samples_csv(run_id: RunId, svc=Depends(service)) -> StreamingResponse:
     chunks = await asyncio.to_thread(svc.store.iter_samples_csv, run_id)
     return StreamingResponse(chunks, media_type="text/csv", headers={
         "Content-Disposition": 'attachment; filename="run-%d.csv"' % run_id})
@@ -86,7 +87,7 @@ def _sse(kind: str, data: Any) -> bytes:
 
 
 @router.get("/runs/{run_id}/stream", dependencies=[Depends(read_access)])
-async def stream(run_id: int, request: Request, svc=Depends(service)) -> StreamingResponse:
+async def stream(run_id: RunId, request: Request, svc=Depends(service)) -> StreamingResponse:
     run = await _run_dict(svc, run_id)  # 404 before the stream starts
     subscription = svc.hub.subscribe(run_id)
 
@@ -116,7 +117,7 @@ async def stream(run_id: int, request: Request, svc=Depends(service)) -> Streami
 
 
 @router.get("/runs/{run_id}/plot.png", dependencies=[Depends(read_access)])
-async def plot(run_id: int, svc=Depends(service)) -> Response:
+async def plot(run_id: RunId, svc=Depends(service)) -> Response:
     from host.plots import run_plot_png
 
     run = await asyncio.to_thread(svc.store.get_run, run_id)
