@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lumenrig: LED and emissive-film lifetime rig.")
@@ -22,7 +23,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 @app.command()
 def serve(
-    rig: Annotated[list[str], typer.Option("--rig", help="[NAME=]SPEC, repeatable")] = [],
+    rig: Annotated[Optional[list[str]], typer.Option("--rig", help="[NAME=]SPEC, repeatable")
+                   ] = None,
     db: Annotated[str, typer.Option(help="sqlite:///PATH or postgresql+psycopg://...")] = (
         "sqlite:///data/lumenrig.sqlite"),
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
@@ -34,7 +36,7 @@ def serve(
     from host.settings import Settings, parse_rig_args
 
     try:
-        rigs = parse_rig_args(rig)
+        rigs = parse_rig_args(rig or [])
     except ValueError as exc:
         _fail(str(exc))
     if not is_loopback(host) and not os.environ.get("LUMENRIG_TOKEN", "").strip():
@@ -49,11 +51,40 @@ def serve(
     try:
         settings = Settings(db_url=db, host=host, port=port, rigs=rigs, data_dir=data_dir,
                             token=token)
-    except ValueError as exc:
-        _fail(str(exc))
+    except ValidationError as exc:
+        _fail("; ".join(_validation_message(e) for e in exc.errors()))
+    _check_database(settings.db_url)
     from host.service import serve_forever
 
     serve_forever(settings)
+
+
+def _validation_message(error: dict) -> str:
+    """One pydantic error as a sentence: our validators' own text, else 'field: problem'."""
+    message = str(error.get("msg", "invalid"))
+    if message.startswith("Value error, "):
+        return message[len("Value error, "):]
+    return "%s: %s" % (".".join(str(p) for p in error.get("loc", ())) or "value", message)
+
+
+def _check_database(url: str) -> None:
+    """Open the database once before serving, so a wrong URL or a server that is down ends
+    the command with one line instead of a failed start-up and a traceback."""
+    import sqlalchemy as sa
+
+    from host.store import Store
+
+    try:
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):  # make_url raises both for bad text
+        _fail("--db %r is not a database URL: use sqlite:///PATH or "
+              "postgresql+psycopg://USER@HOST/DB" % url)
+    try:
+        Store(url).close()
+    except Exception as exc:  # noqa: BLE001 - any failure to open is reported the same way
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        _fail("cannot open the database %s: %s" % (shown, reason[0] if reason else
+                                                  type(exc).__name__))
 
 
 def _parse_param(text: str) -> tuple[str, object]:
@@ -77,7 +108,8 @@ def _token() -> str | None:
 @app.command()
 def run(
     kind: Annotated[str, typer.Argument(help="lifetime | photostability | jvl")],
-    param: Annotated[list[str], typer.Option("--param", "-p", help="key=value, repeatable")] = [],
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p",
+                                                       help="key=value, repeatable")] = None,
     rig: Annotated[str, typer.Option(help="rig name")] = "rig1",
     server: Annotated[str, typer.Option(help="service URL")] = DEFAULT_SERVER,
     follow: Annotated[bool, typer.Option(help="show progress until the run ends")] = True,
@@ -89,7 +121,7 @@ def run(
 
     if kind not in KINDS:
         _fail("kind must be one of %s, got %r" % (", ".join(KINDS), kind))
-    params = dict(_parse_param(p) for p in param)
+    params = dict(_parse_param(p) for p in param or [])
     token = _token()
     if not token:
         _fail("no token: set LUMENRIG_TOKEN or run from the folder holding data/token")

@@ -26,7 +26,8 @@ class RigSpec(BaseModel):
 def parse_rig_args(values: list[str]) -> list[RigSpec]:
     """`[NAME=]SPEC` arguments to rig specs, named rig1, rig2, ... unless NAME is given.
 
-    Raises ValueError naming the bad argument (duplicate names, empty spec, bad name).
+    Raises ValueError naming the bad argument (duplicate names, empty spec, bad name, a
+    sim: spec the simulator would refuse).
     """
     rigs: list[RigSpec] = []
     for index, value in enumerate(values, start=1):
@@ -41,8 +42,21 @@ def parse_rig_args(values: list[str]) -> list[RigSpec]:
                              % value)
         if any(r.name == name for r in rigs):
             raise ValueError("--rig %r: the name %r is used twice" % (value, name))
+        _check_sim_spec(spec)
         rigs.append(RigSpec(name=name, spec=spec))
     return rigs
+
+
+def _check_sim_spec(spec: str) -> None:
+    """A sim: spec is checked now (preset, accel, seed, fault grammar), so a typo stops the
+    command at once with the parser's message instead of failing the service's start-up."""
+    from hil_sim.spec import is_sim_spec, parse_sim_spec
+
+    if is_sim_spec(spec):
+        try:
+            parse_sim_spec(spec)
+        except ValueError as exc:
+            raise ValueError("--rig %s" % exc) from None
 
 
 class Settings(BaseModel):
