@@ -129,4 +129,4 @@ def preset(name):
         return PRESETS[name]
     except KeyError:
         raise ValueError("unknown preset {!r}: choose one of {}".format(
-            name, ", ".join(sorted(PRESETS))))
+            name, ", ".join(sorted(PRESETS)))) from None

@@ -41,7 +41,7 @@ for vec in golden["vectors"]:
         failures += 1
     if vec["msg_id"] == schema.SAMPLE_BATCH:
         sent = []
-        writer = FrameWriter(lambda buf, n: sent.append(bytes(buf)[:n]))
+        writer = FrameWriter(lambda buf, n, sent=sent: sent.append(bytes(buf)[:n]))
         writer.seq = vec["seq"]
         batcher = SampleBatcher(writer)
         for record in tail:

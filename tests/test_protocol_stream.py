@@ -97,9 +97,10 @@ def test_oversize_block_is_dropped_counted_and_the_stream_resynchronises():
 
 
 def test_frame_of_another_protocol_version_counts_as_schema_mismatch():
+    import struct
+
     from protocol import cobs
     from protocol.crc import crc16
-    import struct
 
     raw = bytearray(struct.pack("<BBH", schema.PROTOCOL_VERSION + 1, schema.HEARTBEAT, 1))
     raw += messages.pack(schema.HEARTBEAT, (0, 0, 0, 0, 0))
