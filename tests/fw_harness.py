@@ -94,10 +94,9 @@ class Bed:
                  before_rig=None, **board_options):
         """before_rig(board) runs between building the board and building the firmware;
         board_options go to SimBoard (e.g. ticks_offset_us)."""
-        from lumenfw.rig import Rig
-
         from hil_sim.board import SimBoard
         from hil_sim.physics.bench import Bench
+        from lumenfw.rig import Rig
 
         self.bench = Bench(preset, seed, pd_amps_per_cd_m2(preset))
         self.link = BufferLink()

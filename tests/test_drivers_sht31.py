@@ -3,8 +3,8 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lumenfw.drivers.sht31 import crc8
 
+from lumenfw.drivers.sht31 import crc8
 from tests.test_drivers_harness import run_both
 
 pytestmark = pytest.mark.micropython

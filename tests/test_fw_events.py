@@ -2,7 +2,6 @@
 
 from lumenfw.events import RING_EVENTS, EventLog
 from lumenfw.outbox import Outbox
-
 from protocol import schema
 from tests.fw_harness import Wire
 

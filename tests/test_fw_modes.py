@@ -3,7 +3,6 @@
 import itertools
 
 from lumenfw.luminance import L0_SAMPLES
-
 from protocol import schema
 from tests.fw_harness import Bed
 

@@ -2,8 +2,8 @@
 
 from hypothesis import given
 from hypothesis import strategies as st
-from lumenfw.ring import RECORD_SIZE, SampleRing
 
+from lumenfw.ring import RECORD_SIZE, SampleRing
 from protocol.writer import SAMPLE_SIZE
 
 

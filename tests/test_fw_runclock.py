@@ -2,8 +2,8 @@
 
 from hypothesis import given
 from hypothesis import strategies as st
-from lumenfw.runclock import Mark, RunClock
 
+from lumenfw.runclock import Mark, RunClock
 from tests.fw_harness import TICKS_PERIOD, ticks_diff
 
 

@@ -1,10 +1,10 @@
 """The device's own range check of START_RUN names the first offending field by index."""
 
 import pytest
+
 from lumenfw import runprogram
 from lumenfw.limits import Limits
 from lumenfw.runprogram import RunProgram
-
 from protocol import messages, schema
 from tests.fw_harness import start_run_head
 

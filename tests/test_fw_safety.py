@@ -2,9 +2,8 @@
 
 import time
 
-from lumenfw import controller
-
 from hil_sim.gpio import SimPin
+from lumenfw import controller
 from protocol import messages, schema
 from tests.fw_harness import Bed
 
