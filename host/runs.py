@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 PARAMS = {"lifetime": LifetimeParams, "photostability": PhotostabilityParams, "jvl": JvlParams}
 LIVE_COLUMNS = ("seq", "t_s", "voltage_v", "current_a", "luminance_cd_m2", "pl",
-                "temperature_c", "humidity_pct", "shutter_open")
+                "temperature_c", "humidity_pct", "shutter_open", "setpoint_v", "flags")
 COMPLETED_STOPS = (schema.STOP_COMPLETED, schema.STOP_LUMINANCE_FRACTION,
                    schema.STOP_MAX_DURATION)
 FINISH_BACKFILL_S = 20.0  # wall time allowed to fetch the last missing samples
@@ -96,6 +96,7 @@ class Tracker:
             if self.l0_cd_m2 and np.isfinite(lum):
                 ratio = lum / self.l0_cd_m2
                 message["l_over_l0"] = ratio
+                message["l0_cd_m2"] = self.l0_cd_m2
                 fraction = max(fraction, min(1.0, (1 - ratio) / (1 - p.stop_fraction)))
             fraction = max(fraction, min(1.0, t / p.max_duration_s))
         elif kind == "photostability":
