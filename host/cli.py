@@ -193,11 +193,11 @@ def analyze(
                        ] = 1.7,
 ) -> None:
     """Analyse a CSV offline and print the summary as JSON."""
+    if kind not in KINDS:
+        _fail("--kind must be one of %s, got %r" % (", ".join(KINDS), kind))
     from host.analysis.commands import analyze_csv
     from host.analysis.errors import AnalysisInputError
 
-    if kind not in KINDS:
-        _fail("--kind must be one of %s, got %r" % (", ".join(KINDS), kind))
     try:
         result = analyze_csv(file, kind, spectrum_path=spectrum, extrapolate_to=extrapolate_to,
                              accel_n=accel_n)
