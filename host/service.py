@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from host.hub import Hub
 from host.rigs import Rig
 from host.runs import RunManager
+from host.samplecache import SampleCache
 from host.settings import Settings
 from host.store import Store
 
@@ -22,6 +23,7 @@ class Service:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.store: Store | None = None
+        self.sample_cache: SampleCache | None = None
         self.hub = Hub()
         self.rigs: dict[str, Rig] = {}
         self.runs: RunManager | None = None
@@ -29,6 +31,7 @@ class Service:
     async def open(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await asyncio.to_thread(Store, self.settings.db_url)
+        self.sample_cache = SampleCache(self.store)
         for spec in self.settings.rigs:
             rig = Rig(spec)
             self.rigs[rig.name] = rig

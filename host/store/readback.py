@@ -6,6 +6,7 @@ column server-side into one bytea that numpy reads in place. NULL reads back as 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +30,8 @@ def check_names(names: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(name for name in SAMPLE_NAMES if name in wanted)
 
 
-def _where(start_s: float | None, end_s: float | None, mark: str) -> tuple[str, list[Any]]:
+def _where(start_s: float | None, end_s: float | None, mark: str,
+           seqs: Sequence[int] | None = None) -> tuple[str, list[Any]]:
     clauses, params = ["run_id = " + mark], []
     if start_s is not None:
         clauses.append("t_s >= " + mark)
@@ -37,17 +39,27 @@ def _where(start_s: float | None, end_s: float | None, mark: str) -> tuple[str, 
     if end_s is not None:
         clauses.append("t_s <= " + mark)
         params.append(float(end_s))
+    if seqs is not None:  # one parameter however many: a JSON list (SQLite) or an array
+        wanted = [int(s) for s in seqs]
+        if mark == "?":
+            clauses.append("seq IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(wanted))
+        else:
+            clauses.append("seq = ANY(%s)")
+            params.append(wanted)
     return " AND ".join(clauses), params
 
 
 def read_columns(conn: sa.Connection, run_id: int, names: tuple[str, ...],
-                 start_s: float | None, end_s: float | None) -> dict[str, np.ndarray]:
-    """Columns `names` of run_id's samples with start_s <= t_s <= end_s, ordered by seq."""
+                 start_s: float | None, end_s: float | None,
+                 seqs: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+    """Columns `names` of run_id's samples with start_s <= t_s <= end_s (and seq in seqs,
+    when given), ordered by seq."""
     dbapi = driver_connection(conn)
     if conn.dialect.name == "sqlite":
-        rows = _read_sqlite(dbapi, run_id, names, start_s, end_s)
+        rows = _read_sqlite(dbapi, run_id, names, start_s, end_s, seqs)
         return {name: np.ascontiguousarray(rows[name]) for name in names}
-    return _read_postgresql(dbapi, run_id, names, start_s, end_s)
+    return _read_postgresql(dbapi, run_id, names, start_s, end_s, seqs)
 
 
 def _read_dtype(names: tuple[str, ...]) -> np.dtype:
@@ -55,8 +67,8 @@ def _read_dtype(names: tuple[str, ...]) -> np.dtype:
 
 
 def _read_sqlite(dbapi: Any, run_id: int, names: tuple[str, ...], start_s: float | None,
-                 end_s: float | None) -> np.ndarray:
-    where, params = _where(start_s, end_s, "?")
+                 end_s: float | None, seqs: Sequence[int] | None) -> np.ndarray:
+    where, params = _where(start_s, end_s, "?", seqs)
     query = f"SELECT {', '.join(names)} FROM samples WHERE {where} ORDER BY seq"
     return _fetch_sqlite(dbapi, query, [run_id, *params], _read_dtype(names))
 
@@ -84,11 +96,11 @@ def _pg_packed(name: str) -> str:
 
 
 def _read_postgresql(dbapi: Any, run_id: int, names: tuple[str, ...], start_s: float | None,
-                     end_s: float | None) -> dict[str, np.ndarray]:
+                     end_s: float | None, seqs: Sequence[int] | None) -> dict[str, np.ndarray]:
     # One pass and one value per column: per-row fetching (or a binary COPY, which libpq
     # hands over row by row) costs several times more. All aggregates see the rows in the
     # same order; that order is made seq order here rather than trusted.
-    where, params = _where(start_s, end_s, "%s")
+    where, params = _where(start_s, end_s, "%s", seqs)
     query = f"SELECT {', '.join(_pg_packed(n) for n in names)} FROM samples WHERE {where}"
     with dbapi.cursor() as cursor:
         cursor.execute(query, [run_id, *params], binary=True)

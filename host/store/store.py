@@ -8,7 +8,7 @@ from another thread; readers run beside the writer (WAL).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, Self
@@ -61,6 +61,7 @@ class Store:
         self._read_lock = self._write_lock if memory else None
         with self._write() as conn:
             self.schema_version = ensure_schema(conn)
+        self._sample_listeners: list[Callable[[int, Mapping[str, np.ndarray]], None]] = []
 
     def close(self) -> None:
         """Release every pooled connection; the Store must not be used afterwards."""
@@ -209,7 +210,17 @@ class Store:
         batch = SampleBatch.from_input(samples)
         with self._write() as conn:
             _run_row(conn, run_id)
-            return ingest.insert(conn, run_id, batch, batch_rows)
+            added = ingest.insert(conn, run_id, batch, batch_rows)
+        for listener in self._sample_listeners:
+            listener(run_id, batch.columns)
+        return added
+
+    def on_samples_stored(self, listener: Callable[[int, Mapping[str, np.ndarray]], None]
+                          ) -> None:
+        """Call listener(run_id, columns) after each insert_samples has committed, in the
+        inserting thread. columns are the call's checked columns (SampleBatch), rows that
+        were already stored included: the stored value of such a seq is the earlier one."""
+        self._sample_listeners.append(listener)
 
     def sample_count(self, run_id: int) -> int:
         with self._read() as conn:
@@ -242,17 +253,19 @@ class Store:
 
     def read_samples(self, run_id: int, start_s: float | None = None,
                      end_s: float | None = None,
-                     columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+                     columns: Sequence[str] | None = None, *,
+                     seqs: Sequence[int] | None = None) -> dict[str, np.ndarray]:
         """Samples with start_s <= t_s <= end_s as numpy columns ordered by seq.
 
         columns: a subset to read (seq is always included; fewer columns read faster).
+        seqs: only these seq (e.g. the rows a plot picked), looked up by key.
         int64 for seq, pd_range, flags; float64 otherwise, NaN where NULL; shutter_open is
         1.0 / 0.0 / NaN. `columns.json_rows` turns the result into JSON rows.
         """
         names = readback.check_names(columns)
         with self._read() as conn:
             _run_row(conn, run_id)
-            return readback.read_columns(conn, run_id, names, start_s, end_s)
+            return readback.read_columns(conn, run_id, names, start_s, end_s, seqs)
 
     def iter_samples_csv(self, run_id: int, chunk_rows: int = 10_000) -> Iterator[str]:
         """CSV text in chunks (header first) in columns.CSV_COLUMNS order.
