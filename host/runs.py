@@ -258,7 +258,7 @@ class RunManager:
             rows = json_rows(cols, LIVE_COLUMNS)
             rig.last_sample = dict(zip(LIVE_COLUMNS, rows[-1])) if rows else rig.last_sample
             self.hub.publish(tracker.run.id, "samples", {"columns": list(LIVE_COLUMNS),
-                                                         "rows": rows})
+                                                         "rows": rows, "sent_at": time.time()})
             self.hub.publish(tracker.run.id, "progress", live)
             now = time.monotonic()
             if now - tracker.progress_written_at > PROGRESS_WRITE_S and not tracker.run.finished:

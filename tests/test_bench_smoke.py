@@ -1,0 +1,61 @@
+"""Each benchmark module runs in its smallest configuration and returns well-formed figures.
+
+Timings are never asserted here: the machine is shared; `make bench` is where they are read.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import pytest
+
+from bench import bench_api, bench_firmware, bench_link, bench_sim
+
+
+def assert_well_formed(figures, expected_keys):
+    assert set(expected_keys) <= set(figures)
+    for key, figure in figures.items():
+        assert isinstance(figure["unit"], str), key
+        value = figure["value"]
+        assert isinstance(value, Real) and math.isfinite(value) and value >= 0, (key, value)
+
+
+def test_link_bench_counts_samples_through_the_paced_channel():
+    figures = bench_link.run(window_s=0.3)
+    assert_well_formed(figures, ["link_payload_ratio", "link_vs_jsonl_ratio"])
+    assert 0 < figures["link_payload_ratio"]["value"] < 1
+    assert figures["link_samples_checked"]["value"] > 0
+
+
+def test_paced_channel_loses_nothing_it_was_given():
+    result = bench_link.measure("jsonl", window_s=0.2, n_samples=2000)
+    assert result["samples_checked"] > 0  # measure() raises if any was lost or reordered
+
+
+@pytest.mark.micropython
+def test_firmware_bench_reports_allocation_and_loop_cost():
+    figures = bench_firmware.run(samples=100)
+    assert_well_formed(figures, ["fw_alloc_bytes_per_sample", "fw_loop_us_per_sample",
+                                 "fw_heap_used_bytes"])
+    assert figures["fw_naive_float_alloc_bytes_per_sample"]["value"] > 0  # the baseline
+
+
+@pytest.mark.micropython
+def test_sim_bench_times_a_whole_run_through_the_service():
+    short = bench_sim.Profile("g1_short", "G1", "lifetime",
+                              {"voltage_v": 10.0, "sample_period_s": 1.0, "max_duration_s": 30},
+                              1.0, lambda summary: True, (100, 100))
+    figures = bench_sim.run((short,))
+    assert_well_formed(figures, ["sim_g1_short_realtime_factor", "sim_realtime_factor"])
+    assert figures["sim_g1_short_accel"]["value"] == 100
+
+
+@pytest.mark.micropython
+def test_api_bench_answers_downsampled_samples_and_streams():
+    figures = bench_api.run(n_samples=3000, requests=2, max_points=100, n_clients=3,
+                            sse_seconds=1.5, accel=100)
+    assert_well_formed(figures, ["api_downsample_ms", "api_downsample_baseline_ms",
+                                 "sse_p99_ms"])
+    assert figures["sse_events_measured"]["value"] > 0
+    assert figures["sse_clients_without_gaps"]["value"] == 3
