@@ -22,12 +22,14 @@ RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="run id")]
 RunState = Literal[RUN_STATES]  # type: ignore[valid-type]
 
 
-async def _run_dict(svc: Any, run_id: int) -> dict[str, Any]:
-    run = await asyncio.to_thread(svc.store.get_run, run_id)
-    out = run.as_dict()
-    out["events"] = [e.as_dict() for e in
-                     await asyncio.to_thread(svc.store.list_events, run_id=run_id)]
+def _read_run(svc: Any, run_id: int) -> dict[str, Any]:
+    out = svc.store.get_run(run_id).as_dict()
+    out["events"] = [e.as_dict() for e in svc.store.list_events(run_id=run_id)]
     return out
+
+
+async def _run_dict(svc: Any, run_id: int) -> dict[str, Any]:
+    return await asyncio.to_thread(_read_run, svc, run_id)
 
 
 @router.post("/runs", status_code=201, dependencies=[Depends(control_access)])
@@ -46,8 +48,10 @@ async def list_runs(svc=Depends(service), rig: str | None = None, state: RunStat
 
 
 @router.get("/runs/{run_id}", dependencies=[Depends(read_access)])
-async def get_run(run_id: RunId, svc=Depends(service)) -> dict[str, Any]:
-    return await _run_dict(svc, run_id)
+async def get_run(run_id: RunId, svc=Depends(service)) -> Response:
+    def answer() -> bytes:
+        return json.dumps(_read_run(svc, run_id), allow_nan=False).encode()
+    return Response(await asyncio.to_thread(answer), media_type="application/json")
 
 
 @router.post("/runs/{run_id}/abort", dependencies=[Depends(control_access)])
