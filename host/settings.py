@@ -66,7 +66,7 @@ class Settings(BaseModel):
     port: int = Field(8000, ge=0, le=65535)
     rigs: list[RigSpec] = []
     data_dir: Path = DEFAULT_DATA_DIR
-    token: str = Field(min_length=16)
+    token: str = Field(min_length=16, repr=False)  # never in a repr, so never in a log line
 
     @field_validator("db_url")
     @classmethod
