@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
@@ -90,6 +91,23 @@ def _sse(kind: str, data: Any) -> bytes:
     return ("event: %s\ndata: %s\n\n" % (kind, json.dumps(data, allow_nan=False))).encode()
 
 
+# The hub hands every client of a run the same published object: encode it once for all.
+# Kept by id with the object itself (so the id cannot be reused meanwhile); event loop only.
+_ENCODED: OrderedDict[int, tuple[Any, str, bytes]] = OrderedDict()
+ENCODED_KEEP = 64
+
+
+def _published_sse(kind: str, data: Any) -> bytes:
+    hit = _ENCODED.get(id(data))
+    if hit is not None and hit[0] is data and hit[1] == kind:
+        return hit[2]
+    encoded = _sse(kind, data)
+    _ENCODED[id(data)] = (data, kind, encoded)
+    if len(_ENCODED) > ENCODED_KEEP:
+        _ENCODED.popitem(last=False)
+    return encoded
+
+
 @router.get("/runs/{run_id}/stream", dependencies=[Depends(read_access)])
 async def stream(run_id: RunId, request: Request, svc=Depends(service)) -> StreamingResponse:
     run = await _run_dict(svc, run_id)  # 404 before the stream starts
@@ -101,16 +119,24 @@ async def stream(run_id: RunId, request: Request, svc=Depends(service)) -> Strea
             if run["state"] in ("completed", "aborted", "failed"):
                 yield _sse("end", run)
                 return
+            queue = subscription.queue
             while True:
                 try:
-                    kind, data = await asyncio.wait_for(subscription.queue.get(),
-                                                        SSE_KEEPALIVE_S)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(SSE_KEEPALIVE_S):
+                        items = [await queue.get()]
+                except TimeoutError:
                     if await request.is_disconnected():
                         return
                     yield b": keep-alive\n\n"
                     continue
-                yield _sse(kind, data)
+                while not queue.empty():  # what else is waiting goes out in the same write
+                    items.append(queue.get_nowait())
+                chunk = []
+                for kind, data in items:
+                    chunk.append(_published_sse(kind, data))
+                    if kind == "end":
+                        break
+                yield b"".join(chunk)
                 if kind == "end":
                     return
         finally:
