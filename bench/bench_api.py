@@ -172,7 +172,9 @@ def sse_figures(n_clients: int, run_seconds: float, accel: int) -> dict[str, dic
                 "params": {"voltage_v": 9.5, "sample_period_s": 1.0}})
             assert response.status_code == 201, response.text
             run_id = response.json()["id"]
+            cpu0, t0 = process_cpu_s(service.proc.pid), time.perf_counter()
             clients = asyncio.run(_stream(service.url, run_id, n_clients, run_seconds))
+            cpu_pct = (process_cpu_s(service.proc.pid) - cpu0) / (time.perf_counter() - t0) * 100
         finally:
             service.stop()
     latencies = np.concatenate([c.latencies_ms for c in clients])
@@ -185,8 +187,9 @@ def sse_figures(n_clients: int, run_seconds: float, accel: int) -> dict[str, dic
         "sse_p50_ms": {"value": float(np.percentile(latencies, 50)), "unit": "ms"},
         "sse_max_ms": {"value": float(latencies.max()), "unit": "ms"},
         "sse_events_measured": {"value": int(len(latencies)),
-                                "unit": f"samples events ({accel} device s per wall s)"},
+                                "unit": f"samples events in {run_seconds:g} s ({accel}x run)"},
         "sse_clients_without_gaps": {"value": complete, "unit": f"of {n_clients}"},
+        "sse_service_cpu_pct": {"value": cpu_pct, "unit": "% of a core (service process)"},
     }
 
 
