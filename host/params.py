@@ -20,7 +20,8 @@ MAX_DURATION_S = 30 * 24 * 3600.0
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON true is not 1.0 V and "10" is not a number; ints still pass as floats.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def _check_grace(value: float) -> float:

@@ -175,8 +175,6 @@ def test_http_hostile_request_gets_a_clear_error_and_changes_nothing(unchanged, 
     assert isinstance(detail, str) and fragment in detail
 
 
-@pytest.mark.xfail(strict=True, reason="host/params.py takes JSON true as 1.0 V (pydantic's "
-                   "lax floats); its owner is to make the run parameters strict")
 def test_http_boolean_for_a_voltage_is_refused(service):
     response = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=30,
                           json=_run_body(voltage_v=True))
