@@ -53,7 +53,7 @@ def _assert_every_seq_once(url: str, run_id: int) -> int:
     return len(seqs)
 
 
-@pytest.mark.parametrize("service", ["sim:G1?accel=100&seed=1"], indirect=True)
+@pytest.mark.parametrize("service", ["sim:G1?accel=50&seed=1"], indirect=True)
 def test_lifetime_run_of_g1_at_10_v_gives_the_preset_t50(service):
     run = _start(service.url, "lifetime", {"voltage_v": 10.0, "sample_period_s": 1.0,
                                            "host_loss_grace_s": 30})
