@@ -67,7 +67,7 @@ class Link:
     def service(self, now_ms):
         """Aged batch out, heartbeat when due, host presence.  No allocation."""
         board = self._board
-        self._outbox.flush_if_old(now_ms)
+        self._outbox.flush_if_old(now_ms, self._ctrl.clock)
         if board.link_diff(now_ms, self._last_heartbeat_ms) >= HEARTBEAT_MS:
             self.heartbeat(now_ms)
         if self.host_present and self.silent_ms(now_ms) >= HOST_PRESENCE_MS:
