@@ -171,7 +171,10 @@ def build_from_env():
     LUMENRIG_SIM_RESET_CAUSE (power_on|soft|watchdog: overrides the guess from the state
     file), LUMENRIG_SIM_INTERLOCK (file holding "1" closed / "0" open, polled),
     LUMENRIG_SIM_FROZEN=1 (physics never advances: static registers),
-    LUMENRIG_SIM_TICKS_OFFSET_US (start ticks_us this far along, to reach the wrap soon).
+    LUMENRIG_SIM_TICKS_OFFSET_US (start ticks_us this far along, to reach the wrap soon),
+    LUMENRIG_SIM_SAMPLE_RING (samples the device keeps for RESEND instead of the board's
+    SAMPLE_RING: a simulated rig at high accel takes in one wall second of a link cut what
+    the board takes in minutes; the unix port has the RAM, the Pico keeps its 512).
     The host link is this process's stdin/stdout.
     """
     from hil_sim.physics.bench import Bench
@@ -197,13 +200,32 @@ def build_from_env():
     if interlock_path:
         interlock = ControlFilePin(interlock_path, 1, clocks.link_ms, clocks.link_diff)
     name = "sim:" + preset
+    config = board_config
+    sample_ring = int(_env("LUMENRIG_SIM_SAMPLE_RING", "0"))
+    if sample_ring:
+        config = config_with(board_config, SAMPLE_RING=sample_ring)
     return SimBoard(
-        bench, accel=accel, frozen=frozen, link=StdioLink(sys.stdin.buffer, sys.stdout.buffer),
+        bench, config=config, accel=accel, frozen=frozen, link=StdioLink(sys.stdin.buffer, sys.stdout.buffer),
         state_path=state_path, start_us=start_us,
         # ticks restart near 0 at every boot, as on the Pico, whatever the experiment time
         ticks_offset_us=ticks_offset_us - start_us,
         reset_cause=cause, name=name, board_id=board_id_for(f"{name}:{seed}"),
         interlock=interlock)
+
+
+class _Config:
+    """A board config with some values replaced (MicroPython has no types.SimpleNamespace)."""
+
+
+def config_with(module, **overrides):
+    """A copy of the config module's upper-case names, with overrides applied."""
+    config = _Config()
+    for name in dir(module):
+        if name.isupper():
+            setattr(config, name, getattr(module, name))
+    for name, value in overrides.items():
+        setattr(config, name, value)
+    return config
 
 
 def board_id_for(text):

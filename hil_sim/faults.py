@@ -277,16 +277,21 @@ class FaultInjector:
         """
         while self._pending_cuts and self._pending_cuts[0][0] <= device_s:
             _, duration_s = self._pending_cuts.pop(0)
-            end = wall_s + duration_s
-            if self.cut_active(wall_s):
-                end = max(self._cut_until_wall_s, end)
-            self._cut_until_wall_s = end
-            self.stats["cuts"] += 1
+            self.cut_now(wall_s, duration_s)
         due = False
         while self._pending_resets and self._pending_resets[0] <= device_s:
             self._pending_resets.pop(0)
             due = True
         return due
+
+    def cut_now(self, wall_s, duration_s):
+        """Cut the link from wall_s for duration_s of wall time (a scheduled cut, or one a
+        test starts at a moment of its choosing); overlapping cuts end at the later end."""
+        end = wall_s + duration_s
+        if self.cut_active(wall_s):
+            end = max(self._cut_until_wall_s, end)
+        self._cut_until_wall_s = end
+        self.stats["cuts"] += 1
 
     def count_reset(self):
         self.stats["resets"] += 1

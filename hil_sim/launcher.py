@@ -321,6 +321,12 @@ class SimRig:
         """Reset the device now (kill and restart the firmware on the same state file)."""
         self.relay.call_soon_threadsafe(self._reset)
 
+    def cut(self, duration_s):
+        """Cut the link now for duration_s of wall time, as a scheduled `cut=` fault would
+        (counted in stats["cuts"])."""
+        self.relay.call_soon_threadsafe(
+            lambda: self.injector.cut_now(time.monotonic(), duration_s))
+
     def device_time_s(self):
         """Device (experiment) seconds since the rig's first boot."""
         return self.clock.now_s()
