@@ -27,7 +27,8 @@ class Rig:
         self.last_sample: dict[str, Any] | None = None
 
     def open(self, store: Store) -> None:
-        """Start the simulator if any, open the link, register the rig (and its calibration)."""
+        """Start the simulator if any, make the link (not started yet), register the rig (and
+        its calibration)."""
         url = self.spec.spec
         store.upsert_rig(self.name, self.spec.spec)
         if is_sim_spec(url):
@@ -42,7 +43,9 @@ class Rig:
 
                 store.set_calibration(self.name,
                                       calibration(sim_spec.preset).model_dump(mode="json"))
-        self.link = RigLink(self.name, url)
+        # Not started here: RunManager.start() starts it once it listens, so the first
+        # Connected (a running rig's HELLO_ACK after a service restart) is not missed.
+        self.link = RigLink(self.name, url, start=False)
 
     def close(self) -> None:
         if self.link is not None:

@@ -21,6 +21,7 @@ from host.link import LinkError
 from host.params import JvlParams, LifetimeParams, PhotostabilityParams
 from host.programs import resume_fields, start_run_fields
 from host.rigs import Rig
+from host.seqorder import SeqOrder, seq_ranges
 from host.store import Store
 from host.store.columns import json_rows
 from host.store.records import Run
@@ -35,8 +36,18 @@ LIVE_COLUMNS = ("seq", "t_s", "voltage_v", "current_a", "luminance_cd_m2", "pl",
 COMPLETED_STOPS = (schema.STOP_COMPLETED, schema.STOP_LUMINANCE_FRACTION,
                    schema.STOP_MAX_DURATION)
 FINISH_BACKFILL_S = 20.0  # wall time allowed to fetch the last missing samples
+# Backfill (RunManager._backfill): every BACKFILL_PERIOD_S the missing seqs are asked for
+# again, a range at most every BACKFILL_RETRY_S; ranges apart by at most BACKFILL_MERGE
+# seqs go in one RESEND (the rig re-sends the few between), at most BACKFILL_ASKS at once.
+BACKFILL_PERIOD_S = 0.1
+BACKFILL_RETRY_S = 0.25
+BACKFILL_MERGE = 8
+BACKFILL_ASKS = 32
 PROGRESS_WRITE_S = 1.0
 RESEND_SPAN = 256
+# START_RUN (and a resume) is the one command a run cannot do without: on a noisy link a
+# 70-byte frame and its ACK may both need several tries (a repeat is idempotent on the rig).
+START_TRIES = 12
 
 
 class RunError(Exception):
@@ -55,7 +66,7 @@ def _stop_text(reason: int) -> str:
 class Tracker:
     """What the host follows of one unfinished run."""
 
-    def __init__(self, run: Run, rig: Rig):
+    def __init__(self, run: Run, rig: Rig, next_seq: int = 0):
         self.run = run
         self.rig = rig
         self.params = PARAMS[run.kind].model_validate(run.params)
@@ -74,6 +85,14 @@ class Tracker:
         self.progress_written_at = 0.0
         self.finishing: asyncio.Task | None = None
         self.stop_reason: int | None = None
+        self.starting = False  # START_RUN sent and not answered yet: no reconcile meanwhile
+        self.resuming = False
+        # Samples are stored in seq order; next_seq: the first not stored (or given up).
+        self.order = SeqOrder(next_seq)
+        self.epoch = 0  # bumped when a resume renumbers: answers about older seqs are stale
+        self.device_next_seq = 0  # the most the rig has said it took (HEARTBEAT, HELLO_ACK)
+        self.backfill: asyncio.Task | None = None
+        self.resume_pending = False  # a resume failed on the link: try at the next heartbeat
 
     @property
     def device_run_id(self) -> int:
@@ -138,22 +157,29 @@ class RunManager:
                     self.store.update_run, run.id, state="failed",
                     error="rig %s is not served any more" % run.rig)
                 continue
-            self._adopt(run, rig)
+            top = await asyncio.to_thread(self.store.max_seq, run.id)
+            self._adopt(run, rig, 0 if top is None else top + 1)
         for rig in self.rigs.values():
             queue = rig.link.async_queue()
             self._tasks.append(asyncio.create_task(self._follow(rig, queue),
                                                    name="rig-%s" % rig.name))
+            rig.link.start()  # after the queue listens: no Connected is missed
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         for tracker in self.trackers.values():
-            if tracker.finishing:
-                tracker.finishing.cancel()
+            for task in (tracker.finishing, tracker.backfill):
+                if task is not None:
+                    task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _adopt(self, run: Run, rig: Rig) -> Tracker:
-        tracker = Tracker(run, rig)
+    def _adopt(self, run: Run, rig: Rig, next_seq: int = 0) -> Tracker:
+        """Follow run on rig; next_seq: the first seq not stored yet (samples are stored in
+        order, so below it every seq is stored or was recorded lost)."""
+        tracker = Tracker(run, rig, next_seq)
+        tracker.backfill = asyncio.create_task(self._backfill(tracker),
+                                               name="backfill-%d" % run.id)
         self.trackers[run.id] = tracker
         rig.active_run_id = run.id
         return tracker
@@ -177,8 +203,9 @@ class RunManager:
         run = await asyncio.to_thread(self.store.create_run, rig_name, kind,
                                       params.model_dump(mode="json"), calibration=calibration)
         tracker = self._adopt(run, rig)
+        tracker.starting = True
         try:
-            reply = await rig.link.acommand(schema.START_RUN, **tracker.fields)
+            reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **tracker.fields)
         except LinkError as exc:
             await self._end(tracker, "failed", error="the rig did not take the run: %s" % exc)
             raise RunError(503, "rig %s did not answer: %s" % (rig_name, exc)) from exc
@@ -190,6 +217,7 @@ class RunManager:
             raise RunError(409, reply.error or "refused")
         tracker.run = await asyncio.to_thread(self.store.update_run, run.id, state="running",
                                               device_run_id=tracker.device_run_id)
+        tracker.starting = False
         self.hub.publish(run.id, "state", tracker.run.as_dict())
         return tracker.run
 
@@ -237,34 +265,47 @@ class RunManager:
                 await self._ingest(rig, pending)
 
     async def _ingest(self, rig: Rig, batches: list[dl.SampleBatch]) -> None:
-        by_run: dict[int, list[np.ndarray]] = {}
+        by_run: dict[int, list[dl.SampleBatch]] = {}
         for batch in batches:
-            by_run.setdefault(batch.run_id, []).append(batch.records)
+            by_run.setdefault(batch.run_id, []).append(batch)
         for device_run_id, parts in by_run.items():
+            records = np.concatenate([batch.records for batch in parts])
             tracker = self.trackers.get(device_run_id)
             if tracker is None or tracker.rig is not rig:
-                tracker = await self._tracker_for_stray(rig, device_run_id)
-                if tracker is None:
-                    continue
-            records = np.concatenate(parts)
-            cols = tracker.converter.columns(records)
-            try:
-                new = await asyncio.to_thread(self.store.insert_samples, tracker.run.id, cols)
-            except Exception:
-                log.exception("run %d: storing %d samples failed", tracker.run.id, len(records))
-                raise
-            self.samples_stored += new
-            live = tracker.note_samples(cols)
-            rows = json_rows(cols, LIVE_COLUMNS)
-            rig.last_sample = dict(zip(LIVE_COLUMNS, rows[-1])) if rows else rig.last_sample
-            self.hub.publish(tracker.run.id, "samples", {"columns": list(LIVE_COLUMNS),
-                                                         "rows": rows, "sent_at": time.time()})
-            self.hub.publish(tracker.run.id, "progress", live)
-            now = time.monotonic()
-            if now - tracker.progress_written_at > PROGRESS_WRITE_S and not tracker.run.finished:
-                tracker.progress_written_at = now
-                await asyncio.to_thread(self.store.update_run, tracker.run.id,
-                                        progress=tracker.progress)
+                stray = await self._tracker_for_stray(rig, device_run_id)
+                if stray is not None:
+                    await self._store(rig, stray, records)
+                continue
+            resent = [batch.records["seq"] for batch in parts if batch.resent]
+            ready = tracker.order.add(records)
+            if len(ready):
+                await self._store(rig, tracker, ready)
+            if resent:
+                ranges = seq_ranges(np.concatenate(resent))
+                await self._event(rig, device_run_id, "resent",
+                                  "samples %s re-sent by the rig" % _ranges_text(ranges),
+                                  {"ranges": ranges})
+
+    async def _store(self, rig: Rig, tracker: "Tracker", records: np.ndarray) -> None:
+        """Store records of tracker's run, then publish them and the progress live."""
+        cols = tracker.converter.columns(records)
+        try:
+            new = await asyncio.to_thread(self.store.insert_samples, tracker.run.id, cols)
+        except Exception:
+            log.exception("run %d: storing %d samples failed", tracker.run.id, len(records))
+            raise
+        self.samples_stored += new
+        live = tracker.note_samples(cols)
+        rows = json_rows(cols, LIVE_COLUMNS)
+        rig.last_sample = dict(zip(LIVE_COLUMNS, rows[-1])) if rows else rig.last_sample
+        self.hub.publish(tracker.run.id, "samples", {"columns": list(LIVE_COLUMNS),
+                                                     "rows": rows, "sent_at": time.time()})
+        self.hub.publish(tracker.run.id, "progress", live)
+        now = time.monotonic()
+        if now - tracker.progress_written_at > PROGRESS_WRITE_S and not tracker.run.finished:
+            tracker.progress_written_at = now
+            await asyncio.to_thread(self.store.update_run, tracker.run.id,
+                                    progress=tracker.progress)
 
     async def _tracker_for_stray(self, rig: Rig, device_run_id: int) -> Tracker | None:
         """Samples of a run the host is not following: stored if that run is this rig's."""
@@ -285,6 +326,7 @@ class RunManager:
         elif isinstance(item, dl.DeviceEvent):
             await self._device_event(rig, item)
         elif isinstance(item, dl.HeartbeatSeen):
+            self._saw_next_seq(rig, item.heartbeat.run_id, item.heartbeat.next_seq)
             self._check_ended(rig, item.heartbeat.state, item.heartbeat.run_id)
         elif isinstance(item, dl.Disconnected):
             await self._event(rig, None, "link_down", "link to %s lost: %s"
@@ -295,13 +337,69 @@ class RunManager:
                               % (item.from_seq, item.to_seq),
                               {"from_seq": item.from_seq, "to_seq": item.to_seq})
         elif isinstance(item, dl.SamplesLost):
-            await self._event(rig, item.run_id, "samples_lost",
-                              "samples %d..%d are no longer on the rig: lost"
-                              % (item.from_seq, item.to_seq),
-                              {"from_seq": item.from_seq, "to_seq": item.to_seq})
+            # The link stopped asking after its few tries; the backfill goes on asking while
+            # the rig holds them and records the loss only when the rig says they are gone.
+            log.debug("rig %s: the link gave up on samples %d..%d of run %d", rig.name,
+                      item.from_seq, item.to_seq, item.run_id)
         elif isinstance(item, dl.EventsLost):
             await self._event(rig, None, "events_lost", "device events %s were not recovered"
                               % (list(item.event_seqs),))
+
+    def _saw_next_seq(self, rig: Rig, device_run_id: int, next_seq: int) -> None:
+        tracker = self.trackers.get(device_run_id)
+        if tracker is not None and tracker.rig is rig:
+            tracker.device_next_seq = max(tracker.device_next_seq, next_seq)
+
+    async def _backfill(self, tracker: "Tracker") -> None:
+        """Ask the rig for every seq missing below what it said it took, again and again,
+        until it arrives or the rig says it is gone (its ring moved past it).
+
+        On a damaged link a resent sample may need several tries, and an accelerated rig
+        opens new gaps every wall second: many small RESENDs in flight at once keep up where
+        the link's one request at a time (with its give-up after a few tries) cannot.
+        """
+        asked: dict[int, float] = {}
+        while True:
+            await asyncio.sleep(BACKFILL_PERIOD_S)
+            link = tracker.rig.link
+            if tracker.resuming or link is None or not link.connected:
+                continue
+            order = tracker.order
+            holes = order.holes(max(tracker.device_next_seq - 1, order.last_held()))
+            now = time.monotonic()
+            asked = {a: t for a, t in asked.items() if now - t < BACKFILL_RETRY_S}
+            for first, last in _merged(holes, BACKFILL_MERGE)[:BACKFILL_ASKS]:
+                if first in asked:
+                    continue
+                asked[first] = now
+                asyncio.create_task(self._ask_resend(
+                    tracker, first, min(last, first + RESEND_SPAN - 1), tracker.epoch))
+
+    async def _ask_resend(self, tracker: "Tracker", first: int, last: int, epoch: int) -> None:
+        """One RESEND, one try; the backfill asks again if the samples do not come."""
+        link = tracker.rig.link
+        assert link is not None
+        try:
+            reply = await link.acommand(schema.RESEND, run_id=tracker.device_run_id,
+                                        from_seq=first, to_seq=last, timeout_s=1.0, tries=1,
+                                        wait_s=0.0)
+        except LinkError:
+            return
+        msg: Any = reply.message
+        if tracker.epoch == epoch and not reply.ok and msg.code == schema.NACK_NOT_IN_RING:
+            await self._give_up(tracker, msg.detail, "are no longer on the rig")
+        # NACK_BAD_RUN_ID: the rig was reset or runs something else; reconcile resumes ours.
+
+    async def _give_up(self, tracker: "Tracker", below_seq: int, why: str) -> None:
+        """Record every missing seq below below_seq as lost and store what waited on them."""
+        holes = tracker.order.holes(below_seq - 1)
+        ready = tracker.order.skip_to(below_seq)  # before any await: one give-up per hole
+        for a, b in holes:
+            await self._event(tracker.rig, tracker.device_run_id, "samples_lost",
+                              "samples %d..%d %s: lost" % (a, b, why),
+                              {"from_seq": a, "to_seq": b})
+        if len(ready):
+            await self._store(tracker.rig, tracker, ready)
 
     def _run_for(self, rig: Rig, device_run_id: int) -> int | None:
         tracker = self.trackers.get(device_run_id)
@@ -338,21 +436,25 @@ class RunManager:
     def _check_ended(self, rig: Rig, state: int, device_run_id: int) -> None:
         """A run that ended while its RUN_STOPPED event was lost still gets finished."""
         tracker = self.trackers.get(rig.active_run_id or -1)
-        if (tracker is None or tracker.finishing or tracker.run.state != "running"
-                or device_run_id != tracker.device_run_id or state == schema.STATE_RUNNING):
+        if tracker is None or tracker.finishing or tracker.run.state != "running":
             return
-        self._finish_soon(tracker)
+        if device_run_id != tracker.device_run_id:
+            if tracker.resume_pending:
+                self._resume_soon(tracker)
+            return
+        if state != schema.STATE_RUNNING:
+            self._finish_soon(tracker)
 
     async def _reconcile(self, rig: Rig, hello: Any, device_reset: bool) -> None:
         """After (re)connecting: reattach, finish, or resume the rig's unfinished run."""
         tracker = self.trackers.get(rig.active_run_id or -1)
-        if tracker is None or tracker.finishing:
-            return
+        if tracker is None or tracker.finishing or tracker.starting or tracker.resuming:
+            return  # a START_RUN in flight is retried by the link across the reconnect
         run_id = tracker.device_run_id
         if hello.run_id == run_id and tracker.run.state == "running":
-            missing = await asyncio.to_thread(self.store.missing_seq_ranges, tracker.run.id,
-                                              hello.next_seq - 1)
-            rig.link.track_run(run_id, missing[0][0] if missing else hello.next_seq)
+            self._saw_next_seq(rig, run_id, hello.next_seq)
+            holes = tracker.order.holes(hello.next_seq - 1)
+            rig.link.track_run(run_id, holes[0][0] if holes else hello.next_seq)
             if hello.state != schema.STATE_RUNNING:
                 self._finish_soon(tracker)
             else:
@@ -366,8 +468,34 @@ class RunManager:
         await self._resume(rig, tracker, device_reset)
 
     async def _resume(self, rig: Rig, tracker: Tracker, device_reset: bool) -> None:
-        top = await asyncio.to_thread(self.store.max_seq, tracker.run.id)
-        next_seq = 0 if top is None else top + 1
+        """The rig lost the run (a reset, or it ran something else), and with it every
+        sample it had not sent: continue the run from the samples stored."""
+        tracker.resuming = True
+        tracker.resume_pending = False
+        try:
+            await self._resume_run(rig, tracker, device_reset)
+        finally:
+            tracker.resuming = False
+
+    async def _resume_run(self, rig: Rig, tracker: Tracker, device_reset: bool) -> None:
+        run_id = tracker.device_run_id
+        try:  # a HELLO_ACK taken before an earlier resume reached the rig is stale: ask
+            status: Any = (await rig.link.acommand(schema.GET_STATUS,
+                                                   tries=START_TRIES)).message
+        except LinkError as exc:
+            tracker.resume_pending = True
+            await self._event(rig, run_id, "resume_failed", "could not resume the run: %s" % exc)
+            return
+        if status.run_id == run_id:  # resumed already, or it ended there: never run it twice
+            if status.state != schema.STATE_RUNNING:
+                self._finish_soon(tracker)
+            return
+        tracker.epoch += 1  # the rig's numbering restarts here: older recoveries stop
+        await self._close_gaps_for_resume(tracker)
+        # The link's bookkeeping of the old numbering goes with it; renumbered seqs come anew.
+        rig.link.forget_run(run_id)
+        rig.link.track_run(run_id, tracker.order.next_seq)
+        next_seq = tracker.order.next_seq
         cols = await asyncio.to_thread(self.store.read_samples, tracker.run.id,
                                        None, None, ("t_s", "setpoint_v"))
         period_s = tracker.fields["sample_period_ms"] / 1000
@@ -380,9 +508,10 @@ class RunManager:
         fields = resume_fields(tracker.fields, next_seq=next_seq, resume_t_s=resume_t_s,
                                l0_pd_pa=l0_pd_pa, hold_setpoint_mv=hold_mv)
         try:
-            reply = await rig.link.acommand(schema.START_RUN, **fields)
+            reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **fields)
         except LinkError as exc:
-            await self._event(rig, tracker.device_run_id, "resume_failed",
+            tracker.resume_pending = True  # asked again at the rig's next heartbeat
+            await self._event(rig, run_id, "resume_failed",
                               "could not resume the run: %s" % exc)
             return
         if not reply.ok:
@@ -390,10 +519,39 @@ class RunManager:
                             "resume it: %s" % ("reset" if device_reset else "not running",
                                               reply.error))
             return
-        await self._event(rig, tracker.device_run_id, "resumed",
+        await self._event(rig, run_id, "resumed",
                           "the rig %s; run resumed at seq %d, t = %.1f s"
                           % ("was reset" if device_reset else "had lost the run", next_seq,
                              resume_t_s), {"resume_seq": next_seq, "resume_t_s": resume_t_s})
+
+    async def _close_gaps_for_resume(self, tracker: Tracker) -> None:
+        """Samples received past a gap are stored under the next seqs (the gap's samples
+        died with the rig's memory), and the loss is recorded as an event."""
+        order = tracker.order
+        received = order.next_seq + order.held_count
+        claimed = tracker.device_next_seq
+        first = order.next_seq
+        renumbered, dropped = order.renumber()
+        if len(renumbered):
+            await self._store(tracker.rig, tracker, renumbered)
+        lost_at_least = max(0, claimed - received) + sum(b - a + 1 for a, b in dropped)
+        if lost_at_least or len(renumbered):
+            message = "the rig lost at least %d samples it had not sent" % lost_at_least
+            if len(renumbered):
+                message += "; %d received after a gap are stored as seqs %d..%d" % (
+                    len(renumbered), first, order.next_seq - 1)
+            await self._event(
+                tracker.rig, tracker.device_run_id, "samples_lost", message,
+                {"lost_at_least": lost_at_least, "device_next_seq": claimed,
+                 "dropped": dropped, "renumbered": len(renumbered),
+                 "renumbered_from": first})
+        tracker.device_next_seq = order.next_seq
+
+    def _resume_soon(self, tracker: Tracker) -> None:
+        if not (tracker.resuming or tracker.finishing or tracker.starting):
+            tracker.resuming = True  # at once: a reconcile meanwhile must not resume twice
+            asyncio.create_task(self._resume(tracker.rig, tracker, False),
+                                name="resume-%d" % tracker.run.id)
 
     # ------------------------------------------------------------------ finishing
 
@@ -404,7 +562,6 @@ class RunManager:
 
     async def _finish(self, tracker: Tracker) -> None:
         link = tracker.rig.link
-        run_id = tracker.run.id
         upto = None
         reason = tracker.stop_reason
         deadline = time.monotonic() + FINISH_BACKFILL_S
@@ -419,27 +576,11 @@ class RunManager:
                 if reason is None:
                     reason = status.stop_reason
             break
-        lost = []
-        while upto is not None:
-            missing = await asyncio.to_thread(self.store.missing_seq_ranges, run_id, upto)
-            if not missing:
-                break
-            if time.monotonic() > deadline:
-                lost = missing
-                break
-            for first, last in missing[:8]:
-                for start in range(first, last + 1, RESEND_SPAN):
-                    try:
-                        await link.acommand(schema.RESEND, run_id=tracker.device_run_id,
-                                            from_seq=start,
-                                            to_seq=min(last, start + RESEND_SPAN - 1))
-                    except LinkError:
-                        pass
-            await asyncio.sleep(0.3)
-        for first, last in lost:
-            await self._event(tracker.rig, run_id, "samples_lost",
-                              "samples %d..%d never arrived" % (first, last),
-                              {"from_seq": first, "to_seq": last})
+        if upto is not None:  # the backfill fetches the tail; wait for it, up to the deadline
+            tracker.device_next_seq = max(tracker.device_next_seq, upto + 1)
+            while tracker.order.holes(upto) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await self._give_up(tracker, upto + 1, "never arrived")
         reason = schema.STOP_NONE if reason is None else reason
         if reason in COMPLETED_STOPS or (tracker.run.kind == "jvl"
                                          and reason == schema.STOP_COMPLIANCE):
@@ -453,6 +594,11 @@ class RunManager:
     async def _end(self, tracker: Tracker, state: str, error: str | None = None,
                    stop_reason: int | None = None) -> None:
         run = tracker.run
+        if tracker.backfill is not None:
+            tracker.backfill.cancel()
+        ready = tracker.order.release_all()
+        if len(ready):
+            await self._store(tracker.rig, tracker, ready)
         summary = None
         if run.state != "queued":
             cols = await asyncio.to_thread(self.store.read_samples, run.id)
@@ -486,6 +632,25 @@ def _firmware_info(hello: Any) -> dict[str, Any]:
     return {"version": "%d.%d.%d" % (hello.fw_major, hello.fw_minor, hello.fw_patch),
             "board_id": "%016x" % hello.board_id, "schema_hash": "%08x" % hello.schema_hash,
             "capabilities": hello.capabilities, "reset_cause": hello.reset_cause}
+
+
+def _merged(ranges: list[tuple[int, int]], within: int) -> list[tuple[int, int]]:
+    """Sorted ranges joined where at most `within` seqs lie between two of them."""
+    out: list[tuple[int, int]] = []
+    for first, last in ranges:
+        if out and first - out[-1][1] - 1 <= within:
+            out[-1] = (out[-1][0], last)
+        else:
+            out.append((first, last))
+    return out
+
+
+def _ranges_text(ranges: list[tuple[int, int]], most: int = 6) -> str:
+    """'3..5, 9, 12..14' (and how many more ranges when there are over `most`)."""
+    parts = ["%d..%d" % (a, b) if b > a else "%d" % a for a, b in ranges[:most]]
+    if len(ranges) > most:
+        parts.append("and %d more ranges" % (len(ranges) - most))
+    return ", ".join(parts)
 
 
 def _event_text(ev: dl.DeviceEvent) -> str:
