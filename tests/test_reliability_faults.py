@@ -259,6 +259,7 @@ def _figures(faulted: Outcome, clean: Outcome | None = None) -> dict:
         "device_next_seq": faulted.rig["device"].get("next_seq"),
         "lost_in_reset_at_least": sum((e["data"] or {}).get("lost_at_least", 0) for e in lost),
         "renumbered_after_reset": sum((e["data"] or {}).get("renumbered", 0) for e in lost),
+        "resumed": [e["data"] for e in faulted.events("resumed")],
         "gap_events": len(faulted.events("gap")),
         "resent_events": len(faulted.events("resent")),
         "link": {k: faulted.rig["link"].get(k) for k in (
