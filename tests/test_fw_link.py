@@ -84,6 +84,12 @@ def test_repeated_cmd_id_gets_the_cached_reply_even_when_the_state_changed(bed):
     assert again == first and again[1][1] == schema.STATE_IDLE
 
 
+def test_the_same_cmd_id_on_another_command_is_a_new_command(bed):
+    assert bed.command(schema.STOP_RUN, (0,), cmd_id=650)[0] == schema.ACK
+    msg_id, head = bed.command(schema.GET_STATUS, cmd_id=650)
+    assert msg_id == schema.STATUS and head[0] == 650
+
+
 def test_a_new_session_forgets_earlier_cmd_ids(bed):
     bed.command(schema.GET_STATUS, cmd_id=700)
     bed.start_run()

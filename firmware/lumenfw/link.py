@@ -20,7 +20,8 @@ class Link:
     """Reads what the host sent (non-blocking, only decodes when bytes arrived), answers
     HELLO and commands, and sends heartbeats and aged sample batches.
 
-    A command runs once per cmd_id within a session: a repeat gets the cached reply.
+    A command runs once per cmd_id within a session: a repeat of the same command gets
+    the cached reply.
     Commands before a HELLO with our SCHEMA_HASH get NACK_NO_SESSION.
     """
 
@@ -130,9 +131,9 @@ class Link:
             reply = (schema.NACK, messages.pack(
                 schema.NACK, (cmd_id, msg_id, schema.NACK_NO_SESSION, 0)))
         else:
-            reply = self.cache.get(cmd_id)
+            reply = self.cache.get(cmd_id, msg_id)
             if reply is None:
                 reply = self._commands.execute(msg_id, head)
                 self.commands_executed += 1
-                self.cache.put(cmd_id, reply[0], reply[1])
+                self.cache.put(cmd_id, msg_id, reply[0], reply[1])
         self._outbox.send_body(reply[0], reply[1])
