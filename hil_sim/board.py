@@ -8,9 +8,6 @@ import json
 import os
 import sys
 
-from lumenfw import board_config
-from lumenfw.board import Board, StdioLink
-
 from hil_sim import clock as clocks
 from hil_sim.chips.ads1115 import SimADS1115
 from hil_sim.chips.ina226 import SimINA226
@@ -19,6 +16,8 @@ from hil_sim.chips.sht31 import SimSHT31
 from hil_sim.chips.source import BenchSource
 from hil_sim.gpio import ControlFilePin, SimPin, SourcePin
 from hil_sim.i2c import SimI2C
+from lumenfw import board_config
+from lumenfw.board import Board, StdioLink
 from protocol import schema
 
 STATE_PERIOD_MS = 5  # wall ms between state-file writes (and at every physics advance past it)
