@@ -4,6 +4,7 @@ import json
 import time
 
 import httpx
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 FINAL_STATES = ("completed", "aborted", "failed")
@@ -38,7 +39,8 @@ def follow_run(server: str, run_id: int, headers: dict) -> dict:
     columns = (TextColumn("run %d {task.fields[what]}" % run_id), BarColumn(),
                TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, transient=False) as progress:
+    # stderr: stdout carries the summary JSON, for scripts to read.
+    with Progress(*columns, transient=False, console=Console(stderr=True)) as progress:
         task = progress.add_task("run", total=1.0, what=run["state"])
         while run["state"] not in FINAL_STATES:
             try:
