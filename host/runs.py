@@ -80,7 +80,6 @@ class Tracker:
         self.pl0: float | None = None
         self.last_t_s = 0.0
         self.last_setpoint_mv: int | None = None
-        self.last_step_mv: int | None = None
         self.progress = run.progress
         self.progress_written_at = 0.0
         self.finishing: asyncio.Task | None = None
@@ -103,9 +102,6 @@ class Tracker:
         t = float(cols["t_s"][-1])
         self.last_t_s = max(self.last_t_s, t)
         self.last_setpoint_mv = int(round(cols["setpoint_v"][-1] * 1000))
-        step_end = (cols["flags"] & schema.FLAG_STEP_END) != 0
-        if step_end.any():
-            self.last_step_mv = int(round(cols["setpoint_v"][step_end][-1] * 1000))
         message: dict[str, Any] = {"t_s": t, "voltage_v": float(cols["voltage_v"][-1])}
         kind = self.run.kind
         if kind == "lifetime":
