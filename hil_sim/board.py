@@ -50,7 +50,10 @@ class SimBoard(Board):
         self._state_ms = self.watchdog_fed_ms - STATE_PERIOD_MS
         self.source = None
         if state_path and not frozen:
-            self._state_file = open(state_path, "r+b" if _exists(state_path) else "w+b")  # noqa: SIM115 (kept open)
+            # Unbuffered: each write() is visible to the launcher at once, and nothing calls
+            # flush(), which on the unix port is an fsync (a disk wait per write).
+            self._state_file = open(state_path, "r+b" if _exists(state_path) else "w+b",  # noqa: SIM115 (kept open)
+                                    buffering=0)
         self.source = BenchSource(bench, self.clock, frozen, self._on_advance)
         source = self.source
         # Pins come up low (the safe state); the bench is told so, as after any reset.
@@ -124,9 +127,11 @@ class SimBoard(Board):
         self._persist(False)
 
     def _persist(self, force):
-        """Write {t_us, wdt_fed_ms, bench} as one JSON line, padded over the previous one.
+        """Write {t_us, wdt_fed_ms, stalled_us, bench} as one JSON line, padded over the
+        previous one (stalled_us: experiment time this boot's clock cut as stalls).
 
-        At most every STATE_PERIOD_MS of wall time; one write() of a file kept open.
+        At most every STATE_PERIOD_MS of wall time; one write() of an unbuffered file kept
+        open.
         """
         if self._state_file is None or self.source is None:
             return  # (the source's first advance comes before the board is built)
@@ -137,13 +142,13 @@ class SimBoard(Board):
         source = self.source
         source.sync()
         text = json.dumps({"t_us": source.time_us(), "wdt_fed_ms": self.watchdog_fed_ms,
+                           "stalled_us": self.clock.stalled_us,
                            "bench": source.bench.snapshot()})
         pad = self._state_len - len(text)
         self._state_len = len(text)
         f = self._state_file
         f.seek(0)
         f.write((text + "\n" + " " * pad if pad > 0 else text + "\n").encode())
-        f.flush()
 
 
 def load_state(path):

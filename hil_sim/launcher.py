@@ -16,12 +16,19 @@ from pathlib import Path
 
 from hil_sim.faults import FaultInjector, FaultPlan, parse_faults
 from hil_sim.relay import DeviceClock, Relay
+from lumenfw import board_config
+from lumenfw.ring import RECORD_SIZE
 
 REPO = Path(__file__).resolve().parent.parent
 FIRMWARE_MAIN = REPO / "firmware" / "main.py"
 MICROPYPATH = os.pathsep.join([str(REPO / "firmware"), str(REPO), ".frozen"])
 BOOT_SYNC_TIMEOUT_S = 3.0  # wall s to wait for the board's first state write after a spawn
 CLOCK_SYNC_PERIOD_S = 0.5  # wall s between re-reads of the device time from the state file
+# The firmware and the simulated bench keep ~200 kB on the 64-bit unix port (code included),
+# plus the sample ring. The heap is sized to that, not generously: MicroPython scans its
+# allocation table for every call frame too large for the C stack, so a big heap full of
+# garbage makes every such call slower (a 4 MB heap cost a G1 run ~25 % of its speed).
+BASE_HEAP_KB = 768
 _QUICK_CRASH_S = 2.0  # a crash this soon after boot doubles the next restart delay
 _MAX_RESTART_DELAY_S = 10.0
 
@@ -63,6 +70,21 @@ def pd_amps_per_cd_m2(preset):
     return optics.pd_amps_per_cd_m2(preset)
 
 
+def heap_for(sample_ring):
+    """The heapsize argument for a board keeping sample_ring samples: the base and twice
+    the ring (room for the garbage between two collections)."""
+    return "%dk" % (BASE_HEAP_KB + 2 * sample_ring * RECORD_SIZE // 1024)
+
+
+def _sample_ring(env):
+    """The ring size the board will keep: LUMENRIG_SIM_SAMPLE_RING, else the board's own."""
+    text = env.get("LUMENRIG_SIM_SAMPLE_RING") or str(board_config.SAMPLE_RING)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"LUMENRIG_SIM_SAMPLE_RING must be a whole number of samples, "
+                         f"at least 1; got {text!r}")
+    return int(text)
+
+
 def _raw_pty():
     """(master, slave) of a new pty with the slave in raw mode, no echo."""
     master, slave = pty.openpty()
@@ -85,10 +107,11 @@ class SimRig:
     noise seed; faults: fault grammar text or a FaultPlan. script: what the process runs
     (firmware/main.py; tests use small stand-ins). state_dir: keep the device state (and
     log) there instead of a temporary folder removed by stop(). extra_env: added to the
-    process environment (e.g. LUMENRIG_SIM_FROZEN=1).
+    process environment (e.g. LUMENRIG_SIM_FROZEN=1). heap: the unix port's heapsize
+    ("1m"); by default heap_for() the sample ring the board will keep.
     """
 
-    def __init__(self, preset, accel=1.0, seed=0, faults="", *, script=None, heap="4m",
+    def __init__(self, preset, accel=1.0, seed=0, faults="", *, script=None, heap=None,
                  pd_amps_per_cd_m2=None, state_dir=None, restart_delay_s=0.5,
                  micropython=None, extra_env=None):
         self.preset = preset
@@ -121,6 +144,7 @@ class SimRig:
         self._spawned_wall_ns = 0
         self._generation = 0  # bumped at every spawn; stale timers check it
         self._state_mtime_ns = 0
+        self._stalled_us = [0, 0]  # experiment us cut as stalls: earlier boots, this boot
         self._quick_crashes = 0
         self._log = None
         self._fds = []
@@ -200,6 +224,8 @@ class SimRig:
         env.pop("LUMENRIG_SIM_RESET_CAUSE", None)
         env.update(self._extra_env)
         self._env = env
+        if self.heap is None:
+            self.heap = heap_for(_sample_ring(env))
 
     # ---- device process (in the relay thread once started) -----------------------------
 
@@ -226,6 +252,7 @@ class SimRig:
         self.relay.watch(self._pidfd, self._on_exit)
         self.relay.set_device_present(True)
         self.boots += 1  # counted once the process runs: a reader seeing it sees the new pid
+        self._stalled_us = [sum(self._stalled_us), 0]
         self._sync_clock(self._generation)
 
     def _kill(self):
@@ -300,12 +327,15 @@ class SimRig:
             if mtime_ns == self._state_mtime_ns:
                 return None
             with open(self.state_path, "rb") as f:
-                t_us = json.loads(f.readline())["t_us"]
+                state = json.loads(f.readline())
+            t_us = state["t_us"]
+            stalled_us = state.get("stalled_us", 0)
         except (OSError, ValueError, KeyError, TypeError):
             return None  # no file yet, or a write in progress: try again later
         if mtime_ns < self._spawned_wall_ns:
             return None  # written by the previous boot
         self._state_mtime_ns = mtime_ns
+        self._stalled_us[1] = stalled_us
         age_s = max(0, time.time_ns() - mtime_ns) / 1e9
         return t_us / 1e6 + self.accel * age_s, time.monotonic()
 
@@ -340,11 +370,14 @@ class SimRig:
 
     @property
     def stats(self):
-        """Counters: fault injector and relay (per direction), boots, crashes, resets."""
+        """Counters: fault injector and relay (per direction), boots, crashes, resets, and
+        stalled_device_s: experiment time the board's clock cut because the OS left the
+        process waiting (hil_sim.clock.VirtualClock), as of the last state-file read."""
         out = dict(self.injector.stats)
         if self.relay is not None:
             out.update(self.relay.stats)
-        out.update(boots=self.boots, crashes=self.crashes, device_resets=self.resets)
+        out.update(boots=self.boots, crashes=self.crashes, device_resets=self.resets,
+                   stalled_device_s=sum(self._stalled_us) / 1e6)
         return out
 
     def log_text(self):

@@ -95,6 +95,10 @@ class ManualSource:
     def moved(self):
         self.epoch += 1
 
+    def read_electrical(self):
+        self.voltage_v = self.bench.voltage_v
+        self.current_a = self.bench.current_a
+
     def dut_voltage_v(self):
         return self.bench.voltage_v
 

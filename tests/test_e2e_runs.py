@@ -6,6 +6,10 @@ documented ground truth (hil_sim/README.md).
 """
 
 import json
+import os
+import signal
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -171,3 +175,40 @@ def test_two_rigs_run_side_by_side_each_on_its_own_link(service):
     assert finals[film["id"]]["summary"]["min_fraction"] < 0.9
     by_rig = httpx.get(service.url + "/api/runs", params={"rig": "lab-film"}, timeout=10).json()
     assert [r["id"] for r in by_rig] == [film["id"]]
+
+
+def _child_pids(pid: int) -> list[int]:
+    """Processes whose parent is pid (the simulated rigs' firmware processes of a service)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path("/proc", entry, "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry))
+    return children
+
+
+@pytest.mark.parametrize("service", ["sim:G1?accel=100&seed=2"], indirect=True)
+def test_a_firmware_process_the_os_holds_up_skips_no_sample_period(service):
+    # A loaded machine leaves the firmware's process waiting for a core; SIGSTOP does the
+    # same for longer. 1.5 s of wall time is 150 s of the run at accel 100: the simulated
+    # clock must not let them pass unseen (hil_sim/README.md, "Device time").
+    run = _start(service.url, "lifetime", {"voltage_v": 10.0, "sample_period_s": 1.0,
+                                           "max_duration_s": 600, "host_loss_grace_s": 30})
+    wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, run["id"]),
+                               timeout=5).json()["progress"] > 0.2, 30, "a fifth of the run")
+    (firmware_pid,) = _child_pids(service.proc.pid)
+    os.kill(firmware_pid, signal.SIGSTOP)
+    time.sleep(1.5)
+    os.kill(firmware_pid, signal.SIGCONT)
+    final = _follow_stream(service.url, run["id"], timeout_s=120)["final"]
+    assert final["state"] == "completed", final
+    rows = httpx.get("%s/api/runs/%d/samples" % (service.url, run["id"]), timeout=60).json()["rows"]
+    t_s = [row[1] for row in rows]
+    assert max(b - a for a, b in zip(t_s, t_s[1:])) < 2.0, "a period went unsampled"
+    assert len(rows) >= 590
+    stats = httpx.get(service.url + "/api/rigs/rig1", timeout=5).json()["simulator"]["stats"]
+    assert stats["stalled_device_s"] > 100  # the 150 s the process could not see

@@ -152,3 +152,29 @@ def test_state_dir_given_is_kept_and_the_next_rig_continues_from_it(tmp_path):
     with echo_rig(accel=100, state_dir=tmp_path) as rig:
         wait_for(lambda: rig.clock.running, what="the clock to follow the boot")
         assert rig.device_time_s() >= saved_t_us / 1e6
+
+
+def _heapsize_arg(pid):
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return argv[argv.index(b"-X") + 1].decode()
+
+
+def test_the_device_heap_fits_the_sample_ring_it_keeps():
+    from hil_sim.launcher import BASE_HEAP_KB
+    from lumenfw.board_config import SAMPLE_RING
+    from lumenfw.ring import RECORD_SIZE
+
+    with echo_rig() as rig:
+        assert _heapsize_arg(wait_for(lambda: rig.pid)) == (
+            "heapsize=%dk" % (BASE_HEAP_KB + 2 * SAMPLE_RING * RECORD_SIZE // 1024))
+    with echo_rig(extra_env={"LUMENRIG_SIM_SAMPLE_RING": "8192"}) as rig:
+        assert _heapsize_arg(wait_for(lambda: rig.pid)) == (
+            "heapsize=%dk" % (BASE_HEAP_KB + 2 * 8192 * RECORD_SIZE // 1024))
+
+
+@pytest.mark.parametrize("ring", ["lots", "0", "-5", "1.5"])
+def test_a_bad_sample_ring_setting_stops_the_rig_before_it_starts(ring):
+    rig = echo_rig(extra_env={"LUMENRIG_SIM_SAMPLE_RING": ring})
+    with pytest.raises(ValueError, match="LUMENRIG_SIM_SAMPLE_RING must be a whole number"):
+        rig.start()
+    assert rig.pid is None and rig.relay is None  # nothing was left running

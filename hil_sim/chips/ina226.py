@@ -37,6 +37,7 @@ class SimINA226(RegisterChip):
         self.bus = 0
         self._epoch = -1
         self._period_start_us = self._clock.now_us()
+        self._period_us = self.period_us()
         self._triggered_done = False
 
     def period_us(self):
@@ -54,7 +55,7 @@ class SimINA226(RegisterChip):
         if mode < 4 and self._triggered_done:  # triggered: one result per config write
             return
         now = self._clock.now_us()
-        period = self.period_us()
+        period = self._period_us  # period_us() of the config, kept at each config write
         elapsed = now - self._period_start_us
         if elapsed < period:
             return
@@ -68,11 +69,12 @@ class SimINA226(RegisterChip):
         if source.epoch == self._epoch:
             return  # the bench has not moved: same result, nothing allocated
         self._epoch = source.epoch
+        source.read_electrical()
         if mode & 1:
-            shunt_nv = source.dut_current_a() * self._shunt_mohm * 1_000_000  # I*R in nV
+            shunt_nv = source.current_a * self._shunt_mohm * 1_000_000  # I*R in nV
             self.shunt = _clamp(_round(shunt_nv / _SHUNT_LSB_NV), -32768, 32767)
         if mode & 2:
-            self.bus = _clamp(_round(source.dut_voltage_v() * 1_000_000 / _BUS_LSB_UV), 0, 32767)
+            self.bus = _clamp(_round(source.voltage_v * 1_000_000 / _BUS_LSB_UV), 0, 32767)
 
     def current(self):
         return _clamp((self.shunt * self.calibration) // 2048, -32768, 32767)
@@ -111,6 +113,7 @@ class SimINA226(RegisterChip):
                 self._reset()
                 return
             self.config = (value & 0x0FFF) | 0x4000
+            self._period_us = self.period_us()
             self._period_start_us = self._clock.now_us()  # a config write restarts conversion
             self._triggered_done = False
             self._epoch = -1

@@ -30,11 +30,16 @@ class RegisterChip:
 
     def read(self, buf):
         value = self.read_register(self.pointer)
-        if len(buf) > 0:
+        n = len(buf)
+        if n == 2:  # every driver read: no loop object for the rest
             buf[0] = (value >> 8) & 0xFF
-        if len(buf) > 1:
             buf[1] = value & 0xFF
-        for i in range(2, len(buf)):
+            return
+        if n > 0:
+            buf[0] = (value >> 8) & 0xFF
+        if n > 1:
+            buf[1] = value & 0xFF
+        for i in range(2, n):
             buf[i] = 0xFF  # the bus floats high past the register
 
     def read_register(self, ptr):

@@ -18,8 +18,8 @@ class BenchSource:
         self.epoch = 0
         self._on_advance = on_advance
         self._t_us = -1
-        self._voltage_v = 0.0
-        self._current_a = 0.0
+        self.voltage_v = 0.0  # read_electrical()'s pair (and the frozen readings)
+        self.current_a = 0.0
         self._photocurrent_a = 0.0
         self._closed = True
         self._ambient_c = 0.0
@@ -45,8 +45,8 @@ class BenchSource:
 
     def _freeze(self):
         bench = self.bench
-        self._voltage_v = bench.dut_voltage_v()
-        self._current_a = bench.dut_current_a()
+        self.voltage_v = bench.dut_voltage_v()
+        self.current_a = bench.dut_current_a()
         self._photocurrent_a = bench.photocurrent_a()
         self._closed = bench.shutter_closed()
         self._ambient_c = bench.ambient_c()
@@ -55,15 +55,25 @@ class BenchSource:
 
     # Readings ---------------------------------------------------------------------------
 
+    def read_electrical(self):
+        """DUT voltage and current at one instant, into .voltage_v and .current_a: one
+        advance for the pair (the INA226 reads both on every pass of the firmware)."""
+        if self.frozen:
+            return
+        self.sync()
+        bench = self.bench
+        self.voltage_v = bench.dut_voltage_v()
+        self.current_a = bench.dut_current_a()
+
     def dut_voltage_v(self):
         if self.frozen:
-            return self._voltage_v
+            return self.voltage_v
         self.sync()
         return self.bench.dut_voltage_v()
 
     def dut_current_a(self):
         if self.frozen:
-            return self._current_a
+            return self.current_a
         self.sync()
         return self.bench.dut_current_a()
 
