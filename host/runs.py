@@ -44,6 +44,10 @@ BACKFILL_RETRY_S = 0.25
 BACKFILL_MERGE = 8
 BACKFILL_ASKS = 32
 PROGRESS_WRITE_S = 1.0
+# A sample batch that finds the queue empty waits this long for the ones behind it: a fast
+# (or accelerated) rig sends one sample per frame, and storing and publishing each alone
+# costs the service far more per sample than the samples of 20 ms together.
+INGEST_WINDOW_S = 0.02
 RESEND_SPAN = 256
 # START_RUN (and a resume) is the one command a run cannot do without: on a noisy link a
 # 70-byte frame and its ACK may both need several tries (a repeat is idempotent on the rig).
@@ -243,6 +247,8 @@ class RunManager:
     async def _follow(self, rig: Rig, queue: asyncio.Queue) -> None:
         while True:
             items = [await queue.get()]
+            if isinstance(items[0], dl.SampleBatch) and queue.empty():
+                await asyncio.sleep(INGEST_WINDOW_S)
             while not queue.empty() and len(items) < 512:
                 items.append(queue.get_nowait())
             pending: list[dl.SampleBatch] = []

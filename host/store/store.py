@@ -209,7 +209,7 @@ class Store:
         """
         batch = SampleBatch.from_input(samples)
         with self._write() as conn:
-            _run_row(conn, run_id)
+            _require_run(conn, run_id)
             added = ingest.insert(conn, run_id, batch, batch_rows)
         for listener in self._sample_listeners:
             listener(run_id, batch.columns)
@@ -224,14 +224,14 @@ class Store:
 
     def sample_count(self, run_id: int) -> int:
         with self._read() as conn:
-            _run_row(conn, run_id)
+            _require_run(conn, run_id)
             return int(conn.execute(sa.select(sa.func.count()).select_from(samples)
                                     .where(samples.c.run_id == run_id)).scalar_one())
 
     def max_seq(self, run_id: int) -> int | None:
         """Highest stored seq, None before the first sample."""
         with self._read() as conn:
-            _run_row(conn, run_id)
+            _require_run(conn, run_id)
             top = conn.execute(sa.select(sa.func.max(samples.c.seq))
                                .where(samples.c.run_id == run_id)).scalar_one()
         return None if top is None else int(top)
@@ -242,7 +242,7 @@ class Store:
         if upto_seq < 0:
             return []
         with self._read() as conn:
-            _run_row(conn, run_id)
+            _require_run(conn, run_id)
             count, top = readback.seq_stats(conn, run_id, upto_seq)
             if top is None:
                 return [(0, upto_seq)]
@@ -264,7 +264,7 @@ class Store:
         """
         names = readback.check_names(columns)
         with self._read() as conn:
-            _run_row(conn, run_id)
+            _require_run(conn, run_id)
             return readback.read_columns(conn, run_id, names, start_s, end_s, seqs)
 
     def iter_samples_csv(self, run_id: int, chunk_rows: int = 10_000) -> Iterator[str]:
@@ -294,7 +294,7 @@ class Store:
             statement = statement.on_conflict_do_nothing(index_elements=[events.c.key])
         with self._write() as conn:
             if run_id is not None:
-                _run_row(conn, run_id)
+                _require_run(conn, run_id)
             event_id = conn.execute(statement.returning(events.c.id)).scalar_one_or_none()
             if event_id is None:
                 return None
@@ -345,6 +345,13 @@ class Store:
 def _require_rig(conn: sa.Connection, rig: str) -> None:
     if conn.execute(sa.select(rigs.c.name).where(rigs.c.name == rig)).first() is None:
         raise RigNotFound(rig)
+
+
+def _require_run(conn: sa.Connection, run_id: int) -> None:
+    """RunNotFound unless run_id exists; reads the key only (the row's JSON columns cost a
+    decode each, and every stored batch asks)."""
+    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+        raise RunNotFound(run_id)
 
 
 def _run_row(conn: sa.Connection, run_id: int, for_update: bool = False) -> sa.Row[Any]:
