@@ -46,8 +46,10 @@ def test_sim_bench_times_a_whole_run_through_the_service():
     short = bench_sim.Profile("g1_short", "G1", "lifetime",
                               {"voltage_v": 10.0, "sample_period_s": 1.0, "max_duration_s": 30},
                               1.0, lambda summary: True, (100, 100))
-    figures = bench_sim.run((short,))
-    assert_well_formed(figures, ["sim_g1_short_realtime_factor", "sim_realtime_factor"])
+    figures = bench_sim.run((short,), loaded_accel=100)
+    assert_well_formed(figures, ["sim_g1_short_realtime_factor", "sim_realtime_factor",
+                                 "sim_g1_short_loaded_realtime_factor",
+                                 "sim_g1_short_loaded_sample_coverage"])
     assert figures["sim_g1_short_accel"]["value"] == 100
 
 
