@@ -8,7 +8,7 @@ _TICKS_HALF = TICKS_PERIOD >> 1
 
 # A wall gap longer than this between two readings of the clock (outside a sleep) is the
 # host OS not running the process, not firmware work: a loop pass reads the clock every few
-# tens of wall microseconds, and even a garbage collection of the 4 MB heap takes ~0.4 ms.
+# tens of wall microseconds, and a garbage collection takes 0.1 to 0.4 ms.
 STALL_WALL_US = 500
 # ...but a stall may still move experiment time this far (so at low accel, where 0.5 ms of
 # wall time is well under a loop pass of experiment time, nothing is ever cut).
@@ -36,8 +36,7 @@ class VirtualClock:
     2**62 on the 64-bit unix port: no wrap in practice, so plain subtraction is safe).
     """
 
-    def __init__(self, accel=1, start_us=0, ticks_offset_us=0, wall_us=None,
-                 stall_wall_us=STALL_WALL_US):
+    def __init__(self, accel=1, start_us=0, ticks_offset_us=0, wall_us=None):
         if not accel > 0:
             raise ValueError("accel must be above zero")
         self.accel = accel
@@ -50,8 +49,8 @@ class VirtualClock:
         self._wall_last = self._wall_us()
         self._rest = 0  # the part of a microsecond (in 1/den) carried to the next reading
         self._now_us = start_us
-        self._max_step_us = max(STALL_MIN_STEP_US, stall_wall_us * self._num // self._den)
-        self._sleep_us = 0  # granted to the next reading on top of the stall limit
+        self._max_step_us = max(STALL_MIN_STEP_US, STALL_WALL_US * self._num // self._den)
+        self._sleep_grant_us = 0  # a sleep's experiment time: the next step may be this longer
         self._offset = ticks_offset_us
         self.stalled_us = 0
         self.stalls = 0
@@ -62,8 +61,8 @@ class VirtualClock:
         self._wall_last = wall
         step = scaled // self._den
         self._rest = scaled - step * self._den
-        limit = self._max_step_us + self._sleep_us
-        self._sleep_us = 0
+        limit = self._max_step_us + self._sleep_grant_us
+        self._sleep_grant_us = 0
         if step > limit:
             self.stalled_us += step - limit
             self.stalls += 1
@@ -87,7 +86,7 @@ class VirtualClock:
         if us > 0:
             self.now_us()
             wall_us = max(us * self._den // self._num, MIN_SLEEP_WALL_US)
-            self._sleep_us = wall_us * self._num // self._den
+            self._sleep_grant_us = wall_us * self._num // self._den
             _sleep_wall_us(wall_us)
 
 
