@@ -144,6 +144,7 @@ class SimRig:
         self._spawned_wall_ns = 0
         self._generation = 0  # bumped at every spawn; stale timers check it
         self._state_mtime_ns = 0
+        self._last_reading = None  # (device s, monotonic wall s) of this boot's last state write
         self._stalled_us = [0, 0]  # experiment us cut as stalls: earlier boots, this boot
         self._quick_crashes = 0
         self._log = None
@@ -253,6 +254,7 @@ class SimRig:
         self.relay.set_device_present(True)
         self.boots += 1  # counted once the process runs: a reader seeing it sees the new pid
         self._stalled_us = [sum(self._stalled_us), 0]
+        self._last_reading = None
         self._sync_clock(self._generation)
 
     def _kill(self):
@@ -314,6 +316,10 @@ class SimRig:
         synced = self._read_state_clock()
         if synced is not None:
             self.clock.run(*synced)
+        elif self._last_reading is not None and self.clock.running:
+            # No write for a whole sync period: the board writes every few ms while it
+            # runs, so its time stands still (a stopped or stuck process).
+            self.clock.run(self._last_reading[0], time.monotonic())
         elif not self.clock.running and (
                 time.monotonic() - self._spawned_s > BOOT_SYNC_TIMEOUT_S):
             self.clock.run(wall_s=self._spawned_s)
@@ -321,7 +327,8 @@ class SimRig:
         self.relay.call_later(period_s, lambda: self._sync_clock(generation))
 
     def _read_state_clock(self):
-        """(device s, monotonic wall s) from a state write newer than the last one seen."""
+        """(device s, monotonic wall s when it was written) of a state write newer than the
+        last one seen."""
         try:
             mtime_ns = os.stat(self.state_path).st_mtime_ns
             if mtime_ns == self._state_mtime_ns:
@@ -337,7 +344,8 @@ class SimRig:
         self._state_mtime_ns = mtime_ns
         self._stalled_us[1] = stalled_us
         age_s = max(0, time.time_ns() - mtime_ns) / 1e9
-        return t_us / 1e6 + self.accel * age_s, time.monotonic()
+        self._last_reading = (t_us / 1e6, time.monotonic() - age_s)
+        return self._last_reading
 
     # ---- control and observation (any thread) ------------------------------------------
 

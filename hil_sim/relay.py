@@ -16,24 +16,42 @@ _HUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 
 class DeviceClock:
-    """Device (experiment) time in seconds: accel x monotonic wall time while the firmware
-    runs, frozen while it is down. Safe to read from any thread."""
+    """Device (experiment) time in seconds while the firmware runs, frozen while it is down.
+    Safe to read from any thread.
+
+    Between two readings of the device's own time (run(device_s)) it extrapolates at the
+    rate the device time moved between the last two readings of this boot, at most accel:
+    the sim board cuts the waits of a busy machine out of its time, so it often runs
+    slower than accel, and a fault due at a device time must not fire early.
+    """
 
     def __init__(self, accel, device_s=0.0):
         if not accel > 0:
             raise ValueError(f"accel must be above zero, got {accel!r}")
         self.accel = float(accel)
-        self._anchor = (None, float(device_s))  # (wall s when it last ran, device s then)
+        # (wall s when it last ran, device s then, device s per wall s since)
+        self._anchor = (None, float(device_s), self.accel)
 
     def run(self, device_s=None, wall_s=None):
-        """Start (or restart) the clock, from device_s when given, else from where it stopped."""
+        """Start (or restart) the clock, from device_s when given, else from where it stopped.
+
+        A device_s while running is a new reading of the same boot: it sets the rate too.
+        """
         wall_s = time.monotonic() if wall_s is None else wall_s
-        start_s = self.now_s(wall_s) if device_s is None else float(device_s)
-        self._anchor = (wall_s, start_s)
+        wall0, device0, rate = self._anchor
+        if device_s is None:
+            self._anchor = (wall_s, self.now_s(wall_s), self.accel)
+            return
+        device_s = float(device_s)
+        if wall0 is None:
+            rate = self.accel
+        elif wall_s > wall0:
+            rate = min(self.accel, max(0.0, (device_s - device0) / (wall_s - wall0)))
+        self._anchor = (wall_s, device_s, rate)
 
     def pause(self, wall_s=None):
         """Freeze the clock (device process down)."""
-        self._anchor = (None, self.now_s(wall_s))
+        self._anchor = (None, self.now_s(wall_s), self.accel)
 
     @property
     def running(self):
@@ -41,18 +59,19 @@ class DeviceClock:
 
     def now_s(self, wall_s=None):
         """Device seconds at monotonic wall time wall_s (now by default)."""
-        wall0, device0 = self._anchor
+        wall0, device0, rate = self._anchor
         if wall0 is None:
             return device0
         wall_s = time.monotonic() if wall_s is None else wall_s
-        return device0 + self.accel * (wall_s - wall0)
+        return device0 + rate * (wall_s - wall0)
 
     def wall_at(self, device_s):
-        """Monotonic wall time the clock reaches device_s, or None while it is frozen."""
-        wall0, device0 = self._anchor
-        if wall0 is None:
+        """Monotonic wall time the clock reaches device_s, or None while it is frozen (or
+        its device time stands still)."""
+        wall0, device0, rate = self._anchor
+        if wall0 is None or rate <= 0.0:
             return None
-        return wall0 + (device_s - device0) / self.accel
+        return wall0 + (device_s - device0) / rate
 
 
 class _Pipe:
