@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIRMWARE_MAIN = REPO / "firmware" / "main.py"
 MICROPYPATH = os.pathsep.join([str(REPO / "firmware"), str(REPO), ".frozen"])
 BOOT_SYNC_TIMEOUT_S = 3.0  # wall s to wait for the board's first state write after a spawn
-CLOCK_SYNC_PERIOD_S = 0.5  # wall s between re-reads of the device time from the state file
+CLOCK_SYNC_PERIOD_S = 0.02  # wall s between re-reads of the device time from the state file
 # The firmware and the simulated bench keep ~200 kB on the 64-bit unix port (code included),
 # plus the sample ring. The heap is sized to that, not generously: MicroPython scans its
 # allocation table for every call frame too large for the C stack, so a big heap full of
@@ -132,7 +132,7 @@ class SimRig:
         self.state_path = None
         self.log_path = None
         self.interlock_path = None
-        self.clock = DeviceClock(self.accel)
+        self.clock = DeviceClock(self.accel, horizon_s=2 * CLOCK_SYNC_PERIOD_S)
         self.injector = FaultInjector(self.plan)
         self.relay = None
         self.boots = 0
@@ -144,7 +144,6 @@ class SimRig:
         self._spawned_wall_ns = 0
         self._generation = 0  # bumped at every spawn; stale timers check it
         self._state_mtime_ns = 0
-        self._last_reading = None  # (device s, monotonic wall s) of this boot's last state write
         self._stalled_us = [0, 0]  # experiment us cut as stalls: earlier boots, this boot
         self._quick_crashes = 0
         self._log = None
@@ -254,7 +253,6 @@ class SimRig:
         self.relay.set_device_present(True)
         self.boots += 1  # counted once the process runs: a reader seeing it sees the new pid
         self._stalled_us = [sum(self._stalled_us), 0]
-        self._last_reading = None
         self._sync_clock(self._generation)
 
     def _kill(self):
@@ -316,10 +314,6 @@ class SimRig:
         synced = self._read_state_clock()
         if synced is not None:
             self.clock.run(*synced)
-        elif self._last_reading is not None and self.clock.running:
-            # No write for a whole sync period: the board writes every few ms while it
-            # runs, so its time stands still (a stopped or stuck process).
-            self.clock.run(self._last_reading[0], time.monotonic())
         elif not self.clock.running and (
                 time.monotonic() - self._spawned_s > BOOT_SYNC_TIMEOUT_S):
             self.clock.run(wall_s=self._spawned_s)
@@ -344,8 +338,7 @@ class SimRig:
         self._state_mtime_ns = mtime_ns
         self._stalled_us[1] = stalled_us
         age_s = max(0, time.time_ns() - mtime_ns) / 1e9
-        self._last_reading = (t_us / 1e6, time.monotonic() - age_s)
-        return self._last_reading
+        return t_us / 1e6, time.monotonic() - age_s
 
     # ---- control and observation (any thread) ------------------------------------------
 

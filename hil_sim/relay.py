@@ -4,6 +4,7 @@ import collections
 import errno
 import heapq
 import itertools
+import math
 import os
 import select
 import threading
@@ -19,18 +20,20 @@ class DeviceClock:
     """Device (experiment) time in seconds while the firmware runs, frozen while it is down.
     Safe to read from any thread.
 
-    Between two readings of the device's own time (run(device_s)) it extrapolates at the
-    rate the device time moved between the last two readings of this boot, at most accel:
-    the sim board cuts the waits of a busy machine out of its time, so it often runs
-    slower than accel, and a fault due at a device time must not fire early.
+    Fed by readings of the device's own time (run(device_s)), it extrapolates from the
+    last one at the rate the device time moved between the last two (at most accel: the
+    sim board cuts the waits of a busy machine out of its time, so it often runs slower),
+    and at most horizon_s past it: a fault due at a device time must not fire before the
+    device got there. Started without a reading (run()), it runs at accel on the wall alone.
     """
 
-    def __init__(self, accel, device_s=0.0):
+    def __init__(self, accel, device_s=0.0, horizon_s=math.inf):
         if not accel > 0:
             raise ValueError(f"accel must be above zero, got {accel!r}")
         self.accel = float(accel)
-        # (wall s when it last ran, device s then, device s per wall s since)
-        self._anchor = (None, float(device_s), self.accel)
+        self.horizon_s = horizon_s
+        # (wall s of the anchor or None while frozen, device s then, rate, horizon)
+        self._anchor = (None, float(device_s), self.accel, math.inf)
 
     def run(self, device_s=None, wall_s=None):
         """Start (or restart) the clock, from device_s when given, else from where it stopped.
@@ -38,20 +41,20 @@ class DeviceClock:
         A device_s while running is a new reading of the same boot: it sets the rate too.
         """
         wall_s = time.monotonic() if wall_s is None else wall_s
-        wall0, device0, rate = self._anchor
         if device_s is None:
-            self._anchor = (wall_s, self.now_s(wall_s), self.accel)
+            self._anchor = (wall_s, self.now_s(wall_s), self.accel, math.inf)
             return
+        wall0, device0, rate, _ = self._anchor
         device_s = float(device_s)
         if wall0 is None:
             rate = self.accel
         elif wall_s > wall0:
             rate = min(self.accel, max(0.0, (device_s - device0) / (wall_s - wall0)))
-        self._anchor = (wall_s, device_s, rate)
+        self._anchor = (wall_s, device_s, rate, self.horizon_s)
 
     def pause(self, wall_s=None):
         """Freeze the clock (device process down)."""
-        self._anchor = (None, self.now_s(wall_s), self.accel)
+        self._anchor = (None, self.now_s(wall_s), self.accel, math.inf)
 
     @property
     def running(self):
@@ -59,19 +62,20 @@ class DeviceClock:
 
     def now_s(self, wall_s=None):
         """Device seconds at monotonic wall time wall_s (now by default)."""
-        wall0, device0, rate = self._anchor
+        wall0, device0, rate, horizon = self._anchor
         if wall0 is None:
             return device0
         wall_s = time.monotonic() if wall_s is None else wall_s
-        return device0 + rate * (wall_s - wall0)
+        return device0 + rate * min(wall_s - wall0, horizon)
 
     def wall_at(self, device_s):
-        """Monotonic wall time the clock reaches device_s, or None while it is frozen (or
-        its device time stands still)."""
-        wall0, device0, rate = self._anchor
+        """Monotonic wall time the clock reaches device_s; None while it is frozen, or when
+        it gets there only after a new reading."""
+        wall0, device0, rate, horizon = self._anchor
         if wall0 is None or rate <= 0.0:
             return None
-        return wall0 + (device_s - device0) / rate
+        ahead_s = (device_s - device0) / rate
+        return wall0 + ahead_s if ahead_s <= horizon else None
 
 
 class _Pipe:

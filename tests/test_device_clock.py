@@ -1,5 +1,7 @@
 """The launcher's view of device time (hil_sim.relay.DeviceClock), which schedules faults."""
 
+import pytest
+
 from hil_sim.relay import DeviceClock
 
 
@@ -30,9 +32,24 @@ def test_the_rate_never_exceeds_accel():
 def test_a_device_whose_time_stands_still_has_no_time_to_reach():
     clock = DeviceClock(100)
     clock.run(10.0, wall_s=0.0)
-    clock.run(10.0, wall_s=0.5)  # no new state write: a stopped process
+    clock.run(10.0, wall_s=0.5)  # the same reading again: a stopped process
     assert clock.now_s(9.0) == 10.0
     assert clock.wall_at(11.0) is None
+
+
+def test_without_new_readings_it_goes_no_further_than_its_horizon():
+    clock = DeviceClock(100, horizon_s=0.04)
+    clock.run(10.0, wall_s=0.0)
+    assert clock.now_s(0.02) == pytest.approx(12.0)
+    assert clock.now_s(9.0) == pytest.approx(14.0)  # the process may have stopped
+    assert clock.wall_at(13.0) == pytest.approx(0.03)
+    assert clock.wall_at(15.0) is None  # only a new reading can get it there
+
+
+def test_a_clock_started_without_readings_runs_on_the_wall_alone():
+    clock = DeviceClock(100, horizon_s=0.04)
+    clock.run(wall_s=1.0)
+    assert clock.now_s(3.0) == 200.0
 
 
 def test_pause_freezes_and_a_restart_runs_at_accel_again():
