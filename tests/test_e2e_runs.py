@@ -9,12 +9,12 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.service_proc import AUTH, ServiceProcess, wait_for
+from tests.test_launcher_support import child_pids
 
 
 @pytest.fixture
@@ -177,20 +177,6 @@ def test_two_rigs_run_side_by_side_each_on_its_own_link(service):
     assert [r["id"] for r in by_rig] == [film["id"]]
 
 
-def _child_pids(pid: int) -> list[int]:
-    """Processes whose parent is pid (the simulated rigs' firmware processes of a service)."""
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path("/proc", entry, "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry))
-    return children
-
-
 @pytest.mark.parametrize("service", ["sim:G1?accel=100&seed=2"], indirect=True)
 def test_a_firmware_process_the_os_holds_up_skips_no_sample_period(service):
     # A loaded machine leaves the firmware's process waiting for a core; SIGSTOP does the
@@ -200,7 +186,7 @@ def test_a_firmware_process_the_os_holds_up_skips_no_sample_period(service):
                                            "max_duration_s": 600, "host_loss_grace_s": 30})
     wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, run["id"]),
                                timeout=5).json()["progress"] > 0.2, 30, "a fifth of the run")
-    (firmware_pid,) = _child_pids(service.proc.pid)
+    (firmware_pid,) = child_pids(service.proc.pid)
     os.kill(firmware_pid, signal.SIGSTOP)
     time.sleep(1.5)
     os.kill(firmware_pid, signal.SIGCONT)

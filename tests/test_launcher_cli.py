@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from tests.test_launcher_support import wait_for
+from tests.test_launcher_support import child_pids, wait_for
 
 pytestmark = pytest.mark.micropython
 
@@ -29,11 +29,6 @@ def start_cli(spec="sim:G1?accel=10"):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
 
 
-def children(pid):
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_cli_prints_the_port_first_and_stops_cleanly_on_a_signal(sig):
     cli = start_cli()
@@ -42,7 +37,7 @@ def test_cli_prints_the_port_first_and_stops_cleanly_on_a_signal(sig):
         with serial.Serial(port_path, timeout=5) as port:
             port.write(b"ping\n")
             assert port.read_until(b"ping\n").endswith(b"ping\n")
-        device_pids = wait_for(lambda: children(cli.pid), what="the device process")
+        device_pids = wait_for(lambda: child_pids(cli.pid), what="the device process")
         cli.send_signal(sig)
         assert cli.wait(timeout=10) == 0
         assert b"stopping; counters" in cli.stderr.read()

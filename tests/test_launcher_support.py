@@ -6,6 +6,7 @@ import select
 import termios
 import time
 import tty
+from pathlib import Path
 
 
 def wait_for(condition, timeout_s=5.0, what=""):
@@ -51,3 +52,18 @@ def pending(fd):
     while poller.poll(0):
         out += os.read(fd, 65536)
     return bytes(out)
+
+
+def child_pids(pid):
+    """Processes whose parent is pid, whichever of its threads started them (a simulated
+    rig's firmware process is started by its relay thread after a reset)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path("/proc", entry, "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry))
+    return children
