@@ -211,7 +211,7 @@ class Producer:
             if time.monotonic() >= heartbeat_at:
                 heartbeat_at += HEARTBEAT_PERIOD_S
                 _write_all(self.fd, json.dumps(
-                    {"state": 1, "flags": 9, "run_id": 1, "next_seq": sample[0],
+                    {"state": 1, "flags": 9, "run_key": 1, "next_seq": sample[0],
                      "next_event_seq": 3}, separators=(",", ":")).encode() + b"\n")
             line = json.dumps(dict(zip(FIELD_NAMES, sample)), separators=(",", ":"))
             _write_all(self.fd, line.encode() + b"\n")

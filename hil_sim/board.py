@@ -41,6 +41,7 @@ class SimBoard(Board):
                  reset_cause=schema.RESET_POWER_ON, name="sim", board_id=0, interlock=None):
         self.clock = clocks.VirtualClock(accel, start_us, ticks_offset_us)
         self.name = name
+        self.board_id = board_id  # (Board.__init__ sets it too; the state file needs it first)
         self.frozen = frozen
         self.bytes_dropped = 0
         self.watchdog_fed_ms = clocks.link_ms()
@@ -127,7 +128,7 @@ class SimBoard(Board):
         self._persist(False)
 
     def _persist(self, force):
-        """Write {t_us, wdt_fed_ms, stalled_us, bench} as one JSON line, padded over the
+        """Write {t_us, board_id, wdt_fed_ms, stalled_us, bench} as one JSON line, padded over the
         previous one (stalled_us: experiment time this boot's clock cut as stalls).
 
         At most every STATE_PERIOD_MS of wall time; one write() of an unbuffered file kept
@@ -141,7 +142,8 @@ class SimBoard(Board):
         self._state_ms = now
         source = self.source
         source.sync()
-        text = json.dumps({"t_us": source.time_us(), "wdt_fed_ms": self.watchdog_fed_ms,
+        text = json.dumps({"t_us": source.time_us(), "board_id": self.board_id,
+                           "wdt_fed_ms": self.watchdog_fed_ms,
                            "stalled_us": self.clock.stalled_us,
                            "bench": source.bench.snapshot()})
         pad = self._state_len - len(text)
@@ -194,9 +196,11 @@ def build_from_env():
     state = None if frozen else load_state(state_path)
     start_us = 0
     cause = schema.RESET_POWER_ON
+    board_id = new_board_id()
     if state is not None:
         bench.restore(state["bench"])
         start_us = int(state["t_us"])
+        board_id = int(state.get("board_id") or board_id)
         cause = schema.RESET_SOFT
     cause = _RESET_CAUSES.get(_env("LUMENRIG_SIM_RESET_CAUSE", ""), cause)
     interlock_path = _env("LUMENRIG_SIM_INTERLOCK", "")
@@ -213,7 +217,7 @@ def build_from_env():
         state_path=state_path, start_us=start_us,
         # ticks restart near 0 at every boot, as on the Pico, whatever the experiment time
         ticks_offset_us=ticks_offset_us - start_us,
-        reset_cause=cause, name=name, board_id=board_id_for(f"{name}:{seed}"),
+        reset_cause=cause, name=name, board_id=board_id,
         interlock=interlock)
 
 
@@ -232,12 +236,10 @@ def config_with(module, **overrides):
     return config
 
 
-def board_id_for(text):
-    """A stable u64 id for a simulated rig: FNV-1a 64 of its name and seed."""
-    h = 0xCBF29CE484222325
-    for byte in text.encode():
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
+def new_board_id():
+    """A fresh random u64 id: every simulated board is a board of its own (as a Pico's flash
+    id is), whatever its preset and seed; its state file keeps it across resets."""
+    return int.from_bytes(os.urandom(8), "big") or 1
 
 
 def _parse_accel(text):

@@ -8,7 +8,7 @@ A field is (name, struct_code, unit, scale): physical value = raw * scale.  Ever
 on the device side is an integer, because floats allocate on MicroPython.
 """
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Frame limits (bytes).  The raw frame is [version][msg_id][seq u16][body][crc u16].
 HEADER_SIZE = 4
@@ -119,19 +119,19 @@ RESET_UNKNOWN = 3
 
 # NACK codes.
 NACK_UNKNOWN_MESSAGE = 1
-NACK_BUSY = 2  # detail: current run id
+NACK_BUSY = 2  # detail: the active run's key
 NACK_OUT_OF_RANGE = 3  # detail: index of the offending field in the command body
 NACK_INTERLOCK_OPEN = 4
 NACK_NOT_IN_RING = 5  # detail: oldest seq still held
 NACK_FAULTED = 6  # detail: fault code
-NACK_BAD_RUN_ID = 7  # detail: current run id
+NACK_BAD_RUN_KEY = 7  # detail: the key of the run the device holds
 NACK_MALFORMED = 8
 NACK_NO_SESSION = 9  # no HELLO with a matching schema hash yet
 NACK_NAMES = {
     NACK_UNKNOWN_MESSAGE: "unknown_message", NACK_BUSY: "busy",
     NACK_OUT_OF_RANGE: "out_of_range", NACK_INTERLOCK_OPEN: "interlock_open",
     NACK_NOT_IN_RING: "not_in_ring", NACK_FAULTED: "faulted",
-    NACK_BAD_RUN_ID: "bad_run_id", NACK_MALFORMED: "malformed",
+    NACK_BAD_RUN_KEY: "bad_run_key", NACK_MALFORMED: "malformed",
     NACK_NO_SESSION: "no_session",
 }
 
@@ -174,6 +174,10 @@ SAMPLE_FIELDS = (
 )
 
 _CMD = ("cmd_id", "H", "", 1)
+# A run's identity on the wire: a random nonzero 63-bit key the host draws for each run, so
+# no two runs share one across databases, services or hosts. The device keeps it with every
+# sample, event and status of the run; 0 means no run.
+_RUN_KEY = ("run_key", "Q", "", 1)
 
 # (msg_id, name, head fields, tail).  tail is None, ("records", fields, max_count)
 # or ("bytes", max_len).  Every command body starts with cmd_id.
@@ -194,20 +198,20 @@ MESSAGES: tuple = (
         ("capabilities", "I", "", 1),
         ("state", "B", "", 1),
         ("mode", "B", "", 1),
-        ("run_id", "I", "", 1),
+        _RUN_KEY,
         ("next_seq", "I", "", 1),
         ("next_event_seq", "H", "", 1),
     ), None),
     (HEARTBEAT, "HEARTBEAT", (
         ("state", "B", "", 1),
         ("flags", "B", "", 1),
-        ("run_id", "I", "", 1),
+        _RUN_KEY,
         ("next_seq", "I", "", 1),
         ("next_event_seq", "H", "", 1),
     ), None),
     (START_RUN, "START_RUN", (
         _CMD,
-        ("run_id", "I", "", 1),
+        _RUN_KEY,
         ("mode", "B", "", 1),
         ("setpoint_mv", "H", "mV", 1),  # hold voltage, sweep start, or ramp ceiling
         ("stop_mv", "H", "mV", 1),  # sweep stop
@@ -233,7 +237,7 @@ MESSAGES: tuple = (
     ), None),
     (STOP_RUN, "STOP_RUN", (
         _CMD,
-        ("run_id", "I", "", 1),
+        _RUN_KEY,
     ), None),
     (SET_OUTPUT, "SET_OUTPUT", (
         _CMD,
@@ -252,7 +256,7 @@ MESSAGES: tuple = (
         _CMD,
         ("state", "B", "", 1),
         ("mode", "B", "", 1),
-        ("run_id", "I", "", 1),
+        _RUN_KEY,
         ("next_seq", "I", "", 1),
         ("oldest_seq", "I", "", 1),
         ("setpoint_mv", "H", "mV", 1),
@@ -269,7 +273,7 @@ MESSAGES: tuple = (
     ), None),
     (RESEND, "RESEND", (
         _CMD,
-        ("run_id", "I", "", 1),
+        _RUN_KEY,
         ("from_seq", "I", "", 1),
         ("to_seq", "I", "", 1),  # inclusive
     ), None),
@@ -281,16 +285,16 @@ MESSAGES: tuple = (
         _CMD,
         ("of_msg", "B", "", 1),
         ("code", "B", "", 1),
-        ("detail", "i", "", 1),
+        ("detail", "q", "", 1),
     ), None),
     (SAMPLE_BATCH, "SAMPLE_BATCH", (
-        ("run_id", "I", "", 1),
+        _RUN_KEY,
         ("flags", "B", "", 1),
     ), ("records", SAMPLE_FIELDS, MAX_SAMPLES_PER_BATCH)),
     (EVENT, "EVENT", (
         ("event_seq", "H", "", 1),
         ("code", "H", "", 1),
-        ("run_id", "I", "", 1),
+        _RUN_KEY,
         ("t_s", "I", "s", 1),
         ("t_us", "I", "us", 1),
         ("value", "i", "", 1),

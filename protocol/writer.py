@@ -65,14 +65,14 @@ class SampleBatcher:
         self.writer = writer
         self.capacity = capacity
         self.count = 0
-        self.run_id = 0
+        self.run_key = 0
 
-    def add(self, run_id, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
+    def add(self, run_key, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
             temperature_cc, humidity_cpct, pd_range, flags):
         """Append one sample; sends the batch when it is full. No allocation."""
-        if self.count and run_id != self.run_id:
+        if self.count and run_key != self.run_key:
             self.flush()
-        self.run_id = run_id
+        self.run_key = run_key
         offset = BODY_OFFSET + BATCH_HEAD_SIZE + self.count * SAMPLE_SIZE
         struct.pack_into(_SAMPLE_FORMAT, self.writer.raw, offset, seq, t_s, t_us,
                          setpoint_mv, voltage_mv, current_na, pd_pa, temperature_cc,
@@ -85,6 +85,6 @@ class SampleBatcher:
         """Send what is pending, if anything."""
         if not self.count:
             return
-        struct.pack_into(_BATCH_HEAD, self.writer.raw, BODY_OFFSET, self.run_id, batch_flags)
+        struct.pack_into(_BATCH_HEAD, self.writer.raw, BODY_OFFSET, self.run_key, batch_flags)
         self.writer.send(schema.SAMPLE_BATCH, BATCH_HEAD_SIZE + self.count * SAMPLE_SIZE)
         self.count = 0

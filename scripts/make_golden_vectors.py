@@ -10,16 +10,16 @@ from pathlib import Path
 from protocol import frame, messages, schema
 
 RANGES = {"B": 0xFF, "b": 0x7F, "H": 0xFFFF, "h": 0x7FFF, "I": 0xFFFFFFFF, "i": 0x7FFFFFFF,
-          "Q": 0xFFFFFFFFFFFFFFFF}
+          "Q": 0xFFFFFFFFFFFFFFFF, "q": 0x7FFFFFFFFFFFFFFF}
 
 
 def _value(code, k):
     """A deterministic value that exercises sign and width of the code."""
     top = RANGES[code]
     value = (k * 2654435761 + 12345) % (top + 1)
-    if code in "bhi" and k % 2:
+    if code in "bhiq" and k % 2:
         value = -value
-    if code in "bhi" and value == -0:
+    if code in "bhiq" and value == -0:
         value = 0
     return value
 

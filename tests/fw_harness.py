@@ -37,7 +37,7 @@ class Wire:
 
 
 START_RUN_DEFAULTS = {
-    "cmd_id": 1, "run_id": 42, "mode": 1, "setpoint_mv": 5000, "stop_mv": 0, "step_mv": 0,
+    "cmd_id": 1, "run_key": 42, "mode": 1, "setpoint_mv": 5000, "stop_mv": 0, "step_mv": 0,
     "target_pd_pa": 0, "dark_pd_pa": 0, "target_current_na": 0, "compliance_na": 2000000,
     "sample_period_ms": 100, "dwell_ms": 0, "oversample": 4, "stop_fraction_pm": 500,
     "l0_settle_ms": 1000, "max_duration_s": 3600, "host_loss_grace_ms": 0, "pl_interval_s": 0,
@@ -127,19 +127,19 @@ class Bed:
         return [head for mid, head, _ in self.messages[since:] if mid == msg_id]
 
     def events(self, since=0):
-        """(code, value, state, run_id) of every EVENT from index since."""
+        """(code, value, state, run_key) of every EVENT from index since."""
         return [(h[1], h[5], h[6], h[2]) for h in self.of(schema.EVENT, since)]
 
     def event_codes(self, since=0):
         return [e[0] for e in self.events(since)]
 
-    def samples(self, run_id=None, resent=False):
+    def samples(self, run_key=None, resent=False):
         """Every sample record of SAMPLE_BATCH frames (live ones unless resent)."""
         out = []
         for mid, head, tail in self.messages:
             if mid != schema.SAMPLE_BATCH or bool(head[1] & schema.BATCH_RESENT) != resent:
                 continue
-            if run_id is None or head[0] == run_id:
+            if run_key is None or head[0] == run_key:
                 out.extend(tail)
         return out
 

@@ -7,6 +7,7 @@ from protocol import schema
 RANGES = {
     "B": (0, 0xFF), "b": (-0x80, 0x7F), "H": (0, 0xFFFF), "h": (-0x8000, 0x7FFF),
     "I": (0, 0xFFFFFFFF), "i": (-0x80000000, 0x7FFFFFFF), "Q": (0, 0xFFFFFFFFFFFFFFFF),
+    "q": (-0x8000000000000000, 0x7FFFFFFFFFFFFFFF),
 }
 
 

@@ -64,7 +64,7 @@ def test_random_start_runs_are_refused_or_run_but_never_fault(cmd_id, data):
 
 
 programs = st.fixed_dictionaries({
-    "run_id": st.integers(1, 1000), "mode": st.integers(1, 4),
+    "run_key": st.integers(1, 1000), "mode": st.integers(1, 4),
     "setpoint_mv": st.integers(0, 20000), "stop_mv": st.integers(0, 20000),
     "step_mv": st.integers(0, 5000), "target_pd_pa": st.one_of(st.just(0), st.integers(0, 2000000)),
     "dark_pd_pa": st.integers(-1000, 1000), "target_current_na": st.integers(0, 4000000),

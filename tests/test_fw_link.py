@@ -63,13 +63,13 @@ def test_hello_ack_reports_identity_state_and_sequence_numbers(bed):
     assert ack["session_id"] == 99 and ack["schema_hash"] == schema.SCHEMA_HASH
     assert ack["board_id"] == bed.board.board_id and ack["reset_cause"] == schema.RESET_POWER_ON
     assert ack["capabilities"] & schema.CAP_PHOTOSTABILITY
-    assert (ack["state"], ack["mode"], ack["run_id"]) == (
+    assert (ack["state"], ack["mode"], ack["run_key"]) == (
         schema.STATE_RUNNING, schema.MODE_CONSTANT_VOLTAGE, 42)
     assert ack["next_seq"] >= 3 and ack["next_event_seq"] == bed.rig.events.next_event_seq
 
 
 def test_repeated_cmd_id_runs_once_and_gets_the_same_reply(bed):
-    head = start_run_head(cmd_id=500, run_id=7)
+    head = start_run_head(cmd_id=500, run_key=7)
     first = bed.command_head(schema.START_RUN, head)
     second = bed.command_head(schema.START_RUN, head)
     assert first == second == (schema.ACK, (500, schema.START_RUN))
@@ -119,16 +119,16 @@ def test_out_of_range_start_run_is_refused_with_the_field_index(bed):
 
 
 def test_start_run_while_another_runs_is_busy_but_the_same_run_is_acked(bed):
-    bed.start_run(run_id=10)
-    nack = _nack(bed.start_run(run_id=11))
+    bed.start_run(run_key=10)
+    nack = _nack(bed.start_run(run_key=11))
     assert (nack["code"], nack["detail"]) == (schema.NACK_BUSY, 10)
-    assert bed.start_run(run_id=10)[0] == schema.ACK
+    assert bed.start_run(run_key=10)[0] == schema.ACK
     assert bed.event_codes().count(schema.EV_RUN_STARTED) == 1
 
 
 def test_stop_run_aborts_the_run_and_goes_idle(bed):
-    bed.start_run(run_id=12)
-    assert _nack(bed.command(schema.STOP_RUN, (13,)))["code"] == schema.NACK_BAD_RUN_ID
+    bed.start_run(run_key=12)
+    assert _nack(bed.command(schema.STOP_RUN, (13,)))["code"] == schema.NACK_BAD_RUN_KEY
     assert bed.command(schema.STOP_RUN, (12,))[0] == schema.ACK
     assert bed.ctrl.state == schema.STATE_IDLE and not bed.board.relay.value()
     stopped = [e for e in bed.events() if e[0] == schema.EV_RUN_STOPPED]
@@ -137,10 +137,10 @@ def test_stop_run_aborts_the_run_and_goes_idle(bed):
 
 
 def test_status_describes_the_run(bed):
-    bed.start_run(run_id=21, setpoint_mv=10000, sample_period_ms=100)
+    bed.start_run(run_key=21, setpoint_mv=10000, sample_period_ms=100)
     bed.run_until(lambda: bed.ctrl.next_seq >= 5, what="5 samples")
     status = bed.status()
-    assert (status["state"], status["mode"], status["run_id"]) == (
+    assert (status["state"], status["mode"], status["run_key"]) == (
         schema.STATE_RUNNING, schema.MODE_CONSTANT_VOLTAGE, 21)
     assert status["setpoint_mv"] == 10000 and 9900 <= status["voltage_mv"] <= 10100
     assert status["current_na"] > 0 and status["pd_pa"] > 0
@@ -190,9 +190,9 @@ def test_resend_of_a_range_partly_gone_sends_the_rest_and_names_the_oldest(bed):
 
 
 def test_resend_for_another_run_is_refused(bed):
-    bed.start_run(run_id=31, sample_period_ms=50)
+    bed.start_run(run_key=31, sample_period_ms=50)
     nack = _nack(bed.command(schema.RESEND, (30, 0, 5)))
-    assert (nack["code"], nack["detail"]) == (schema.NACK_BAD_RUN_ID, 31)
+    assert (nack["code"], nack["detail"]) == (schema.NACK_BAD_RUN_KEY, 31)
 
 
 def test_resend_events_sends_the_ring_from_the_asked_seq(bed):
@@ -205,12 +205,12 @@ def test_resend_events_sends_the_ring_from_the_asked_seq(bed):
 
 
 def test_heartbeat_carries_state_run_and_next_seq(bed):
-    bed.start_run(run_id=55, sample_period_ms=50)
+    bed.start_run(run_key=55, sample_period_ms=50)
     bed.run_until(lambda: bed.ctrl.next_seq >= 5, what="5 samples")
     since = len(bed.messages)
     bed.run_until(lambda: bed.of(schema.HEARTBEAT, since), what="a heartbeat")
-    state, flags, run_id, next_seq, _next_event_seq = bed.of(schema.HEARTBEAT, since)[0]
-    assert (state, run_id) == (schema.STATE_RUNNING, 55) and next_seq >= 5
+    state, flags, run_key, next_seq, _next_event_seq = bed.of(schema.HEARTBEAT, since)[0]
+    assert (state, run_key) == (schema.STATE_RUNNING, 55) and next_seq >= 5
     assert flags & schema.FLAG_OUTPUT_ON
 
 

@@ -68,7 +68,7 @@ def test_main_boots_with_a_delimiter_a_boot_event_and_heartbeats_then_runs():
             host.send(schema.HELLO, (77, schema.SCHEMA_HASH, 1))
             ack = host.wait(lambda m, h: m == schema.HELLO_ACK, what="HELLO_ACK")[2]
             assert ack[1] == schema.SCHEMA_HASH and ack[5] == schema.RESET_SOFT
-            host.send(schema.START_RUN, start_run_head(cmd_id=5, run_id=88, setpoint_mv=10000,
+            host.send(schema.START_RUN, start_run_head(cmd_id=5, run_key=88, setpoint_mv=10000,
                                                        sample_period_ms=100, max_duration_s=10))
             host.wait(lambda m, h: m == schema.ACK and h[0] == 5, what="the START_RUN ACK")
             stopped = host.wait(lambda m, h: m == schema.EVENT and h[1] == schema.EV_RUN_STOPPED,

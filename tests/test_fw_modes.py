@@ -185,7 +185,7 @@ def test_manual_output_and_shutter_work_only_outside_runs():
     assert bed.command(schema.SHUTTER, (1, 1))[0] == schema.ACK
     assert bed.board.laser.value() == 1
     bed.run_until(lambda: _event_values(bed, schema.EV_SHUTTER_OPENED), what="shutter open")
-    bed.start_run(run_id=9)
+    bed.start_run(run_key=9)
     assert bed.command(schema.SET_OUTPUT, (5000, 0))[1][2] == schema.NACK_BUSY
     bed.command(schema.STOP_RUN, (9,))
     assert bed.board.relay.value() == 0 and bed.board.laser.value() == 0

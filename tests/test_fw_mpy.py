@@ -41,9 +41,9 @@ def send(link, msg_id, values):
     link.rx += frame.build(msg_id, 0, messages.pack(msg_id, values))
 
 
-def start_head(run_id, mode, setpoint_mv, period_ms, oversample, stop_fraction_pm,
+def start_head(run_key, mode, setpoint_mv, period_ms, oversample, stop_fraction_pm,
                max_duration_s):
-    values = {"cmd_id": 1, "run_id": run_id, "mode": mode, "setpoint_mv": setpoint_mv,
+    values = {"cmd_id": 1, "run_key": run_key, "mode": mode, "setpoint_mv": setpoint_mv,
               "compliance_na": 2000000, "sample_period_ms": period_ms,
               "oversample": oversample, "stop_fraction_pm": stop_fraction_pm,
               "l0_settle_ms": 1000, "max_duration_s": max_duration_s}
@@ -165,7 +165,7 @@ send(link, schema.START_RUN, start_head(7, schema.MODE_CONSTANT_VOLTAGE, 10000, 
                                         3000))
 ctrl = rig.ctrl
 deadline = time.ticks_add(time.ticks_ms(), 60000)
-while (ctrl.state == schema.STATE_RUNNING or ctrl.run_id == 0) and time.ticks_diff(
+while (ctrl.state == schema.STATE_RUNNING or ctrl.run_key == 0) and time.ticks_diff(
         deadline, time.ticks_ms()) > 0:
     rig.step_safely()
     rig.sleep()

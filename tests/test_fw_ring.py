@@ -24,7 +24,7 @@ def test_record_is_the_wire_sample_size():
 @given(capacity=st.integers(1, 64), count=st.integers(0, 300))
 def test_ring_holds_exactly_the_last_capacity_samples(capacity, count):
     ring = SampleRing(capacity)
-    ring.reset(run_id=5)
+    ring.reset(run_key=5)
     _fill(ring, 0, count)
     oldest = max(0, count - capacity)
     assert ring.oldest_seq() == oldest
@@ -45,7 +45,7 @@ def test_copy_into_puts_the_packed_record_at_the_offset():
 
 def test_resumed_run_holds_nothing_before_its_first_seq():
     ring = SampleRing(16)
-    ring.reset(run_id=9, first_seq=1000)
+    ring.reset(run_key=9, first_seq=1000)
     assert ring.oldest_seq() == ring.next_seq == 1000
     _fill(ring, 1000, 5)
     assert ring.oldest_seq() == 1000 and ring.next_seq == 1005
@@ -57,4 +57,4 @@ def test_reset_forgets_the_previous_run():
     ring.reset(1)
     _fill(ring, 0, 10)
     ring.reset(2)
-    assert ring.run_id == 2 and ring.next_seq == 0 and not ring.holds(0)
+    assert ring.run_key == 2 and ring.next_seq == 0 and not ring.holds(0)

@@ -30,7 +30,7 @@ VALID = {
 
 # (case, field that is wrong, overrides on top of the case)
 INVALID = [
-    ("constant_voltage", "run_id", {"run_id": 0}),
+    ("constant_voltage", "run_key", {"run_key": 0}),
     ("constant_voltage", "mode", {"mode": 0}),
     ("constant_voltage", "mode", {"mode": 5}),
     ("constant_voltage", "setpoint_mv", {"setpoint_mv": 20001}),
@@ -87,7 +87,7 @@ def test_a_board_without_laser_refuses_laser_on():
 
 
 def test_field_indexes_count_cmd_id_as_zero():
-    assert runprogram.F_RUN_ID == 1 and FIELDS[0] == "cmd_id"
+    assert runprogram.F_RUN_KEY == 1 and FIELDS[0] == "cmd_id"
     assert runprogram.FIELDS == FIELDS
 
 

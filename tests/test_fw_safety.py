@@ -158,7 +158,7 @@ def test_exception_in_the_loop_makes_outputs_safe_then_faults_and_keeps_serving(
     assert (status["state"], status["fault_code"]) == (schema.STATE_FAULT,
                                                        controller.FAULT_SOFTWARE)
     assert len(_stop_events(bed, since)) == 3
-    assert bed.start_run(run_id=43)[1][2] == schema.NACK_FAULTED
+    assert bed.start_run(run_key=43)[1][2] == schema.NACK_FAULTED
     interlock.armed = False
     assert bed.command(schema.STOP_RUN, (0,))[0] == schema.ACK
     status = bed.status()

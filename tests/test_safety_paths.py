@@ -407,14 +407,14 @@ def _status(host, cmd_id):
     return dict(zip(messages.field_names(schema.STATUS), head))
 
 
-def _device_events(host, run_id=None):
+def _device_events(host, run_key=None):
     """(code, value, t_us of the run clock) of every EVENT so far."""
     return [(h[1], h[5], h[3] * 1_000_000 + h[4]) for _, m, h, _ in host.frames()[0]
-            if m == schema.EVENT and (run_id is None or h[2] == run_id)]
+            if m == schema.EVENT and (run_key is None or h[2] == run_key)]
 
 
-def _samples(host, run_id):
-    return [r for _, m, h, tail in host.frames()[0] if m == schema.SAMPLE_BATCH and h[0] == run_id
+def _samples(host, run_key):
+    return [r for _, m, h, tail in host.frames()[0] if m == schema.SAMPLE_BATCH and h[0] == run_key
             for r in tail]
 
 
@@ -422,19 +422,19 @@ def _samples(host, run_id):
 def test_interlock_opened_on_the_vm_stops_a_lit_photostability_run_in_the_pass_that_reads_it(
         probe_script):
 
-    run_id = 71
+    run_key = 71
     with SimRig("film", accel=1, script=probe_script) as rig:
         host = PtyHost(rig.port)
         try:
             _session(host)
             host.send(schema.START_RUN, start_run_head(
-                cmd_id=1, run_id=run_id, mode=schema.MODE_PHOTOSTABILITY, setpoint_mv=0,
+                cmd_id=1, run_key=run_key, mode=schema.MODE_PHOTOSTABILITY, setpoint_mv=0,
                 compliance_na=0, laser=1, pl_interval_s=60, max_duration_s=600,
                 sample_period_ms=SAMPLE_PERIOD_MS))
             host.wait(lambda m, h: m == schema.ACK and h[0] == 1, what="the START_RUN ACK")
             lit = schema.FLAG_LASER_ON | schema.FLAG_SHUTTER_OPEN
-            host.wait(lambda m, h: m == schema.SAMPLE_BATCH and h[0] == run_id
-                      and _lit_samples(host, run_id, lit),
+            host.wait(lambda m, h: m == schema.SAMPLE_BATCH and h[0] == run_key
+                      and _lit_samples(host, run_key, lit),
                       what="samples with the laser on and the shutter open")
             opened_wall = time.monotonic()
             rig.set_interlock(False)
@@ -447,13 +447,13 @@ def test_interlock_opened_on_the_vm_stops_a_lit_photostability_run_in_the_pass_t
         finally:
             host.close()
         probe = _probe_lines(rig, "interlock")
-    codes = [c for c, _, _ in _device_events(host, run_id)]
+    codes = [c for c, _, _ in _device_events(host, run_key)]
     stop = codes.index(schema.EV_INTERLOCK_OPEN)
     assert codes[stop - 1] == schema.EV_LASER_OFF  # the laser is off before the report
     assert codes[stop + 1:stop + 3] == [schema.EV_SAFE_STOP, schema.EV_RUN_STOPPED]
-    stopped_us = next(t for c, _, t in _device_events(host, run_id)
+    stopped_us = next(t for c, _, t in _device_events(host, run_key)
                       if c == schema.EV_RUN_STOPPED)
-    late_lit = [r for r in _samples(host, run_id)
+    late_lit = [r for r in _samples(host, run_key)
                 if r[1] * 1_000_000 + r[2] > stopped_us and r[-1] & schema.FLAG_LASER_ON]
     assert late_lit == []
     assert (status["state"], status["stop_reason"]) == (schema.STATE_SAFE_STOP,
@@ -470,20 +470,20 @@ def test_interlock_opened_on_the_vm_stops_a_lit_photostability_run_in_the_pass_t
             host_saw_event_after_ms=round(event_latency_ms, 1))
 
 
-def _lit_samples(host, run_id, flags):
-    return [r for r in _samples(host, run_id) if r[-1] & flags == flags]
+def _lit_samples(host, run_key, flags):
+    return [r for r in _samples(host, run_key) if r[-1] & flags == flags]
 
 
 @pytest.mark.micropython
 def test_a_reset_during_a_run_on_the_vm_comes_up_safe_before_the_first_byte(probe_script):
 
-    run_id = 72
+    run_key = 72
     with SimRig("G1", accel=1, script=probe_script,
                 extra_env={"LUMENRIG_PROBE_OUTPUTS_ON": "1"}) as rig:
         host = PtyHost(rig.port)
         try:
             _session(host)
-            host.send(schema.START_RUN, start_run_head(cmd_id=1, run_id=run_id,
+            host.send(schema.START_RUN, start_run_head(cmd_id=1, run_key=run_key,
                                                        setpoint_mv=10000, max_duration_s=600,
                                                        sample_period_ms=SAMPLE_PERIOD_MS))
             host.wait(lambda m, h: m == schema.HEARTBEAT and h[1] & schema.FLAG_OUTPUT_ON,
@@ -518,13 +518,13 @@ def test_a_reset_during_a_run_on_the_vm_comes_up_safe_before_the_first_byte(prob
 @pytest.mark.micropython
 def test_a_silent_host_on_the_vm_stops_the_run_just_past_the_grace(probe_script):
 
-    run_id, grace_ms = 73, 1000
+    run_key, grace_ms = 73, 1000
     with SimRig("G1", accel=1, script=probe_script) as rig:
         host = PtyHost(rig.port)
         try:
             _session(host)
             host.send(schema.START_RUN, start_run_head(
-                cmd_id=1, run_id=run_id, setpoint_mv=10000, max_duration_s=600,
+                cmd_id=1, run_key=run_key, setpoint_mv=10000, max_duration_s=600,
                 sample_period_ms=SAMPLE_PERIOD_MS, host_loss_grace_ms=grace_ms))
             host.wait(lambda m, h: m == schema.ACK and h[0] == 1, what="the START_RUN ACK")
             silent_from = time.monotonic()  # the host says nothing more
@@ -534,7 +534,7 @@ def test_a_silent_host_on_the_vm_stops_the_run_just_past_the_grace(probe_script)
             status = _status(host, 2)
         finally:
             host.close()
-    events = [(c, v) for c, v, _ in _device_events(host, run_id)]
+    events = [(c, v) for c, v, _ in _device_events(host, run_key)]
     lost = [v for c, v in events if c == schema.EV_HOST_LOST]
     assert lost and grace_ms <= lost[0] < grace_ms + 100  # link ms of silence when it acted
     assert (schema.EV_SAFE_STOP, schema.STOP_HOST_LOST) in events

@@ -44,18 +44,18 @@ class Commands:
             return ack(cmd_id, msg_id)
         return nack(cmd_id, msg_id, code, detail)
 
-    def _resend(self, run_id, from_seq, to_seq):
+    def _resend(self, run_key, from_seq, to_seq):
         """Send what the ring holds of from_seq..to_seq; NACK_NOT_IN_RING if part is gone."""
         ring = self._ctrl.ring
-        if run_id != ring.run_id:
-            return schema.NACK_BAD_RUN_ID, ring.run_id
+        if run_key != ring.run_key:
+            return schema.NACK_BAD_RUN_KEY, ring.run_key
         if to_seq < from_seq:
             return schema.NACK_OUT_OF_RANGE, 3
         oldest = ring.oldest_seq()
         first = max(oldest, from_seq)
         last = min(ring.next_seq - 1, to_seq)
         if first <= last:
-            self._ctrl.outbox.send_records(run_id, ring, first, last)
+            self._ctrl.outbox.send_records(run_key, ring, first, last)
         if from_seq < oldest:
             return schema.NACK_NOT_IN_RING, oldest
         return ACK, 0
@@ -64,7 +64,7 @@ class Commands:
         ctrl = self._ctrl
         sampler = ctrl.sampler
         return messages.pack(schema.STATUS, (
-            cmd_id, ctrl.state, ctrl.mode, ctrl.run_id, ctrl.next_seq, ctrl.ring.oldest_seq(),
+            cmd_id, ctrl.state, ctrl.mode, ctrl.run_key, ctrl.next_seq, ctrl.ring.oldest_seq(),
             ctrl.outputs.setpoint_mv, sampler.voltage_mv, sampler.current_na, sampler.pd_pa,
             ctrl.luminance.l0_pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
             ctrl.device_flags(), ctrl.stop_reason, ctrl.fault_code, ctrl.uptime.t_s))

@@ -22,8 +22,9 @@ _FAULT_STOPS = (schema.STOP_EXCEPTION, schema.STOP_I2C_FAULT)
 class Controller:
     """IDLE, RUNNING, SAFE_STOP or FAULT, plus the current (or last) run.
 
-    run_id and next_seq stay after a run ends, so the host can still fetch its tail.
-    Events carry the run's id and run time while a run is active, else run_id 0 and the
+    run_key, mode and next_seq stay after a run ends, so the host can still fetch its tail
+    and tell what kind of run the board holds.
+    Events carry the run's key and run time while a run is active, else run_key 0 and the
     device uptime.
     """
 
@@ -42,7 +43,7 @@ class Controller:
         self.luminance = LuminanceWatch()
         self.state = schema.STATE_IDLE
         self.mode = schema.MODE_NONE
-        self.run_id = 0
+        self.run_key = 0
         self.next_seq = 0
         self.program = RunProgram(runprogram.NO_PROGRAM)
         self.stop_reason = schema.STOP_NONE
@@ -63,11 +64,11 @@ class Controller:
         """Send an EVENT stamped with the run (or uptime) clock and the current state."""
         if self._run_active:
             clock = self.clock
-            run_id = self.run_id
+            run_key = self.run_key
         else:
             clock = self.uptime
-            run_id = 0
-        self.events.emit(code, value, run_id, clock.t_s, clock.t_us, self.state)
+            run_key = 0
+        self.events.emit(code, value, run_key, clock.t_s, clock.t_us, self.state)
 
     def set_state(self, state):
         if state != self.state:
@@ -131,8 +132,7 @@ class Controller:
         else:
             self.set_state(schema.STATE_IDLE)
         self._run_active = False
-        self.mode = schema.MODE_NONE
-        self._mode = self._modes[0]
+        self._mode = self._modes[0]  # (self.mode stays: it is the mode of the run held)
 
     def fault(self, exc):
         """An exception escaped the loop: outputs safe first, then report and go to FAULT.
@@ -167,14 +167,14 @@ class Controller:
     # ---- commands (each returns (ACK or NACK code, detail)) ------------------------------
 
     def start_run(self, program):
-        """Start a run, or refuse it; the same run_id again is ACKed without a restart."""
+        """Start a run, or refuse it; the same run_key again is ACKed without a restart."""
         if self.state == schema.STATE_FAULT:
             return schema.NACK_FAULTED, self.fault_code
         if self.state == schema.STATE_RUNNING:
-            if program.run_id == self.run_id:
+            if program.run_key == self.run_key:
                 return ACK, 0
-            return schema.NACK_BUSY, self.run_id
-        if program.run_id == self.run_id and self.run_id and not program.resume_seq:
+            return schema.NACK_BUSY, self.run_key
+        if program.run_key == self.run_key and self.run_key and not program.resume_seq:
             return ACK, 0  # that run already ran here: a late retry must not restart it
         field = runprogram.check(program, self.limits)
         if field != runprogram.OK:
@@ -187,10 +187,10 @@ class Controller:
 
     def _begin(self, program):
         self.program = program
-        self.run_id = program.run_id
+        self.run_key = program.run_key
         self.mode = program.mode
         self.next_seq = program.resume_seq
-        self.ring.reset(program.run_id, program.resume_seq)
+        self.ring.reset(program.run_key, program.resume_seq)
         self.clock.start(self.board.ticks_us())
         self.clock.t_s = program.resume_t_ms // 1000
         self.clock.t_us = program.resume_t_ms % 1000 * 1000
@@ -206,11 +206,11 @@ class Controller:
         self._mode = self._modes[program.mode]
         self._mode.begin(self)
 
-    def stop_run(self, run_id):
+    def stop_run(self, run_key):
         """Host abort of the running run (0 = whatever runs); otherwise clear to IDLE."""
         if self.state == schema.STATE_RUNNING:
-            if run_id and run_id != self.run_id:
-                return schema.NACK_BAD_RUN_ID, self.run_id
+            if run_key and run_key != self.run_key:
+                return schema.NACK_BAD_RUN_KEY, self.run_key
             self.stop(schema.STOP_HOST_ABORT)
             return ACK, 0
         self.make_safe()
@@ -222,7 +222,7 @@ class Controller:
 
     def _manual_refusal(self):
         if self.state == schema.STATE_RUNNING:
-            return schema.NACK_BUSY, self.run_id
+            return schema.NACK_BUSY, self.run_key
         if self.state == schema.STATE_FAULT:
             return schema.NACK_FAULTED, self.fault_code
         return None
@@ -326,7 +326,7 @@ class Controller:
         self.ring.put(seq, clock.t_s, clock.t_us, setpoint_mv, sampler.voltage_mv,
                       sampler.current_na, sampler.pd_pa, sampler.temperature_cc,
                       sampler.humidity_cpct, sampler.pd_range, flags)
-        self.outbox.add_sample(self.now_ms, self.run_id, seq, clock.t_s, clock.t_us,
+        self.outbox.add_sample(self.now_ms, self.run_key, seq, clock.t_s, clock.t_us,
                                setpoint_mv, sampler.voltage_mv, sampler.current_na,
                                sampler.pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
                                sampler.pd_range, flags)

@@ -84,7 +84,7 @@ class Link:
         ctrl = self._ctrl
         raw = self._outbox.raw_for_control()
         struct.pack_into(_HEARTBEAT_FORMAT, raw, BODY_OFFSET, ctrl.state, ctrl.device_flags(),
-                         ctrl.run_id, ctrl.next_seq, ctrl.events.next_event_seq)
+                         ctrl.run_key, ctrl.next_seq, ctrl.events.next_event_seq)
         self._outbox.send(schema.HEARTBEAT, _HEARTBEAT_SIZE)
 
     def log(self, level, text):
@@ -122,7 +122,7 @@ class Link:
         self._outbox.send_body(schema.HELLO_ACK, messages.pack(schema.HELLO_ACK, (
             session_id, schema.SCHEMA_HASH, ident.fw_version[0], ident.fw_version[1],
             ident.fw_version[2], ident.reset_cause, ident.board_id, ident.capabilities,
-            ctrl.state, ctrl.mode, ctrl.run_id, ctrl.next_seq, ctrl.events.next_event_seq)))
+            ctrl.state, ctrl.mode, ctrl.run_key, ctrl.next_seq, ctrl.events.next_event_seq)))
 
     def _command(self, msg_id, body):
         head, _ = messages.unpack(msg_id, body)

@@ -19,13 +19,13 @@ class SampleRing:
     def __init__(self, capacity):
         self.capacity = capacity
         self.buf = bytearray(capacity * RECORD_SIZE)
-        self.run_id = 0
+        self.run_key = 0
         self.first_seq = 0
         self.next_seq = 0
 
-    def reset(self, run_id, first_seq=0):
+    def reset(self, run_key, first_seq=0):
         """Forget everything: a run starts, its first sample will be first_seq."""
-        self.run_id = run_id
+        self.run_key = run_key
         self.first_seq = first_seq
         self.next_seq = first_seq
 

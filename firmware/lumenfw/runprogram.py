@@ -4,7 +4,7 @@ from protocol import schema
 
 # Index of each START_RUN head field (cmd_id is 0): NACK_OUT_OF_RANGE names the field by it.
 FIELDS = tuple(f[0] for f in schema.BY_ID[schema.START_RUN][2])
-F_RUN_ID = FIELDS.index("run_id")
+F_RUN_KEY = FIELDS.index("run_key")
 F_MODE = FIELDS.index("mode")
 F_SETPOINT = FIELDS.index("setpoint_mv")
 F_STOP = FIELDS.index("stop_mv")
@@ -36,7 +36,7 @@ class RunProgram:
     def __init__(self, head):
         """head: the unpacked START_RUN head tuple, in schema order (all zeros: no program)."""
         self.cmd_id = head[0]
-        self.run_id = head[F_RUN_ID]
+        self.run_key = head[F_RUN_KEY]
         self.mode = head[F_MODE]
         self.setpoint_mv = head[F_SETPOINT]
         self.stop_mv = head[F_STOP]
@@ -74,8 +74,8 @@ def check(program, limits):
     """
     p = program
     mode = p.mode
-    if p.run_id == 0:
-        return F_RUN_ID
+    if p.run_key == 0:
+        return F_RUN_KEY
     if mode not in limits.modes:
         return F_MODE
     # A hold voltage, ramp ceiling or current ceiling must be above 0; a sweep may start at 0.
