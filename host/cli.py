@@ -140,6 +140,10 @@ def run(
         return
     final = follow_run(server, run_info["id"], headers)
     typer.echo(json.dumps(final.get("summary"), indent=1))
+    if final["state"] == "interrupted":
+        _fail("run %s is interrupted: rig %s has been out of reach past the run's host-loss "
+              "grace; the service records the run's true end if the board comes back"
+              % (final["id"], rig), 1)
     if final["state"] != "completed":
         _fail("run %s ended %s: %s" % (final["id"], final["state"], final.get("error") or ""), 1)
 

@@ -22,10 +22,10 @@ def _na(amps: float) -> int:
     return int(round(amps * 1e9))
 
 
-def start_run_fields(kind: str, params: Any, converter: Converter, run_id: int,
+def start_run_fields(kind: str, params: Any, converter: Converter, run_key: int,
                      dark_pd_pa: int = 0) -> dict[str, int]:
     """Every START_RUN field for a new run (resume fields zero)."""
-    fields = dict(_ZERO, run_id=run_id, dark_pd_pa=dark_pd_pa, oversample=params.oversample,
+    fields = dict(_ZERO, run_key=run_key, dark_pd_pa=dark_pd_pa, oversample=params.oversample,
                   host_loss_grace_ms=_ms(params.host_loss_grace_s))
     if kind == "lifetime":
         p: LifetimeParams = params

@@ -9,6 +9,7 @@ from typing import Any
 
 from hil_sim.spec import is_sim_spec, parse_sim_spec
 from host.link import RigLink
+from host.runkey import board_text
 from host.settings import RigSpec
 from host.store import Store
 
@@ -16,7 +17,14 @@ log = logging.getLogger(__name__)
 
 
 class Rig:
-    """One rig: spec, link, optional simulator, the run it is busy with."""
+    """One rig: spec, link, optional simulator, the run it is busy with.
+
+    board_id: the board behind the port as its last handshake said (None before one).
+    orphan: a run the board holds that this service never started (run key, mode, state,
+    next_seq), shown until it is imported or the board holds another run (a stopped orphan
+    stays, idle, and can still be imported). down_since: monotonic time
+    the link was first seen down, None while it is up.
+    """
 
     def __init__(self, spec: RigSpec):
         self.spec = spec
@@ -25,6 +33,9 @@ class Rig:
         self.link: RigLink | None = None
         self.active_run_id: int | None = None
         self.last_sample: dict[str, Any] | None = None
+        self.board_id: int | None = None
+        self.orphan: dict[str, Any] | None = None
+        self.down_since: float | None = None
 
     def open(self, store: Store) -> None:
         """Start the simulator if any, make the link (not started yet), register the rig (and
@@ -64,7 +75,9 @@ class Rig:
             "connected": bool(snapshot.get("connected")),
             "device": snapshot,
             "link": link.stats() if link else {},
+            "board_id": board_text(self.board_id),
             "active_run": self.active_run_id,
+            "orphan_run": self.orphan,
             "last_sample": self.last_sample,
         }
         if self.sim is not None:

@@ -8,6 +8,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 FINAL_STATES = ("completed", "aborted", "failed")
+# Where following stops: the final states, and `interrupted` (the rig is out of reach; the
+# service records the run's true end if the board comes back).
+STOP_STATES = (*FINAL_STATES, "interrupted")
 
 
 def _describe(run: dict, last: dict | None) -> str:
@@ -42,7 +45,7 @@ def follow_run(server: str, run_id: int, headers: dict) -> dict:
     # stderr: stdout carries the summary JSON, for scripts to read.
     with Progress(*columns, transient=False, console=Console(stderr=True)) as progress:
         task = progress.add_task("run", total=1.0, what=run["state"])
-        while run["state"] not in FINAL_STATES:
+        while run["state"] not in STOP_STATES:
             try:
                 with httpx.stream("GET", base + "/stream", headers=headers,
                                   timeout=httpx.Timeout(30, read=60)) as response:
@@ -50,7 +53,8 @@ def follow_run(server: str, run_id: int, headers: dict) -> dict:
                         if kind == "progress":
                             progress.update(task, completed=data.get("progress", 0.0),
                                             what=_describe(run, data))
-                        elif kind == "end":
+                        elif kind == "end" or (kind == "state"
+                                               and data.get("state") in STOP_STATES):
                             break
             except httpx.HTTPError:
                 time.sleep(1.0)  # the service restarted or the network blinked: poll again

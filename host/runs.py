@@ -1,9 +1,12 @@
 """Runs: start a run program on a rig, store every sample, follow it, finish it with a summary.
 
-One task per rig consumes its link's deliveries in order. A run's device run_id is its
-database id, so a restarted service finds the device's run again from HELLO_ACK alone:
-reattach and backfill when the device kept running, finish when it ended meanwhile, resume
-(same seq and run clock onward) when the device was reset and lost the run.
+One task per rig consumes its link's deliveries in order. A run is known on the wire by its
+run key (host.runkey), drawn at random when it is created and stored with it, and by the
+board it was started on. The host adopts only what it started: a restarted service finds
+its run again from HELLO_ACK (reattach and backfill when the board kept running, finish
+when it ended meanwhile, resume with the same seq and run clock onward when the board was
+reset and lost it), never on another board; a run the board holds under a key this store
+does not know is an orphan, shown on the rig, never filed under a run of ours.
 """
 
 import asyncio
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from host import link as dl
+from host.adoption import BoardRun, FollowedRun, Settle, StoredRun, board_run, files_under, settle
 from host.analysis.photometry import PhotodiodeCalibration
 from host.convert import Converter
 from host.hub import Hub
@@ -21,6 +25,7 @@ from host.link import LinkError
 from host.params import JvlParams, LifetimeParams, PhotostabilityParams
 from host.programs import resume_fields, start_run_fields
 from host.rigs import Rig
+from host.runkey import board_text, key_text, new_run_key
 from host.seqorder import SeqOrder, seq_ranges
 from host.store import Store
 from host.store.columns import json_rows
@@ -52,6 +57,13 @@ RESEND_SPAN = 256
 # START_RUN (and a resume) is the one command a run cannot do without: on a noisy link a
 # 70-byte frame and its ACK may both need several tries (a repeat is idempotent on the rig).
 START_TRIES = 12
+# A running run whose rig has been out of reach for its host_loss_grace_s plus this (wall
+# seconds) is `interrupted`: by then the board has stopped it on its own, if it ever will.
+INTERRUPT_MARGIN_S = 5.0
+LINK_WATCH_S = 1.0
+# What a board's run mode was started as, for a run imported from it.
+KIND_OF_MODE = {schema.MODE_CONSTANT_VOLTAGE: "lifetime", schema.MODE_CONSTANT_CURRENT: "lifetime",
+                schema.MODE_SWEEP: "jvl", schema.MODE_PHOTOSTABILITY: "photostability"}
 
 
 class RunError(Exception):
@@ -78,7 +90,9 @@ class Tracker:
                        if run.calibration else None)
         self.converter = Converter(run.kind, calibration)
         self.dark_pd_pa = int(round(self.converter.dark_a * 1e12))
-        self.fields = start_run_fields(run.kind, self.params, self.converter, run.id,
+        assert run.run_key, "a followed run has a run key"
+        self.run_key: int = run.run_key
+        self.fields = start_run_fields(run.kind, self.params, self.converter, self.run_key,
                                        self.dark_pd_pa)
         self.l0_cd_m2: float | None = None
         self.pl0: float | None = None
@@ -96,10 +110,6 @@ class Tracker:
         self.device_next_seq = 0  # the most the rig has said it took (HEARTBEAT, HELLO_ACK)
         self.backfill: asyncio.Task | None = None
         self.resume_pending = False  # a resume failed on the link: try at the next heartbeat
-
-    @property
-    def device_run_id(self) -> int:
-        return self.run.id
 
     def note_samples(self, cols: dict[str, np.ndarray]) -> dict[str, Any]:
         """Advance progress from a batch of stored columns; the live progress message."""
@@ -145,6 +155,8 @@ class RunManager:
         self.hub = hub
         self.rigs = rigs
         self.trackers: dict[int, Tracker] = {}
+        self._by_key: dict[int, Tracker] = {}
+        self._start_locks: dict[str, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task] = []
         self.samples_stored = 0
 
@@ -164,6 +176,7 @@ class RunManager:
             self._tasks.append(asyncio.create_task(self._follow(rig, queue),
                                                    name="rig-%s" % rig.name))
             rig.link.start()  # after the queue listens: no Connected is missed
+        self._tasks.append(asyncio.create_task(self._watch_links(), name="link-watch"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -181,18 +194,39 @@ class RunManager:
         tracker.backfill = asyncio.create_task(self._backfill(tracker),
                                                name="backfill-%d" % run.id)
         self.trackers[run.id] = tracker
+        self._by_key[tracker.run_key] = tracker
         rig.active_run_id = run.id
         return tracker
+
+    def _tracker(self, rig: Rig, run_key: int) -> Tracker | None:
+        """The followed run with this key on this rig, if any."""
+        tracker = self._by_key.get(run_key) if run_key else None
+        return tracker if tracker is not None and tracker.rig is rig else None
+
+    def _active(self, rig: Rig) -> Tracker | None:
+        return self.trackers.get(rig.active_run_id) if rig.active_run_id is not None else None
 
     # ------------------------------------------------------------------ API side
 
     async def start_run(self, kind: str, rig_name: str, params: Any) -> Run:
-        rig = self.rigs.get(rig_name)
-        if rig is None:
-            raise RunError(404, "no rig named %r; rigs: %s" % (rig_name, ", ".join(self.rigs)))
+        """Check the rig is free, create the run and START_RUN it, one start per rig at a
+        time: a start refused here leaves no run record behind."""
+        rig = self._rig(rig_name)
+        async with self._start_locks.setdefault(rig.name, asyncio.Lock()):
+            return await self._start_run(kind, rig, params)
+
+    async def _start_run(self, kind: str, rig: Rig, params: Any) -> Run:
+        rig_name = rig.name
         if rig.active_run_id is not None:
-            raise RunError(409, "rig %s is busy with run %d; abort it or wait for it to end"
-                           % (rig_name, rig.active_run_id))
+            raise RunError(409, "rig %s is busy with run %d; abort it (POST /api/runs/%d/abort) "
+                           "or wait for it to end" % (rig_name, rig.active_run_id,
+                                                      rig.active_run_id))
+        orphan = rig.orphan
+        if orphan is not None and orphan["state"] == "running":
+            raise RunError(409, "rig %s is running a run this service did not start (key %s); "
+                           "stop it (POST /api/rigs/%s/orphan/stop) or import it "
+                           "(POST /api/rigs/%s/orphan/import)"
+                           % (rig_name, orphan["run_key"], rig_name, rig_name))
         if not rig.link.connected:
             raise RunError(409, "rig %s is not connected (%s)"
                            % (rig_name, rig.link.snapshot().get("detail") or rig.link.state))
@@ -201,37 +235,59 @@ class RunManager:
             raise RunError(409, "rig %s has no photodiode calibration: PUT it to "
                            "/api/rigs/%s/calibration first" % (rig_name, rig_name))
         run = await asyncio.to_thread(self.store.create_run, rig_name, kind,
-                                      params.model_dump(mode="json"), calibration=calibration)
+                                      params.model_dump(mode="json"), calibration=calibration,
+                                      run_key=new_run_key(),
+                                      board_id=board_text(rig.link.board_id))
         tracker = self._adopt(run, rig)
         tracker.starting = True
         try:
             reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **tracker.fields)
         except LinkError as exc:
-            await self._end(tracker, "failed", error="the rig did not take the run: %s" % exc)
+            await self._end_unless_ended(tracker, "failed",
+                                         "the rig did not take the run: %s" % exc)
             raise RunError(503, "rig %s did not answer: %s" % (rig_name, exc)) from exc
         except ValueError as exc:  # a field the wire cannot carry
-            await self._end(tracker, "failed", error=str(exc))
+            await self._end_unless_ended(tracker, "failed", str(exc))
             raise RunError(422, str(exc)) from exc
+        if run.id not in self.trackers or tracker.stop_reason == schema.STOP_HOST_ABORT:
+            # Aborted while the START_RUN was in flight: whatever the board did with it, it
+            # is stopped, and the record says what the abort made of it.
+            if reply.ok:
+                rig.orphan = None
+                await self._stop_key(rig, tracker.run_key)
+            return await asyncio.to_thread(self.store.get_run, run.id)
         if not reply.ok:
             await self._end(tracker, "failed", error=reply.error)
             raise RunError(409, reply.error or "refused")
+        rig.orphan = None  # the board's ring now holds this run
+        # The board that answered is the one measuring it, whatever the port reached before.
         tracker.run = await asyncio.to_thread(self.store.update_run, run.id, state="running",
-                                              device_run_id=tracker.device_run_id)
+                                              board_id=board_text(rig.link.board_id))
         tracker.starting = False
         self.hub.publish(run.id, "state", tracker.run.as_dict())
         return tracker.run
+
+    async def _end_unless_ended(self, tracker: Tracker, state: str, error: str) -> None:
+        if tracker.run.id in self.trackers:
+            await self._end(tracker, state, error=error)
 
     async def abort(self, run_id: int) -> Run:
         run = await asyncio.to_thread(self.store.get_run, run_id)
         if run.finished:
             raise RunError(409, "run %d is already %s" % (run_id, run.state))
         tracker = self.trackers.get(run_id)
-        if tracker is None or run.state == "queued" and tracker.run.device_run_id is None:
+        if tracker is None or run.state == "queued" and not tracker.starting:
             if tracker is not None:
                 await self._end(tracker, "aborted", error="aborted before it started")
             return await asyncio.to_thread(self.store.get_run, run_id)
+        link = tracker.rig.link
+        if run.state == "interrupted" and not link.connected:
+            await self._end(tracker, "aborted", error=(
+                "aborted while the rig was out of reach; the board stops a run on its own "
+                "%.0f s after it last hears the host" % tracker.params.host_loss_grace_s))
+            return await asyncio.to_thread(self.store.get_run, run_id)
         try:
-            reply = await tracker.rig.link.acommand(schema.STOP_RUN, run_id=tracker.device_run_id)
+            reply = await link.acommand(schema.STOP_RUN, run_key=tracker.run_key)
         except LinkError as exc:
             raise RunError(503, "rig %s did not answer the abort (%s); the device stops on its "
                            "own %.0f s after it last heard the host"
@@ -241,6 +297,82 @@ class RunManager:
         tracker.stop_reason = schema.STOP_HOST_ABORT
         self._finish_soon(tracker)
         return await asyncio.to_thread(self.store.get_run, run_id)
+
+    def _rig(self, rig_name: str) -> Rig:
+        rig = self.rigs.get(rig_name)
+        if rig is None:
+            raise RunError(404, "no rig named %r; rigs: %s" % (rig_name, ", ".join(self.rigs)))
+        return rig
+
+    async def stop_orphan(self, rig_name: str) -> dict[str, Any]:
+        """Stop the run the board holds for nobody here; the board makes its outputs safe."""
+        rig = self._rig(rig_name)
+        orphan = self._orphan_of(rig)
+        try:
+            reply = await rig.link.acommand(schema.STOP_RUN, run_key=int(orphan["run_key"], 16))
+            if not reply.ok:
+                raise RunError(409, reply.error or "refused")
+            status: Any = (await rig.link.acommand(schema.GET_STATUS)).message
+        except LinkError as exc:
+            raise RunError(503, "rig %s did not answer: %s" % (rig_name, exc)) from exc
+        await self._event(rig, None, "orphan_stopped", "stopped run key %s, which this service "
+                          "did not start" % orphan["run_key"], {"run_key": orphan["run_key"]})
+        self._note_orphan(rig, status)
+        return self._describe_orphan(rig, orphan)
+
+    async def import_orphan(self, rig_name: str) -> Run:
+        """File the board's orphan run as a new run (imported) and fetch every sample the
+        board still holds; a running one is followed from then on like any other."""
+        rig = self._rig(rig_name)
+        orphan = self._orphan_of(rig)
+        if rig.active_run_id is not None:
+            raise RunError(409, "rig %s is busy with run %d" % (rig_name, rig.active_run_id))
+        try:
+            status: Any = (await rig.link.acommand(schema.GET_STATUS)).message
+        except LinkError as exc:
+            raise RunError(503, "rig %s did not answer: %s" % (rig_name, exc)) from exc
+        key = int(orphan["run_key"], 16)
+        if status.run_key != key:
+            self._note_orphan(rig, status)
+            raise RunError(409, "the rig no longer holds run key %s" % orphan["run_key"])
+        kind = KIND_OF_MODE.get(status.mode)
+        if kind is None:
+            raise RunError(409, "run key %s has no run mode the service knows (%d)"
+                           % (orphan["run_key"], status.mode))
+        calibration = await asyncio.to_thread(self.store.get_calibration, rig.name)
+        run = await asyncio.to_thread(
+            self.store.create_run, rig.name, kind, _imported_params(kind, status),
+            calibration=calibration, run_key=key, board_id=board_text(rig.link.board_id),
+            imported=True, state="running")
+        rig.orphan = None
+        tracker = self._adopt(run, rig)
+        tracker.device_next_seq = status.next_seq
+        # What the link saw of it while nobody here wanted it was not stored: want it all.
+        rig.link.forget_run(key)
+        rig.link.track_run(key, 0)
+        await self._event(rig, key, "imported", "run key %s imported from the rig: %s, %d "
+                          "samples taken, seq %d onward still held; its parameters are not "
+                          "known here (defaults recorded)"
+                          % (orphan["run_key"], schema.MODE_NAMES[status.mode],
+                             status.next_seq, status.oldest_seq),
+                          {"run_key": orphan["run_key"], "next_seq": status.next_seq,
+                           "oldest_seq": status.oldest_seq})
+        if status.state != schema.STATE_RUNNING:
+            tracker.stop_reason = status.stop_reason
+            self._finish_soon(tracker)
+        self.hub.publish(run.id, "state", run.as_dict())
+        return run
+
+    def _orphan_of(self, rig: Rig) -> dict[str, Any]:
+        if rig.orphan is None:
+            raise RunError(404, "rig %s holds no run that this service did not start" % rig.name)
+        if not rig.link.connected:
+            raise RunError(409, "rig %s is not connected" % rig.name)
+        return rig.orphan
+
+    @staticmethod
+    def _describe_orphan(rig: Rig, stopped: dict[str, Any]) -> dict[str, Any]:
+        return {"rig": rig.name, "stopped": stopped, "orphan_run": rig.orphan}
 
     # ------------------------------------------------------------------ link side
 
@@ -267,14 +399,15 @@ class RunManager:
                 await self._ingest(rig, pending)
 
     async def _ingest(self, rig: Rig, batches: list[dl.SampleBatch]) -> None:
-        by_run: dict[int, list[dl.SampleBatch]] = {}
+        """Store each batch under the run whose key it carries, and under no other."""
+        by_key: dict[int, list[dl.SampleBatch]] = {}
         for batch in batches:
-            by_run.setdefault(batch.run_id, []).append(batch)
-        for device_run_id, parts in by_run.items():
+            by_key.setdefault(batch.run_key, []).append(batch)
+        for run_key, parts in by_key.items():
             records = np.concatenate([batch.records for batch in parts])
-            tracker = self.trackers.get(device_run_id)
-            if tracker is None or tracker.rig is not rig:
-                stray = await self._tracker_for_stray(rig, device_run_id)
+            tracker = self._tracker(rig, run_key)
+            if tracker is None:
+                stray = await self._tracker_for_stray(rig, run_key)
                 if stray is not None:
                     await self._store(rig, stray, records)
                 continue
@@ -284,7 +417,7 @@ class RunManager:
                 await self._store(rig, tracker, ready)
             if resent:
                 ranges = seq_ranges(np.concatenate(resent))
-                await self._event(rig, device_run_id, "resent",
+                await self._event(rig, run_key, "resent",
                                   "samples %s re-sent by the rig" % _ranges_text(ranges),
                                   {"ranges": ranges})
 
@@ -309,47 +442,50 @@ class RunManager:
             await asyncio.to_thread(self.store.update_run, tracker.run.id,
                                     progress=tracker.progress)
 
-    async def _tracker_for_stray(self, rig: Rig, device_run_id: int) -> Tracker | None:
-        """Samples of a run the host is not following: stored if that run is this rig's."""
-        try:
-            run = await asyncio.to_thread(self.store.get_run, device_run_id)
-        except LookupError:
+    async def _tracker_for_stray(self, rig: Rig, run_key: int) -> Tracker | None:
+        """Samples of a run the host is not following: stored only when this store started
+        that run on this rig's board (a finished run receiving late resends)."""
+        run = await asyncio.to_thread(self.store.get_run_by_key, run_key) if run_key else None
+        if run is None or not files_under(_stored(run), rig.name, board_text(rig.board_id)):
             return None
-        if run.rig != rig.name:
-            return None
-        tracker = Tracker(run, rig)  # finished run receiving resent samples: store them
-        return tracker
+        return Tracker(run, rig)
 
     async def _handle(self, rig: Rig, item: Any) -> None:
         if isinstance(item, dl.Connected):
+            rig.board_id = item.hello.board_id
+            rig.down_since = None
             await asyncio.to_thread(self.store.upsert_rig, rig.name, rig.spec.spec,
                                     _firmware_info(item.hello))
             await self._reconcile(rig, item.hello, item.device_reset)
         elif isinstance(item, dl.DeviceEvent):
             await self._device_event(rig, item)
         elif isinstance(item, dl.HeartbeatSeen):
-            self._saw_next_seq(rig, item.heartbeat.run_id, item.heartbeat.next_seq)
-            self._check_ended(rig, item.heartbeat.state, item.heartbeat.run_id)
+            self._saw_next_seq(rig, item.heartbeat.run_key, item.heartbeat.next_seq)
+            self._check_ended(rig, item.heartbeat.state, item.heartbeat.run_key)
+            if rig.orphan is not None:
+                self._note_orphan(rig, item.heartbeat)
         elif isinstance(item, dl.Disconnected):
+            if rig.down_since is None:
+                rig.down_since = time.monotonic()
             await self._event(rig, None, "link_down", "link to %s lost: %s"
                               % (rig.name, item.reason))
         elif isinstance(item, dl.GapDetected):
-            await self._event(rig, item.run_id, "gap",
+            await self._event(rig, item.run_key, "gap",
                               "samples %d..%d missing; asked the rig to resend them"
                               % (item.from_seq, item.to_seq),
                               {"from_seq": item.from_seq, "to_seq": item.to_seq})
         elif isinstance(item, dl.SamplesLost):
             # The link stopped asking after its few tries; the backfill goes on asking while
             # the rig holds them and records the loss only when the rig says they are gone.
-            log.debug("rig %s: the link gave up on samples %d..%d of run %d", rig.name,
-                      item.from_seq, item.to_seq, item.run_id)
+            log.debug("rig %s: the link gave up on samples %d..%d of run key %s", rig.name,
+                      item.from_seq, item.to_seq, key_text(item.run_key))
         elif isinstance(item, dl.EventsLost):
             await self._event(rig, None, "events_lost", "device events %s were not recovered"
                               % (list(item.event_seqs),))
 
-    def _saw_next_seq(self, rig: Rig, device_run_id: int, next_seq: int) -> None:
-        tracker = self.trackers.get(device_run_id)
-        if tracker is not None and tracker.rig is rig:
+    def _saw_next_seq(self, rig: Rig, run_key: int, next_seq: int) -> None:
+        tracker = self._tracker(rig, run_key)
+        if tracker is not None:
             tracker.device_next_seq = max(tracker.device_next_seq, next_seq)
 
     async def _backfill(self, tracker: "Tracker") -> None:
@@ -382,7 +518,7 @@ class RunManager:
         link = tracker.rig.link
         assert link is not None
         try:
-            reply = await link.acommand(schema.RESEND, run_id=tracker.device_run_id,
+            reply = await link.acommand(schema.RESEND, run_key=tracker.run_key,
                                         from_seq=first, to_seq=last, timeout_s=1.0, tries=1,
                                         wait_s=0.0)
         except LinkError:
@@ -390,27 +526,26 @@ class RunManager:
         msg: Any = reply.message
         if tracker.epoch == epoch and not reply.ok and msg.code == schema.NACK_NOT_IN_RING:
             await self._give_up(tracker, msg.detail, "are no longer on the rig")
-        # NACK_BAD_RUN_ID: the rig was reset or runs something else; reconcile resumes ours.
+        # NACK_BAD_RUN_KEY: the rig was reset or runs something else; reconcile resumes ours.
 
     async def _give_up(self, tracker: "Tracker", below_seq: int, why: str) -> None:
         """Record every missing seq below below_seq as lost and store what waited on them."""
         holes = tracker.order.holes(below_seq - 1)
         ready = tracker.order.skip_to(below_seq)  # before any await: one give-up per hole
         for a, b in holes:
-            await self._event(tracker.rig, tracker.device_run_id, "samples_lost",
+            await self._event(tracker.rig, tracker.run_key, "samples_lost",
                               "samples %d..%d %s: lost" % (a, b, why),
                               {"from_seq": a, "to_seq": b})
         if len(ready):
             await self._store(tracker.rig, tracker, ready)
 
-    def _run_for(self, rig: Rig, device_run_id: int) -> int | None:
-        tracker = self.trackers.get(device_run_id)
-        return device_run_id if tracker is not None and tracker.rig is rig else None
-
-    async def _event(self, rig: Rig, device_run_id: int | None, name: str, message: str,
+    async def _event(self, rig: Rig, run_key: int | None, name: str, message: str,
                      data: dict | None = None, code: int | None = None,
                      key: str | None = None) -> None:
-        run_id = self._run_for(rig, device_run_id) if device_run_id else None
+        """Record an event of the followed run with run_key on rig (of the rig alone when
+        no run of ours has that key) and publish it live."""
+        tracker = self._tracker(rig, run_key) if run_key else None
+        run_id = tracker.run.id if tracker is not None else None
         event = await asyncio.to_thread(self.store.add_event, name, message, rig=rig.name,
                                         run_id=run_id, code=code, data=data, key=key)
         if event is not None and run_id is not None:
@@ -418,15 +553,14 @@ class RunManager:
 
     async def _device_event(self, rig: Rig, ev: dl.DeviceEvent) -> None:
         data = {"value": ev.value, "t_s": ev.t_s + ev.t_us * 1e-6, "state": ev.state,
-                "event_seq": ev.event_seq, "device_run_id": ev.run_id}
+                "event_seq": ev.event_seq, "run_key": key_text(ev.run_key)}
         message = _event_text(ev)
         key = None
-        if ev.run_id:
-            key = "%s:%d:%d:%d.%06d:%d" % (rig.name, ev.run_id, ev.code, ev.t_s, ev.t_us,
-                                          ev.event_seq)
-        await self._event(rig, ev.run_id, ev.name, message, data, code=ev.code, key=key)
-        tracker = self.trackers.get(ev.run_id)
-        if tracker is None or tracker.rig is not rig:
+        if ev.run_key:  # a resent event of a run is recorded once
+            key = "%016x:%d:%d.%06d:%d" % (ev.run_key, ev.code, ev.t_s, ev.t_us, ev.event_seq)
+        await self._event(rig, ev.run_key, ev.name, message, data, code=ev.code, key=key)
+        tracker = self._tracker(rig, ev.run_key)
+        if tracker is None:
             return
         if ev.code == schema.EV_L0_CAPTURED:
             l0 = tracker.converter.columns(_one_record(pd_pa=ev.value + tracker.dark_pd_pa))
@@ -435,12 +569,12 @@ class RunManager:
             tracker.stop_reason = ev.value
             self._finish_soon(tracker)
 
-    def _check_ended(self, rig: Rig, state: int, device_run_id: int) -> None:
+    def _check_ended(self, rig: Rig, state: int, run_key: int) -> None:
         """A run that ended while its RUN_STOPPED event was lost still gets finished."""
-        tracker = self.trackers.get(rig.active_run_id or -1)
+        tracker = self._active(rig)
         if tracker is None or tracker.finishing or tracker.run.state != "running":
             return
-        if device_run_id != tracker.device_run_id:
+        if run_key != tracker.run_key:
             if tracker.resume_pending:
                 self._resume_soon(tracker)
             return
@@ -448,26 +582,137 @@ class RunManager:
             self._finish_soon(tracker)
 
     async def _reconcile(self, rig: Rig, hello: Any, device_reset: bool) -> None:
-        """After (re)connecting: reattach, finish, or resume the rig's unfinished run."""
-        tracker = self.trackers.get(rig.active_run_id or -1)
-        if tracker is None or tracker.finishing or tracker.starting or tracker.resuming:
-            return  # a START_RUN in flight is retried by the link across the reconnect
-        run_id = tracker.device_run_id
-        if hello.run_id == run_id and tracker.run.state == "running":
-            self._saw_next_seq(rig, run_id, hello.next_seq)
+        """After (re)connecting: settle the rig's unfinished run on this board (reattach,
+        finish or resume it; fail it on another board), then see what else it holds."""
+        tracker = self._active(rig)
+        if tracker is not None:
+            board = board_text(hello.board_id)
+            decision = settle(FollowedRun(
+                tracker.run_key, tracker.run.board_id, tracker.run.state, tracker.run.imported,
+                tracker.starting, bool(tracker.finishing or tracker.resuming)),
+                board, hello.run_key)
+            await self._act(rig, tracker, decision, hello, device_reset)
+        await self._note_board_run(rig, hello)
+
+    async def _act(self, rig: Rig, tracker: Tracker, decision: Settle, hello: Any,
+                   device_reset: bool) -> None:
+        run_key = tracker.run_key
+        if decision is Settle.FAIL_BOARD_CHANGED:
+            await self._end(tracker, "failed", error=(
+                "the board behind %s changed: the run was started on board %s and the port "
+                "now reaches board %s; the run is not resumed on another board"
+                % (rig.name, tracker.run.board_id, board_text(hello.board_id))))
+        elif decision is Settle.REATTACH:
+            if tracker.run.state != "running":  # queued when the service died mid-start
+                was = tracker.run.state
+                tracker.run = await asyncio.to_thread(self.store.update_run, tracker.run.id,
+                                                      state="running")
+                self.hub.publish(tracker.run.id, "state", tracker.run.as_dict())
+                await self._event(rig, run_key, "reattached", "the rig holds the run (it was "
+                                  "%s here); following it again" % was)
+            self._saw_next_seq(rig, run_key, hello.next_seq)
             holes = tracker.order.holes(hello.next_seq - 1)
-            rig.link.track_run(run_id, holes[0][0] if holes else hello.next_seq)
+            rig.link.track_run(run_key, holes[0][0] if holes else hello.next_seq)
             if hello.state != schema.STATE_RUNNING:
                 self._finish_soon(tracker)
             else:
-                await self._event(rig, run_id, "reattached",
+                await self._event(rig, run_key, "reattached",
                                   "host reattached to the running run at seq %d"
                                   % hello.next_seq)
-            return
-        if tracker.run.state == "queued":
+        elif decision is Settle.FAIL_NEVER_STARTED:
             await self._end(tracker, "failed", error="the run never started on the rig")
+        elif decision is Settle.FAIL_CAME_BACK_WITHOUT:
+            await self._end(tracker, "failed", error=(
+                "the rig came back without the run (it was reset while out of reach); the "
+                "samples up to the interruption are kept"))
+        elif decision is Settle.FAIL_IMPORTED_LOST:
+            await self._end(tracker, "failed", error=(
+                "the rig lost the imported run; its program is not known here, so it is "
+                "not resumed"))
+        elif decision is Settle.RESUME:
+            await self._resume(rig, tracker, device_reset)
+
+    async def _note_board_run(self, rig: Rig, hello: Any) -> None:
+        """A run the board holds that is not the one followed here: an orphan when this
+        store never started it; stopped when this store has already ended it."""
+        run_key = hello.run_key
+        followed = self._tracker(rig, run_key)
+        run = None
+        if run_key and followed is None:
+            run = await asyncio.to_thread(self.store.get_run_by_key, run_key)
+        found = board_run(run_key, followed.run_key if followed else None,
+                          _stored(run) if run is not None else None,
+                          hello.state == schema.STATE_RUNNING)
+        if found is BoardRun.ORPHAN:
+            self._note_orphan(rig, hello, fresh=True)
+            assert rig.orphan is not None
+            await self._event(rig, None, "orphan_run", (
+                "the rig holds run key %s, which this service did not start (%s, %s, %d "
+                "samples); nothing of it is stored: stop it (POST /api/rigs/%s/orphan/stop) "
+                "or import it (POST /api/rigs/%s/orphan/import)"
+                % (key_text(run_key), rig.orphan["mode"], rig.orphan["state"], hello.next_seq,
+                   rig.name, rig.name)), dict(rig.orphan))
             return
-        await self._resume(rig, tracker, device_reset)
+        rig.orphan = None
+        if found is BoardRun.ENDED_BUT_RUNNING:
+            assert run is not None
+            await self._stop_key(rig, run_key)
+            await self._event(rig, None, "stopped_ended_run", (
+                "the rig was still running run %d (key %s), which is %s here: stopped it"
+                % (run.id, key_text(run_key), run.state)), {"run": run.id})
+
+    def _note_orphan(self, rig: Rig, seen: Any, fresh: bool = False) -> None:
+        """Keep rig.orphan in step with what the board says (HELLO_ACK, HEARTBEAT, STATUS)."""
+        current = rig.orphan
+        if not fresh and (current is None or int(current["run_key"], 16) != seen.run_key):
+            rig.orphan = None  # the board moved on to another run
+            return
+        mode = getattr(seen, "mode", None)
+        rig.orphan = {
+            "run_key": key_text(seen.run_key),
+            "mode": (schema.MODE_NAMES[mode] if mode is not None and 0 <= mode
+                     < len(schema.MODE_NAMES) else (current or {}).get("mode")),
+            "state": (schema.STATE_NAMES[seen.state] if 0 <= seen.state
+                      < len(schema.STATE_NAMES) else str(seen.state)),
+            "next_seq": seen.next_seq,
+            "board_id": board_text(rig.board_id),
+        }
+
+    async def _stop_key(self, rig: Rig, run_key: int) -> None:
+        """STOP_RUN for run_key, retried; a NACK means the board runs something else."""
+        try:
+            await rig.link.acommand(schema.STOP_RUN, run_key=run_key, tries=START_TRIES)
+        except LinkError as exc:
+            log.warning("rig %s: could not stop run key %s: %s", rig.name, key_text(run_key),
+                        exc)
+
+    async def _watch_links(self) -> None:
+        """A run never stays `running` with nobody measuring it: once its rig has been out
+        of reach past the run's host-loss grace (and a margin), it is `interrupted`."""
+        while True:
+            await asyncio.sleep(LINK_WATCH_S)
+            now = time.monotonic()
+            for rig in self.rigs.values():
+                if rig.link is None or rig.link.connected:
+                    rig.down_since = None
+                    continue
+                if rig.down_since is None:
+                    rig.down_since = now
+                tracker = self._active(rig)
+                if tracker is None or tracker.run.state != "running" or tracker.finishing:
+                    continue
+                down_s = now - rig.down_since
+                if down_s > tracker.params.host_loss_grace_s + INTERRUPT_MARGIN_S:
+                    await self._interrupt(tracker, down_s)
+
+    async def _interrupt(self, tracker: Tracker, down_s: float) -> None:
+        tracker.run = await asyncio.to_thread(self.store.update_run, tracker.run.id,
+                                              state="interrupted", progress=tracker.progress)
+        await self._event(tracker.rig, tracker.run_key, "interrupted", (
+            "the rig has been out of reach for %.0f s (host-loss grace %.0f s): nobody is "
+            "measuring the run; it ends for good when the same board is back"
+            % (down_s, tracker.params.host_loss_grace_s)))
+        self.hub.publish(tracker.run.id, "state", tracker.run.as_dict())
 
     async def _resume(self, rig: Rig, tracker: Tracker, device_reset: bool) -> None:
         """The rig lost the run (a reset, or it ran something else), and with it every
@@ -480,23 +725,24 @@ class RunManager:
             tracker.resuming = False
 
     async def _resume_run(self, rig: Rig, tracker: Tracker, device_reset: bool) -> None:
-        run_id = tracker.device_run_id
+        run_key = tracker.run_key
         try:  # a HELLO_ACK taken before an earlier resume reached the rig is stale: ask
             status: Any = (await rig.link.acommand(schema.GET_STATUS,
                                                    tries=START_TRIES)).message
         except LinkError as exc:
             tracker.resume_pending = True
-            await self._event(rig, run_id, "resume_failed", "could not resume the run: %s" % exc)
+            await self._event(rig, run_key, "resume_failed",
+                              "could not resume the run: %s" % exc)
             return
-        if status.run_id == run_id:  # resumed already, or it ended there: never run it twice
+        if status.run_key == run_key:  # resumed already, or it ended there: never run it twice
             if status.state != schema.STATE_RUNNING:
                 self._finish_soon(tracker)
             return
         tracker.epoch += 1  # the rig's numbering restarts here: older recoveries stop
         await self._close_gaps_for_resume(tracker)
         # The link's bookkeeping of the old numbering goes with it; renumbered seqs come anew.
-        rig.link.forget_run(run_id)
-        rig.link.track_run(run_id, tracker.order.next_seq)
+        rig.link.forget_run(run_key)
+        rig.link.track_run(run_key, tracker.order.next_seq)
         next_seq = tracker.order.next_seq
         cols = await asyncio.to_thread(self.store.read_samples, tracker.run.id,
                                        None, None, ("t_s", "setpoint_v"))
@@ -513,7 +759,7 @@ class RunManager:
             reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **fields)
         except LinkError as exc:
             tracker.resume_pending = True  # asked again at the rig's next heartbeat
-            await self._event(rig, run_id, "resume_failed",
+            await self._event(rig, run_key, "resume_failed",
                               "could not resume the run: %s" % exc)
             return
         if not reply.ok:
@@ -521,7 +767,7 @@ class RunManager:
                             "resume it: %s" % ("reset" if device_reset else "not running",
                                               reply.error))
             return
-        await self._event(rig, run_id, "resumed",
+        await self._event(rig, run_key, "resumed",
                           "the rig %s; run resumed at seq %d, t = %.1f s"
                           % ("was reset" if device_reset else "had lost the run", next_seq,
                              resume_t_s), {"resume_seq": next_seq, "resume_t_s": resume_t_s})
@@ -543,7 +789,7 @@ class RunManager:
                 message += "; %d received after a gap are stored as seqs %d..%d" % (
                     len(renumbered), first, order.next_seq - 1)
             await self._event(
-                tracker.rig, tracker.device_run_id, "samples_lost", message,
+                tracker.rig, tracker.run_key, "samples_lost", message,
                 {"lost_at_least": lost_at_least, "device_next_seq": claimed,
                  "dropped": dropped, "renumbered": len(renumbered),
                  "renumbered_from": first})
@@ -573,7 +819,7 @@ class RunManager:
             except LinkError:
                 await asyncio.sleep(0.5)
                 continue
-            if status.run_id == tracker.device_run_id:
+            if status.run_key == tracker.run_key:
                 upto = status.next_seq - 1
                 if reason is None:
                     reason = status.stop_reason
@@ -589,6 +835,9 @@ class RunManager:
             state, error = "completed", None
         elif reason == schema.STOP_HOST_ABORT:
             state, error = "aborted", None
+        elif reason == schema.STOP_HOST_LOST:
+            state, error = "aborted", ("the rig stopped the run: host_lost (it heard nothing "
+                                       "from the host for host_loss_grace_s)")
         else:
             state, error = "failed", "the rig stopped the run: %s" % _stop_text(reason)
         await self._end(tracker, state, error=error, stop_reason=reason)
@@ -614,11 +863,26 @@ class RunManager:
             self.store.update_run, run.id, state=state, error=error, summary=summary,
             progress=1.0 if state == "completed" else tracker.progress)
         self.trackers.pop(run.id, None)
+        if self._by_key.get(tracker.run_key) is tracker:
+            del self._by_key[tracker.run_key]
         if tracker.rig.active_run_id == run.id:
             tracker.rig.active_run_id = None
         if tracker.rig.link is not None:
-            tracker.rig.link.forget_run(tracker.device_run_id)
+            tracker.rig.link.forget_run(tracker.run_key)
         self.hub.publish(run.id, "end", tracker.run.as_dict())
+
+
+
+def _stored(run: Run) -> StoredRun:
+    return StoredRun(run.id, run.rig, run.board_id, run.finished)
+
+
+def _imported_params(kind: str, status: Any) -> dict[str, Any]:
+    """Parameters recorded for an imported run: the kind's defaults, and for a lifetime the
+    voltage the board holds (its program itself never crosses the wire back)."""
+    if kind == "lifetime":
+        return {"voltage_v": max(status.setpoint_mv, 1) / 1000}
+    return {}
 
 
 def _one_record(**values: int) -> np.ndarray:
@@ -632,7 +896,7 @@ def _one_record(**values: int) -> np.ndarray:
 
 def _firmware_info(hello: Any) -> dict[str, Any]:
     return {"version": "%d.%d.%d" % (hello.fw_major, hello.fw_minor, hello.fw_patch),
-            "board_id": "%016x" % hello.board_id, "schema_hash": "%08x" % hello.schema_hash,
+            "board_id": board_text(hello.board_id), "schema_hash": "%08x" % hello.schema_hash,
             "capabilities": hello.capabilities, "reset_cause": hello.reset_cause}
 
 

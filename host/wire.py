@@ -129,7 +129,7 @@ def encode(message: WireMessage) -> bytes:
 
 
 def decode_sample_batch(body: bytes) -> tuple[int, int, np.ndarray]:
-    """(run_id, batch flags, records) of a SAMPLE_BATCH body: the ingest fast path.
+    """(run_key, batch flags, records) of a SAMPLE_BATCH body: the ingest fast path.
 
     records is a read-only structured array viewing `body` (no copy); copy it to keep it
     past the body's life or to modify it. Raises MessageError on a length that is not a
@@ -138,8 +138,8 @@ def decode_sample_batch(body: bytes) -> tuple[int, int, np.ndarray]:
     rest = len(body) - _BATCH_HEAD_SIZE
     if rest < 0 or rest % SAMPLE_DTYPE.itemsize:
         raise messages.MessageError(f"SAMPLE_BATCH body of {len(body)} bytes")
-    run_id, flags = _BATCH_HEAD.unpack_from(body)
-    return run_id, flags, np.frombuffer(body, SAMPLE_DTYPE, offset=_BATCH_HEAD_SIZE)
+    run_key, flags = _BATCH_HEAD.unpack_from(body)
+    return run_key, flags, np.frombuffer(body, SAMPLE_DTYPE, offset=_BATCH_HEAD_SIZE)
 
 
 def sample_dict(record: np.void) -> dict[str, int]:

@@ -86,3 +86,34 @@ class ServiceProcess:
         """SIGKILL the service alone: its simulator child survives only if it escaped."""
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(5)
+
+
+class SimProcess:
+    """`lumenrig sim` in its own session: outlives any service that opens its port."""
+
+    def __init__(self, log_path: Path, accel: float, seed: int, device: str = "G1"):
+        self.log_path = log_path
+        self.argv = [str(LUMENRIG), "sim", "--device", device, "--accel", str(accel),
+                     "--seed", str(seed)]
+        self.proc: subprocess.Popen | None = None
+        self.port = ""
+
+    def start(self) -> "SimProcess":
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=log,
+                                         start_new_session=True, text=True)
+        assert self.proc.stdout is not None
+        self.port = self.proc.stdout.readline().strip()  # printed once the rig is up
+        assert self.port.startswith("/dev/"), self.log_path.read_text()
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> str:
+        """SIGTERM, wait; returns its log (the counters are its last line)."""
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(20)
+        return self.log_path.read_text(errors="replace")

@@ -377,10 +377,10 @@ class Device:
         assert msg_id == schema.STATUS, (msg_id, head)
         return dict(zip(messages.field_names(schema.STATUS), head))
 
-    def resent(self, run_id, last_seq):
+    def resent(self, run_key, last_seq):
         """The samples the device still holds of a run, as it resends them."""
         since = len(self.host.frames()[0])
-        msg_id, _ = self.reply(schema.RESEND, (run_id, 0, last_seq))
+        msg_id, _ = self.reply(schema.RESEND, (run_key, 0, last_seq))
         assert msg_id == schema.ACK
         return [r for _, m, h, tail in self.host.frames()[0][since:]
                 if m == schema.SAMPLE_BATCH and h[1] & schema.BATCH_RESENT for r in tail]
@@ -399,7 +399,7 @@ def device(tmp_path_factory):
         try:
             dev.host.wait(lambda m, h: m == schema.HEARTBEAT, what="a heartbeat")
             dev.hello()
-            head = start_run_head(cmd_id=dev.next_id(), run_id=DEVICE_RUN, setpoint_mv=10000,
+            head = start_run_head(cmd_id=dev.next_id(), run_key=DEVICE_RUN, setpoint_mv=10000,
                                   sample_period_ms=100, max_duration_s=2)
             dev.write(frame.build(schema.START_RUN, 0, messages.pack(schema.START_RUN, head)))
             dev.host.wait(lambda m, h: m == schema.EVENT and h[1] == schema.EV_RUN_STOPPED,
@@ -479,7 +479,7 @@ def _nack(msg_id, values, code, detail=None):
 
 
 def _start_run(**fields):
-    head = start_run_head(cmd_id=0, run_id=DEVICE_RUN + 1, **fields)
+    head = start_run_head(cmd_id=0, run_key=DEVICE_RUN + 1, **fields)
     return head[1:]
 
 

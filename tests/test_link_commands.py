@@ -55,7 +55,7 @@ def test_host_sends_a_heartbeat_every_half_second(peer, link):
 
 def test_command_returns_the_ack_for_its_cmd_id(peer, link):
     peer.handlers.append(lambda m: m.msg_id == schema.STOP_RUN and (peer.ack(m) or True))
-    reply = link.command("STOP_RUN", run_id=0)
+    reply = link.command("STOP_RUN", run_key=0)
     assert reply.ok and reply.error is None and reply.tries == 1
     assert reply.message.of_msg == schema.STOP_RUN
 
@@ -103,19 +103,19 @@ def test_get_status_returns_the_status_and_updates_the_snapshot(peer, link):
         if m.msg_id != schema.GET_STATUS:
             return False
         fields = {name: 0 for name in
-                  ("state", "mode", "run_id", "next_seq", "oldest_seq", "setpoint_mv",
+                  ("state", "mode", "run_key", "next_seq", "oldest_seq", "setpoint_mv",
                    "voltage_mv", "current_na", "pd_pa", "l0_pd_pa", "temperature_cc",
                    "humidity_cpct", "flags", "stop_reason", "fault_code", "uptime_s")}
-        fields.update(state=schema.STATE_RUNNING, mode=schema.MODE_SWEEP, run_id=9,
+        fields.update(state=schema.STATE_RUNNING, mode=schema.MODE_SWEEP, run_key=9,
                       flags=schema.FLAG_LASER_ON)
         peer.send("STATUS", cmd_id=m.cmd_id, **fields)
         return True
 
     peer.handlers.append(status)
     reply = link.command("GET_STATUS")
-    assert reply.ok and reply.message.run_id == 9
+    assert reply.ok and reply.message.run_key == 9
     snap = link.snapshot()
-    assert (snap["state"], snap["mode"], snap["run_id"]) == ("running", "sweep", 9)
+    assert (snap["state"], snap["mode"], snap["run_key"]) == ("running", "sweep", "0000000000000009")
     assert snap["flags"]["laser_on"]
 
 
@@ -138,7 +138,7 @@ def test_acommand_awaits_without_blocking_the_event_loop(peer, link):
                 await asyncio.sleep(0.01)
 
         task = asyncio.create_task(ticker())
-        reply = await link.acommand("STOP_RUN", run_id=0)
+        reply = await link.acommand("STOP_RUN", run_key=0)
         task.cancel()
         return reply, ticks
 

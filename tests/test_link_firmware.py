@@ -12,14 +12,14 @@ from tests.test_link_peer import Collector, wait_for
 
 pytestmark = pytest.mark.micropython
 
-RUN_ID = 41
+RUN_KEY = 41
 # Device seconds run `ACCEL` times faster than wall seconds.
 ACCEL = 20.0
 
 
 def _start_run_fields(**overrides: int) -> dict[str, int]:
     fields = dict.fromkeys((f for f in wire.model_for("START_RUN").head_names if f != "cmd_id"), 0)
-    fields.update(run_id=RUN_ID, mode=schema.MODE_CONSTANT_VOLTAGE, setpoint_mv=3000,
+    fields.update(run_key=RUN_KEY, mode=schema.MODE_CONSTANT_VOLTAGE, setpoint_mv=3000,
                   sample_period_ms=100, oversample=1, max_duration_s=20)
     fields.update(overrides)
     return fields
@@ -42,9 +42,9 @@ def _run_to_the_end(link: RigLink, got: Collector, **fields: int) -> int:
     """Start a run, wait for its run_stopped event; returns how many samples it produced."""
     assert link.command("START_RUN", **_start_run_fields(**fields)).raise_for_error().ok
     wait_for(lambda: [e for e in got.of(DeviceEvent)
-                      if e.name == "run_stopped" and e.run_id == RUN_ID], 60.0, "run_stopped")
+                      if e.name == "run_stopped" and e.run_key == RUN_KEY], 60.0, "run_stopped")
     status = link.command("GET_STATUS").message
-    assert status.run_id == RUN_ID and status.state == schema.STATE_IDLE
+    assert status.run_key == RUN_KEY and status.state == schema.STATE_IDLE
     return status.next_seq
 
 
@@ -84,8 +84,8 @@ def test_a_constant_voltage_run_streams_every_seq_exactly_once(sim):
     _rig, link, got = sim
     produced = _run_to_the_end(link, got)
     assert produced >= 150
-    wait_for(lambda: len(got.seqs(RUN_ID)) >= produced, 10.0, "every sample")
-    seqs = got.seqs(RUN_ID)
+    wait_for(lambda: len(got.seqs(RUN_KEY)) >= produced, 10.0, "every sample")
+    seqs = got.seqs(RUN_KEY)
     assert sorted(seqs) == list(range(produced))
     assert link.snapshot()["last_sample"]["voltage_mv"] > 2500
 
@@ -103,9 +103,9 @@ def test_corrupted_batches_are_recovered_by_resend(tmp_path):
     try:
         assert link.wait_connected(15.0), rig.log_text()[-2000:]
         produced = _run_to_the_end(link, got, max_duration_s=40)
-        wait_for(lambda: sorted(got.seqs(RUN_ID)) == list(range(produced)), 30.0,
+        wait_for(lambda: sorted(got.seqs(RUN_KEY)) == list(range(produced)), 30.0,
                  "every sample after resends")
-        assert len(got.seqs(RUN_ID)) == produced  # none twice
+        assert len(got.seqs(RUN_KEY)) == produced  # none twice
         stats = link.stats()
         assert stats["crc_errors"] + stats["framing_errors"] > 0
         assert stats["gaps_detected"] > 0 and stats["samples_resent"] > 0

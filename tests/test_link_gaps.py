@@ -11,8 +11,8 @@ def _seqs(*values):
     return np.array(values, dtype=np.uint32)
 
 
-def _accept_all(gaps, run_id, batch):
-    fresh, _ = gaps.accept(run_id, np.array(batch, dtype=np.uint32))
+def _accept_all(gaps, run_key, batch):
+    fresh, _ = gaps.accept(run_key, np.array(batch, dtype=np.uint32))
     return batch if fresh is None else [s for s, keep in zip(batch, fresh) if keep]
 
 

@@ -40,16 +40,16 @@ def hello_ack_fields(**overrides: int) -> dict[str, int]:
         "session_id": 0, "schema_hash": schema.SCHEMA_HASH, "fw_major": 1, "fw_minor": 2,
         "fw_patch": 3, "reset_cause": schema.RESET_POWER_ON, "board_id": 0xE6614103E7452D2F,
         "capabilities": schema.CAP_CONSTANT_VOLTAGE | schema.CAP_SWEEP,
-        "state": schema.STATE_IDLE, "mode": schema.MODE_NONE, "run_id": 0, "next_seq": 0,
+        "state": schema.STATE_IDLE, "mode": schema.MODE_NONE, "run_key": 0, "next_seq": 0,
         "next_event_seq": 0,
     }
     fields.update(overrides)
     return fields
 
 
-def batch_body(run_id: int, seqs: list[int], resent: bool = False) -> bytes:
+def batch_body(run_key: int, seqs: list[int], resent: bool = False) -> bytes:
     records = [tuple(dict(SAMPLE_ZEROS, seq=s, voltage_mv=3000 + s).values()) for s in seqs]
-    return messages.pack(schema.SAMPLE_BATCH, (run_id, schema.BATCH_RESENT if resent else 0),
+    return messages.pack(schema.SAMPLE_BATCH, (run_key, schema.BATCH_RESENT if resent else 0),
                          records)
 
 
@@ -65,7 +65,7 @@ class RigPeer:
         self.hello = hello_ack_fields(**hello)
         self.auto_hello = auto_hello
         self.heartbeat_period_s = heartbeat_period_s
-        self.heartbeat = {"state": 0, "flags": 0, "run_id": 0, "next_seq": 0, "next_event_seq": 0}
+        self.heartbeat = {"state": 0, "flags": 0, "run_key": 0, "next_seq": 0, "next_event_seq": 0}
         self.handlers: list[Callable[[Any], bool]] = []
         self.received: queue.Queue[Any] = queue.Queue()
         self.log: list[Any] = []
@@ -97,8 +97,8 @@ class RigPeer:
         with self._send_lock:
             sock.sendall(data)
 
-    def batch(self, run_id: int, seqs: list[int], resent: bool = False) -> None:
-        self.send_body(schema.SAMPLE_BATCH, batch_body(run_id, seqs, resent))
+    def batch(self, run_key: int, seqs: list[int], resent: bool = False) -> None:
+        self.send_body(schema.SAMPLE_BATCH, batch_body(run_key, seqs, resent))
 
     def ack(self, command: Any) -> None:
         self.send("ACK", cmd_id=command.cmd_id, of_msg=command.msg_id)
@@ -213,10 +213,10 @@ class Collector:
         with self._lock:
             return [i for i in self.items if isinstance(i, kind)]
 
-    def seqs(self, run_id: int) -> list[int]:
-        """Every delivered sample seq of run_id, in delivery order (duplicates would show)."""
+    def seqs(self, run_key: int) -> list[int]:
+        """Every delivered sample seq of run_key, in delivery order (duplicates would show)."""
         from host.link import SampleBatch
-        return [int(s) for b in self.of(SampleBatch) if b.run_id == run_id
+        return [int(s) for b in self.of(SampleBatch) if b.run_key == run_key
                 for s in b.records["seq"]]
 
 

@@ -22,7 +22,7 @@ from tests.test_link_peer import RigPeer, connected_link, got, peer, wait_for  #
 
 FAST = {"command_timeout_s": 0.3, "backoff_initial_s": 0.05, "resend_retry_s": 0.2,
             "tail_grace_s": 0.3, "resend_interval_s": 0.0}
-EVENT = {"run_id": 7, "t_s": 0, "t_us": 0, "value": 0, "state": schema.STATE_RUNNING}
+EVENT = {"run_key": 7, "t_s": 0, "t_us": 0, "value": 0, "state": schema.STATE_RUNNING}
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _serve_resends(peer, held=range(10_000)):
             return False
         want = [s for s in range(m.from_seq, m.to_seq + 1) if s in held]
         for i in range(0, len(want), 8):
-            peer.batch(m.run_id, want[i:i + 8], resent=True)
+            peer.batch(m.run_key, want[i:i + 8], resent=True)
         if m.from_seq < held.start:
             peer.nack(m, schema.NACK_NOT_IN_RING, held.start)
         else:
@@ -56,7 +56,7 @@ def test_a_gap_is_asked_for_exactly_and_every_seq_arrives_once(peer, link, got):
     wait_for(lambda: len(got.seqs(7)) == 24, what="24 samples")
     assert sorted(got.seqs(7)) == list(range(24))
     request = peer.sent_by_host("RESEND")[0]
-    assert (request.run_id, request.from_seq, request.to_seq) == (7, 8, 15)
+    assert (request.run_key, request.from_seq, request.to_seq) == (7, 8, 15)
     assert [(g.from_seq, g.to_seq) for g in got.of(GapDetected)] == [(8, 15)]
     resent = [b for b in got.of(SampleBatch) if b.resent]
     assert [int(s) for b in resent for s in b.records["seq"]] == list(range(8, 16))
@@ -72,7 +72,7 @@ def test_a_range_still_missing_after_the_retry_time_is_asked_again(peer, link, g
             return False
         answered.append(m)
         if len(answered) >= 2:
-            peer.batch(m.run_id, list(range(m.from_seq, m.to_seq + 1)), resent=True)
+            peer.batch(m.run_key, list(range(m.from_seq, m.to_seq + 1)), resent=True)
         peer.ack(m)
         return True
 
@@ -98,7 +98,7 @@ def test_samples_the_rig_no_longer_holds_are_recorded_lost(peer, link, got):
 def test_a_lost_tail_is_found_from_the_heartbeat_next_seq(peer, link, got):
     _serve_resends(peer)
     peer.batch(7, list(range(8)))
-    peer.heartbeat.update(run_id=7, next_seq=20, state=schema.STATE_RUNNING)
+    peer.heartbeat.update(run_key=7, next_seq=20, state=schema.STATE_RUNNING)
     wait_for(lambda: len(got.seqs(7)) == 20, what="the tail")
     request = peer.sent_by_host("RESEND")[0]
     assert (request.from_seq, request.to_seq) == (8, 19)
@@ -118,7 +118,7 @@ def test_start_run_makes_the_link_expect_seq_zero(peer, link, got):
     _serve_resends(peer)
     peer.handlers.append(lambda m: m.msg_id == schema.START_RUN and (peer.ack(m) or True))
     fields = {name: 0 for name in link_fields("START_RUN")}
-    fields.update(run_id=12, mode=schema.MODE_CONSTANT_VOLTAGE, setpoint_mv=3000,
+    fields.update(run_key=12, mode=schema.MODE_CONSTANT_VOLTAGE, setpoint_mv=3000,
                   sample_period_ms=10, oversample=1, compliance_na=1_000_000)
     assert link.command("START_RUN", **fields).ok
     peer.batch(12, list(range(8, 16)))  # the first batch got lost on the way
@@ -175,11 +175,11 @@ def test_a_command_queued_while_down_goes_out_after_reconnect(peer, link, got):
     peer.handlers.append(lambda m: m.msg_id == schema.STOP_RUN and (peer.ack(m) or True))
     peer.drop_connection()
     wait_for(lambda: not link.connected, what="the link to notice")
-    assert link.command("STOP_RUN", run_id=0, wait_s=5.0).ok
+    assert link.command("STOP_RUN", run_key=0, wait_s=5.0).ok
 
 
 def test_a_boot_event_makes_the_link_shake_hands_again(peer, link, got):
-    peer.send("EVENT", event_seq=0, code=schema.EV_BOOT, run_id=0, t_s=0, t_us=0,
+    peer.send("EVENT", event_seq=0, code=schema.EV_BOOT, run_key=0, t_s=0, t_us=0,
               value=schema.RESET_WATCHDOG, state=schema.STATE_IDLE)
     wait_for(lambda: len(peer.sent_by_host("HELLO")) == 2, what="a second HELLO")
     wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected")
@@ -222,7 +222,7 @@ def test_nack_no_session_reshakes_hands_and_retries_the_same_cmd_id(peer, link, 
         return True
 
     peer.handlers.append(forgetful)
-    reply = link.command("STOP_RUN", run_id=0)
+    reply = link.command("STOP_RUN", run_key=0)
     assert reply.ok and seen[0] == seen[1]
     assert len(peer.sent_by_host("HELLO")) == 2
 
@@ -257,7 +257,7 @@ def test_async_queue_delivers_samples_to_the_event_loop(peer, link):
                 return item
 
     batch = asyncio.run(main())
-    assert (batch.run_id, batch.records["seq"].tolist(), batch.resent) == (9, [0, 1, 2], False)
+    assert (batch.run_key, batch.records["seq"].tolist(), batch.resent) == (9, [0, 1, 2], False)
 
 
 def test_stats_have_every_counter_the_api_shows(link):

@@ -13,8 +13,6 @@ test-artifacts/reliability-restart-<db>.json.
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,49 +20,17 @@ import httpx
 import pytest
 
 from host.store import Store
-from tests.service_proc import AUTH, ServiceProcess, wait_for
+from tests.service_proc import AUTH, ServiceProcess, SimProcess, wait_for
 from tests.test_reliability_faults import rig_after_the_end
 
 pytestmark = pytest.mark.micropython
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-LUMENRIG = Path(sys.executable).with_name("lumenrig")
 ACCEL = 20
 # G1 at 10 V until half its L0: T50 630 s, about 32 s of wall time at accel 20.
 PARAMS = {"voltage_v": 10.0, "stop_fraction": 0.5, "sample_period_s": 1.0,
           "host_loss_grace_s": 60}
 KILL_AFTER_SAMPLES = 120
-
-
-class SimProcess:
-    """`lumenrig sim` in its own session: outlives any service that opens its port."""
-
-    def __init__(self, log_path: Path, accel: float, seed: int):
-        self.log_path = log_path
-        self.argv = [str(LUMENRIG), "sim", "--device", "G1", "--accel", str(accel),
-                     "--seed", str(seed)]
-        self.proc: subprocess.Popen | None = None
-        self.port = ""
-
-    def start(self) -> "SimProcess":
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=log,
-                                         start_new_session=True, text=True)
-        assert self.proc.stdout is not None
-        self.port = self.proc.stdout.readline().strip()  # printed once the rig is up
-        assert self.port.startswith("/dev/"), self.log_path.read_text()
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> str:
-        """SIGTERM, wait; returns its log (the counters are its last line)."""
-        if self.alive():
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(20)
-        return self.log_path.read_text(errors="replace")
 
 
 def _run(url: str, run_id: int) -> dict:

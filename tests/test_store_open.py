@@ -100,3 +100,64 @@ def test_concurrent_writers_and_readers_store_each_seq_once(store):
     assert not errors
     assert sum(added) == store.sample_count(run_id) == 5200
     assert store.missing_seq_ranges(run_id, 5199) == []
+
+
+def _v1_database(url: str) -> None:
+    """A database as schema version 1 left it: runs without keys, one finished run with an
+    event and samples, one still running."""
+    from host.store import tables
+    from host.store.engine import make_engine
+
+    v1 = sa.MetaData()
+    for table in (tables.schema_version, tables.rigs, tables.samples, tables.calibrations):
+        table.to_metadata(v1)
+    sa.Table(
+        "runs", v1,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("rig", sa.String(64), sa.ForeignKey("rigs.name"), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("params", tables.Json, nullable=False),
+        sa.Column("progress", sa.Double, nullable=False, default=0.0),
+        sa.Column("summary", tables.Json, nullable=True),
+        sa.Column("device_run_id", sa.BigInteger, nullable=True),
+        sa.Column("created_at", tables.UtcDateTime, nullable=False),
+        sa.Column("started_at", tables.UtcDateTime, nullable=True),
+        sa.Column("finished_at", tables.UtcDateTime, nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("calibration", tables.Json, nullable=True),
+        sa.CheckConstraint("state IN ('queued', 'running', 'completed', 'aborted', 'failed')",
+                           name="run_state"),
+        sa.Index("ix_runs_rig_state", "rig", "state"),
+    )
+    tables.events.to_metadata(v1)
+    engine = make_engine(url)
+    now = tables.utc_now()
+    with engine.begin() as conn:
+        v1.create_all(conn)
+        conn.execute(v1.tables["schema_version"].insert().values(id=1, version=1))
+        conn.execute(v1.tables["rigs"].insert().values(name="rig1", spec="sim:G1",
+                                                       first_seen=now, last_seen=now))
+        for state in ("completed", "running"):
+            run_id = conn.execute(v1.tables["runs"].insert().values(
+                rig="rig1", kind="lifetime", state=state, params={"voltage_v": 10.0},
+                progress=0.5, created_at=now).returning(v1.tables["runs"].c.id)).scalar_one()
+            conn.execute(v1.tables["runs"].update().values(device_run_id=run_id))
+            conn.execute(v1.tables["events"].insert().values(
+                run_id=run_id, rig="rig1", t=now, name="output_on", message="on"))
+    engine.dispose()
+
+
+def test_a_version_1_database_is_upgraded_keeping_every_run_and_event(store_url):
+    _v1_database(store_url)
+    with Store(store_url) as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        done, left = store.get_run(1), store.get_run(2)
+        assert done.state == "completed" and done.run_key is None and not done.imported
+        # A run left running has no key to find it on a board by: closed, with the reason.
+        assert left.state == "failed" and "schema version 1" in left.error
+        assert sorted(e.run_id for e in store.list_events(rig="rig1")) == [1, 2]
+        run = store.create_run("rig1", "jvl", {}, run_key=99)
+        store.update_run(run.id, state="running")
+        assert store.update_run(run.id, state="interrupted").state == "interrupted"
+        assert store.get_run_by_key(99).id == run.id == 3

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from host.store import InvalidRunUpdate, RigNotFound, RunNotFound, Store
 
@@ -35,9 +36,40 @@ def test_get_unknown_run_raises_run_not_found(store):
 
 
 def test_running_stamps_started_at(store, run_id):
-    run = store.update_run(run_id, state="running", device_run_id=4_000_000_000)
+    run = store.update_run(run_id, state="running", board_id="e6614103e7452d2f")
     assert run.state == "running" and run.started_at is not None
-    assert run.device_run_id == 4_000_000_000
+    assert run.board_id == "e6614103e7452d2f"
+
+
+def test_a_run_is_found_by_its_63_bit_key_and_shows_it_as_hex(store):
+    store.upsert_rig("rig1", "sim:G1")
+    key = 2**63 - 1
+    run = store.create_run("rig1", "jvl", {}, run_key=key, board_id="00000000000000aa")
+    assert store.get_run_by_key(key) == run
+    assert store.get_run_by_key(key - 1) is None
+    assert run.as_dict()["run_key"] == "7fffffffffffffff"
+    assert run.as_dict()["board_id"] == "00000000000000aa" and run.imported is False
+
+
+def test_two_runs_cannot_share_a_key(store):
+    store.upsert_rig("rig1", "sim:G1")
+    store.create_run("rig1", "jvl", {}, run_key=12345)
+    with pytest.raises(sa.exc.IntegrityError):
+        store.create_run("rig1", "jvl", {}, run_key=12345)
+
+
+def test_an_imported_run_is_created_running(store):
+    store.upsert_rig("rig1", "sim:G1")
+    run = store.create_run("rig1", "photostability", {}, run_key=7, imported=True,
+                           state="running")
+    assert run.imported and run.state == "running" and run.started_at is not None
+
+
+def test_interrupted_is_unfinished_and_can_still_end(store, run_id):
+    store.update_run(run_id, state="running")
+    store.update_run(run_id, state="interrupted")
+    assert [r.id for r in store.unfinished_runs()] == [run_id]
+    assert store.update_run(run_id, state="aborted").finished
 
 
 def test_finishing_stamps_finished_at_and_keeps_summary(store, run_id):

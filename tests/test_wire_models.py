@@ -65,7 +65,7 @@ def test_field_descriptions_carry_the_unit():
 def test_too_many_records_are_refused():
     record = wire.Sample(**{name: 0 for name in wire.SAMPLE_NAMES})
     with pytest.raises(ValidationError):
-        wire.model_for("SAMPLE_BATCH")(run_id=1, flags=0,
+        wire.model_for("SAMPLE_BATCH")(run_key=1, flags=0,
                                        records=[record] * (schema.MAX_SAMPLES_PER_BATCH + 1))
 
 
@@ -89,10 +89,10 @@ def test_sample_dtype_matches_struct_byte_for_byte(record):
 @settings(deadline=None)  # timing varies on a loaded CI machine
 @given(st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFF),
        st.lists(values_for(schema.SAMPLE_FIELDS), max_size=schema.MAX_SAMPLES_PER_BATCH))
-def test_decode_sample_batch_agrees_with_the_struct_codec(run_id, flags, records):
-    body = messages.pack(schema.SAMPLE_BATCH, (run_id, flags), records)
+def test_decode_sample_batch_agrees_with_the_struct_codec(run_key, flags, records):
+    body = messages.pack(schema.SAMPLE_BATCH, (run_key, flags), records)
     got_run, got_flags, array = wire.decode_sample_batch(body)
-    assert (got_run, got_flags) == (run_id, flags)
+    assert (got_run, got_flags) == (run_key, flags)
     assert [tuple(r) for r in array.tolist()] == records
 
 

@@ -51,3 +51,19 @@ async def put_calibration(rig: str, calibration: PhotodiodeCalibration,
     stored = await asyncio.to_thread(svc.store.set_calibration, found.name,
                                      calibration.model_dump(mode="json"))
     return stored.as_dict()
+
+
+@router.post("/rigs/{rig}/orphan/stop", dependencies=[Depends(control_access)])
+async def stop_orphan(rig: str, svc=Depends(service)) -> dict[str, Any]:
+    """Stop a run the board holds that this service did not start (outputs made safe)."""
+    return await svc.runs.stop_orphan(rig)
+
+
+@router.post("/rigs/{rig}/orphan/import", status_code=201,
+             dependencies=[Depends(control_access)])
+async def import_orphan(rig: str, svc=Depends(service)) -> dict[str, Any]:
+    """File the board's orphan run as a new run, flagged imported, with every sample the
+    board still holds; a running one is followed from then on."""
+    run = await svc.runs.import_orphan(rig)
+    out = await asyncio.to_thread(svc.store.get_run, run.id)
+    return out.as_dict()

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from host.runkey import key_text
 from protocol import schema
 
 
@@ -52,13 +53,13 @@ def describe_nack(command: str, msg_id: int, code: int, detail: int,
         shown = "" if value is None else f" = {value}"
         text += f" ({field_name}{shown} is outside the board's limits)"
     elif code == schema.NACK_BUSY:
-        text += f" (run {detail} is active; stop it first)"
+        text += f" (the run with key {key_text(detail)} is active on it; stop it first)"
     elif code == schema.NACK_NOT_IN_RING:
         text += f" (the oldest sample the rig still holds is seq {detail})"
     elif code == schema.NACK_FAULTED:
         text += f" (the rig is in FAULT, fault code {detail}; STOP_RUN clears it)"
-    elif code == schema.NACK_BAD_RUN_ID:
-        text += f" (the rig's run is {detail})"
+    elif code == schema.NACK_BAD_RUN_KEY:
+        text += f" (the rig holds the run with key {key_text(detail)})"
     elif code == schema.NACK_INTERLOCK_OPEN:
         text += " (close the interlock loop first)"
     elif code == schema.NACK_NO_SESSION:

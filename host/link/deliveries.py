@@ -39,7 +39,7 @@ class SampleBatch:
     """New samples of a run (duplicates already removed), raw integers in wire.SAMPLE_DTYPE."""
 
     rig: str
-    run_id: int
+    run_key: int
     records: np.ndarray
     resent: bool  # the rig sent them again after a RESEND
 
@@ -52,7 +52,7 @@ class DeviceEvent:
     event_seq: int
     code: int
     name: str
-    run_id: int
+    run_key: int
     t_s: int
     t_us: int
     value: int
@@ -74,20 +74,20 @@ class StatusSeen:
 
 @dataclass(frozen=True)
 class GapDetected:
-    """Samples [from_seq, to_seq] of run_id did not arrive; the link is asking for them."""
+    """Samples [from_seq, to_seq] of run_key did not arrive; the link is asking for them."""
 
     rig: str
-    run_id: int
+    run_key: int
     from_seq: int
     to_seq: int
 
 
 @dataclass(frozen=True)
 class SamplesLost:
-    """Samples [from_seq, to_seq] of run_id cannot be recovered (the rig no longer holds them)."""
+    """Samples [from_seq, to_seq] of run_key cannot be recovered (the rig no longer holds them)."""
 
     rig: str
-    run_id: int
+    run_key: int
     from_seq: int
     to_seq: int
 

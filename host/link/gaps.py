@@ -10,14 +10,14 @@ import numpy as np
 
 from host.link.intervals import IntervalSet
 
-SeqRange = tuple[int, int, int]  # (run_id, first seq, last seq), inclusive
+SeqRange = tuple[int, int, int]  # (run_key, first seq, last seq), inclusive
 
 
 @dataclass
 class RunSeqs:
     """Seq bookkeeping of one run. Every seq below `frontier` is received, missing or lost."""
 
-    run_id: int
+    run_key: int
     frontier: int
     received: IntervalSet = field(default_factory=IntervalSet)
     missing: IntervalSet = field(default_factory=IntervalSet)
@@ -49,14 +49,14 @@ class SampleGaps:
         self.samples_lost = 0
         self.duplicates = 0
 
-    def track(self, run_id: int, from_seq: int) -> list[SeqRange]:
-        """Want every seq of run_id from from_seq on; seqs before what is known become missing.
+    def track(self, run_key: int, from_seq: int) -> list[SeqRange]:
+        """Want every seq of run_key from from_seq on; seqs before what is known become missing.
 
         Returns the ranges that became missing (a backfill the caller asked for).
         """
-        run = self.runs.get(run_id)
+        run = self.runs.get(run_key)
         if run is None:
-            self._add_run(run_id, from_seq)
+            self._add_run(run_key, from_seq)
             return []
         known = min(x for x in (run.received.first(), run.missing.first(), run.lost.first(),
                                 run.frontier) if x is not None)
@@ -64,16 +64,16 @@ class SampleGaps:
             return []
         run.missing.add(from_seq, known - 1)
         self.gaps_detected += 1
-        return [(run_id, from_seq, known - 1)]
+        return [(run_key, from_seq, known - 1)]
 
-    def forget(self, run_id: int) -> None:
+    def forget(self, run_key: int) -> None:
         """Stop tracking a finished run."""
-        self.runs.pop(run_id, None)
+        self.runs.pop(run_key, None)
 
     def missing_count(self) -> int:
         return sum(run.missing.count() for run in self.runs.values())
 
-    def accept(self, run_id: int, seqs: np.ndarray) -> tuple[np.ndarray | None, list[SeqRange]]:
+    def accept(self, run_key: int, seqs: np.ndarray) -> tuple[np.ndarray | None, list[SeqRange]]:
         """Record the seqs of one batch.
 
         Returns (fresh, gaps): fresh is None when every record is new, else a boolean mask
@@ -85,9 +85,9 @@ class SampleGaps:
             return None, []
         first = values[0]
         last = values[-1]
-        run = self.runs.get(run_id)
+        run = self.runs.get(run_key)
         if run is None:
-            run = self._add_run(run_id, first)
+            run = self._add_run(run_key, first)
         # Fast path, nearly every batch: the next seqs in order (cheaper in lists than numpy).
         if (first == run.frontier and last - first == n - 1
                 and values == list(range(first, last + 1))):
@@ -103,7 +103,7 @@ class SampleGaps:
                 continue
             if seq > run.frontier:
                 run.missing.add(run.frontier, seq - 1)
-                gaps.append((run_id, run.frontier, seq - 1))
+                gaps.append((run_key, run.frontier, seq - 1))
                 self.gaps_detected += 1
             if seq >= run.frontier:
                 run.frontier = seq + 1
@@ -115,11 +115,11 @@ class SampleGaps:
             run.received.add(seq, seq)
         return (None if fresh.all() else fresh), gaps
 
-    def claim(self, run_id: int, next_seq: int, now: float) -> None:
+    def claim(self, run_key: int, next_seq: int, now: float) -> None:
         """The device says it has produced every seq below next_seq (HEARTBEAT, HELLO_ACK)."""
-        run = self.runs.get(run_id)
+        run = self.runs.get(run_key)
         if run is None:
-            self._add_run(run_id, next_seq)
+            self._add_run(run_key, next_seq)
             return
         if next_seq > run.frontier and (not run.claims or next_seq > run.claims[-1][0]):
             run.claims.append((next_seq, now))
@@ -134,7 +134,7 @@ class SampleGaps:
             if due and max(due) > run.frontier:
                 top = max(due)
                 run.missing.add(run.frontier, top - 1)
-                gaps.append((run.run_id, run.frontier, top - 1))
+                gaps.append((run.run_key, run.frontier, top - 1))
                 self.gaps_detected += 1
                 run.frontier = top
         return gaps
@@ -153,16 +153,16 @@ class SampleGaps:
                     lost += self._lose(run, first, last)
                     continue
                 run.attempts[first] = (now, tries + 1)
-                return (run.run_id, first, last), lost
+                return (run.run_key, first, last), lost
         return None, lost
 
-    def refused(self, run_id: int, first: int, last: int,
+    def refused(self, run_key: int, first: int, last: int,
                 oldest_held: int | None) -> list[SeqRange]:
         """The device cannot resend [first, last] below oldest_held (None: none of it).
 
         Returns the ranges now recorded as lost for good.
         """
-        run = self.runs.get(run_id)
+        run = self.runs.get(run_key)
         if run is None:
             return []
         top = last if oldest_held is None else min(last, oldest_held - 1)
@@ -175,15 +175,15 @@ class SampleGaps:
         run.missing.remove(first, last)
         run.lost.add(first, last)
         self.samples_lost += last - first + 1
-        return [(run.run_id, first, last)]
+        return [(run.run_key, first, last)]
 
-    def _add_run(self, run_id: int, frontier: int) -> RunSeqs:
+    def _add_run(self, run_key: int, frontier: int) -> RunSeqs:
         if len(self.runs) >= self.max_runs:
             settled = [r for r, run in self.runs.items() if not run.missing]
             for old in (settled or list(self.runs))[: len(self.runs) - self.max_runs + 1]:
                 del self.runs[old]
-        run = RunSeqs(run_id, frontier)
-        self.runs[run_id] = run
+        run = RunSeqs(run_key, frontier)
+        self.runs[run_key] = run
         return run
 
 

@@ -148,6 +148,12 @@ class RigLink:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def board_id(self) -> int | None:
+        """The board behind the port as the last handshake said (None before one)."""
+        hello = self._view.hello
+        return None if hello is None else hello.board_id
+
     def wait_connected(self, timeout_s: float) -> bool:
         """True once a handshake has succeeded (and the session is still up)."""
         return self._connected.wait(timeout_s)
@@ -206,19 +212,19 @@ class RigLink:
         future = self.submit(msg, timeout_s=timeout_s, tries=tries, wait_s=wait_s, **fields)
         return await asyncio.wrap_future(future)
 
-    def track_run(self, run_id: int, from_seq: int) -> None:
-        """Want every sample of run_id from from_seq (e.g. the first seq not yet stored).
+    def track_run(self, run_key: int, from_seq: int) -> None:
+        """Want every sample of run_key from from_seq (e.g. the first seq not yet stored).
 
         Seqs the link has not seen become gaps and are asked for with RESEND.
         """
         with self._lock:
-            gaps = self._samples.track(run_id, from_seq)
+            gaps = self._samples.track(run_key, from_seq)
             self._deliver_gaps(gaps)
 
-    def forget_run(self, run_id: int) -> None:
+    def forget_run(self, run_key: int) -> None:
         """Stop following a finished run's seqs."""
         with self._lock:
-            self._samples.forget(run_id)
+            self._samples.forget(run_key)
 
     def stats(self) -> dict[str, Any]:
         """Link counters for GET /api/rigs/{rig} (frames, errors, gaps, resends, ...)."""
@@ -275,7 +281,7 @@ class RigLink:
                 pending.first_sent_at = now
                 if pending.msg_id == schema.START_RUN:
                     self._deliver_gaps(self._samples.track(
-                        pending.fields["run_id"], pending.fields.get("resume_seq", 0)))
+                        pending.fields["run_key"], pending.fields.get("resume_seq", 0)))
             pending.tries += 1
             pending.last_sent_at = now
             self._outbox.append((pending.msg_id, pending.body, False))
@@ -313,8 +319,8 @@ class RigLink:
     # ----------------------------------------------------------------- resends
 
     def _schedule_resends(self, now: float) -> None:
-        for run_id, first, last in self._samples.poll(now):
-            self._dispatch.put(dl.GapDetected(self.name, run_id, first, last))
+        for run_key, first, last in self._samples.poll(now):
+            self._dispatch.put(dl.GapDetected(self.name, run_key, first, last))
         self._events.poll(now)
         if not self._resend_busy and now - self._resend_at >= self.resend_interval_s:
             request, lost = self._samples.next_request(now)
@@ -333,8 +339,8 @@ class RigLink:
 
     def _queue_internal(self, msg_id: int, what: Any) -> None:
         if msg_id == schema.RESEND:
-            run_id, first, last = what
-            fields = {"run_id": run_id, "from_seq": first, "to_seq": last}
+            run_key, first, last = what
+            fields = {"run_key": run_key, "from_seq": first, "to_seq": last}
             on_done = self._resend_answered(what)
         else:
             fields = {"from_event_seq": what}
@@ -351,11 +357,11 @@ class RigLink:
                     return
                 msg: Any = reply.message
                 self._stats.add("resend_refused")
-                run_id, first, last = asked
+                run_key, first, last = asked
                 if msg.code == schema.NACK_NOT_IN_RING:
-                    self._deliver_lost(self._samples.refused(run_id, first, last, msg.detail))
-                elif msg.code == schema.NACK_BAD_RUN_ID:
-                    self._deliver_lost(self._samples.refused(run_id, first, last, None))
+                    self._deliver_lost(self._samples.refused(run_key, first, last, msg.detail))
+                elif msg.code == schema.NACK_BAD_RUN_KEY:
+                    self._deliver_lost(self._samples.refused(run_key, first, last, None))
         return done
 
     def _event_resend_answered(self, reply: Reply | None, error: LinkError | None) -> None:
@@ -367,12 +373,12 @@ class RigLink:
                     self._dispatch.put(dl.EventsLost(self.name, tuple(lost)))
 
     def _deliver_gaps(self, gaps: list[SeqRange]) -> None:
-        for run_id, first, last in gaps:
-            self._dispatch.put(dl.GapDetected(self.name, run_id, first, last))
+        for run_key, first, last in gaps:
+            self._dispatch.put(dl.GapDetected(self.name, run_key, first, last))
 
     def _deliver_lost(self, lost: list[SeqRange]) -> None:
-        for run_id, first, last in lost:
-            self._dispatch.put(dl.SamplesLost(self.name, run_id, first, last))
+        for run_key, first, last in lost:
+            self._dispatch.put(dl.SamplesLost(self.name, run_key, first, last))
 
     # ----------------------------------------------------------------- frames in
 
@@ -398,8 +404,8 @@ class RigLink:
             self._dispatch.put(dl.LogLine(self.name, msg.level, text))
 
     def _on_batch(self, body: bytes, now: float) -> None:
-        run_id, flags, records = wire.decode_sample_batch(body)
-        fresh, gaps = self._samples.accept(run_id, records["seq"])
+        run_key, flags, records = wire.decode_sample_batch(body)
+        fresh, gaps = self._samples.accept(run_key, records["seq"])
         if gaps:
             self._deliver_gaps(gaps)
             self._urgent = True
@@ -412,7 +418,7 @@ class RigLink:
         if resent:
             self._stats.add("samples_resent", len(records))
         self._view.saw_samples(records, now)
-        self._dispatch.put(dl.SampleBatch(self.name, run_id, records, resent))
+        self._dispatch.put(dl.SampleBatch(self.name, run_key, records, resent))
 
     def _on_hello_ack(self, msg: Any, now: float) -> None:
         self._device_hash = msg.schema_hash
@@ -438,8 +444,8 @@ class RigLink:
             self._events.start(msg.next_event_seq)
         else:
             self._events.claim(msg.next_event_seq, now - self._events.tail_grace_s)
-        if msg.run_id:
-            self._samples.claim(msg.run_id, msg.next_seq, now)
+        if msg.run_key:
+            self._samples.claim(msg.run_key, msg.next_seq, now)
         self._boot_seen = False
         self._session = True
         self._sessions += 1
@@ -456,8 +462,8 @@ class RigLink:
 
     def _on_heartbeat(self, msg: Any, now: float) -> None:
         self._view.saw_heartbeat(msg, now)
-        if msg.run_id:
-            self._samples.claim(msg.run_id, msg.next_seq, now)
+        if msg.run_key:
+            self._samples.claim(msg.run_key, msg.next_seq, now)
         self._events.claim(msg.next_event_seq, now)
         self._dispatch.put(dl.HeartbeatSeen(self.name, msg))
 
@@ -474,7 +480,7 @@ class RigLink:
             return
         self._stats.add("events_received")
         name = schema.EVENT_NAMES.get(msg.code, f"event {msg.code}")
-        self._dispatch.put(dl.DeviceEvent(self.name, msg.event_seq, msg.code, name, msg.run_id,
+        self._dispatch.put(dl.DeviceEvent(self.name, msg.event_seq, msg.code, name, msg.run_key,
                                           msg.t_s, msg.t_us, msg.value, msg.state, recovered))
 
     # ----------------------------------------------------------------- I/O thread

@@ -5,6 +5,7 @@ from typing import Any
 import numpy as np
 
 from host import wire
+from host.runkey import board_text, key_text
 from protocol import schema
 
 _RESET_NAMES = {schema.RESET_POWER_ON: "power_on", schema.RESET_WATCHDOG: "watchdog",
@@ -34,7 +35,7 @@ class DeviceView:
         self.hello: Any = None
         self.state = schema.STATE_IDLE
         self.mode = schema.MODE_NONE
-        self.run_id = 0
+        self.run_key = 0
         self.next_seq = 0
         self.next_event_seq = 0
         self.flags: int | None = None
@@ -45,17 +46,17 @@ class DeviceView:
 
     def saw_hello(self, hello: Any) -> None:
         self.hello = hello
-        self.state, self.mode, self.run_id = hello.state, hello.mode, hello.run_id
+        self.state, self.mode, self.run_key = hello.state, hello.mode, hello.run_key
         self.next_seq, self.next_event_seq = hello.next_seq, hello.next_event_seq
 
     def saw_heartbeat(self, heartbeat: Any, now: float) -> None:
-        self.state, self.flags, self.run_id = heartbeat.state, heartbeat.flags, heartbeat.run_id
+        self.state, self.flags, self.run_key = heartbeat.state, heartbeat.flags, heartbeat.run_key
         self.next_seq, self.next_event_seq = heartbeat.next_seq, heartbeat.next_event_seq
         self.heartbeat_at = now
 
     def saw_status(self, status: Any) -> None:
         self.last_status = status
-        self.state, self.mode, self.run_id = status.state, status.mode, status.run_id
+        self.state, self.mode, self.run_key = status.state, status.mode, status.run_key
         self.flags = status.flags
 
     def saw_samples(self, records: np.ndarray, now: float) -> None:
@@ -69,7 +70,7 @@ class DeviceView:
         capabilities: list[str] = []
         if hello is not None:
             firmware = f"{hello.fw_major}.{hello.fw_minor}.{hello.fw_patch}"
-            board_id = f"{hello.board_id:016x}"
+            board_id = board_text(hello.board_id)
             reset_cause = _RESET_NAMES.get(hello.reset_cause, f"unknown ({hello.reset_cause})")
             capabilities = sorted(n for n, bit in _CAPABILITIES.items()
                                   if hello.capabilities & bit)
@@ -80,7 +81,7 @@ class DeviceView:
             "capabilities": capabilities,
             "state": _name(schema.STATE_NAMES, self.state),
             "mode": _name(schema.MODE_NAMES, self.mode),
-            "run_id": self.run_id,
+            "run_key": key_text(self.run_key),
             "next_seq": self.next_seq,
             "flags": None if self.flags is None else decode_flags(self.flags),
             "last_sample": (None if self.last_sample is None

@@ -6,9 +6,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-RUN_STATES = ("queued", "running", "completed", "aborted", "failed")
+from host.runkey import key_text
+
+RUN_STATES = ("queued", "running", "interrupted", "completed", "aborted", "failed")
 FINISHED_STATES = ("completed", "aborted", "failed")
-UNFINISHED_STATES = ("queued", "running")
+# interrupted: the rig's link has been gone past the run's host-loss grace; the board has
+# made itself safe and the run ends for good once it is back (or is aborted by hand).
+UNFINISHED_STATES = ("queued", "running", "interrupted")
 RUN_KINDS = ("lifetime", "photostability", "jvl")
 
 
@@ -37,7 +41,12 @@ class Rig:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One experiment; timestamps are UTC-aware, `calibration` is the rig's at creation."""
+    """One experiment; timestamps are UTC-aware, `calibration` is the rig's at creation.
+
+    run_key is the run's identity on the wire (shown as 16 hex digits), board_id the board
+    (16 hex digits) it was started on; imported: adopted from a board that ran it for
+    another service, its parameters partly unknown.
+    """
 
     id: int
     rig: str
@@ -46,7 +55,9 @@ class Run:
     params: dict[str, Any]
     progress: float
     summary: dict[str, Any] | None
-    device_run_id: int | None
+    run_key: int | None
+    board_id: str | None
+    imported: bool
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -58,8 +69,10 @@ class Run:
         return self.state in FINISHED_STATES
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready (timestamps as ISO 8601 UTC)."""
-        return _jsonable(self)
+        """JSON-ready (timestamps as ISO 8601 UTC, the run key as hex text)."""
+        out = _jsonable(self)
+        out["run_key"] = key_text(self.run_key)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,9 @@ class Store:
         # One shared connection in memory: reads queue behind writes too.
         self._read_lock = self._write_lock if memory else None
         with self._write() as conn:
-            self.schema_version = ensure_schema(conn)
+            found, self.schema_version = ensure_schema(conn)
+        if found is not None and found < self.schema_version and self.dialect == "sqlite":
+            self._engine.dispose()  # an upgrade may leave pragmas changed: connect anew
         self._sample_listeners: list[Callable[[int, Mapping[str, np.ndarray]], None]] = []
 
     def close(self) -> None:
@@ -120,25 +122,31 @@ class Store:
     # Runs
 
     def create_run(self, rig: str, kind: str, params: Mapping[str, Any], *,
-                   calibration: Mapping[str, Any] | None = None) -> Run:
-        """A new queued run. calibration defaults to the rig's current one (None if never
-        set): the run keeps the calibration it was measured with, whatever changes later."""
+                   calibration: Mapping[str, Any] | None = None, run_key: int | None = None,
+                   board_id: str | None = None, imported: bool = False,
+                   state: str = "queued") -> Run:
+        """A new run (queued unless state says otherwise). calibration defaults to the rig's
+        current one (None if never set): the run keeps the calibration it was measured with,
+        whatever changes later. run_key: its wire identity, unique in the store."""
         if kind not in RUN_KINDS:
             raise ValueError(f"unknown run kind {kind!r}; expected one of {RUN_KINDS}")
+        if state not in ("queued", "running"):
+            raise ValueError(f"a new run is queued or running, not {state!r}")
         with self._write() as conn:
             _require_rig(conn, rig)
             if calibration is None:
                 calibration = _latest_calibration(conn, rig)
             run_id = conn.execute(runs.insert().values(
-                rig=rig, kind=kind, state="queued", params=dict(params), progress=0.0,
-                created_at=utc_now(),
+                rig=rig, kind=kind, state=state, params=dict(params), progress=0.0,
+                created_at=utc_now(), run_key=run_key, board_id=board_id, imported=imported,
+                started_at=utc_now() if state == "running" else None,
                 calibration=None if calibration is None else dict(calibration),
             ).returning(runs.c.id)).scalar_one()
             return _run(conn.execute(sa.select(runs).where(runs.c.id == run_id)).one())
 
     def update_run(self, run_id: int, *, state: str = UNSET, progress: float = UNSET,
                    summary: Mapping[str, Any] | None = UNSET, error: str | None = UNSET,
-                   device_run_id: int | None = UNSET, started_at: datetime | None = UNSET,
+                   board_id: str | None = UNSET, started_at: datetime | None = UNSET,
                    finished_at: datetime | None = UNSET) -> Run:
         """Change the given fields only; returns the run as stored.
 
@@ -148,7 +156,7 @@ class Store:
         outside 0..1.
         """
         given = {"state": state, "progress": progress, "summary": summary, "error": error,
-                 "device_run_id": device_run_id, "started_at": started_at,
+                 "board_id": board_id, "started_at": started_at,
                  "finished_at": finished_at}
         values = {k: v for k, v in given.items() if v is not UNSET}
         if progress is not UNSET and not 0.0 <= float(progress) <= 1.0:
@@ -173,6 +181,12 @@ class Store:
         with self._read() as conn:
             return _run(_run_row(conn, run_id))
 
+    def get_run_by_key(self, run_key: int) -> Run | None:
+        """The run with this wire key, or None when this store never started it."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_key == run_key)).one_or_none()
+        return None if row is None else _run(row)
+
     def list_runs(self, *, rig: str | None = None, state: str | Iterable[str] | None = None,
                   kind: str | None = None, limit: int | None = 100) -> list[Run]:
         """Newest first; state may be one state or several."""
@@ -190,7 +204,8 @@ class Store:
             return [_run(r) for r in conn.execute(query)]
 
     def unfinished_runs(self) -> list[Run]:
-        """Queued or running runs, oldest first: what a restarted host must reattach."""
+        """Queued, running or interrupted runs, oldest first: what a restarted host must
+        reattach."""
         query = sa.select(runs).where(runs.c.state.in_(UNFINISHED_STATES)).order_by(runs.c.id)
         with self._read() as conn:
             return [_run(r) for r in conn.execute(query)]

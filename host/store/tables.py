@@ -12,7 +12,7 @@ from host.store.columns import SAMPLE_COLUMNS
 from host.store.records import RUN_KINDS, RUN_STATES
 
 # Bump when a table changes, and add the step to upgrade.UPGRADES.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -82,7 +82,10 @@ runs = sa.Table(
     sa.Column("params", Json, nullable=False),
     sa.Column("progress", sa.Double, nullable=False, default=0.0),
     sa.Column("summary", Json, nullable=True),
-    sa.Column("device_run_id", sa.BigInteger, nullable=True),
+    # The run's identity on the wire (host.runkey); null only for runs stored before keys.
+    sa.Column("run_key", sa.BigInteger, nullable=True, unique=True),
+    sa.Column("board_id", sa.String(16), nullable=True),  # the board it was measured on
+    sa.Column("imported", sa.Boolean, nullable=False, default=False),  # adopted from a board
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("started_at", UtcDateTime, nullable=True),
     sa.Column("finished_at", UtcDateTime, nullable=True),

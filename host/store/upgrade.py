@@ -6,29 +6,86 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from host.store.engine import driver_connection
 from host.store.errors import SchemaVersionError
-from host.store.tables import SCHEMA_VERSION, metadata, schema_version
+from host.store.records import RUN_STATES
+from host.store.tables import SCHEMA_VERSION, metadata, runs, schema_version, utc_now
 
-# UPGRADES[v] turns a version-v database into version v + 1 inside one transaction
-# (ALTER TABLE ... through conn.execute). Empty while the schema is at its first version.
-UPGRADES: dict[int, Callable[[sa.Connection], None]] = {}
+# Columns of `runs` at schema version 1 that version 2 keeps.
+_RUN_COLUMNS_V1 = ("id", "rig", "kind", "state", "params", "progress", "summary", "created_at",
+                   "started_at", "finished_at", "error", "calibration")
+_NO_KEY_NOTE = ("stored before runs carried a run key (schema version 1): this version of "
+                "lumenrig cannot follow it on the rig")
 
 
-def ensure_schema(conn: sa.Connection) -> int:
-    """Create missing tables, then bring the stored version to SCHEMA_VERSION; returns it.
+def _v1_to_v2(conn: sa.Connection) -> None:
+    """Runs get their wire key, board and imported flag, and the state `interrupted`.
+
+    A run left queued or running by version 1 has no key, so no board can be matched to it:
+    it is closed as failed with a note rather than left running with nobody measuring it.
+    """
+    states = ", ".join(f"'{state}'" for state in RUN_STATES)
+    if conn.dialect.name == "sqlite":
+        _rebuild_runs_on_sqlite(conn)
+    else:
+        for statement in (
+                "ALTER TABLE runs DROP CONSTRAINT run_state",
+                f"ALTER TABLE runs ADD CONSTRAINT run_state CHECK (state IN ({states}))",
+                "ALTER TABLE runs ADD COLUMN run_key BIGINT UNIQUE",
+                "ALTER TABLE runs ADD COLUMN board_id VARCHAR(16)",
+                "ALTER TABLE runs ADD COLUMN imported BOOLEAN NOT NULL DEFAULT false",
+                "ALTER TABLE runs DROP COLUMN device_run_id"):
+            conn.exec_driver_sql(statement)
+    conn.execute(runs.update().where(runs.c.state.in_(("queued", "running"))).values(
+        state="failed", error=_NO_KEY_NOTE, finished_at=utc_now()))
+
+
+def _rebuild_runs_on_sqlite(conn: sa.Connection) -> None:
+    """SQLite cannot change a CHECK constraint in place: the table is rebuilt, as SQLite's
+    own ALTER TABLE guide does it, in one explicit transaction with foreign keys off (with
+    them on, dropping the old table would cascade to every event of every run).
+
+    The connection keeps foreign keys off after the commit: Store reopens its connections.
+    """
+    dbapi = driver_connection(conn)
+    if dbapi.in_transaction:
+        raise SchemaVersionError("the SQLite upgrade must run before anything is written")
+    dbapi.execute("PRAGMA foreign_keys=OFF")
+    dbapi.execute("BEGIN IMMEDIATE")  # committed with the rest of ensure_schema's work
+    conn.exec_driver_sql("PRAGMA legacy_alter_table=ON")
+    conn.exec_driver_sql("ALTER TABLE runs RENAME TO runs_v1")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_runs_rig_state")
+    runs.create(conn)
+    names = ", ".join(_RUN_COLUMNS_V1)
+    conn.exec_driver_sql(f"INSERT INTO runs ({names}, imported) SELECT {names}, 0 FROM runs_v1")
+    conn.exec_driver_sql("DROP TABLE runs_v1")
+    conn.exec_driver_sql("PRAGMA legacy_alter_table=OFF")
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise SchemaVersionError(f"upgrading the runs table broke foreign keys: {broken[:5]}")
+
+
+# UPGRADES[v] turns a version-v database into version v + 1 inside one transaction.
+UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2}
+
+
+def ensure_schema(conn: sa.Connection) -> tuple[int | None, int]:
+    """Create missing tables, then bring the stored version to SCHEMA_VERSION; returns
+    (the version found, None for a new database; the version now).
 
     Raises SchemaVersionError for a database newer than this code, or one with a version
     that has no upgrade step.
     """
-    metadata.create_all(conn)
-    stored = conn.execute(sa.select(schema_version.c.version)).scalar_one_or_none()
+    stored = _stored_version(conn)
     if stored is None:
+        metadata.create_all(conn)
         conn.execute(schema_version.insert().values(id=1, version=SCHEMA_VERSION))
-        return SCHEMA_VERSION
+        return None, SCHEMA_VERSION
     if stored > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"the database has schema version {stored} but this lumenrig knows only up to "
             f"{SCHEMA_VERSION}: upgrade lumenrig, or open another database")
+    found = stored
     while stored < SCHEMA_VERSION:
         step = UPGRADES.get(stored)
         if step is None:
@@ -37,4 +94,11 @@ def ensure_schema(conn: sa.Connection) -> int:
         step(conn)
         stored += 1
         conn.execute(schema_version.update().values(version=stored))
-    return stored
+    metadata.create_all(conn)  # tables a later version added
+    return found, stored
+
+
+def _stored_version(conn: sa.Connection) -> int | None:
+    if not sa.inspect(conn).has_table(schema_version.name):
+        return None
+    return conn.execute(sa.select(schema_version.c.version)).scalar_one_or_none()

@@ -87,7 +87,8 @@ export function headline(run) {
 }
 
 export function stateBadge(state) {
-  const tone = { completed: "good", running: "run", queued: "muted", aborted: "warn", failed: "bad" };
+  const tone = { completed: "good", running: "run", queued: "muted", interrupted: "warn",
+    aborted: "warn", failed: "bad" };
   return badge(state, tone[state] || "muted");
 }
 
