@@ -36,6 +36,7 @@ class Rig:
         self.board_id: int | None = None
         self.orphan: dict[str, Any] | None = None
         self.down_since: float | None = None
+        self.ingest_error: str | None = None  # the last samples that could not be stored
 
     def open(self, store: Store) -> None:
         """Start the simulator if any, make the link (not started yet), register the rig (and
@@ -78,6 +79,7 @@ class Rig:
             "board_id": board_text(self.board_id),
             "active_run": self.active_run_id,
             "orphan_run": self.orphan,
+            "ingest_error": self.ingest_error,
             "last_sample": self.last_sample,
         }
         if self.sim is not None:

@@ -10,11 +10,13 @@ does not know is an orphan, shown on the rig, never filed under a run of ours.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 
 from host import link as dl
 from host.adoption import BoardRun, FollowedRun, Settle, StoredRun, board_run, files_under, settle
@@ -64,6 +66,14 @@ LINK_WATCH_S = 1.0
 # What a board's run mode was started as, for a run imported from it.
 KIND_OF_MODE = {schema.MODE_CONSTANT_VOLTAGE: "lifetime", schema.MODE_CONSTANT_CURRENT: "lifetime",
                 schema.MODE_SWEEP: "jvl", schema.MODE_PHOTOSTABILITY: "photostability"}
+
+
+STORE_TRIES = 3
+STORE_RETRY_S = 0.5
+
+
+class SampleNotStorable(Exception):
+    """Samples of a run that the store cannot take: a value out of range, a database down."""
 
 
 class RunError(Exception):
@@ -169,8 +179,14 @@ class RunManager:
                     self.store.update_run, run.id, state="failed",
                     error="rig %s is not served any more" % run.rig)
                 continue
-            top = await asyncio.to_thread(self.store.max_seq, run.id)
-            self._adopt(run, rig, 0 if top is None else top + 1)
+            try:
+                top = await asyncio.to_thread(self.store.max_seq, run.id)
+                self._adopt(run, rig, 0 if top is None else top + 1)
+            except Exception as exc:  # one damaged row must not keep the service down
+                log.exception("run %d cannot be followed again", run.id)
+                await asyncio.to_thread(
+                    self.store.update_run, run.id, state="failed",
+                    error="the service could not follow this run again: %s" % exc)
         for rig in self.rigs.values():
             queue = rig.link.async_queue()
             self._tasks.append(asyncio.create_task(self._follow(rig, queue),
@@ -234,6 +250,7 @@ class RunManager:
         if kind in ("lifetime", "jvl") and calibration is None:
             raise RunError(409, "rig %s has no photodiode calibration: PUT it to "
                            "/api/rigs/%s/calibration first" % (rig_name, rig_name))
+        _check_can_run(kind, params, calibration, rig_name)
         run = await asyncio.to_thread(self.store.create_run, rig_name, kind,
                                       params.model_dump(mode="json"), calibration=calibration,
                                       run_key=new_run_key(),
@@ -243,19 +260,17 @@ class RunManager:
         try:
             reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **tracker.fields)
         except LinkError as exc:
+            if tracker.stop_reason == schema.STOP_HOST_ABORT:
+                await self._end_unless_ended(tracker, "aborted", "aborted before it started")
+                return await asyncio.to_thread(self.store.get_run, run.id)
             await self._end_unless_ended(tracker, "failed",
                                          "the rig did not take the run: %s" % exc)
             raise RunError(503, "rig %s did not answer: %s" % (rig_name, exc)) from exc
         except ValueError as exc:  # a field the wire cannot carry
             await self._end_unless_ended(tracker, "failed", str(exc))
             raise RunError(422, str(exc)) from exc
-        if run.id not in self.trackers or tracker.stop_reason == schema.STOP_HOST_ABORT:
-            # Aborted while the START_RUN was in flight: whatever the board did with it, it
-            # is stopped, and the record says what the abort made of it.
-            if reply.ok:
-                rig.orphan = None
-                await self._stop_key(rig, tracker.run_key)
-            return await asyncio.to_thread(self.store.get_run, run.id)
+        if tracker.stop_reason == schema.STOP_HOST_ABORT:
+            return await self._abort_started(rig, tracker, reply.ok)
         if not reply.ok:
             await self._end(tracker, "failed", error=reply.error)
             raise RunError(409, reply.error or "refused")
@@ -265,6 +280,22 @@ class RunManager:
                                               board_id=board_text(rig.link.board_id))
         tracker.starting = False
         self.hub.publish(run.id, "state", tracker.run.as_dict())
+        return tracker.run
+
+    async def _abort_started(self, rig: Rig, tracker: Tracker, taken: bool) -> Run:
+        """An abort came while the START_RUN was in flight. Taken: the board runs it now, so
+        it is stopped (STOP_RUN retried) and ends `aborted` with what it measured; else it
+        ends `aborted` before it started."""
+        tracker.starting = False
+        if not taken:
+            await self._end_unless_ended(tracker, "aborted", "aborted before it started")
+            return await asyncio.to_thread(self.store.get_run, tracker.run.id)
+        rig.orphan = None
+        tracker.run = await asyncio.to_thread(self.store.update_run, tracker.run.id,
+                                              state="running",
+                                              board_id=board_text(rig.link.board_id))
+        await self._stop_key(rig, tracker.run_key)
+        self._finish_soon(tracker)
         return tracker.run
 
     async def _end_unless_ended(self, tracker: Tracker, state: str, error: str) -> None:
@@ -280,6 +311,14 @@ class RunManager:
             if tracker is not None:
                 await self._end(tracker, "aborted", error="aborted before it started")
             return await asyncio.to_thread(self.store.get_run, run_id)
+        if tracker.starting:
+            # The START_RUN in flight settles it: whatever the board does with it, start_run
+            # stops it (see _abort_started). Answer once the run has ended.
+            tracker.stop_reason = schema.STOP_HOST_ABORT
+            await self._event(tracker.rig, tracker.run_key, "abort_requested",
+                              "abort requested while the rig had not yet answered START_RUN; "
+                              "whatever it starts is stopped")
+            return await self._ended(tracker, START_TRIES * 1.0 + FINISH_BACKFILL_S + 5)
         link = tracker.rig.link
         if run.state == "interrupted" and not link.connected:
             await self._end(tracker, "aborted", error=(
@@ -296,7 +335,20 @@ class RunManager:
             raise RunError(409, reply.error or "refused")
         tracker.stop_reason = schema.STOP_HOST_ABORT
         self._finish_soon(tracker)
-        return await asyncio.to_thread(self.store.get_run, run_id)
+        # Every caller (concurrent aborts too) answers with the run as it ended.
+        return await self._ended(tracker, FINISH_BACKFILL_S + 5)
+
+    async def _ended(self, tracker: Tracker, timeout_s: float) -> Run:
+        """The run as stored once it has ended, or as it is after timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        while tracker.run.id in self.trackers and time.monotonic() < deadline:
+            if tracker.finishing is not None:
+                with contextlib.suppress(Exception):  # (its own errors are logged there)
+                    await asyncio.wait_for(asyncio.shield(tracker.finishing),
+                                           max(0.0, deadline - time.monotonic()))
+            else:
+                await asyncio.sleep(0.05)
+        return await asyncio.to_thread(self.store.get_run, tracker.run.id)
 
     def _rig(self, rig_name: str) -> Rig:
         rig = self.rigs.get(rig_name)
@@ -404,31 +456,69 @@ class RunManager:
         for batch in batches:
             by_key.setdefault(batch.run_key, []).append(batch)
         for run_key, parts in by_key.items():
-            records = np.concatenate([batch.records for batch in parts])
-            tracker = self._tracker(rig, run_key)
-            if tracker is None:
-                stray = await self._tracker_for_stray(rig, run_key)
-                if stray is not None:
-                    await self._store(rig, stray, records)
-                continue
-            resent = [batch.records["seq"] for batch in parts if batch.resent]
-            ready = tracker.order.add(records)
-            if len(ready):
-                await self._store(rig, tracker, ready)
-            if resent:
-                ranges = seq_ranges(np.concatenate(resent))
-                await self._event(rig, run_key, "resent",
-                                  "samples %s re-sent by the rig" % _ranges_text(ranges),
-                                  {"ranges": ranges})
+            try:
+                await self._ingest_run(rig, run_key, parts)
+            except Exception as exc:  # ingest goes on for every other run and the next one
+                await self._ingest_failed(rig, run_key, exc)
+
+    async def _ingest_run(self, rig: Rig, run_key: int, parts: list[dl.SampleBatch]) -> None:
+        records = np.concatenate([batch.records for batch in parts])
+        tracker = self._tracker(rig, run_key)
+        if tracker is None:
+            stray = await self._tracker_for_stray(rig, run_key)
+            if stray is not None:
+                await self._store(rig, stray, records)
+            return
+        resent = [batch.records["seq"] for batch in parts if batch.resent]
+        ready = tracker.order.add(records)
+        if len(ready):
+            await self._store(rig, tracker, ready)
+        if resent:
+            ranges = seq_ranges(np.concatenate(resent))
+            await self._event(rig, run_key, "resent",
+                              "samples %s re-sent by the rig" % _ranges_text(ranges),
+                              {"ranges": ranges})
+
+    async def _ingest_failed(self, rig: Rig, run_key: int, exc: Exception) -> None:
+        """Samples of a run could not be stored: the run fails with the cause (a run with a
+        hole nobody can fill is no measurement), the board stops it, health says so until a
+        later sample is stored."""
+        log.error("rig %s: samples of run key %s could not be stored: %s", rig.name,
+                  key_text(run_key), exc, exc_info=not isinstance(exc, SampleNotStorable))
+        tracker = self._tracker(rig, run_key)
+        what = "run %d" % tracker.run.id if tracker is not None else "run key %s" % key_text(
+            run_key)
+        rig.ingest_error = "%s: samples could not be stored: %s" % (what, exc)
+        if tracker is None or tracker.finishing or tracker.run.id not in self.trackers:
+            return
+        tracker.order.release_all()  # what waited cannot be stored either: not again in _end
+        await self._stop_key(rig, run_key)
+        await self._end(tracker, "failed", error="samples could not be stored: %s" % exc)
 
     async def _store(self, rig: Rig, tracker: "Tracker", records: np.ndarray) -> None:
-        """Store records of tracker's run, then publish them and the progress live."""
+        """Store records of tracker's run, then publish them and the progress live.
+
+        Raises SampleNotStorable for a value the store must not hold (an infinity), after
+        STORE_TRIES for a database error that does not go away.
+        """
         cols = tracker.converter.columns(records)
-        try:
-            new = await asyncio.to_thread(self.store.insert_samples, tracker.run.id, cols)
-        except Exception:
-            log.exception("run %d: storing %d samples failed", tracker.run.id, len(records))
-            raise
+        for name, column in cols.items():
+            if column.dtype.kind == "f" and np.isinf(column).any():
+                seq = int(cols["seq"][np.isinf(column).argmax()])
+                raise SampleNotStorable("%s of sample %d is infinite (check the rig's "
+                                        "calibration)" % (name, seq))
+        for attempt in range(1, STORE_TRIES + 1):
+            try:
+                new = await asyncio.to_thread(self.store.insert_samples, tracker.run.id, cols)
+                break
+            except sa.exc.OperationalError as exc:  # the database went away: try again
+                log.warning("run %d: storing %d samples failed (try %d of %d): %s",
+                            tracker.run.id, len(records), attempt, STORE_TRIES, exc)
+                if attempt == STORE_TRIES:
+                    raise SampleNotStorable("the database refused the samples: %s"
+                                            % str(exc).splitlines()[0]) from exc
+                await asyncio.sleep(STORE_RETRY_S * attempt)
+        rig.ingest_error = None
         self.samples_stored += new
         live = tracker.note_samples(cols)
         rows = json_rows(cols, LIVE_COLUMNS)
@@ -842,6 +932,13 @@ class RunManager:
             state, error = "failed", "the rig stopped the run: %s" % _stop_text(reason)
         await self._end(tracker, state, error=error, stop_reason=reason)
 
+    async def _summary(self, run: Run) -> dict[str, Any]:
+        cols = await asyncio.to_thread(self.store.read_samples, run.id)
+        events = [e.as_dict() for e in
+                  await asyncio.to_thread(self.store.list_events, run_id=run.id)]
+        return await asyncio.to_thread(summarize_run, run.kind, run.params, run.calibration,
+                                       cols, events)
+
     async def _end(self, tracker: Tracker, state: str, error: str | None = None,
                    stop_reason: int | None = None) -> None:
         run = tracker.run
@@ -849,14 +946,17 @@ class RunManager:
             tracker.backfill.cancel()
         ready = tracker.order.release_all()
         if len(ready):
-            await self._store(tracker.rig, tracker, ready)
+            try:
+                await self._store(tracker.rig, tracker, ready)
+            except Exception as exc:  # the run ends all the same, and says why
+                state, error = "failed", "samples could not be stored: %s" % exc
         summary = None
         if run.state != "queued":
-            cols = await asyncio.to_thread(self.store.read_samples, run.id)
-            events = [e.as_dict() for e in
-                      await asyncio.to_thread(self.store.list_events, run_id=run.id)]
-            summary = await asyncio.to_thread(summarize_run, run.kind, run.params,
-                                              run.calibration, cols, events)
+            try:
+                summary = await self._summary(run)
+            except Exception as exc:
+                log.exception("run %d: no summary", run.id)
+                summary = {"notes": ["no summary could be made: %s" % exc]}
             if stop_reason is not None:
                 summary["stop_reason"] = _stop_text(stop_reason)
         tracker.run = await asyncio.to_thread(
@@ -871,6 +971,18 @@ class RunManager:
             tracker.rig.link.forget_run(tracker.run_key)
         self.hub.publish(run.id, "end", tracker.run.as_dict())
 
+
+
+def _check_can_run(kind: str, params: Any, calibration: dict[str, Any] | None,
+                   rig_name: str) -> None:
+    """Everything a run needs from the rig's calibration, checked before a record exists."""
+    try:
+        converter = Converter(kind, PhotodiodeCalibration.model_validate(calibration)
+                              if calibration else None)
+        start_run_fields(kind, params, converter, 1)
+    except (ValueError, ArithmeticError) as exc:  # pydantic's ValidationError included
+        raise RunError(409, "rig %s's stored calibration cannot serve this run (%s): PUT a "
+                       "new one to /api/rigs/%s/calibration" % (rig_name, exc, rig_name)) from exc
 
 
 def _stored(run: Run) -> StoredRun:

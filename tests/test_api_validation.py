@@ -104,3 +104,62 @@ def test_every_endpoint_needs_the_token_on_a_non_loopback_bind(tmp_path):
 def test_openapi_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     assert "/api/runs" in client.get("/openapi.json").json()["paths"]
+
+
+def _calibration(**changes):
+    from hil_sim.optics import calibration
+
+    body = calibration("G1").model_dump(mode="json")
+    for key, value in changes.items():
+        if "." in key:
+            outer, inner = key.split(".")
+            body[outer] = dict(body[outer], **{inner: value})
+        else:
+            body[key] = value
+    return body
+
+
+def _curve(n, start=400.0, step=0.05):
+    return [start + i * step for i in range(n)]
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"pixel_area_mm2": 5e-324}, "pixel_area_mm2"),
+    ({"pixel_area_mm2": 1e-300}, "pixel_area_mm2"),
+    ({"pixel_area_mm2": 0}, "pixel_area_mm2"),
+    ({"pixel_area_mm2": 1e6}, "pixel_area_mm2"),
+    ({"pd_radius_mm": 1e-9}, "pd_radius_mm"),
+    ({"pd_radius_mm": 100}, "pd_radius_mm"),
+    ({"pd_distance_mm": 1e-9}, "pd_distance_mm"),
+    ({"pd_distance_mm": 5000}, "pd_distance_mm"),
+    ({"dark_current_a": 1.0}, "dark_current_a"),
+    ({"scale_factor": 0}, "scale_factor"),
+    ({"scale_factor": 1e9}, "scale_factor"),
+    ({"responsivity.wavelength_nm": [300.0, 600.0, 1000.0],
+      "responsivity.a_per_w": [1e-12, 1e-12, 1e-12]}, "no photodiode is that blind"),
+    ({"responsivity.wavelength_nm": [300.0, 600.0, 1000.0],
+      "responsivity.a_per_w": [2.0, 2.0, 2.0]}, "quantum-efficiency"),
+    ({"responsivity.wavelength_nm": [300.0, 600.0, 1000.0],
+      "responsivity.a_per_w": [-0.1, 0.3, 0.3]}, "negative"),
+    ({"responsivity.wavelength_nm": [700.0, 600.0, 500.0],
+      "responsivity.a_per_w": [0.3, 0.3, 0.3]}, "increase strictly"),
+    ({"reference_spectrum.wavelength_nm": [100.0, 110.0, 120.0],
+      "reference_spectrum.intensity": [1.0, 1.0, 1.0]}, "outside"),
+    ({"reference_spectrum.intensity": None}, "reference_spectrum"),
+    ({"reference_spectrum.wavelength_nm": _curve(10_001),
+      "reference_spectrum.intensity": [1.0] * 10_001}, "10000"),
+])
+def test_a_calibration_that_is_not_physical_is_422_naming_the_field(client, changes, fragment):
+    response = client.put("/api/rigs/rig1/calibration", json=_calibration(**changes),
+                          headers=AUTH)
+    assert response.status_code == 422, response.text
+    assert fragment in response.json()["detail"]
+
+
+def test_a_photodiode_blind_where_the_device_emits_is_422(client):
+    # Sensitive only in the near IR, while the G1 spectrum peaks at 522 nm.
+    body = _calibration(**{"responsivity.wavelength_nm": [300.0, 700.0, 800.0, 1000.0],
+                           "responsivity.a_per_w": [0.0, 0.0, 0.5, 0.5]})
+    response = client.put("/api/rigs/rig1/calibration", json=body, headers=AUTH)
+    assert response.status_code == 422
+    assert "blind" in response.json()["detail"]

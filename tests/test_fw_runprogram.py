@@ -62,6 +62,10 @@ INVALID = [
     ("photostability", "pl_interval_s", {"pl_interval_s": 0}),
     ("photostability", "pl_interval_s", {"pl_interval_s": 7201}),
     ("constant_voltage", "laser", {"laser": 2}),
+    ("resumed", "resume_seq", {"resume_seq": 0xFFFFFFF0}),  # would wrap to 0 on the wire
+    ("resumed", "resume_seq", {"resume_seq": 0xFFFFFFFF - 3000, "max_duration_s": 3600,
+                               "sample_period_ms": 1000}),
+    ("resumed", "resume_t_ms", {"resume_t_ms": 3_600_000, "max_duration_s": 3599}),
     ("resumed", "l0_pd_pa", {"l0_pd_pa": -1}),
     ("resumed", "l0_pd_pa", {"l0_pd_pa": 200000001}),
 ]

@@ -125,6 +125,13 @@ def check(program, limits):
         return F_PL_INTERVAL
     if p.laser > 1 or (p.laser and not limits.has_laser):
         return F_LASER
+    # A resumed run goes on counting: its seqs must not wrap (u32) before it can end, and it
+    # cannot resume past its own end.
+    duration_s = p.max_duration_s or limits.max_duration_s
+    if p.resume_seq + duration_s * 1000 // p.sample_period_ms >= 0x100000000:
+        return F_RESUME_SEQ
+    if p.resume_t_ms // 1000 > duration_s:
+        return F_RESUME_T
     if _outside(p.l0_pd_pa, 0, limits.max_pd_pa):
         return F_L0_PD
     return OK

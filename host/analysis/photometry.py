@@ -13,7 +13,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from host.analysis.errors import AnalysisInputError
-from host.analysis.spectrum import FiniteFloat, Spectrum, as_spectrum, check_wavelength_grid
+from host.analysis.spectrum import (
+    MAX_CURVE_POINTS,
+    FiniteFloat,
+    Spectrum,
+    as_spectrum,
+    check_wavelength_grid,
+)
 
 # Maximum luminous efficacy of radiation for photopic vision (CIE / SI definition of the candela).
 K_M_LM_PER_W = 683.0
@@ -23,6 +29,11 @@ HC_OVER_Q_EV_NM = 1239.841984
 PHOTOPIC_OBSERVER = "CIE 1924 Photopic Standard Observer"
 # The share of the spectrum's power the responsivity curve may leave uncovered.
 MAX_UNCOVERED_POWER_FRACTION = 0.01
+# A photodiode answering less than this (A/W) at its best, or averaged over the light it is
+# to measure, is blind to it or was given in the wrong units (mA/W, %): a bare silicon
+# photodiode gives 0.2-0.6 A/W in the visible, a photopic-filtered one still 0.01-0.3.
+MIN_PEAK_RESPONSIVITY_A_PER_W = 1e-3
+MIN_BAND_RESPONSIVITY_A_PER_W = 1e-4
 
 
 @lru_cache(maxsize=1)
@@ -57,8 +68,8 @@ class ResponsivityCurve(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    wavelength_nm: list[FiniteFloat]
-    a_per_w: list[FiniteFloat]
+    wavelength_nm: Annotated[list[FiniteFloat], Field(max_length=MAX_CURVE_POINTS)]
+    a_per_w: Annotated[list[FiniteFloat], Field(max_length=MAX_CURVE_POINTS)]
 
     @model_validator(mode="after")
     def _check_physical(self) -> "ResponsivityCurve":
@@ -72,8 +83,11 @@ class ResponsivityCurve(BaseModel):
                     f"responsivity {r} A/W at {wl} nm exceeds the 100 % quantum-efficiency "
                     f"limit {limit:.3f} A/W: check the units (A/W, not mA/W or %)"
                 )
-        if max(self.a_per_w) <= 0:
-            raise ValueError("responsivity is zero everywhere")
+        if max(self.a_per_w) < MIN_PEAK_RESPONSIVITY_A_PER_W:
+            raise ValueError(
+                f"responsivity peaks at {max(self.a_per_w):g} A/W, below "
+                f"{MIN_PEAK_RESPONSIVITY_A_PER_W:g} A/W: no photodiode is that blind; check the "
+                "units (A/W)")
         return self
 
     def at(self, wavelength_nm: np.ndarray) -> np.ndarray:
@@ -97,9 +111,11 @@ class PhotodiodeCalibration(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pd_radius_mm: Annotated[float, Field(gt=0, le=50, allow_inf_nan=False)]
-    pd_distance_mm: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
-    pixel_area_mm2: Annotated[float, Field(gt=0, le=10000, allow_inf_nan=False)]
+    # Bounds a benchtop rig can have: a photodiode of 0.1 mm to 100 mm across, 0.1 mm to 1 m
+    # from the pixel, and a pixel from 10 um x 10 um to 10 cm x 10 cm.
+    pd_radius_mm: Annotated[float, Field(ge=0.05, le=50, allow_inf_nan=False)]
+    pd_distance_mm: Annotated[float, Field(ge=0.1, le=1000, allow_inf_nan=False)]
+    pixel_area_mm2: Annotated[float, Field(ge=1e-4, le=10000, allow_inf_nan=False)]
     responsivity: ResponsivityCurve
     dark_current_a: Annotated[float, Field(ge=-1e-6, le=1e-6, allow_inf_nan=False)] = 0.0
     scale_factor: Annotated[float, Field(ge=0.1, le=10, allow_inf_nan=False)] = 1.0
@@ -110,6 +126,17 @@ class PhotodiodeCalibration(BaseModel):
         if self.reference_spectrum is not None:
             check_responsivity_covers(self.responsivity, self.reference_spectrum)
         return self
+
+
+def check_photodiode_sees(responsivity: ResponsivityCurve, spectrum: Spectrum) -> None:
+    """Raise ValueError when the responsivity averaged over the spectrum's power is below
+    MIN_BAND_RESPONSIVITY_A_PER_W: the luminance would be a noise floor times a huge gain."""
+    grid, s = integration_grid(spectrum)
+    mean = float(np.trapezoid(s * responsivity.at(grid), grid) / np.trapezoid(s, grid))
+    if mean < MIN_BAND_RESPONSIVITY_A_PER_W:
+        raise ValueError(
+            f"the photodiode's responsivity averaged over the spectrum is {mean:g} A/W, below "
+            f"{MIN_BAND_RESPONSIVITY_A_PER_W:g} A/W: it is blind where the device emits")
 
 
 def check_responsivity_covers(responsivity: ResponsivityCurve, spectrum: Spectrum) -> None:
@@ -124,6 +151,7 @@ def check_responsivity_covers(responsivity: ResponsivityCurve, spectrum: Spectru
             f"{responsivity.wavelength_nm[-1]} nm but {100 * uncovered / total:.1f} % of the "
             "spectrum's power lies outside it: extend the responsivity curve"
         )
+    check_photodiode_sees(responsivity, spectrum)
 
 
 def collected_fraction(pd_radius_mm: float, pd_distance_mm: float) -> float:

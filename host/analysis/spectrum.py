@@ -10,6 +10,8 @@ from host.analysis.errors import AnalysisInputError
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
+# A spectrometer gives a few thousand points; more is a mistake (or a body meant to be large).
+MAX_CURVE_POINTS = 10_000
 # Spectra outside the near-UV to near-IR range are not something this rig measures.
 MIN_WAVELENGTH_NM = 200.0
 MAX_WAVELENGTH_NM = 2000.0
@@ -23,8 +25,8 @@ class Spectrum(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    wavelength_nm: list[FiniteFloat]
-    intensity: list[FiniteFloat]
+    wavelength_nm: Annotated[list[FiniteFloat], Field(max_length=MAX_CURVE_POINTS)]
+    intensity: Annotated[list[FiniteFloat], Field(max_length=MAX_CURVE_POINTS)]
 
     @model_validator(mode="after")
     def _check_shape(self) -> "Spectrum":

@@ -25,10 +25,14 @@ async def health(svc=Depends(service)) -> dict[str, Any]:
         await asyncio.to_thread(svc.store.list_rigs)
     except Exception as exc:  # reported, not raised: health must answer
         database = "error: %s" % exc
-    return {"status": "ok" if database == "ok" else "degraded", "database": database,
+    ingest_errors = {name: rig.ingest_error for name, rig in svc.rigs.items()
+                     if rig.ingest_error}
+    healthy = database == "ok" and not ingest_errors
+    return {"status": "ok" if healthy else "degraded", "database": database,
             "dialect": svc.store.dialect,
             "rigs": {name: rig.link.connected if rig.link else False
-                     for name, rig in svc.rigs.items()}}
+                     for name, rig in svc.rigs.items()},
+            "ingest_errors": ingest_errors}
 
 
 @router.get("/rigs", dependencies=[Depends(read_access)])
@@ -40,7 +44,14 @@ async def list_rigs(svc=Depends(service)) -> list[dict[str, Any]]:
 async def get_rig(rig: str, svc=Depends(service)) -> dict[str, Any]:
     found = _rig(svc, rig)
     out = found.describe()
-    out["calibration"] = await asyncio.to_thread(svc.store.get_calibration, found.name)
+    calibration = await asyncio.to_thread(svc.store.get_calibration, found.name)
+    out["calibration"] = calibration
+    out["calibration_error"] = None
+    if calibration is not None:
+        try:  # one stored before the bounds were tightened, or damaged: say so, keep serving
+            PhotodiodeCalibration.model_validate(calibration)
+        except ValueError as exc:
+            out["calibration_error"] = str(exc)
     return out
 
 
