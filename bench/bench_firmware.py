@@ -51,7 +51,7 @@ def command(msg_id, values):
 
 
 def run_head():
-    fields = {"cmd_id": 1, "run_key": 9, "mode": schema.MODE_CONSTANT_VOLTAGE,
+    fields = {"cmd_id": 1, "run_key": 0x7FFFFFFFFFFFFFF5, "mode": schema.MODE_CONSTANT_VOLTAGE,
               "setpoint_mv": 10000, "compliance_na": 2000000, "sample_period_ms": 1000,
               "oversample": 4, "l0_settle_ms": 1000}
     return tuple(fields.get(name, 0) for name in messages.field_names(schema.START_RUN))

@@ -829,7 +829,7 @@ class RunManager:
                 self._finish_soon(tracker)
             return
         tracker.epoch += 1  # the rig's numbering restarts here: older recoveries stop
-        await self._close_gaps_for_resume(tracker)
+        tail_lost = await self._close_gaps_for_resume(tracker)
         # The link's bookkeeping of the old numbering goes with it; renumbered seqs come anew.
         rig.link.forget_run(run_key)
         rig.link.track_run(run_key, tracker.order.next_seq)
@@ -837,7 +837,10 @@ class RunManager:
         cols = await asyncio.to_thread(self.store.read_samples, tracker.run.id,
                                        None, None, ("t_s", "setpoint_v"))
         period_s = tracker.fields["sample_period_ms"] / 1000
-        resume_t_s = (float(cols["t_s"][-1]) + period_s) if len(cols["t_s"]) else 0.0
+        # The run clock goes on after the last stored sample and every period the rig is
+        # known to have sampled since (its claimed count), so T-values keep the stress time.
+        resume_t_s = ((float(cols["t_s"][-1]) + period_s * (1 + tail_lost))
+                      if len(cols["t_s"]) else period_s * tail_lost)
         hold_mv = int(round(cols["setpoint_v"][-1] * 1000)) if len(cols["t_s"]) else None
         l0_pd_pa = 0
         for event in await asyncio.to_thread(self.store.list_events, run_id=tracker.run.id):
@@ -862,12 +865,17 @@ class RunManager:
                           % ("was reset" if device_reset else "had lost the run", next_seq,
                              resume_t_s), {"resume_seq": next_seq, "resume_t_s": resume_t_s})
 
-    async def _close_gaps_for_resume(self, tracker: Tracker) -> None:
+    async def _close_gaps_for_resume(self, tracker: Tracker) -> int:
         """Samples received past a gap are stored under the next seqs (the gap's samples
-        died with the rig's memory), and the loss is recorded as an event."""
+        died with the rig's memory), and the loss is recorded as an event.
+
+        Returns how many samples the rig took after the last one received: sample periods
+        the device was stressed through, which the resumed run clock must not leave out.
+        """
         order = tracker.order
         received = order.next_seq + order.held_count
         claimed = tracker.device_next_seq
+        tail_lost = max(0, claimed - 1 - order.last_held())
         first = order.next_seq
         renumbered, dropped = order.renumber()
         if len(renumbered):
@@ -884,6 +892,7 @@ class RunManager:
                  "dropped": dropped, "renumbered": len(renumbered),
                  "renumbered_from": first})
         tracker.device_next_seq = order.next_seq
+        return tail_lost
 
     def _resume_soon(self, tracker: Tracker) -> None:
         if not (tracker.resuming or tracker.finishing or tracker.starting):

@@ -58,6 +58,7 @@ def test_host_talks_to_the_device_process_through_the_port():
 
 def test_device_process_gets_the_rig_environment():
     with echo_rig(accel=25) as rig, open_port(rig) as port:
+        port.write(b"boot?\n")  # the first BOOT line may have gone out before the port opened
         _, preset, accel, _, cause = next_boot(port)
         assert (preset, float(accel), cause) == (b"G1", 25.0, b"-")
 

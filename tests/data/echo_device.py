@@ -3,7 +3,8 @@
 Like the sim board it keeps the device time in the state file ({"t_us": ...} first line,
 replaced every 20 ms of wall time), continuing from it after a restart. On start it writes
 one line `BOOT <preset> <accel> <t_us at boot> <reset cause>`. A line `crash` makes it
-raise (a device crash: traceback, exit status 1); a line `interlock?` answers
+raise (a device crash: traceback, exit status 1); a line `boot?` repeats the BOOT line
+(it goes out whether or not the host has opened the port yet); a line `interlock?` answers
 `interlock <first byte of the interlock file>`.
 """
 
@@ -34,8 +35,10 @@ def save_state():
 
 
 save_state()
-out.write(b"BOOT %s %s %d %s\n" % (os.getenv("LUMENRIG_SIM_PRESET"), os.getenv("LUMENRIG_SIM_ACCEL"),
-                                   start_us, os.getenv("LUMENRIG_SIM_RESET_CAUSE") or "-"))
+BOOT_LINE = b"BOOT %s %s %d %s\n" % (os.getenv("LUMENRIG_SIM_PRESET"),
+                                     os.getenv("LUMENRIG_SIM_ACCEL"), start_us,
+                                     os.getenv("LUMENRIG_SIM_RESET_CAUSE") or "-")
+out.write(BOOT_LINE)
 poller = select.poll()
 poller.register(inp, select.POLLIN)
 one = bytearray(1)
@@ -58,6 +61,8 @@ while True:
             continue
         if line == b"crash":
             raise RuntimeError("crash requested by the host")
+        if line == b"boot?":  # the boot line again, for a host that opened the port late
+            out.write(BOOT_LINE)
         if line == b"interlock?":
             with open(os.getenv("LUMENRIG_SIM_INTERLOCK"), "rb") as f:
                 out.write(b"interlock " + f.read(1) + b"\n")
