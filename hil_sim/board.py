@@ -9,6 +9,7 @@ import os
 import sys
 
 from hil_sim import clock as clocks
+from hil_sim import costs
 from hil_sim.chips.ads1115 import SimADS1115
 from hil_sim.chips.ina226 import SimINA226
 from hil_sim.chips.mcp4725 import SimMCP4725
@@ -21,6 +22,10 @@ from lumenfw.board import Board, StdioLink
 from protocol import schema
 
 STATE_PERIOD_MS = 5  # wall ms between state-file writes (and at every physics advance past it)
+# Pacing of a dark rig (no output, no laser) at accel=max: its device time changes nothing
+# (the room and the pixel stand still) and racing it would only burn a core while idle.
+QUIET_ACCEL = 1000
+WAIT_CHUNK_MS = 20  # an idle wait looks at the interlock file at least this often (wall)
 _RESET_CAUSES = {"power_on": schema.RESET_POWER_ON, "soft": schema.RESET_SOFT,
                  "watchdog": schema.RESET_WATCHDOG}
 
@@ -28,10 +33,11 @@ _RESET_CAUSES = {"power_on": schema.RESET_POWER_ON, "soft": schema.RESET_SOFT,
 class SimBoard(Board):
     """A Board whose chips and pins sit on `bench` (hil_sim.physics.bench.Bench API).
 
-    accel: experiment time runs this many times faster than wall time (int >= 1, or a
-    float, kept as a ratio of ints).  link: an object with read_into(buf) and write(buf, n)
-    (a StdioLink on stdin/stdout under the launcher; None = no host, writes are counted and
-    dropped).  state_path: where the bench snapshot and the experiment time are kept so a
+    accel: device time runs at most this many times faster than wall time (a number > 0,
+    or None: as fast as the CPU allows); it never decides what device time a thing happens
+    at (hil_sim/clock.py).  link: an object with read_into(buf) and write(buf, n), and
+    optionally wait(timeout_ms) (a StdioLink on stdin/stdout under the launcher; None = no
+    host, writes are counted and dropped).  state_path: where the bench snapshot and the experiment time are kept so a
     restarted process continues the same DUT history.  Tests reach the parts through
     .source, .dac, .ina, .ads, .sht, .clock.
     """
@@ -40,6 +46,7 @@ class SimBoard(Board):
                  state_path=None, start_us=0, ticks_offset_us=0,
                  reset_cause=schema.RESET_POWER_ON, name="sim", board_id=0, interlock=None):
         self.clock = clocks.VirtualClock(accel, start_us, ticks_offset_us)
+        self.passes = 0
         self.name = name
         self.board_id = board_id  # (Board.__init__ sets it too; the state file needs it first)
         self.frozen = frozen
@@ -50,6 +57,7 @@ class SimBoard(Board):
         self._state_len = 0
         self._state_ms = self.watchdog_fed_ms - STATE_PERIOD_MS
         self.source = None
+        self._stops = None  # set by stop_at
         if state_path and not frozen:
             # Unbuffered: each write() is visible to the launcher at once, and nothing calls
             # flush(), which on the unix port is an fsync (a disk wait per write).
@@ -62,13 +70,15 @@ class SimBoard(Board):
         source.set_laser(0)
         source.set_shutter_drive(False)
         open_level = config.SHUTTER_OPEN_LEVEL
-        relay = SimPin(0, source.set_output_relay)
-        laser = SimPin(0, source.set_laser)
+        relay = SimPin(0, self._drive_relay)
+        laser = SimPin(0, self._drive_laser)
         shutter = SimPin(1 - open_level, lambda level: source.set_shutter_drive(level == open_level))
         tia_gain = SimPin(0)
         if interlock is None:
             interlock = SimPin(1)
-        i2c = SimI2C()
+        self._interlock_wake = interlock  # the input itself: what wakes an idle (not a read
+        # by the firmware, for whoever watches the firmware's reads of board.interlock)
+        i2c = SimI2C(self.clock, config.I2C_FREQ_HZ)
         self.dac = i2c.attach(config.ADDR_DAC, SimMCP4725(source, config.DAC_FULL_SCALE_MV))
         self.ina = i2c.attach(config.ADDR_INA226,
                               SimINA226(source, self.clock, config.SHUNT_MOHM))
@@ -93,6 +103,62 @@ class SimBoard(Board):
 
     def sleep_us(self, us):
         self.clock.sleep_us(us)
+
+    def idle_us(self, us):
+        """The loop pass is over (its CPU time is charged); wait up to us of device time,
+        returning early when the host has written (but never within the board's
+        WAKE_GUARD_US of the end: that pass is due anyway) or the interlock changed.
+
+        Where an early wake lands in device time depends on the wall (as on a board); what
+        the firmware does in such a pass cannot change a sample (the bench is a function of
+        device time and inputs, and the chips report conversions at their own times).
+        """
+        clock = self.clock
+        self.passes += 1
+        clock.charge_us(costs.PASS_US)
+        if us <= 0:
+            return
+        end_us = clock.now_us() + us
+        guard_us = self.config.WAKE_GUARD_US
+        if us > guard_us and self._input_waiting(0):
+            return
+        accel = clock.accel
+        if accel is None:
+            if not self.source.bench_dark():
+                clock.advance_to(end_us)
+                clock.unpaced()
+                return
+            accel = QUIET_ACCEL
+        level = self._interlock_wake.value()
+        clock.catch_up(accel)
+        while True:
+            wait_us = clock.wall_until_us(end_us, accel)
+            if wait_us <= 0:
+                clock.advance_to(end_us)
+                return
+            woke = self._input_waiting(min(wait_us // 1000 + 1, WAIT_CHUNK_MS))
+            if self._interlock_wake.value() != level:  # a safety input: wake at once
+                clock.advance_to(clock.paced_us(end_us, accel))
+                return
+            if woke:
+                wake_us = clock.paced_us(end_us, accel)
+                if end_us - wake_us > guard_us:
+                    clock.advance_to(wake_us)
+                    return
+                # too close to the due pass: the host's bytes wait for it
+                clocks.sleep_wall_us(max(0, clock.wall_until_us(end_us, accel)))
+                clock.advance_to(end_us)
+                return
+
+    def _input_waiting(self, timeout_ms):
+        """True when the host's bytes are waiting (after up to timeout_ms of wall time)."""
+        link = self._link
+        wait = getattr(link, "wait", None)
+        if wait is not None:
+            return wait(timeout_ms)
+        if timeout_ms:
+            clocks.sleep_wall_us(timeout_ms * 1000)
+        return False
 
     def link_ms(self):
         return clocks.link_ms()
@@ -127,9 +193,58 @@ class SimBoard(Board):
     def _on_advance(self, t_us):
         self._persist(False)
 
+    def stop_at(self, stops_us, notify_path, release_path, lit_stops_us=()):
+        """Halt the device clock at each of stops_us (device us) and lit_stops_us (lit
+        time: device us with the relay or laser on, see Bench.lit_s) exactly: the state file
+        is written, "stop T_US" or "lit T_US" goes to the launcher through the notify FIFO,
+        and the board waits for a byte on the release FIFO (or is killed there: a reset at
+        that time).  Lit stops are placed in device time whenever the bench lights up (and
+        withdrawn when it goes dark): lit time then runs with device time."""
+        self._stops = {"device": sorted(stops_us), "lit": sorted(lit_stops_us),
+                       "names": {}, "notify": None, "release": None,
+                       "paths": (notify_path, release_path)}
+        self._place_stops()
+
+    def _place_stops(self):
+        """Give the clock every stop still ahead: device stops, and lit stops while lit."""
+        stops = self._stops
+        now_us = self.clock.now_us()
+        names = {t: [b"stop %d" % t] for t in stops["device"] if t > now_us}
+        if not self.source.bench_dark():
+            lit_now_us = self.source.lit_us()
+            for lit_us in stops["lit"]:
+                if lit_us > lit_now_us:
+                    names.setdefault(now_us + lit_us - lit_now_us, []).append(b"lit %d" % lit_us)
+        stops["names"] = names
+        self.clock.stop_at(list(names), self._on_stop)
+
+    def _on_stop(self, t_us):
+        stops = self._stops
+        self._persist(True)
+        if stops["notify"] is None:
+            notify_path, release_path = stops["paths"]
+            stops["notify"] = open(notify_path, "wb", buffering=0)  # noqa: SIM115 (kept open)
+            stops["release"] = open(release_path, "rb", buffering=0)  # noqa: SIM115
+        for name in stops["names"].pop(t_us, ()):
+            stops["notify"].write(name + b"\n")
+            stops["release"].read(1)
+        self.clock.pace_restart()
+
+    def _drive_relay(self, level):
+        self.source.set_output_relay(level)
+        self._lighting_changed()
+
+    def _drive_laser(self, level):
+        self.source.set_laser(level)
+        self._lighting_changed()
+
+    def _lighting_changed(self):
+        if self._stops is not None and self._stops["lit"]:
+            self._place_stops()
+
     def _persist(self, force):
-        """Write {t_us, board_id, wdt_fed_ms, stalled_us, bench} as one JSON line, padded over the
-        previous one (stalled_us: experiment time this boot's clock cut as stalls).
+        """Write {t_us, board_id, wdt_fed_ms, passes, bench} as one JSON line, padded over the
+        previous one (passes: loop passes this boot).
 
         At most every STATE_PERIOD_MS of wall time; one write() of an unbuffered file kept
         open.
@@ -144,7 +259,7 @@ class SimBoard(Board):
         source.sync()
         text = json.dumps({"t_us": source.time_us(), "board_id": self.board_id,
                            "wdt_fed_ms": self.watchdog_fed_ms,
-                           "stalled_us": self.clock.stalled_us,
+                           "passes": self.passes,
                            "bench": source.bench.snapshot()})
         pad = self._state_len - len(text)
         self._state_len = len(text)
@@ -171,7 +286,8 @@ def load_state(path):
 def build_from_env():
     """The board main.py runs on under the simulator, configured by the environment:
 
-    LUMENRIG_SIM_PRESET (G1|G2|film, default G1), LUMENRIG_SIM_ACCEL (default 1),
+    LUMENRIG_SIM_PRESET (G1|G2|film, default G1), LUMENRIG_SIM_ACCEL (default 1; "max":
+    unpaced),
     LUMENRIG_SIM_SEED (default 0), LUMENRIG_SIM_PD_A_PER_CD_M2 (photodiode amps per cd/m2;
     required for LED presets), LUMENRIG_SIM_STATE (state file: continue after a reset),
     LUMENRIG_SIM_RESET_CAUSE (power_on|soft|watchdog: overrides the guess from the state
@@ -180,7 +296,10 @@ def build_from_env():
     LUMENRIG_SIM_TICKS_OFFSET_US (start ticks_us this far along, to reach the wrap soon),
     LUMENRIG_SIM_SAMPLE_RING (samples the device keeps for RESEND instead of the board's
     SAMPLE_RING: a simulated rig at high accel takes in one wall second of a link cut what
-    the board takes in minutes; the unix port has the RAM, the Pico keeps its 512).
+    the board takes in minutes; the unix port has the RAM, the Pico keeps its 512),
+    LUMENRIG_SIM_STOPS_US and LUMENRIG_SIM_LIT_STOPS_US (comma-separated device and lit
+    us where the clock halts for the launcher: faults due at those times) with
+    LUMENRIG_SIM_STOP_FIFOS ("notify,release" FIFO paths; see SimBoard.stop_at).
     The host link is this process's stdin/stdout.
     """
     from hil_sim.physics.bench import Bench
@@ -212,13 +331,20 @@ def build_from_env():
     sample_ring = int(_env("LUMENRIG_SIM_SAMPLE_RING", "0"))
     if sample_ring:
         config = config_with(board_config, SAMPLE_RING=sample_ring)
-    return SimBoard(
+    board = SimBoard(
         bench, config=config, accel=accel, frozen=frozen, link=StdioLink(sys.stdin.buffer, sys.stdout.buffer),
         state_path=state_path, start_us=start_us,
         # ticks restart near 0 at every boot, as on the Pico, whatever the experiment time
         ticks_offset_us=ticks_offset_us - start_us,
         reset_cause=cause, name=name, board_id=board_id,
         interlock=interlock)
+    stops = _env("LUMENRIG_SIM_STOPS_US", "")
+    lit_stops = _env("LUMENRIG_SIM_LIT_STOPS_US", "")
+    if stops or lit_stops:
+        notify_path, release_path = _env("LUMENRIG_SIM_STOP_FIFOS", ",").split(",")
+        board.stop_at([int(t) for t in stops.split(",") if t], notify_path, release_path,
+                      [int(t) for t in lit_stops.split(",") if t])
+    return board
 
 
 class _Config:
@@ -243,6 +369,8 @@ def new_board_id():
 
 
 def _parse_accel(text):
+    if text == "max":
+        return None
     value = float(text)
     if value == int(value):
         return int(value)

@@ -63,7 +63,8 @@ def _group():
 @app.command("sim")
 def _sim(
     device: Annotated[str, typer.Option("--device", help="preset: " + ", ".join(PRESETS))],
-    accel: Annotated[float, typer.Option(help="device seconds per wall second (>= 1)")] = 1.0,
+    accel: Annotated[str, typer.Option(
+        help="at most this many device seconds per wall second (>= 1), or 'max'")] = "1",
     seed: Annotated[int, typer.Option(help="seed of the simulated physics noise")] = 0,
     faults: Annotated[str, typer.Option(help="link faults, grammar in hil_sim/README.md")] = "",
 ):

@@ -1,4 +1,13 @@
-"""Virtual experiment clock (accelerated, wrapping like rp2's ticks_us) and the wall link clock."""
+"""The simulated board's device clock (discrete-event, wrapping like rp2's ticks_us) and the
+wall link clock.
+
+Device time moves only when the board says so: by the time the firmware asks to wait
+(sleep_us, or an idle the board ends early when the host writes) and by the modelled cost
+of what it does (charge_us: I2C transfers, CPU per pass; see hil_sim/costs.py).  Wall time
+never enters it, so the same firmware, seed and commands give the same device times on any
+machine, at any load.  Wall time only paces: with accel=K device time never runs more than
+K times faster than the wall; with accel=None ("max") it runs as fast as the CPU allows.
+"""
 
 import time
 
@@ -6,72 +15,46 @@ TICKS_PERIOD = 1 << 30  # rp2's ticks_us period
 _TICKS_MASK = TICKS_PERIOD - 1
 _TICKS_HALF = TICKS_PERIOD >> 1
 
-# A wall gap longer than this between two readings of the clock (outside a sleep) is the
-# host OS not running the process, not firmware work: a loop pass reads the clock every few
-# tens of wall microseconds, and a garbage collection takes 0.1 to 0.4 ms.
-STALL_WALL_US = 500
-# ...but a stall may still move experiment time this far (so at low accel, where 0.5 ms of
-# wall time is well under a loop pass of experiment time, nothing is ever cut).
-STALL_MIN_STEP_US = 100_000
-# The shortest wall sleep sleep_us() takes. The firmware polls every 1 ms of experiment time,
-# which at accel 1000 would be a pass every microsecond of wall time: the process would
-# never sleep and an idle simulated rig would use a whole core. The OS rounds a short sleep
-# up to ~60-90 us anyway; this makes the floor explicit and a little higher.
-MIN_SLEEP_WALL_US = 100
-
 
 class VirtualClock:
-    """Experiment time = start_us + accel * the wall time the process was running, in integer us.
-
-    The process shares the machine: the OS may leave it waiting for a core for milliseconds,
-    which at accel 1000 would be seconds of experiment time in which the firmware could not
-    run, and a sample period it never saw.  A Pico is never descheduled, so a step between
-    two readings is cut to max(STALL_MIN_STEP_US, accel * STALL_WALL_US) beyond what a
-    sleep_us asked for; experiment time then runs slower than accel (the cut time is counted
-    in stalled_us) instead of the firmware missing it.
+    """Device time in integer microseconds, paced against the wall when accel is given.
 
     now_us() never wraps (physics and chip timing use it); ticks_us() is what the firmware
     sees: now_us() + ticks_offset_us wrapped at 2**30, so wrap handling gets exercised.
-    wall_us is the wall microsecond source (time.ticks_us on MicroPython, whose period is
-    2**62 on the 64-bit unix port: no wrap in practice, so plain subtraction is safe).
+
+    Stops: stop_at(list of device us, on_stop) makes the clock halt at each of those times
+    exactly, whatever step was asked, and call on_stop(t_us) there (the simulated board
+    hands control to the launcher, which fires a fault due at that device time).
+
+    wall_us and wall_sleep_us are the wall microsecond source and wait (injectable for
+    tests); pacing re-anchors whenever the clock has fallen behind the wall, so a slow
+    stretch is never made up by a burst.
     """
 
-    def __init__(self, accel=1, start_us=0, ticks_offset_us=0, wall_us=None):
-        if not accel > 0:
-            raise ValueError("accel must be above zero")
+    def __init__(self, accel=None, start_us=0, ticks_offset_us=0, wall_us=None,
+                 wall_sleep_us=None):
+        if accel is not None and not accel > 0:
+            raise ValueError("accel must be above zero, or None for as fast as possible")
         self.accel = accel
-        # accel as a ratio of ints, so no float is made per reading
-        if isinstance(accel, int):
-            self._num, self._den = accel, 1
-        else:
-            self._num, self._den = int(accel * 1000 + 0.5), 1000
-        self._wall_us = wall_us if wall_us is not None else _wall_us_source()
-        self._wall_last = self._wall_us()
-        self._rest = 0  # the part of a microsecond (in 1/den) carried to the next reading
+        self._ratio = _ratio(accel) if accel is not None else (1, 1)
         self._now_us = start_us
-        self._max_step_us = max(STALL_MIN_STEP_US, STALL_WALL_US * self._num // self._den)
-        self._sleep_grant_us = 0  # a sleep's experiment time: the next step may be this longer
         self._offset = ticks_offset_us
-        self.stalled_us = 0
-        self.stalls = 0
+        self._wall_us = wall_us if wall_us is not None else _wall_us_source()
+        self._sleep_wall_us = wall_sleep_us if wall_sleep_us is not None else sleep_wall_us
+        self._anchor_wall_us = self._wall_us()
+        self._anchor_now_us = start_us
+        self._anchor_accel = accel
+        self._stops = []
+        self._on_stop = None
+        self.charged_us = 0  # modelled work, in device us (the rest is sleeps)
+
+    # ---- reading -------------------------------------------------------------------------
 
     def now_us(self):
-        wall = self._wall_us()
-        scaled = (wall - self._wall_last) * self._num + self._rest
-        self._wall_last = wall
-        step = scaled // self._den
-        self._rest = scaled - step * self._den
-        limit = self._max_step_us + self._sleep_grant_us
-        self._sleep_grant_us = 0
-        if step > limit:
-            self.stalled_us += step - limit
-            self.stalls += 1
-            step = limit
-        self._now_us += step
         return self._now_us
 
     def ticks_us(self):
-        return (self.now_us() + self._offset) & _TICKS_MASK
+        return (self._now_us + self._offset) & _TICKS_MASK
 
     def ticks_diff(self, a, b):
         return ((a - b + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
@@ -79,15 +62,86 @@ class VirtualClock:
     def ticks_add(self, ticks, delta_us):
         return (ticks + delta_us) & _TICKS_MASK
 
-    def sleep_us(self, us):
-        """Let us of experiment time pass: us / accel of wall time, at least
-        MIN_SLEEP_WALL_US (so at high accel more experiment time passes than asked; none of
-        the sleep is cut as a stall)."""
+    # ---- moving --------------------------------------------------------------------------
+
+    def stop_at(self, stops_us, on_stop):
+        """Halt at each device time in stops_us (later than now) and call on_stop there."""
+        now = self._now_us
+        self._stops = sorted(t for t in stops_us if t > now)
+        self._on_stop = on_stop
+
+    def charge_us(self, us):
+        """Modelled work: us of device time pass (no wall wait of its own)."""
         if us > 0:
-            self.now_us()
-            wall_us = max(us * self._den // self._num, MIN_SLEEP_WALL_US)
-            self._sleep_grant_us = wall_us * self._num // self._den
-            _sleep_wall_us(wall_us)
+            self.charged_us += us
+            self.advance_to(self._now_us + us)
+
+    def sleep_us(self, us):
+        """The firmware waits us of device time; paced against the wall."""
+        if us > 0:
+            self.advance_to(self._now_us + us)
+            self.pace()
+
+    def advance_to(self, t_us):
+        """Move to device time t_us (no-op when not later), halting at every stop on the way."""
+        stops = self._stops
+        while stops and stops[0] <= t_us:
+            stop_us = stops.pop(0)
+            if stop_us > self._now_us:
+                self._now_us = stop_us
+                self._on_stop(stop_us)
+        if t_us > self._now_us:
+            self._now_us = t_us
+
+    # ---- pacing --------------------------------------------------------------------------
+
+    def catch_up(self, accel):
+        """Start pacing at accel from now if the pace changed or the device has fallen behind
+        the wall (a slow stretch is never made up by a burst).  Call before a wait."""
+        wall = self._wall_us()
+        if accel != self._anchor_accel or self.wall_until_us(self._now_us, accel) < 0:
+            self._reanchor(wall, accel)
+
+    def wall_until_us(self, t_us, accel):
+        """Wall us until device time t_us is due at accel (0 or less: it is due).  Integer
+        arithmetic: accel is a ratio of ints, so no float is made per call."""
+        num, den = self._ratio if accel == self.accel else _ratio(accel)
+        return self._anchor_wall_us + (t_us - self._anchor_now_us) * den // num - self._wall_us()
+
+    def paced_us(self, limit_us, accel):
+        """Device time the wall has reached at accel, between now and limit_us: where an
+        idle that the host ended early leaves the clock."""
+        num, den = self._ratio if accel == self.accel else _ratio(accel)
+        reached = self._anchor_now_us + (self._wall_us() - self._anchor_wall_us) * num // den
+        return max(self._now_us, min(reached, limit_us))
+
+    def pace(self):
+        """Wait on the wall until device time is no further ahead than accel allows."""
+        if self.accel is not None:
+            self.catch_up(self.accel)
+            lead = self.wall_until_us(self._now_us, self.accel)
+            if lead > 0:
+                self._sleep_wall_us(lead)
+
+    def unpaced(self):
+        """The device just ran unpaced: a later paced wait counts its pace from then."""
+        self._anchor_accel = None
+
+    def pace_restart(self):
+        """Count pacing from now (after a halt the wall went on without the device)."""
+        self._reanchor(self._wall_us(), self._anchor_accel)
+
+    def _reanchor(self, wall, accel):
+        self._anchor_wall_us = wall
+        self._anchor_now_us = self._now_us
+        self._anchor_accel = accel
+
+
+def _ratio(accel):
+    """accel as (numerator, denominator) ints: exact for whole accels, 1/1000 otherwise."""
+    if isinstance(accel, int):
+        return accel, 1
+    return int(accel * 1000 + 0.5), 1000
 
 
 def _wall_us_source():
@@ -97,7 +151,7 @@ def _wall_us_source():
     return lambda: time.monotonic_ns() // 1000  # CPython
 
 
-def _sleep_wall_us(us):
+def sleep_wall_us(us):
     sleep = getattr(time, "sleep_us", None)
     if sleep is not None:
         sleep(us)

@@ -16,6 +16,7 @@ _NUMBER_RE = re.compile(_NUMBER + r"\Z")
 _DURATION_RE = re.compile(r"(" + _NUMBER + r")(us|ms|s|min|h)\Z")
 _UNIT_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
 _MAX_SEED = 2**64 - 1
+LIT = "lit:"  # a fault time counted in lit time (FaultPlan)
 
 
 class FaultSpecError(ValueError):
@@ -25,7 +26,10 @@ class FaultSpecError(ValueError):
 @dataclass(frozen=True)
 class FaultPlan:
     """What to do to the link. Rates are per byte (0..1); delays are wall seconds per chunk;
-    cuts are (at device s, duration wall s); resets are at device s."""
+    cuts are (at device s, duration wall s); resets are at device s.  lit_cuts and
+    lit_resets are the same at lit time: device time while the rig's output or laser is on
+    (`lit:` in the grammar), which a run reaches at the same point whatever the rig idled
+    before it."""
 
     corrupt: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
     drop: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
@@ -33,11 +37,14 @@ class FaultPlan:
     cuts: tuple = ()
     resets: tuple = ()
     seed: int = 0
+    lit_cuts: tuple = ()
+    lit_resets: tuple = ()
 
     def is_empty(self):
         """True when the plan changes nothing on the link."""
         return not (any(self.corrupt.values()) or any(self.drop.values())
-                    or any(self.delay_s.values()) or self.cuts or self.resets)
+                    or any(self.delay_s.values()) or self.cuts or self.resets
+                    or self.lit_cuts or self.lit_resets)
 
     def __str__(self):
         """The plan in the grammar, canonical: parse_faults(str(plan)) == plan."""
@@ -52,10 +59,13 @@ class FaultPlan:
             for direction in DIRECTIONS:
                 if rates[direction]:
                     items.append(f"{direction}:{key}={fmt(rates[direction])}")
-        for at_s, duration_s in self.cuts:
-            items.append(f"cut={_format_duration(at_s)}+{_format_duration(duration_s)}")
-        for at_s in self.resets:
-            items.append(f"reset={_format_duration(at_s)}")
+        for clock, cuts, resets in (("", self.cuts, self.resets),
+                                    (LIT, self.lit_cuts, self.lit_resets)):
+            for at_s, duration_s in cuts:
+                items.append(f"cut={clock}{_format_duration(at_s)}+"
+                             f"{_format_duration(duration_s)}")
+            for at_s in resets:
+                items.append(f"reset={clock}{_format_duration(at_s)}")
         if self.seed:
             items.append(f"seed={self.seed}")
         return ",".join(items)
@@ -95,8 +105,8 @@ def parse_faults(text):
     if not isinstance(text, str):
         raise FaultSpecError(f"fault specification must be text, got {type(text).__name__}")
     rates = {"corrupt": {}, "drop": {}, "delay": {}}
-    cuts = []
-    resets = []
+    cuts = {"": [], LIT: []}
+    resets = {"": [], LIT: []}
     seed = None
     if text == "":
         return FaultPlan()
@@ -132,9 +142,11 @@ def parse_faults(text):
             duration_s = parse_duration_s(duration, where)
             if duration_s <= 0:
                 raise FaultSpecError(f"{where}: cut duration must be above zero")
-            cuts.append((parse_duration_s(at, where), duration_s))
+            clock, at = _split_clock(at)
+            cuts[clock].append((parse_duration_s(at, where), duration_s))
         elif key == "reset":
-            resets.append(parse_duration_s(value, where))
+            clock, at = _split_clock(value)
+            resets[clock].append(parse_duration_s(at, where))
         else:
             if seed is not None:
                 raise FaultSpecError(f"{where}: seed given twice")
@@ -145,7 +157,15 @@ def parse_faults(text):
         corrupt={d: rates["corrupt"].get(d, 0.0) for d in DIRECTIONS},
         drop={d: rates["drop"].get(d, 0.0) for d in DIRECTIONS},
         delay_s={d: rates["delay"].get(d, 0.0) for d in DIRECTIONS},
-        cuts=tuple(sorted(cuts)), resets=tuple(sorted(resets)), seed=seed or 0)
+        cuts=tuple(sorted(cuts[""])), resets=tuple(sorted(resets[""])), seed=seed or 0,
+        lit_cuts=tuple(sorted(cuts[LIT])), lit_resets=tuple(sorted(resets[LIT])))
+
+
+def _split_clock(at):
+    """("lit:", rest) for a time in lit time, ("", at) for one in device time."""
+    if at.startswith(LIT):
+        return LIT, at[len(LIT):]
+    return "", at
 
 
 def _set_rate(by_direction, direction, value, where):
@@ -216,8 +236,8 @@ class FaultInjector:
             self._corrupt[direction] = _ByteHits(
                 plan.corrupt[direction], random.Random(f"{plan.seed}:corrupt:{direction}"))
         self._bit_rng = random.Random(f"{plan.seed}:bits")
-        self._pending_cuts = list(plan.cuts)
-        self._pending_resets = list(plan.resets)
+        self._pending = {"": (list(plan.cuts), list(plan.resets)),
+                         LIT: (list(plan.lit_cuts), list(plan.lit_resets))}
         self._cut_until_wall_s = None
 
     def transform(self, direction, data):
@@ -266,21 +286,18 @@ class FaultInjector:
         """Monotonic wall time the current cut ends, or None."""
         return self._cut_until_wall_s
 
-    def next_event_device_s(self):
-        """Device time of the next scheduled cut or reset, or None."""
-        times = [c[0] for c in self._pending_cuts[:1]] + self._pending_resets[:1]
-        return min(times) if times else None
-
-    def advance(self, device_s, wall_s):
-        """Start the cuts due by device_s; True when a reset is due (several due at once
-        coalesce into one). A cut that starts while another runs extends it to the later end.
+    def advance(self, device_s, wall_s, clock=""):
+        """Start the cuts due by device_s (lit time with clock=LIT); True when a reset is due
+        (several due at once coalesce into one). A cut that starts while another runs
+        extends it to the later end.
         """
-        while self._pending_cuts and self._pending_cuts[0][0] <= device_s:
-            _, duration_s = self._pending_cuts.pop(0)
+        cuts, resets = self._pending[clock]
+        while cuts and cuts[0][0] <= device_s:
+            _, duration_s = cuts.pop(0)
             self.cut_now(wall_s, duration_s)
         due = False
-        while self._pending_resets and self._pending_resets[0] <= device_s:
-            self._pending_resets.pop(0)
+        while resets and resets[0] <= device_s:
+            resets.pop(0)
             due = True
         return due
 

@@ -14,16 +14,14 @@ import time
 import tty
 from pathlib import Path
 
-from hil_sim.faults import FaultInjector, FaultPlan, parse_faults
-from hil_sim.relay import DeviceClock, Relay
+from hil_sim.faults import LIT, FaultInjector, FaultPlan, parse_faults
+from hil_sim.relay import Relay
 from lumenfw import board_config
 from lumenfw.ring import RECORD_SIZE
 
 REPO = Path(__file__).resolve().parent.parent
 FIRMWARE_MAIN = REPO / "firmware" / "main.py"
 MICROPYPATH = os.pathsep.join([str(REPO / "firmware"), str(REPO), ".frozen"])
-BOOT_SYNC_TIMEOUT_S = 3.0  # wall s to wait for the board's first state write after a spawn
-CLOCK_SYNC_PERIOD_S = 0.02  # wall s between re-reads of the device time from the state file
 # The firmware and the simulated bench keep ~200 kB on the 64-bit unix port (code included),
 # plus the sample ring. The heap is sized to that, not generously: MicroPython scans its
 # allocation table for every call frame too large for the C stack, so a big heap full of
@@ -100,10 +98,11 @@ class SimRig:
     fault injector. A device reset (scheduled fault or reset()) kills the process and starts
     it again on the same state file; an unexpected exit is a crash and restarts it after
     restart_delay_s (doubling while it keeps crashing within seconds of boot). Device time is
-    read from the board's state file: accel x wall time while the firmware runs, continuing
-    across resets.
+    the board's own (hil_sim/clock.py): faults due at a device time halt the board's clock
+    exactly there and fire while it waits (SimBoard.stop_at).
 
-    preset: G1, G2 or film; accel: device seconds per wall second (>= 1); seed: physics
+    preset: G1, G2 or film; accel: at most this many device seconds per wall second (> 0),
+    or "max" / None: as fast as the CPU allows; seed: physics
     noise seed; faults: fault grammar text or a FaultPlan. script: what the process runs
     (firmware/main.py; tests use small stand-ins). state_dir: keep the device state (and
     log) there instead of a temporary folder removed by stop(). extra_env: added to the
@@ -115,9 +114,9 @@ class SimRig:
                  pd_amps_per_cd_m2=None, state_dir=None, restart_delay_s=0.5,
                  micropython=None, extra_env=None):
         self.preset = preset
-        self.accel = float(accel)
-        if not self.accel >= 1:
-            raise ValueError(f"accel must be at least 1, got {accel!r}")
+        self.accel = None if accel in (None, "max") else float(accel)
+        if self.accel is not None and not self.accel > 0:
+            raise ValueError(f"accel must be above 0 (or 'max'), got {accel!r}")
         self.seed = int(seed)
         self.plan = faults if isinstance(faults, FaultPlan) else parse_faults(faults)
         self.script = Path(script) if script is not None else FIRMWARE_MAIN
@@ -132,7 +131,6 @@ class SimRig:
         self.state_path = None
         self.log_path = None
         self.interlock_path = None
-        self.clock = DeviceClock(self.accel, horizon_s=2 * CLOCK_SYNC_PERIOD_S)
         self.injector = FaultInjector(self.plan)
         self.relay = None
         self.boots = 0
@@ -141,10 +139,9 @@ class SimRig:
         self._proc = None
         self._pidfd = -1
         self._spawned_s = 0.0
-        self._spawned_wall_ns = 0
         self._generation = 0  # bumped at every spawn; stale timers check it
-        self._state_mtime_ns = 0
-        self._stalled_us = [0, 0]  # experiment us cut as stalls: earlier boots, this boot
+        self._notify_fd = self._release_fd = -1
+        self._notice = b""
         self._quick_crashes = 0
         self._log = None
         self._fds = []
@@ -166,8 +163,8 @@ class SimRig:
             raise RuntimeError("this SimRig was already started")
         try:
             self._prepare()
-            self.relay = Relay(self._device_master, self._host_master, self.injector,
-                               self.clock, on_reset=self._scheduled_reset)
+            self.relay = Relay(self._device_master, self._host_master, self.injector)
+            self.relay.watch(self._notify_fd, self._on_stop_notice)
             self._spawn()
             self.relay.start()
         except BaseException:
@@ -205,6 +202,19 @@ class SimRig:
         self.interlock_path = self.state_dir / "interlock"
         self.set_interlock(True)
         self._log = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - until stop()
+        notify_path = self.state_dir / "stop_notify"
+        release_path = self.state_dir / "stop_release"
+        for path in (notify_path, release_path):
+            if path.exists():
+                path.unlink()
+            os.mkfifo(path)
+        # Held open from here on, so the board's opens never block and a notice is never lost.
+        # A write end of our own too: when a board that wrote is killed, the read end would
+        # otherwise report a hang-up at every poll until the next board writes.
+        self._notify_fd = os.open(notify_path, os.O_RDONLY | os.O_NONBLOCK)
+        notify_hold_fd = os.open(notify_path, os.O_WRONLY | os.O_NONBLOCK)
+        self._release_fd = os.open(release_path, os.O_RDWR | os.O_NONBLOCK)
+        self._fds += [self._notify_fd, notify_hold_fd, self._release_fd]
         self._device_master, self._device_slave = _raw_pty()
         self._fds += [self._device_master, self._device_slave]
         self._host_master, host_slave = _raw_pty()
@@ -215,11 +225,16 @@ class SimRig:
         env.update({
             "MICROPYPATH": MICROPYPATH,
             "LUMENRIG_SIM_PRESET": self.preset,
-            "LUMENRIG_SIM_ACCEL": repr(self.accel),
+            "LUMENRIG_SIM_ACCEL": "max" if self.accel is None else repr(self.accel),
             "LUMENRIG_SIM_SEED": str(self.seed),
             "LUMENRIG_SIM_PD_A_PER_CD_M2": repr(float(pd)),
             "LUMENRIG_SIM_STATE": str(self.state_path),
             "LUMENRIG_SIM_INTERLOCK": str(self.interlock_path),
+            "LUMENRIG_SIM_STOPS_US": ",".join(str(t) for t in self._stops_us(
+                self.plan.cuts, self.plan.resets)),
+            "LUMENRIG_SIM_LIT_STOPS_US": ",".join(str(t) for t in self._stops_us(
+                self.plan.lit_cuts, self.plan.lit_resets)),
+            "LUMENRIG_SIM_STOP_FIFOS": f"{notify_path},{release_path}",
         })
         env.pop("LUMENRIG_SIM_RESET_CAUSE", None)
         env.update(self._extra_env)
@@ -232,12 +247,11 @@ class SimRig:
     def _spawn(self, reset_cause=None):
         """Start the firmware on the device pty with stale input flushed, as after a reset.
 
-        The device clock stays frozen until the board's first state write (its boot).
         """
         termios.tcflush(self._device_slave, termios.TCIFLUSH)
         self._generation += 1
-        self._log.write(b"--- lumenrig sim: boot %d at device t=%.3f s\n"
-                        % (self.boots + 1, self.clock.now_s()))
+        self._log.write(b"--- lumenrig sim: boot %d at device t=%.6f s\n"
+                        % (self.boots + 1, self.device_time_s()))
         env = self._env
         if reset_cause is not None:
             env = dict(env, LUMENRIG_SIM_RESET_CAUSE=reset_cause)
@@ -247,13 +261,10 @@ class SimRig:
             argv, stdin=self._device_slave, stdout=self._device_slave, stderr=self._log,
             env=env, cwd=str(REPO), close_fds=True, start_new_session=True)
         self._spawned_s = time.monotonic()
-        self._spawned_wall_ns = time.time_ns()
         self._pidfd = os.pidfd_open(self._proc.pid)
         self.relay.watch(self._pidfd, self._on_exit)
         self.relay.set_device_present(True)
         self.boots += 1  # counted once the process runs: a reader seeing it sees the new pid
-        self._stalled_us = [sum(self._stalled_us), 0]
-        self._sync_clock(self._generation)
 
     def _kill(self):
         """Kill and reap the firmware process, if any; the device is then down."""
@@ -269,18 +280,40 @@ class SimRig:
             self._proc = None
         if self.relay is not None:
             self.relay.set_device_present(False)
-        if self.clock.running:
-            self.clock.pause()
 
     def _reset(self):
-        self._log.write(b"--- lumenrig sim: reset at device t=%.3f s\n" % self.clock.now_s())
+        self._log.write(b"--- lumenrig sim: reset at device t=%.6f s\n" % self.device_time_s())
         self._kill()
         self._spawn()
         self.resets += 1
 
-    def _scheduled_reset(self):
-        self._reset()
-        self.injector.count_reset()
+    @staticmethod
+    def _stops_us(cuts, resets):
+        """Microseconds of every fault due at a time (cuts and resets), for the board."""
+        times_s = [at_s for at_s, _ in cuts] + list(resets)
+        return sorted({int(round(t * 1_000_000)) for t in times_s})
+
+    def _on_stop_notice(self):
+        """The board halted at a stop ("stop T_US" in device time, "lit T_US" in lit time):
+        fire what is due there, then let it go on, unless a reset is due (the process is
+        killed at exactly that device time)."""
+        try:
+            self._notice += os.read(self._notify_fd, 4096)
+        except BlockingIOError:
+            return
+        while b"\n" in self._notice:
+            line, self._notice = self._notice.split(b"\n", 1)
+            kind, t_us = line.split()
+            clock = LIT if kind == b"lit" else ""
+            if self.injector.advance(int(t_us) / 1_000_000, time.monotonic(), clock):
+                self._log.write(b"--- lumenrig sim: reset at %s t=%.6f s\n"
+                                % (b"lit" if clock else b"device", int(t_us) / 1e6))
+                self._kill()
+                self._spawn()
+                self.resets += 1
+                self.injector.count_reset()
+            else:
+                os.write(self._release_fd, b"g")
 
     def _on_exit(self):
         """The firmware exited on its own: a device crash. Restart it after a delay."""
@@ -302,44 +335,6 @@ class SimRig:
         if self._proc is None and generation == self._generation:
             self._spawn(reset_cause="watchdog")
 
-    def _sync_clock(self, generation):
-        """Follow the device time the board writes to its state file (relay thread timer).
-
-        Until the first write after a spawn the clock stays frozen; with no write within
-        BOOT_SYNC_TIMEOUT_S (a script without the sim board, or a frozen one) it runs from
-        the spawn on.
-        """
-        if generation != self._generation or self._proc is None:
-            return
-        synced = self._read_state_clock()
-        if synced is not None:
-            self.clock.run(*synced)
-        elif not self.clock.running and (
-                time.monotonic() - self._spawned_s > BOOT_SYNC_TIMEOUT_S):
-            self.clock.run(wall_s=self._spawned_s)
-        period_s = CLOCK_SYNC_PERIOD_S if self.clock.running else 0.01
-        self.relay.call_later(period_s, lambda: self._sync_clock(generation))
-
-    def _read_state_clock(self):
-        """(device s, monotonic wall s when it was written) of a state write newer than the
-        last one seen."""
-        try:
-            mtime_ns = os.stat(self.state_path).st_mtime_ns
-            if mtime_ns == self._state_mtime_ns:
-                return None
-            with open(self.state_path, "rb") as f:
-                state = json.loads(f.readline())
-            t_us = state["t_us"]
-            stalled_us = state.get("stalled_us", 0)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no file yet, or a write in progress: try again later
-        if mtime_ns < self._spawned_wall_ns:
-            return None  # written by the previous boot
-        self._state_mtime_ns = mtime_ns
-        self._stalled_us[1] = stalled_us
-        age_s = max(0, time.time_ns() - mtime_ns) / 1e9
-        return t_us / 1e6, time.monotonic() - age_s
-
     # ---- control and observation (any thread) ------------------------------------------
 
     @property
@@ -359,8 +354,13 @@ class SimRig:
             lambda: self.injector.cut_now(time.monotonic(), duration_s))
 
     def device_time_s(self):
-        """Device (experiment) seconds since the rig's first boot."""
-        return self.clock.now_s()
+        """Device seconds since the rig's first boot, as the board last wrote them to its
+        state file (at most a few ms of wall time old while it runs); 0 before its boot."""
+        try:
+            with open(self.state_path, "rb") as f:
+                return json.loads(f.readline())["t_us"] / 1e6
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0.0
 
     def set_interlock(self, closed):
         """Close (safe) or open the simulated interlock loop: the sim board polls this file
@@ -371,14 +371,11 @@ class SimRig:
 
     @property
     def stats(self):
-        """Counters: fault injector and relay (per direction), boots, crashes, resets, and
-        stalled_device_s: experiment time the board's clock cut because the OS left the
-        process waiting (hil_sim.clock.VirtualClock), as of the last state-file read."""
+        """Counters: fault injector and relay (per direction), boots, crashes, resets."""
         out = dict(self.injector.stats)
         if self.relay is not None:
             out.update(self.relay.stats)
-        out.update(boots=self.boots, crashes=self.crashes, device_resets=self.resets,
-                   stalled_device_s=sum(self._stalled_us) / 1e6)
+        out.update(boots=self.boots, crashes=self.crashes, device_resets=self.resets)
         return out
 
     def log_text(self):

@@ -4,7 +4,6 @@ import collections
 import errno
 import heapq
 import itertools
-import math
 import os
 import select
 import threading
@@ -14,68 +13,6 @@ from hil_sim.faults import DOWN, UP
 
 _READ_SIZE = 65536
 _HUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
-
-
-class DeviceClock:
-    """Device (experiment) time in seconds while the firmware runs, frozen while it is down.
-    Safe to read from any thread.
-
-    Fed by readings of the device's own time (run(device_s)), it extrapolates from the
-    last one at the rate the device time moved between the last two (at most accel: the
-    sim board cuts the waits of a busy machine out of its time, so it often runs slower),
-    and at most horizon_s past it: a fault due at a device time must not fire before the
-    device got there. Started without a reading (run()), it runs at accel on the wall alone.
-    """
-
-    def __init__(self, accel, device_s=0.0, horizon_s=math.inf):
-        if not accel > 0:
-            raise ValueError(f"accel must be above zero, got {accel!r}")
-        self.accel = float(accel)
-        self.horizon_s = horizon_s
-        # (wall s of the anchor or None while frozen, device s then, rate, horizon)
-        self._anchor = (None, float(device_s), self.accel, math.inf)
-
-    def run(self, device_s=None, wall_s=None):
-        """Start (or restart) the clock, from device_s when given, else from where it stopped.
-
-        A device_s while running is a new reading of the same boot: it sets the rate too.
-        """
-        wall_s = time.monotonic() if wall_s is None else wall_s
-        if device_s is None:
-            self._anchor = (wall_s, self.now_s(wall_s), self.accel, math.inf)
-            return
-        wall0, device0, rate, _ = self._anchor
-        device_s = float(device_s)
-        if wall0 is None:
-            rate = self.accel
-        elif wall_s > wall0:
-            rate = min(self.accel, max(0.0, (device_s - device0) / (wall_s - wall0)))
-        self._anchor = (wall_s, device_s, rate, self.horizon_s)
-
-    def pause(self, wall_s=None):
-        """Freeze the clock (device process down)."""
-        self._anchor = (None, self.now_s(wall_s), self.accel, math.inf)
-
-    @property
-    def running(self):
-        return self._anchor[0] is not None
-
-    def now_s(self, wall_s=None):
-        """Device seconds at monotonic wall time wall_s (now by default)."""
-        wall0, device0, rate, horizon = self._anchor
-        if wall0 is None:
-            return device0
-        wall_s = time.monotonic() if wall_s is None else wall_s
-        return device0 + rate * min(wall_s - wall0, horizon)
-
-    def wall_at(self, device_s):
-        """Monotonic wall time the clock reaches device_s; None while it is frozen, or when
-        it gets there only after a new reading."""
-        wall0, device0, rate, horizon = self._anchor
-        if wall0 is None or rate <= 0.0:
-            return None
-        ahead_s = (device_s - device0) / rate
-        return wall0 + ahead_s if ahead_s <= horizon else None
 
 
 class _Pipe:
@@ -103,17 +40,15 @@ class Relay:
     device that is down are discarded and counted, as on an unplugged cable. Otherwise the
     relay loses nothing the injector does not drop: when queue_limit_bytes wait for a slow
     reader, it stops reading that direction's source, so the writer blocks, as on a USB CDC
-    port that is open but not read. The same thread runs the launcher's timers (call_later),
-    fd watches (watch) and scheduled resets (on_reset); those callbacks must not block.
+    port that is open but not read. The same thread runs the launcher's timers (call_later)
+    and fd watches (watch); those callbacks must not block.
     """
 
     HOST_CHECK_S = 0.02
 
-    def __init__(self, device_fd, host_fd, injector, clock, on_reset=None,
+    def __init__(self, device_fd, host_fd, injector,
                  queue_limit_bytes=1 << 18):
         self.injector = injector
-        self.clock = clock
-        self.on_reset = on_reset
         self.queue_limit_bytes = queue_limit_bytes
         self._device_fd = device_fd
         self._host_fd = host_fd
@@ -232,11 +167,6 @@ class Relay:
             deadlines.append(self._timers[0][0])
         if not self._present[self._host_fd]:
             deadlines.append(self._next_host_check_s)
-        event_s = self.injector.next_event_device_s()
-        if event_s is not None:
-            wall = self.clock.wall_at(event_s)
-            if wall is not None:
-                deadlines.append(wall)
         if not deadlines:
             return None
         return max(0.0, min(deadlines) - now)
@@ -315,9 +245,6 @@ class Relay:
             heapq.heappop(self._timers)[2]()
         if not self._present[self._host_fd] and now >= self._next_host_check_s:
             self._check_host(now)
-        reset_due = self.clock.running and self.injector.advance(self.clock.now_s(now), now)
-        if reset_due and self.on_reset is not None:
-            self.on_reset()
         cut = self.injector.cut_active(now)
         for pipe in self._pipes:
             if cut:

@@ -23,18 +23,21 @@ class SimSpecError(ValueError):
 
 @dataclass(frozen=True)
 class SimSpec:
-    """A checked simulated-rig spec. accel: device seconds per wall second; seed: the
-    physics noise seed; faults: the link fault plan."""
+    """A checked simulated-rig spec. accel: at most this many device seconds per wall
+    second, or None ("max": as fast as the CPU allows); seed: the physics noise seed;
+    faults: the link fault plan."""
 
     preset: str
-    accel: float = 1.0
+    accel: float | None = 1.0
     seed: int = 0
     faults: FaultPlan = field(default_factory=FaultPlan)
 
     def __str__(self):
         """Canonical spec text: parse_sim_spec(str(spec)) == spec."""
         params = []
-        if self.accel != 1.0:
+        if self.accel is None:
+            params.append("accel=max")
+        elif self.accel != 1.0:
             params.append(f"accel={self.accel!r}")
         if self.seed:
             params.append(f"seed={self.seed}")
@@ -66,15 +69,17 @@ def check_preset(preset):
 
 
 def check_accel(accel):
-    """accel as a float in [1, MAX_ACCEL], else SimSpecError (the sim board runs the
-    experiment clock at least as fast as the wall clock)."""
+    """accel as a float in [1, MAX_ACCEL], or None for "max" (unpaced), else SimSpecError.
+    accel only paces the board: what happens at which device time never depends on it."""
+    if accel is None or accel == "max":
+        return None
     if isinstance(accel, str):
         if not _NUMBER_RE.match(accel):
-            raise SimSpecError(f"accel {accel!r} is not a plain decimal number")
+            raise SimSpecError(f"accel {accel!r} is not a plain decimal number or 'max'")
         accel = float(accel)
     accel = float(accel)
     if not (math.isfinite(accel) and 1 <= accel <= MAX_ACCEL):
-        raise SimSpecError(f"accel must be 1 to {MAX_ACCEL:g}, got {accel!r}")
+        raise SimSpecError(f"accel must be 1 to {MAX_ACCEL:g} or 'max', got {accel!r}")
     return accel
 
 

@@ -213,8 +213,8 @@ def analyze(
 @app.command()
 def sim(
     device: Annotated[str, typer.Option(help="G1 | G2 | film")] = "G1",
-    accel: Annotated[int, typer.Option(min=1, help="device time runs this many times faster")
-                     ] = 1,
+    accel: Annotated[str, typer.Option(
+        help="device time runs at most this many times faster (>= 1), or 'max'")] = "1",
     seed: Annotated[int, typer.Option(min=0)] = 0,
     faults: Annotated[str, typer.Option(help="fault spec, see hil_sim/README.md")] = "",
 ) -> None:

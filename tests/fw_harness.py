@@ -1,6 +1,7 @@
 """Test helpers for the firmware: capture what the device writes and decode it into messages."""
 
 import functools
+import time
 
 from protocol import messages, schema
 from protocol.decoder import StreamDecoder
@@ -73,6 +74,12 @@ class BufferLink:
         if self.on_write is not None:
             self.on_write()
         self.wire.write(buf, n)
+
+    def wait(self, timeout_ms):
+        """True when the test has queued bytes for the device (else waits timeout_ms)."""
+        if not self.to_device and timeout_ms:
+            time.sleep(timeout_ms / 1000)
+        return bool(self.to_device)
 
 
 @functools.cache
@@ -148,7 +155,7 @@ class Bed:
     def step(self, passes=1):
         for _ in range(passes):
             self.rig.step_safely()
-            self.rig.sleep()
+            self.rig.sleep_safely()
 
     def run_until(self, predicate, timeout_s=10.0, what="condition"):
         """Run loop passes until predicate() is true; fail after timeout_s of wall time."""

@@ -1,5 +1,6 @@
 """A real `lumenrig serve` process for end-to-end tests, on a free loopback port."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -13,6 +14,20 @@ import httpx
 LUMENRIG = Path(sys.executable).with_name("lumenrig")
 TOKEN = "e2e-token-0123456789abcdef"
 AUTH = {"Authorization": "Bearer " + TOKEN}
+
+
+@contextlib.contextmanager
+def busy_cores():
+    """One busy loop per core and one more, for as long as the block runs: a machine with no
+    core to spare."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range((os.cpu_count() or 1) + 1)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
 
 
 def free_port() -> int:

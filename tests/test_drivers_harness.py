@@ -43,6 +43,12 @@ class FixedBench:
     def advance_to(self, t_s):
         self.t_s = t_s
 
+    def commit_time_s(self):
+        return 0.0  # readings do not depend on time: any time may be asked again
+
+    def is_dark(self):
+        return not self.relay and not self.laser
+
     def set_supply_setpoint_v(self, v):
         self.setpoint_v = v
 
@@ -91,6 +97,7 @@ class ManualSource:
     def __init__(self, bench):
         self.bench = bench
         self.epoch = 0
+        self.frozen = False
 
     def moved(self):
         self.epoch += 1
@@ -98,6 +105,12 @@ class ManualSource:
     def read_electrical(self):
         self.voltage_v = self.bench.voltage_v
         self.current_a = self.bench.current_a
+
+    def read_electrical_at(self, t_us):
+        self.read_electrical()
+
+    def bench_dark(self):
+        return self.bench.is_dark()
 
     def dut_voltage_v(self):
         return self.bench.voltage_v

@@ -180,8 +180,8 @@ def test_two_rigs_run_side_by_side_each_on_its_own_link(service):
 @pytest.mark.parametrize("service", ["sim:G1?accel=100&seed=2"], indirect=True)
 def test_a_firmware_process_the_os_holds_up_skips_no_sample_period(service):
     # A loaded machine leaves the firmware's process waiting for a core; SIGSTOP does the
-    # same for longer. 1.5 s of wall time is 150 s of the run at accel 100: the simulated
-    # clock must not let them pass unseen (hil_sim/README.md, "Device time").
+    # same for longer.  Device time stands still with the process (hil_sim/README.md,
+    # "Device time"): the run goes on where it was, every period sampled.
     run = _start(service.url, "lifetime", {"voltage_v": 10.0, "sample_period_s": 1.0,
                                            "max_duration_s": 600, "host_loss_grace_s": 30})
     wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, run["id"]),
@@ -194,7 +194,6 @@ def test_a_firmware_process_the_os_holds_up_skips_no_sample_period(service):
     assert final["state"] == "completed", final
     rows = httpx.get("%s/api/runs/%d/samples" % (service.url, run["id"]), timeout=60).json()["rows"]
     t_s = [row[1] for row in rows]
-    assert max(b - a for a, b in zip(t_s, t_s[1:])) < 2.0, "a period went unsampled"
-    assert len(rows) >= 590
-    stats = httpx.get(service.url + "/api/rigs/rig1", timeout=5).json()["simulator"]["stats"]
-    assert stats["stalled_device_s"] > 100  # the 150 s the process could not see
+    assert [b - a for a, b in zip(t_s, t_s[1:])] == pytest.approx([1.0] * (len(t_s) - 1),
+                                                                  abs=1e-3)
+    assert len(rows) >= 600

@@ -36,6 +36,13 @@ def test_units_scale_durations_to_seconds():
     assert plan.cuts == ((90.0, 0.5),)
 
 
+def test_lit_prefix_counts_a_time_in_lit_time():
+    plan = parse_faults("reset=lit:300s,cut=lit:1000s+4s,cut=20s+1s")
+    assert (plan.lit_resets, plan.lit_cuts) == ((300.0,), ((1000.0, 4.0),))
+    assert (plan.resets, plan.cuts) == ((), ((20.0, 1.0),))
+    assert str(plan) == "cut=20.0s+1.0s,cut=lit:1000.0s+4.0s,reset=lit:300.0s"
+
+
 @pytest.mark.parametrize("text, fragment", [
     ("corrupt=2", "probability per byte, 0 to 1"),
     ("drop=-0.1", "not a plain decimal number"),
@@ -78,7 +85,10 @@ def plans(draw):
         corrupt=pair(_rate), drop=pair(_rate), delay_s=pair(_seconds),
         cuts=tuple(sorted(draw(st.lists(st.tuples(_seconds, _positive_seconds), max_size=4)))),
         resets=tuple(sorted(draw(st.lists(_seconds, max_size=4)))),
-        seed=draw(st.integers(min_value=0, max_value=2**64 - 1)))
+        seed=draw(st.integers(min_value=0, max_value=2**64 - 1)),
+        lit_cuts=tuple(sorted(draw(st.lists(st.tuples(_seconds, _positive_seconds),
+                                            max_size=2)))),
+        lit_resets=tuple(sorted(draw(st.lists(_seconds, max_size=2)))))
 
 
 @given(plans())

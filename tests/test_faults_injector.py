@@ -5,7 +5,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hil_sim.faults import DOWN, UP, FaultInjector, parse_faults
+from hil_sim.faults import DOWN, LIT, UP, FaultInjector, parse_faults
 
 
 def _chunks(data, cuts):
@@ -56,17 +56,25 @@ def test_zero_rates_pass_bytes_untouched():
 
 def test_reset_is_due_once_device_time_reaches_it():
     injector = FaultInjector(parse_faults("reset=10s,reset=20s"))
-    assert injector.next_event_device_s() == 10.0
     assert not injector.advance(9.99, wall_s=0.0)
     assert injector.advance(10.0, wall_s=0.0)
     assert not injector.advance(15.0, wall_s=0.0)
-    assert injector.next_event_device_s() == 20.0
+    assert injector.advance(20.0, wall_s=0.0)
 
 
 def test_resets_due_together_coalesce_into_one():
     injector = FaultInjector(parse_faults("reset=1s,reset=2s"))
     assert injector.advance(5.0, wall_s=0.0)
-    assert injector.next_event_device_s() is None
+    assert not injector.advance(5.0, wall_s=0.0)
+
+
+def test_lit_time_faults_go_by_the_lit_clock_only():
+    injector = FaultInjector(parse_faults("reset=lit:10s,cut=lit:5s+2s"))
+    assert not injector.advance(100.0, wall_s=0.0)  # device time: not theirs
+    assert not injector.cut_active(0.0)
+    assert not injector.advance(5.0, wall_s=1.0, clock=LIT)
+    assert injector.cut_active(2.5) and not injector.cut_active(3.0)
+    assert injector.advance(10.0, wall_s=4.0, clock=LIT)
 
 
 def test_cut_starts_at_device_time_and_lasts_wall_time():

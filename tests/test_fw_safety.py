@@ -40,6 +40,28 @@ class RaisingPin:
         return self.level
 
 
+class PinOpeningAt:
+    """The interlock, opening at a device time: read as the firmware reads it, at its
+    passes (a change inside an idle wait is also caught there on the simulated board)."""
+
+    def __init__(self, at_us):
+        self.at_us = at_us
+        self.clock = None  # the board's, set once the bed is built
+
+    def value(self, v=None):
+        return OPEN if self.clock is not None and self.clock.now_us() >= self.at_us else CLOSED
+
+
+def _stop_time_us(bed, passes=100):
+    """Device time of the pass that found the rig safe-stopped (within `passes`)."""
+    for _ in range(passes):
+        bed.rig.step_safely()
+        if bed.ctrl.state == schema.STATE_SAFE_STOP:
+            return bed.board.clock.now_us()
+        bed.rig.sleep_safely()
+    raise AssertionError("no safe stop")
+
+
 def _running_cv(interlock=None, accel=100, **fields):
     bed = Bed(accel=accel, interlock=interlock)
     bed.hello()
@@ -51,12 +73,11 @@ def _running_cv(interlock=None, accel=100, **fields):
 
 
 def test_interlock_open_stops_the_output_and_zeroes_the_dac_within_one_sample_period():
-    interlock = SimPin(CLOSED)
-    bed = _running_cv(interlock, accel=10)  # a slow CPython pass must not cover a period
-    opened_us = bed.board.clock.now_us()
-    interlock.value(OPEN)
-    bed.step()
-    assert bed.board.clock.now_us() - opened_us < 100000
+    interlock = PinOpeningAt(1 << 62)
+    bed = _running_cv(interlock)
+    interlock.clock = bed.board.clock
+    interlock.at_us = bed.board.clock.now_us() + 12_345  # between two passes
+    assert _stop_time_us(bed) - interlock.at_us < 100000
     assert _outputs_safe(bed)
     assert bed.ctrl.state == schema.STATE_SAFE_STOP
     assert _stop_events(bed) == [
@@ -65,18 +86,17 @@ def test_interlock_open_stops_the_output_and_zeroes_the_dac_within_one_sample_pe
 
 
 def test_interlock_open_closes_the_shutter_and_switches_the_laser_off_within_one_period():
-    interlock = SimPin(CLOSED)
-    bed = Bed(preset="film", accel=10, interlock=interlock)
+    interlock = PinOpeningAt(1 << 62)
+    bed = Bed(preset="film", accel=None, interlock=interlock)
+    interlock.clock = bed.board.clock
     bed.hello()
     bed.start_run(mode=schema.MODE_PHOTOSTABILITY, setpoint_mv=0, compliance_na=0, laser=1,
                   pl_interval_s=60, max_duration_s=600, sample_period_ms=100)
     bed.run_until(lambda: bed.ctrl.next_seq >= 3, what="3 samples")
     assert bed.board.laser.value() == 1
     assert bed.board.shutter.value() == bed.board.config.SHUTTER_OPEN_LEVEL
-    opened_us = bed.board.clock.now_us()
-    interlock.value(OPEN)
-    bed.step()
-    assert bed.board.clock.now_us() - opened_us < 100000
+    interlock.at_us = bed.board.clock.now_us() + 12_345
+    assert _stop_time_us(bed) - interlock.at_us < 100000
     assert _outputs_safe(bed) and bed.ctrl.state == schema.STATE_SAFE_STOP
     bed.run_until(lambda: schema.EV_SHUTTER_CLOSED in bed.event_codes(), what="shutter closed")
 

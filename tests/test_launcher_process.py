@@ -81,8 +81,7 @@ def test_device_time_continues_across_a_reset():
         rig.reset()
         boot_t_us = int(next_boot(port, after_first_boot)[3])
         assert boot_t_us / 1e6 >= 20.0 - state_write_lag_s(100)
-        wait_for(lambda: rig.clock.running, what="the clock to follow the new boot")
-        assert rig.device_time_s() >= boot_t_us / 1e6
+        wait_for(lambda: rig.device_time_s() > boot_t_us / 1e6, what="the new boot's clock")
 
 
 def test_scheduled_reset_fires_at_its_device_time():
@@ -91,8 +90,8 @@ def test_scheduled_reset_fires_at_its_device_time():
         wait_for(lambda: rig.stats["resets"] == 1, what="the scheduled reset")
         boot_t_us = int(next_boot(port, after_first_boot)[3])
         assert rig.pid != first_pid
-        # Reset at device 30 s; the new boot continues from the last state write before it.
-        assert 30.0 - state_write_lag_s(100) <= boot_t_us / 1e6 <= 30.0 + 1.0
+        # The device halted at exactly 30 s and was reset there; the new boot goes on from it.
+        assert boot_t_us == 30_000_000
 
 
 def test_crash_restarts_the_device_after_a_delay_and_counts_it():
@@ -151,8 +150,7 @@ def test_state_dir_given_is_kept_and_the_next_rig_continues_from_it(tmp_path):
     saved_t_us = json.loads((tmp_path / "device_state.json").read_text())["t_us"]
     assert saved_t_us / 1e6 >= 10.0 - state_write_lag_s(100)
     with echo_rig(accel=100, state_dir=tmp_path) as rig:
-        wait_for(lambda: rig.clock.running, what="the clock to follow the boot")
-        assert rig.device_time_s() >= saved_t_us / 1e6
+        wait_for(lambda: rig.device_time_s() > saved_t_us / 1e6, what="the boot's clock")
 
 
 def _heapsize_arg(pid):

@@ -111,11 +111,24 @@ def test_one_long_step_ages_like_many_short_ones():
     assert one.luminance_cd_m2() == pytest.approx(many.luminance_cd_m2(), rel=1e-9)
 
 
-def test_time_going_backwards_is_refused():
+def test_time_before_the_last_input_change_is_refused():
     bench = led_bench()
     bench.advance_to(10.0)
-    with pytest.raises(ValueError, match="before the bench time"):
+    bench.set_supply_setpoint_v(9.0)
+    with pytest.raises(ValueError, match="before the last input change"):
         bench.advance_to(9.0)
+
+
+def test_a_state_does_not_depend_on_the_times_asked_before_it():
+    often, once = led_bench(), led_bench()
+    for i in range(1, 1000):
+        often.advance_to(0.37 * i)  # a board the host kept waking
+        often.dut_current_a()
+    often.advance_to(400.0)
+    once.advance_to(400.0)
+    assert often.dut_current_a() == once.dut_current_a()
+    assert often.luminance_cd_m2() == once.luminance_cd_m2()
+    assert (often.ambient_c(), often.ambient_rh()) == (once.ambient_c(), once.ambient_rh())
 
 
 def test_led_photocurrent_is_the_factor_times_the_luminance():
@@ -208,7 +221,7 @@ def test_film_has_no_luminance_and_draws_no_current():
 
 
 def test_room_stays_near_26_c_and_60_percent_but_wanders():
-    bench = Bench("G1", 3, PD_AMPS_PER_CD_M2)
+    bench = led_bench(seed=3)
     temps, hums = [], []
     for minute in range(0, 240, 2):
         bench.advance_to(minute * 60.0)
@@ -216,6 +229,19 @@ def test_room_stays_near_26_c_and_60_percent_but_wanders():
         hums.append(bench.ambient_rh())
     assert all(25.5 < c < 26.5 for c in temps) and all(57.5 < h < 62.5 for h in hums)
     assert max(temps) - min(temps) > 0.3 and max(hums) - min(hums) > 1.5
+
+
+def test_a_dark_rig_neither_ages_nor_lets_the_room_wander():
+    idle, fresh = Bench("G1", 3, PD_AMPS_PER_CD_M2), Bench("G1", 3, PD_AMPS_PER_CD_M2)
+    idle.advance_to(5000.0)  # how long a rig idled before a run is the host's timing
+    before = (idle.ambient_c(), idle.ambient_rh())
+    assert before == (fresh.ambient_c(), fresh.ambient_rh())
+    for bench, start_s in ((idle, 5000.0), (fresh, 0.0)):
+        bench.set_supply_setpoint_v(10.0)
+        bench.set_output_relay(True)
+        bench.advance_to(start_s + 120.0)
+    assert idle.luminance_cd_m2() == fresh.luminance_cd_m2()
+    assert (idle.ambient_c(), idle.ambient_rh()) == (fresh.ambient_c(), fresh.ambient_rh())
 
 
 def test_same_seed_gives_the_same_numbers():

@@ -166,9 +166,10 @@ def test_interlock_open_makes_every_output_safe_in_the_next_pass(run):
     assert _stop_reason(bed) == [schema.STOP_INTERLOCK]
     figures = {}
     if run == "photostability":  # the drive is off at once; the blade takes its travel time
-        bed.run_until(lambda: bed.board.shutter_closed.value() == 1, what="the switch")
-        figures["shutter_switch_closed_ms"] = round((probe.now_us() - opened_us) / 1000, 1)
-        assert probe.now_us() - opened_us < SAMPLE_PERIOD_MS * 1000
+        # (read on the board 60 ms after the drive went closed, not at the rig's next pass:
+        # an idle rig wakes for the link, not for a switch it no longer waits on)
+        bed.board.sleep_us(safe_us + 60_000 - probe.now_us())
+        assert bed.board.shutter_closed.value() == 1
     _report(f"interlock ({run})", safe_pass - opened_pass, safe_us - opened_us, **figures)
 
 

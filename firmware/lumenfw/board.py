@@ -54,6 +54,12 @@ class Board:
         raise NotImplementedError
 
     def sleep_us(self, us):
+        """Wait us of experiment time (a conversion, a settling time): never cut short."""
+        raise NotImplementedError
+
+    def idle_us(self, us):
+        """The loop has nothing due for us: wait at most that long, returning early when the
+        host has written (so a command is answered within a few ms however long the wait)."""
         raise NotImplementedError
 
     # Wall clock for the link (heartbeats, host loss, batch age): never accelerated.
@@ -107,6 +113,12 @@ class StdioLink:
 
     def write(self, buf, n):
         self._tx.write(buf, n)
+
+    def wait(self, timeout_ms):
+        """True once bytes are waiting, within timeout_ms (0: just look)."""
+        for _ in self._poll.ipoll(timeout_ms):
+            return True
+        return False
 
 
 def safe_outputs(board, dac=None):

@@ -27,6 +27,15 @@ SHUTTER_OPEN_LEVEL = 1
 SHUTTER_TIMEOUT_MS = 500  # the closed switch must change within this after a drive change
 
 WATCHDOG_MS = 4000  # rp2 hardware maximum is 8388 ms
+# The loop sleeps until its next due event; while the supply output is on it still wakes
+# this often to read the DUT current against the run's compliance (the supply's own 50 mA
+# hardware limit acts at once; this is the run's tighter limit).
+SAFETY_POLL_MS = 50
+IDLE_MAX_MS = 250  # the longest single wait of the loop (the watchdog is fed every pass)
+# A pass for the link (the host wrote, a heartbeat is due) never starts this close before
+# the next due sample or step: it would push that pass back by its own length.  The link
+# work then waits for the due pass instead (at most this long).
+WAKE_GUARD_US = 3000
 
 # Supply: MCP4725 code 0..4095 -> 0..DAC_FULL_SCALE_MV at the DUT through the amplifier
 # (MCP4725 datasheet eq. 4-1: Vout = Vref * code / 4096).

@@ -53,6 +53,17 @@ class PicoBoard(Board):
     def sleep_us(self, us):
         time.sleep_us(us)
 
+    def idle_us(self, us):
+        """Wait on the USB input (woken by the host's bytes) until WAKE_GUARD_US before the
+        end; the guard itself is slept through (see board_config.WAKE_GUARD_US)."""
+        start = time.ticks_us()
+        early_us = us - self.config.WAKE_GUARD_US
+        if early_us >= 1000 and self._link.wait(early_us // 1000):
+            return
+        rest_us = us - time.ticks_diff(time.ticks_us(), start)
+        if rest_us > 0:
+            time.sleep_us(rest_us)
+
     def link_ms(self):
         return time.ticks_ms()
 

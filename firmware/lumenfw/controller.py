@@ -17,6 +17,7 @@ FAULT_MEMORY = 2  # MemoryError
 FAULT_SOFTWARE = 3  # any other exception (a LOG frame carries its text)
 
 _FAULT_STOPS = (schema.STOP_EXCEPTION, schema.STOP_I2C_FAULT)
+SHUTTER_POLL_US = 1000  # a moving shutter's switch is looked at this often
 
 
 class Controller:
@@ -55,6 +56,7 @@ class Controller:
         self._run_active = False  # events carry the run context while this is set
         self._sampling = False
         self._sample_due = Mark()
+        self._safety_due = Mark()
         self._mode = Mode()
         self._modes = (Mode(), ConstantVoltage(), ConstantCurrent(), Sweep(), Photostability())
 
@@ -191,9 +193,11 @@ class Controller:
         self.mode = program.mode
         self.next_seq = program.resume_seq
         self.ring.reset(program.run_key, program.resume_seq)
+        self.sampler.restart()
         self.clock.start(self.board.ticks_us())
         self.clock.t_s = program.resume_t_ms // 1000
         self.clock.t_us = program.resume_t_ms % 1000 * 1000
+        self._safety_due.set_now(self.clock)
         self.luminance.reset(program.stop_fraction_pm, program.dark_pd_pa,
                              program.l0_settle_ms, program.l0_pd_pa)
         self.stop_reason = schema.STOP_NONE
@@ -282,6 +286,42 @@ class Controller:
         self._sampling = True
         self._sample_due.set_now(self.clock)
         self._sample_due.add_ms(first_after_ms)
+
+    def due_in_us(self, limit_us):
+        """Device us until the rig has work of its own (at most limit_us, 0 when due): the
+        next sample, a mode's step, the run's end, a moving shutter's switch, and the
+        interlock and compliance check every limits.safety_poll_us while the output or the
+        laser is on.  In a run each is on a grid of the run clock, so the passes a run
+        makes, and when, never depend on the passes the link made in between."""
+        now_us = self.board.ticks_us()
+        wait_us = self.shutter.due_in_us(now_us, SHUTTER_POLL_US, limit_us)
+        if self.state != schema.STATE_RUNNING:
+            if self._energized() and self.limits.safety_poll_us < wait_us:
+                wait_us = self.limits.safety_poll_us
+            return wait_us
+        clock = self.clock
+        clock.advance(now_us)
+        if self._energized():
+            safety_due = self._safety_due
+            while safety_due.reached(clock):
+                safety_due.add_ms(self.limits.safety_poll_us // 1000)
+            wait_us = safety_due.us_after(clock, wait_us)
+        max_s = self.program.max_duration_s
+        if max_s:
+            end_s = max_s - clock.t_s
+            if end_s <= 0:
+                return 0
+            if end_s <= wait_us // 1000000:
+                wait_us = end_s * 1000000 - clock.t_us
+        if self._sampling:
+            wait_us = self._sample_due.us_after(clock, wait_us)
+        return self._mode.due_in_us(self, wait_us)
+
+    def _energized(self):
+        """Output or laser on: the interlock and the current are looked at every
+        safety_poll_us, whatever else is due (the Pico's interlock has no wake of its own)."""
+        outputs = self.outputs
+        return outputs.output_on or outputs.laser_on
 
     def run_pass(self, now_us):
         """The run's work for one loop pass: duration limit, mode, shutter, sample if due."""

@@ -19,7 +19,8 @@ class Parts:
         self.ina = INA226(i2c, config.ADDR_INA226, config.INA226_CAL,
                           config.INA226_CURRENT_LSB_NA, config.INA226_CONFIG)
         self.pd_address = config.ADDR_ADS1115
-        self.photodiode = Photodiode(ADS1115(i2c, config.ADDR_ADS1115), board.tia_gain, config)
+        self.photodiode = Photodiode(ADS1115(i2c, config.ADDR_ADS1115), board.tia_gain, config,
+                                     board.sleep_us)
         self.sht_address = config.ADDR_SHT31
         self.sht = SHT31(i2c, config.ADDR_SHT31)
         self.sample_ring = config.SAMPLE_RING
@@ -28,7 +29,8 @@ class Parts:
         self.limits = Limits(config.MAX_SETPOINT_MV, config.MAX_COMPLIANCE_NA,
                              max_pd_pa(config), min_sample_period_ms=config.MIN_SAMPLE_PERIOD_MS,
                              max_oversample=config.MAX_OVERSAMPLE,
-                             shutter_timeout_ms=config.SHUTTER_TIMEOUT_MS)
+                             shutter_timeout_ms=config.SHUTTER_TIMEOUT_MS,
+                             safety_poll_ms=config.SAFETY_POLL_MS)
 
     def setup(self):
         """Program the chips that need it (INA226 configuration and calibration)."""

@@ -74,6 +74,25 @@ class Link:
         if self.host_present and self.silent_ms(now_ms) >= HOST_PRESENCE_MS:
             self.declare_host_lost(now_ms)
 
+    def due_in_ms(self, now_ms, limit_ms):
+        """Link ms until service() has work: the next heartbeat, an aged batch, a host
+        presence or host-loss deadline (at most limit_ms; 0 when due now)."""
+        board = self._board
+        due_ms = HEARTBEAT_MS - board.link_diff(now_ms, self._last_heartbeat_ms)
+        if due_ms > limit_ms:
+            due_ms = limit_ms
+        ctrl = self._ctrl
+        due_ms = self._outbox.due_in_ms(now_ms, ctrl.clock, due_ms)
+        if self.host_present:
+            silent_ms = self.silent_ms(now_ms)
+            presence_ms = HOST_PRESENCE_MS - silent_ms
+            if presence_ms < due_ms:
+                due_ms = presence_ms
+            grace_ms = ctrl.program.host_loss_grace_ms
+            if ctrl.state == schema.STATE_RUNNING and grace_ms and grace_ms - silent_ms < due_ms:
+                due_ms = grace_ms - silent_ms
+        return due_ms if due_ms > 0 else 0
+
     def heartbeat(self, now_ms):
         """Send a HEARTBEAT now; the next is due HEARTBEAT_MS later.
 

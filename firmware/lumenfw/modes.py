@@ -57,6 +57,10 @@ class Mode:
     def sample_flags(self, ctrl):
         return 0
 
+    def due_in_us(self, ctrl, limit_us):
+        """Device us until on_pass() has work (at most limit_us)."""
+        return limit_us
+
     def after_sample(self, ctrl):
         watch = ctrl.luminance.on_sample(ctrl.clock, ctrl.sampler.pd_pa)
         if watch == CAPTURED:
@@ -86,6 +90,11 @@ class ConstantVoltage(Mode):
             ctrl.luminance.start_hold(ctrl.clock)
         ctrl.outputs.enable_output(self.setpoint_mv)
         ctrl.start_sampling(0)
+
+    def due_in_us(self, ctrl, limit_us):
+        if not self.ramping:
+            return limit_us
+        return self._step_due.us_after(ctrl.clock, limit_us)
 
     def on_pass(self, ctrl):
         if not self.ramping or not self._step_due.reached(ctrl.clock):
@@ -123,6 +132,9 @@ class ConstantCurrent(Mode):
         self._control_due.set_now(ctrl.clock)
         ctrl.luminance.start_hold(ctrl.clock)
         ctrl.start_sampling(0)
+
+    def due_in_us(self, ctrl, limit_us):
+        return self._control_due.us_after(ctrl.clock, limit_us)
 
     def on_pass(self, ctrl):
         if not self._control_due.reached(ctrl.clock):

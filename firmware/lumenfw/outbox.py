@@ -58,6 +58,17 @@ class Outbox:
                 + (run_clock.t_us - self._batch_t_us) // 1000 >= BATCH_MAX_AGE_MS):
             self.batcher.flush()
 
+    def due_in_ms(self, now_ms, run_clock, limit_ms):
+        """Link ms until flush_if_old() would send the pending batch (limit_ms when none)."""
+        if not self.batcher.count:
+            return limit_ms
+        due_ms = BATCH_MAX_AGE_MS - self._link_diff(now_ms, self._batch_started_ms)
+        run_ms = BATCH_MAX_AGE_MS - ((run_clock.t_s - self._batch_t_s) * 1000
+                                     + (run_clock.t_us - self._batch_t_us) // 1000)
+        if run_ms < due_ms:
+            due_ms = run_ms
+        return due_ms if due_ms < limit_ms else limit_ms
+
     def flush(self):
         self.batcher.flush()
 

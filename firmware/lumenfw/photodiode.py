@@ -1,5 +1,7 @@
 """Photocurrent in pA from the TIA + ADS1115, auto-ranging over the board's range table."""
 
+from lumenfw.drivers.ads1115 import conversion_us
+
 MAX_POLLS = 20_000  # ready() polls before a conversion counts as lost (OSError ETIMEDOUT)
 _RANGING_STEPS = 3  # at most: jump to the top on a clipped reading, one re-pick, one spare
 
@@ -12,12 +14,14 @@ class Photodiode:
     it can persist only on the least sensitive range, since the next read ranges up).
     """
 
-    def __init__(self, ads, tia_pin, config):
+    def __init__(self, ads, tia_pin, config, sleep_us=None):
         self._ads = ads
+        self._sleep_us = sleep_us  # waits out a conversion before polling (None: poll only)
         self._tia_pin = tia_pin
         self._ranges = config.PD_RANGES
         self._channel = config.ADS_PD_CHANNEL
         self._rate = config.ADS_PD_RATE_INDEX
+        self._conversion_us = conversion_us(self._rate)
         self._up_code = config.PD_UP_CODE
         self._down_code = config.PD_DOWN_CODE
         self._clip_code = config.PD_CLIP_CODE
@@ -37,6 +41,8 @@ class Photodiode:
     def _convert(self):
         ads = self._ads
         ads.start(self._channel, self._ranges[self.range_index][1], self._rate)
+        if self._sleep_us is not None:
+            self._sleep_us(self._conversion_us)  # the conversion's time, then usually one poll
         polls = 0
         while not ads.ready():
             polls += 1

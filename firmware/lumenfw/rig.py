@@ -16,7 +16,7 @@ from lumenfw.shutter import ShutterWatch
 from protocol import schema
 
 LOG_ERROR = 3
-MAX_SLEEP_US = 1000  # the loop polls the link and the interlock at least this often
+NOT_DUE_US = 1 << 29  # "nothing due" for the device-time schedule (a small int on rp2)
 
 
 class Rig:
@@ -48,6 +48,8 @@ class Rig:
                                                       parts.has_watchdog))
         self.link = Link(board, self.outbox, self.ctrl, Commands(self.ctrl), identity)
         self.safety = Safety(self.ctrl, self.link)
+        self._idle_max_us = board.config.IDLE_MAX_MS * 1000
+        self._wake_guard_us = board.config.WAKE_GUARD_US
 
     def _emit(self, code, value):
         self.ctrl.event(code, value)
@@ -85,8 +87,15 @@ class Rig:
         self.link.service(now_ms)
 
     def sleep(self):
-        """Yield until the next pass: at most MAX_SLEEP_US of experiment time."""
-        self.board.sleep_us(MAX_SLEEP_US)
+        """Wait until the next due event (sample, mode step, shutter, ambient reading,
+        heartbeat, aged batch, host deadline, compliance check), at most IDLE_MAX_MS; the
+        board ends the wait early when the host writes.  No allocation."""
+        board = self.board
+        due_us = self.sampler.ambient_due_in_us(self.ctrl.due_in_us(NOT_DUE_US))
+        other_us = self.link.due_in_ms(board.link_ms(), self._idle_max_us // 1000) * 1000
+        if other_us < due_us - self._wake_guard_us:
+            due_us = other_us
+        board.idle_us(due_us)
 
     def fault(self, exc):
         """Outputs safe, FAULT with events and the exception text as a LOG frame, then serve
@@ -108,8 +117,16 @@ class Rig:
         except Exception as exc:  # noqa: BLE001 - nothing may stop the loop
             self.fault(exc)
 
+    def sleep_safely(self):
+        """sleep(); a failure while waiting (the board's wake sources) faults the rig as one
+        in a pass does, and the next pass comes at once."""
+        try:
+            self.sleep()
+        except Exception as exc:  # noqa: BLE001 - nothing may stop the loop
+            self.fault(exc)
+
     def run_forever(self):
         """The main loop (a try block costs nothing per pass: no allocation)."""
         while True:
             self.step_safely()
-            self.sleep()
+            self.sleep_safely()

@@ -62,6 +62,17 @@ class Mark:
     def add_s(self, s):
         self.t_s += s
 
+    def us_after(self, clock, limit_us):
+        """Microseconds from the clock's time to the mark (0 when reached), at most limit_us
+        (so the result stays a small int however far off the mark is)."""
+        dt_s = self.t_s - clock.t_s
+        if dt_s > limit_us // 1000000 + 1:
+            return limit_us
+        us = dt_s * 1000000 + self.t_us - clock.t_us
+        if us <= 0:
+            return 0
+        return us if us < limit_us else limit_us
+
     def reached(self, clock):
         """True when the clock is at or past the mark."""
         if clock.t_s != self.t_s:

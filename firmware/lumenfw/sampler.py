@@ -55,6 +55,27 @@ class Sampler:
         self.pd_range = pd.range_index
         self.pd_saturated = pd.saturated
 
+    def restart(self):
+        """A run begins: fresh conversions from now (the INA226 restarts its averaging on a
+        config write) and an ambient reading at once, so the run's first samples carry
+        values measured within it, on a schedule that starts with it."""
+        self.bus_address = self._ina_address
+        self._ina.restart()
+        self._ambient_started = False
+        self._ambient_pending = False
+
+    def ambient_due_in_us(self, limit_us):
+        """Device us until service_ambient() has work (at most limit_us)."""
+        if self._sht is None:
+            return limit_us
+        if not self._ambient_started:
+            return 0
+        wait_us = AMBIENT_WAIT_US if self._ambient_pending else AMBIENT_PERIOD_US
+        wait_us -= self._ticks_diff(self._ticks_us(), self._ambient_mark)
+        if wait_us <= 0:
+            return 0
+        return wait_us if wait_us < limit_us else limit_us
+
     def service_ambient(self):
         """Start an SHT31 measurement every AMBIENT_PERIOD_US, read it on a later pass.
 

@@ -37,6 +37,15 @@ class ShutterWatch:
             return not self._want_open
         return self._switch.value() == 1
 
+    def due_in_us(self, now_us, poll_us, limit_us):
+        """Device us to the next look at the switch while a move is pending: on a grid of
+        poll_us from the command, so when the move is seen does not depend on other passes."""
+        if self.status != MOVING:
+            return limit_us
+        waited_us = self._ticks_diff(now_us, self._started)
+        wait_us = poll_us - waited_us % poll_us
+        return wait_us if wait_us < limit_us else limit_us
+
     def poll(self, now_us):
         """Advance a pending move; returns the status (ARRIVED or FAULT once, then IDLE)."""
         if self.status != MOVING:

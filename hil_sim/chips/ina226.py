@@ -62,14 +62,18 @@ class SimINA226(RegisterChip):
         self._period_start_us += (elapsed // period) * period
         self._triggered_done = True
         self.mask_enable |= _CVRF
-        self._measure(mode)
+        self._measure(mode, self._period_start_us)
 
-    def _measure(self, mode):
+    def _measure(self, mode, at_us):
+        """The result of the conversion that ended at device time at_us: the bench then, so
+        a result does not depend on when (or how often) the firmware read the chip.  A
+        frozen source's readings change only with its epoch (its inputs)."""
         source = self._source
-        if source.epoch == self._epoch:
-            return  # the bench has not moved: same result, nothing allocated
-        self._epoch = source.epoch
-        source.read_electrical()
+        key = source.epoch if source.frozen else at_us
+        if key == self._epoch:
+            return  # that conversion was already taken: same result, nothing allocated
+        self._epoch = key
+        source.read_electrical_at(at_us)
         if mode & 1:
             shunt_nv = source.current_a * self._shunt_mohm * 1_000_000  # I*R in nV
             self.shunt = _clamp(_round(shunt_nv / _SHUNT_LSB_NV), -32768, 32767)

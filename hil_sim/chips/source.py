@@ -31,6 +31,15 @@ class BenchSource:
     def time_us(self):
         return self._t_us
 
+    def bench_dark(self):
+        """True while the relay and the laser are off: nothing on the bench changes then."""
+        return self.bench.is_dark()
+
+    def lit_us(self):
+        """The bench's lit time now, in whole device microseconds."""
+        self.sync()
+        return int(self.bench.lit_s() * 1_000_000 + 0.5)
+
     def sync(self):
         """Bring the bench to the clock's now (no-op when frozen or when time has not moved)."""
         if self.frozen:
@@ -64,6 +73,21 @@ class BenchSource:
         bench = self.bench
         self.voltage_v = bench.dut_voltage_v()
         self.current_a = bench.dut_current_a()
+
+    def read_electrical_at(self, t_us):
+        """read_electrical() as of device time t_us (not later than now; no earlier than the
+        bench's last input change, where it is taken instead): a conversion that ended
+        before the firmware asked for it."""
+        if self.frozen:
+            return
+        self.sync()
+        bench = self.bench
+        t_s = t_us / 1_000_000
+        floor_s = bench.commit_time_s()
+        bench.advance_to(t_s if t_s > floor_s else floor_s)
+        self.voltage_v = bench.dut_voltage_v()
+        self.current_a = bench.dut_current_a()
+        bench.advance_to(self._t_us / 1_000_000)
 
     def dut_voltage_v(self):
         if self.frozen:

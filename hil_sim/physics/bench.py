@@ -14,7 +14,11 @@ from hil_sim.physics.rng import Rng
 from hil_sim.physics.shutter import Shutter
 from hil_sim.physics.supply import Supply
 
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2
+# The state at the last input change, in Bench._committed's order (kept in snapshots so a
+# restored bench steps from the same point, to the last bit).
+_COMMIT_FIELDS = ("t_s", "output_v", "shutter_position", "shutter_closed", "t_eff_s",
+                  "dose_s", "room_s")
 
 
 class Bench:
@@ -45,6 +49,8 @@ class Bench:
         self._laser = 0
         self._t_eff_s = 0.0
         self._dose_s = 0.0
+        self._room_s = 0.0
+        self._commit()
         self._invalidate()
 
     def _seed_with(self, seed):
@@ -72,35 +78,71 @@ class Bench:
 
     def set_supply_setpoint_v(self, voltage_v):
         """Amplifier target, 0..20 V (clamped); the output slews to it while the relay is on."""
-        self._supply.set_setpoint_v(voltage_v)
+        supply = self._supply
+        before = supply.setpoint_v
+        supply.set_setpoint_v(voltage_v)
+        if supply.setpoint_v != before:
+            self._commit()
 
     def set_output_relay(self, on):
-        self._supply.set_relay(on)
+        if (1 if on else 0) != self._supply.relay:
+            self._supply.set_relay(on)
+            self._commit()
 
     def set_laser(self, on):
-        self._laser = 1 if on else 0
+        if (1 if on else 0) != self._laser:
+            self._laser = 1 if on else 0
+            self._commit()
 
     def set_shutter_drive(self, open_):
-        self._shutter.set_drive(open_)
+        if (1 if open_ else 0) != self._shutter.drive_open:
+            self._shutter.set_drive(open_)
+            self._commit()
 
     # Time -------------------------------------------------------------------------------
 
     def time_s(self):
         return self._t_s
 
-    def advance_to(self, t_s):
-        """Move to device time t_s, integrating the DUT's ageing over the step.
+    def is_dark(self):
+        """Relay and laser off: the pixel, the film and the room stand still."""
+        return not self._supply.relay and not self._laser
 
+    def lit_s(self):
+        """Lit time: device seconds the relay or the laser has been on (the room's clock)."""
+        return self._room_s
+
+    def commit_time_s(self):
+        """Device time of the last input change: advance_to may go back as far as this."""
+        return self._committed[0]
+
+    def advance_to(self, t_s):
+        """Move to device time t_s: one step from the last input change, whatever came between.
+
+        Every state is computed in one step from the state at the last input change (the
+        commit), so the bench at t_s does not depend on which times were asked for before:
+        a board that reads its chips more often (the host woke it) gets the same numbers.
         Any step size is exact for constant inputs (the ageing and PL are closed forms of the
-        accumulated stress or dose); a supply ramp inside the step uses the trapezoid rule over
-        the ramp.  Raises ValueError when t_s is earlier than the bench's time.
+        accumulated stress or dose); a supply ramp inside the step uses the trapezoid rule
+        over the ramp.  t_s may go back as far as the last input change; earlier raises
+        ValueError.  Room time runs only while the relay or the laser is on (a dark rig's
+        idle time, which the host's timing decides, must not change a run's readings).
         """
-        dt = t_s - self._t_s
-        if dt <= 0.0:
-            if dt < 0.0:
-                raise ValueError(f"advance_to({t_s!r}) is before the bench time {self._t_s!r}")
+        if t_s == self._t_s:
             return
+        commit = self._committed
+        dt = t_s - commit[0]
+        if dt < 0.0:
+            raise ValueError(f"advance_to({t_s!r}) is before the last input change at "
+                             f"{commit[0]!r}")
         supply = self._supply
+        shutter = self._shutter
+        supply.output_v = commit[1]
+        shutter.position = commit[2]
+        shutter.closed = commit[3]
+        self._t_eff_s = commit[4]
+        self._dose_s = commit[5]
+        self._room_s = commit[6] + dt if (supply.relay or self._laser) else commit[6]
         ramp_s = supply.advance(dt)
         if self._led is not None:
             if ramp_s > 0.0:
@@ -112,10 +154,16 @@ class Bench:
                 self._update_point(supply.output_v)
                 if self._rate > 0.0:
                     self._t_eff_s += self._rate * dt
-        lit_s = self._shutter.advance(dt)
+        lit_s = shutter.advance(dt)
         if self._laser and self._film is not None:
             self._dose_s += lit_s
         self._t_s = float(t_s)
+
+    def _commit(self):
+        """The state now is where every later step starts (an input acts from here on)."""
+        shutter = self._shutter
+        self._committed = (self._t_s, self._supply.output_v, shutter.position, shutter.closed,
+                           self._t_eff_s, self._dose_s, self._room_s)
 
     # Outputs ----------------------------------------------------------------------------
 
@@ -162,20 +210,23 @@ class Bench:
         return self._shutter.closed == 1
 
     def ambient_c(self):
-        """Room temperature in degC (evaluated once per whole second of device time)."""
+        """Room temperature in degC (evaluated once per whole second of room time)."""
         self._update_environment()
         return self._temperature_c
 
     def ambient_rh(self):
-        """Relative humidity in % (evaluated once per whole second of device time)."""
-        return self._ambient.humidity_pct(int(self._t_s))
+        """Relative humidity in % (evaluated once per whole second of room time)."""
+        return self._ambient.humidity_pct(int(self._room_s))
 
     # State across a device reset --------------------------------------------------------
 
     def snapshot(self):
         """Everything that makes this bench's future: a flat dict of plain numbers (JSON-safe)."""
         s = {"version": _SNAPSHOT_VERSION, "seed": self.seed, "t_s": self._t_s,
-             "laser": self._laser, "t_eff_s": self._t_eff_s, "dose_s": self._dose_s}
+             "laser": self._laser, "t_eff_s": self._t_eff_s, "dose_s": self._dose_s,
+             "room_s": self._room_s}
+        for name, value in zip(_COMMIT_FIELDS, self._committed):
+            s["commit_" + name] = value
         for prefix, part in self._parts():
             for name in part.STATE:
                 s[prefix + name] = getattr(part, name)
@@ -195,9 +246,12 @@ class Bench:
         self._laser = int(state["laser"])
         self._t_eff_s = float(state["t_eff_s"])
         self._dose_s = float(state["dose_s"])
+        self._room_s = float(state["room_s"])
         for prefix, part in self._parts():
             for name in part.STATE:
                 setattr(part, name, state[prefix + name])
+        self._committed = tuple(type(now)(state["commit_" + name])
+                                for name, now in zip(_COMMIT_FIELDS, self._committed))
         self._invalidate()
 
     def _parts(self):
@@ -246,7 +300,7 @@ class Bench:
                 self._r, self._q = self._led.aged_factors(self._t_eff_s)
 
     def _update_environment(self):
-        second = int(self._t_s)
+        second = int(self._room_s)
         if second != self._env_key:
             self._env_key = second
             self._temperature_c = self._ambient.temperature_c(second)

@@ -5,7 +5,8 @@ replaced every 20 ms of wall time), continuing from it after a restart. On start
 one line `BOOT <preset> <accel> <t_us at boot> <reset cause>`. A line `crash` makes it
 raise (a device crash: traceback, exit status 1); a line `boot?` repeats the BOOT line
 (it goes out whether or not the host has opened the port yet); a line `interlock?` answers
-`interlock <first byte of the interlock file>`.
+`interlock <first byte of the interlock file>`.  Its clock halts at LUMENRIG_SIM_STOPS_US as
+the sim board's does (state written, "stop T" on the notify FIFO, wait for a release byte).
 """
 
 import json
@@ -34,6 +35,29 @@ def save_state():
     os.rename(state_path + ".tmp", state_path)  # atomic: a kill never leaves half a file
 
 
+stops = sorted(int(t) for t in (os.getenv("LUMENRIG_SIM_STOPS_US") or "").split(",") if t)
+stops = [t for t in stops if t > start_us]
+fifos = {}
+
+
+def halt_at_stops():
+    """Halt at each stop the clock has passed: the clock is set to the stop, then waits."""
+    global start_us, wall0_ms
+    while stops and start_us + int(time.ticks_diff(time.ticks_ms(), wall0_ms) * 1000 * accel) \
+            >= stops[0]:
+        start_us = stops.pop(0)
+        wall0_ms = time.ticks_ms()
+        save_state()
+        if not fifos:
+            notify_path, release_path = os.getenv("LUMENRIG_SIM_STOP_FIFOS").split(",")
+            fifos["notify"] = open(notify_path, "wb")
+            fifos["release"] = open(release_path, "rb")
+        fifos["notify"].write(b"stop %d\n" % start_us)
+        fifos["notify"].flush()
+        fifos["release"].read(1)
+        wall0_ms = time.ticks_ms()
+
+
 save_state()
 BOOT_LINE = b"BOOT %s %s %d %s\n" % (os.getenv("LUMENRIG_SIM_PRESET"),
                                      os.getenv("LUMENRIG_SIM_ACCEL"), start_us,
@@ -45,6 +69,7 @@ one = bytearray(1)
 line = bytearray()
 while True:
     ready = poller.poll(20)
+    halt_at_stops()
     save_state()
     if not ready:
         continue

@@ -43,6 +43,11 @@ class INA226:
         if self._read(REG_CALIBRATION) != self._calibration:
             raise OSError(5)  # EIO: the write did not stick
 
+    def restart(self):
+        """Abort the conversion in progress and start averaging afresh (a config write does
+        that, datasheet 7.6.1): the next result covers only time from now on."""
+        self._write(REG_CONFIG, self._config_word)
+
     def read_bus_mv(self):
         """Bus voltage, 1.25 mV per LSB (datasheet 7.6.3)."""
         return (self._read(REG_BUS) * 5) >> 2
