@@ -374,7 +374,8 @@ def test_with_reads_closed_the_page_asks_the_token_and_follows_a_run_by_polling(
                        "the first points of the running run")
     assert "data: polling" in browser.text("#link-state")
     wait_until(lambda: _points(browser) > first, 20, "more points from polling")
-    wait_until(lambda: _state(browser) == "completed", 60, "the run to complete")
+    # (the film's two device hours poll the interlock every 50 ms: ~144,000 passes)
+    wait_until(lambda: _state(browser) == "completed", 240, "the run to complete")
     wait_until(lambda: browser.js("return document.querySelector("
                                   "'[data-figure=photostability]').dataset.points > 10"),
                10, "the normalised PL plot")
