@@ -1,48 +1,81 @@
 """Live fan-out of a run's samples and events to stream clients, bounded per client.
 
-Producers publish from the event loop; each subscriber has its own bounded queue. A client
-too slow to keep up loses live messages, never blocks ingest, and is told it lagged so it
-can fetch the history again (GET /samples) and carry on from the live tail.
+Producers publish from the event loop. A message is encoded once (as the server-sent event
+it becomes) and each subscriber queues a reference to those bytes, so ingest never waits
+for a client and a thousand clients cost one encoding. A client more than BEHIND_BYTES of
+messages behind is cut off: its queue takes nothing more, it is told where its samples stop
+(`resync`) and its stream closes, so it reconnects and fetches the gap from the samples
+endpoint. What one slow client can make the service hold is BEHIND_BYTES.
 """
 
 import asyncio
+import json
 from collections import defaultdict
 from typing import Any
 
-QUEUE_SIZE = 1024
+BEHIND_BYTES = 1 << 20
+
+
+def sse(kind: str, data: Any) -> bytes:
+    """One server-sent event."""
+    return ("event: %s\ndata: %s\n\n" % (kind, json.dumps(data, allow_nan=False))).encode()
 
 
 class Subscription:
-    """One client's queue on one run."""
+    """One client's queue on one run: (kind, encoded event) pairs."""
 
     def __init__(self, hub: "Hub", run_id: int):
         self.hub = hub
         self.run_id = run_id
-        self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(QUEUE_SIZE)
-        self.lagged = False
-        self.dropped = 0
+        self.queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self.held_bytes = 0
+        self.behind = asyncio.Event()  # set once the client fell BEHIND_BYTES behind
+        self.resync: dict[str, Any] = {"seq": None, "t_s": None, "dropped": 0}
 
-    def offer(self, kind: str, data: Any) -> None:
-        if self.queue.full():
-            self.lagged = True
-            self.dropped += 1
+    def offer(self, kind: str, encoded: bytes, rows: list[list[Any]] | None) -> None:
+        if not self.behind.is_set() and self.held_bytes + len(encoded) > BEHIND_BYTES:
+            self.behind.set()
+        if self.behind.is_set():
+            self._note_dropped(rows)
             return
-        if self.lagged:
-            self.lagged = False
-            if self.queue.qsize() < QUEUE_SIZE - 1:
-                self.queue.put_nowait(("lagged", {"dropped": self.dropped}))
-        self.queue.put_nowait((kind, data))
+        self.held_bytes += len(encoded)
+        self.queue.put_nowait((kind, encoded))
+
+    async def get(self) -> tuple[str, bytes]:
+        """The next queued event, when there is one."""
+        kind, encoded = await self.queue.get()
+        self.held_bytes -= len(encoded)
+        return kind, encoded
+
+    def take(self) -> tuple[str, bytes]:
+        """The next queued event (the queue must not be empty)."""
+        kind, encoded = self.queue.get_nowait()
+        self.held_bytes -= len(encoded)
+        return kind, encoded
+
+    def _note_dropped(self, rows: list[list[Any]] | None) -> None:
+        """Keep where the client's samples stop: the first sample it will not get."""
+        if not rows:
+            return
+        resync = self.resync
+        resync["dropped"] += len(rows)
+        if resync["seq"] is None:
+            resync["seq"], resync["t_s"] = rows[0][0], rows[0][1]
 
     def close(self) -> None:
         self.hub._remove(self)
 
 
 class Hub:
-    """Subscriptions per run id; publish() must be called on the event loop thread."""
+    """Subscriptions per run id; publish() must be called on the event loop thread.
+
+    "samples" messages are {"columns": [...], "rows": [[seq, t_s, ...], ...]}.
+    """
 
     def __init__(self) -> None:
         self._subs: dict[int, set[Subscription]] = defaultdict(set)
         self.published = 0
+        self.clients_cut = 0
 
     def subscribe(self, run_id: int) -> Subscription:
         sub = Subscription(self, run_id)
@@ -51,15 +84,29 @@ class Hub:
 
     def _remove(self, sub: Subscription) -> None:
         subs = self._subs.get(sub.run_id)
-        if subs is not None:
+        if subs is not None and sub in subs:
             subs.discard(sub)
+            if sub.behind.is_set():
+                self.clients_cut += 1
             if not subs:
                 del self._subs[sub.run_id]
 
     def publish(self, run_id: int, kind: str, data: Any) -> None:
         self.published += 1
-        for sub in list(self._subs.get(run_id, ())):
-            sub.offer(kind, data)
+        subs = self._subs.get(run_id)
+        if not subs:
+            return
+        encoded = sse(kind, data)
+        rows = data["rows"] if kind == "samples" else None
+        for sub in list(subs):
+            sub.offer(kind, encoded, rows)
+
+    def stats(self) -> dict[str, int]:
+        """Live stream clients now, those of them behind (about to be cut), and how many
+        clients were cut since the service started."""
+        subs = [sub for run_subs in self._subs.values() for sub in run_subs]
+        return {"clients": len(subs), "behind": sum(sub.behind.is_set() for sub in subs),
+                "cut": self.clients_cut}
 
     def subscriber_count(self, run_id: int | None = None) -> int:
         if run_id is None:

@@ -29,7 +29,7 @@ from host.programs import resume_fields, start_run_fields
 from host.rigs import Rig
 from host.runkey import board_text, key_text, new_run_key
 from host.seqorder import SeqOrder, seq_ranges
-from host.store import Store
+from host.store import RigBusy, Store
 from host.store.columns import json_rows
 from host.store.records import Run
 from host.summaries import summarize_run
@@ -251,10 +251,15 @@ class RunManager:
             raise RunError(409, "rig %s has no photodiode calibration: PUT it to "
                            "/api/rigs/%s/calibration first" % (rig_name, rig_name))
         _check_can_run(kind, params, calibration, rig_name)
-        run = await asyncio.to_thread(self.store.create_run, rig_name, kind,
-                                      params.model_dump(mode="json"), calibration=calibration,
-                                      run_key=new_run_key(),
-                                      board_id=board_text(rig.link.board_id))
+        try:
+            run = await asyncio.to_thread(self.store.create_run, rig_name, kind,
+                                          params.model_dump(mode="json"),
+                                          calibration=calibration, run_key=new_run_key(),
+                                          board_id=board_text(rig.link.board_id),
+                                          exclusive=True)
+        except RigBusy as exc:  # another service on this database started on the rig
+            raise RunError(409, "%s in the database; another service may be running it"
+                           % exc) from exc
         tracker = self._adopt(run, rig)
         tracker.starting = True
         try:
@@ -279,7 +284,7 @@ class RunManager:
         tracker.run = await asyncio.to_thread(self.store.update_run, run.id, state="running",
                                               board_id=board_text(rig.link.board_id))
         tracker.starting = False
-        self.hub.publish(run.id, "state", tracker.run.as_dict())
+        self.hub.publish(run.id, "state", tracker.run.as_dict(calibration=False))
         return tracker.run
 
     async def _abort_started(self, rig: Rig, tracker: Tracker, taken: bool) -> Run:
@@ -412,7 +417,7 @@ class RunManager:
         if status.state != schema.STATE_RUNNING:
             tracker.stop_reason = status.stop_reason
             self._finish_soon(tracker)
-        self.hub.publish(run.id, "state", run.as_dict())
+        self.hub.publish(run.id, "state", run.as_dict(calibration=False))
         return run
 
     def _orphan_of(self, rig: Rig) -> dict[str, Any]:
@@ -697,7 +702,7 @@ class RunManager:
                 was = tracker.run.state
                 tracker.run = await asyncio.to_thread(self.store.update_run, tracker.run.id,
                                                       state="running")
-                self.hub.publish(tracker.run.id, "state", tracker.run.as_dict())
+                self.hub.publish(tracker.run.id, "state", tracker.run.as_dict(calibration=False))
                 await self._event(rig, run_key, "reattached", "the rig holds the run (it was "
                                   "%s here); following it again" % was)
             self._saw_next_seq(rig, run_key, hello.next_seq)
@@ -802,7 +807,7 @@ class RunManager:
             "the rig has been out of reach for %.0f s (host-loss grace %.0f s): nobody is "
             "measuring the run; it ends for good when the same board is back"
             % (down_s, tracker.params.host_loss_grace_s)))
-        self.hub.publish(tracker.run.id, "state", tracker.run.as_dict())
+        self.hub.publish(tracker.run.id, "state", tracker.run.as_dict(calibration=False))
 
     async def _resume(self, rig: Rig, tracker: Tracker, device_reset: bool) -> None:
         """The rig lost the run (a reset, or it ran something else), and with it every
@@ -978,7 +983,7 @@ class RunManager:
             tracker.rig.active_run_id = None
         if tracker.rig.link is not None:
             tracker.rig.link.forget_run(tracker.run_key)
-        self.hub.publish(run.id, "end", tracker.run.as_dict())
+        self.hub.publish(run.id, "end", tracker.run.as_dict(calibration=False))
 
 
 

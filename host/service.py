@@ -69,6 +69,8 @@ def serve_forever(settings: Settings) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
+    from host.api.httpbounds import BoundedHttpToolsProtocol
+
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                access_log=False)
+                access_log=False, http=BoundedHttpToolsProtocol)

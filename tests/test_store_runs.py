@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from host.store import InvalidRunUpdate, RigNotFound, RunNotFound, Store
+from host.store import InvalidRunUpdate, RigBusy, RigNotFound, RunNotFound, Store
 
 
 def test_new_run_is_queued_with_its_params(store, run_id):
@@ -183,3 +184,38 @@ def test_run_as_dict_is_json_ready(store, run_id):
     data = json.loads(json.dumps(store.get_run(run_id).as_dict()))
     assert data["id"] == run_id and data["state"] == "queued"
     assert datetime.fromisoformat(data["created_at"]).tzinfo is not None
+
+
+def _start_at_once(stores: tuple[Store, ...]) -> list[object]:
+    """Each store creates an exclusive run on rig1 at the same moment: the runs or RigBusy."""
+    barrier = threading.Barrier(len(stores))
+    outcomes: list[object] = []
+
+    def start(store: Store) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(store.create_run("rig1", "lifetime", {}, exclusive=True))
+        except RigBusy as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_of_two_stores_racing_to_start_on_one_rig_one_wins(store_url):
+    """Two services on one database (two stores, two connections) start on one rig at the
+    same moment, twenty times: one start each time, the other is told the rig is busy."""
+    with Store(store_url) as first, Store(store_url) as second:
+        first.upsert_rig("rig1", "sim:G1")
+        for _ in range(20):
+            outcomes = _start_at_once((first, second))
+            started = [o for o in outcomes if not isinstance(o, RigBusy)]
+            busy = [o for o in outcomes if isinstance(o, RigBusy)]
+            assert len(started) == 1 and len(busy) == 1, outcomes
+            assert busy[0].run_id == started[0].id
+            first.update_run(started[0].id, state="aborted")
+        assert len(first.list_runs()) == 20

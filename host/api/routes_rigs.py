@@ -32,7 +32,7 @@ async def health(svc=Depends(service)) -> dict[str, Any]:
             "dialect": svc.store.dialect,
             "rigs": {name: rig.link.connected if rig.link else False
                      for name, rig in svc.rigs.items()},
-            "ingest_errors": ingest_errors}
+            "ingest_errors": ingest_errors, "streams": svc.hub.stats()}
 
 
 @router.get("/rigs", dependencies=[Depends(read_access)])

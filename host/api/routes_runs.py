@@ -2,20 +2,19 @@
 
 import asyncio
 import json
-from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from host.api.deps import control_access, read_access, service
+from host.api.livestream import LiveStream
 from host.params import RunRequest
 from host.samplecache import plot_rows
 from host.store.columns import CSV_COLUMNS, json_rows
 from host.store.records import RUN_STATES
 
 router = APIRouter(prefix="/api")
-SSE_KEEPALIVE_S = 15.0
 SHAPE_COLUMN = {"lifetime": "luminance_cd_m2", "photostability": "pl", "jvl": "current_a"}
 # Run ids are the store's INTEGER keys (32 bits on PostgreSQL): a larger id is refused here,
 # not passed to a driver that cannot bind it.
@@ -44,8 +43,9 @@ async def start_run(request: Annotated[RunRequest, Body()], svc=Depends(service)
 async def list_runs(svc=Depends(service), rig: str | None = None, state: RunState | None = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100
                     ) -> list[dict[str, Any]]:
-    runs = await asyncio.to_thread(svc.store.list_runs, rig=rig, state=state, limit=limit)
-    return [r.as_dict() for r in runs]
+    runs = await asyncio.to_thread(svc.store.list_runs, rig=rig, state=state, limit=limit,
+                                   calibration=False)
+    return [r.as_dict(calibration=False) for r in runs]
 
 
 @router.get("/runs/{run_id}", dependencies=[Depends(read_access)])
@@ -87,63 +87,10 @@ async def samples_csv(run_id: RunId, svc=Depends(service)) -> StreamingResponse:
         "Content-Disposition": 'attachment; filename="run-%d.csv"' % run_id})
 
 
-def _sse(kind: str, data: Any) -> bytes:
-    return ("event: %s\ndata: %s\n\n" % (kind, json.dumps(data, allow_nan=False))).encode()
-
-
-# The hub hands every client of a run the same published object: encode it once for all.
-# Kept by id with the object itself (so the id cannot be reused meanwhile); event loop only.
-_ENCODED: OrderedDict[int, tuple[Any, str, bytes]] = OrderedDict()
-ENCODED_KEEP = 64
-
-
-def _published_sse(kind: str, data: Any) -> bytes:
-    hit = _ENCODED.get(id(data))
-    if hit is not None and hit[0] is data and hit[1] == kind:
-        return hit[2]
-    encoded = _sse(kind, data)
-    _ENCODED[id(data)] = (data, kind, encoded)
-    if len(_ENCODED) > ENCODED_KEEP:
-        _ENCODED.popitem(last=False)
-    return encoded
-
-
 @router.get("/runs/{run_id}/stream", dependencies=[Depends(read_access)])
 async def stream(run_id: RunId, request: Request, svc=Depends(service)) -> StreamingResponse:
     run = await _run_dict(svc, run_id)  # 404 before the stream starts
-    subscription = svc.hub.subscribe(run_id)
-
-    async def events():
-        try:
-            yield _sse("run", run)
-            if run["state"] in ("completed", "aborted", "failed"):
-                yield _sse("end", run)
-                return
-            queue = subscription.queue
-            while True:
-                try:
-                    async with asyncio.timeout(SSE_KEEPALIVE_S):
-                        items = [await queue.get()]
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        return
-                    yield b": keep-alive\n\n"
-                    continue
-                while not queue.empty():  # what else is waiting goes out in the same write
-                    items.append(queue.get_nowait())
-                chunk = []
-                for kind, data in items:
-                    chunk.append(_published_sse(kind, data))
-                    if kind == "end":
-                        break
-                yield b"".join(chunk)
-                if kind == "end":
-                    return
-        finally:
-            subscription.close()
-
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return LiveStream(run, svc.hub.subscribe(run_id), request)
 
 
 @router.get("/runs/{run_id}/plot.png", dependencies=[Depends(read_access)])

@@ -4,6 +4,7 @@ from host.store.columns import CSV_COLUMNS, SAMPLE_COLUMNS, SAMPLE_NAMES, json_r
 from host.store.engine import DEFAULT_URL
 from host.store.errors import (
     InvalidRunUpdate,
+    RigBusy,
     RigNotFound,
     RunNotFound,
     SchemaVersionError,
@@ -14,6 +15,7 @@ from host.store.store import UNSET, Store
 
 __all__ = [
     "CSV_COLUMNS", "DEFAULT_URL", "FINISHED_STATES", "RUN_KINDS", "RUN_STATES", "SAMPLE_COLUMNS",
-    "SAMPLE_NAMES", "UNSET", "Calibration", "Event", "InvalidRunUpdate", "Rig", "RigNotFound",
+    "SAMPLE_NAMES", "UNSET", "Calibration", "Event", "InvalidRunUpdate", "Rig", "RigBusy",
+    "RigNotFound",
     "Run", "RunNotFound", "SchemaVersionError", "Store", "StoreError", "json_rows",
 ]

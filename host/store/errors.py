@@ -21,6 +21,16 @@ class RigNotFound(StoreError, LookupError):
         self.rig = rig
 
 
+class RigBusy(StoreError):
+    """The rig already has an unfinished run (queued, running or interrupted) in the store,
+    perhaps started by another service on the same database."""
+
+    def __init__(self, rig: str, run_id: int, state: str) -> None:
+        super().__init__(f"rig {rig} is busy with run {run_id} ({state})")
+        self.rig = rig
+        self.run_id = run_id
+
+
 class InvalidRunUpdate(StoreError, ValueError):
     """An update a run cannot take: an unknown state, leaving a finished state, bad progress."""
 

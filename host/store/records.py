@@ -68,10 +68,14 @@ class Run:
     def finished(self) -> bool:
         return self.state in FINISHED_STATES
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready (timestamps as ISO 8601 UTC, the run key as hex text)."""
+    def as_dict(self, calibration: bool = True) -> dict[str, Any]:
+        """JSON-ready (timestamps as ISO 8601 UTC, the run key as hex text); without the
+        calibration where runs are listed or their state changes are streamed (it can hold
+        curves of thousands of points, and it never changes after the run is created)."""
         out = _jsonable(self)
         out["run_key"] = key_text(self.run_key)
+        if not calibration:
+            del out["calibration"]
         return out
 
 

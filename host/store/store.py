@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from host.store import export, ingest, readback
 from host.store.columns import SampleBatch
 from host.store.engine import is_memory_sqlite, make_engine
-from host.store.errors import InvalidRunUpdate, RigNotFound, RunNotFound
+from host.store.errors import InvalidRunUpdate, RigBusy, RigNotFound, RunNotFound
 from host.store.records import (
     FINISHED_STATES,
     RUN_KINDS,
@@ -124,16 +124,26 @@ class Store:
     def create_run(self, rig: str, kind: str, params: Mapping[str, Any], *,
                    calibration: Mapping[str, Any] | None = None, run_key: int | None = None,
                    board_id: str | None = None, imported: bool = False,
-                   state: str = "queued") -> Run:
+                   state: str = "queued", exclusive: bool = False) -> Run:
         """A new run (queued unless state says otherwise). calibration defaults to the rig's
         current one (None if never set): the run keeps the calibration it was measured with,
-        whatever changes later. run_key: its wire identity, unique in the store."""
+        whatever changes later. run_key: its wire identity, unique in the store.
+
+        exclusive: RigBusy if the rig has an unfinished run, checked with the rig's row
+        locked (PostgreSQL), so that of services sharing the database and racing to start
+        on one rig, one wins."""
         if kind not in RUN_KINDS:
             raise ValueError(f"unknown run kind {kind!r}; expected one of {RUN_KINDS}")
         if state not in ("queued", "running"):
             raise ValueError(f"a new run is queued or running, not {state!r}")
         with self._write() as conn:
-            _require_rig(conn, rig)
+            _require_rig(conn, rig, lock=exclusive)
+            if exclusive:
+                busy = conn.execute(sa.select(runs.c.id, runs.c.state).where(
+                    runs.c.rig == rig, runs.c.state.in_(UNFINISHED_STATES))
+                    .order_by(runs.c.id).limit(1)).first()
+                if busy is not None:
+                    raise RigBusy(rig, busy.id, busy.state)
             if calibration is None:
                 calibration = _latest_calibration(conn, rig)
             run_id = conn.execute(runs.insert().values(
@@ -188,9 +198,13 @@ class Store:
         return None if row is None else _run(row)
 
     def list_runs(self, *, rig: str | None = None, state: str | Iterable[str] | None = None,
-                  kind: str | None = None, limit: int | None = 100) -> list[Run]:
-        """Newest first; state may be one state or several."""
-        query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc())
+                  kind: str | None = None, limit: int | None = 100,
+                  calibration: bool = True) -> list[Run]:
+        """Newest first; state may be one state or several. calibration=False leaves each
+        run's calibration unread (None), for lists that do not show it."""
+        columns = [c if calibration or c.name != "calibration" else sa.null().label(c.name)
+                   for c in runs.c]
+        query = sa.select(*columns).order_by(runs.c.created_at.desc(), runs.c.id.desc())
         if rig is not None:
             query = query.where(runs.c.rig == rig)
         if state is not None:
@@ -357,8 +371,16 @@ class Store:
             return [_calibration(r) for r in rows]
 
 
-def _require_rig(conn: sa.Connection, rig: str) -> None:
-    if conn.execute(sa.select(rigs.c.name).where(rigs.c.name == rig)).first() is None:
+def _require_rig(conn: sa.Connection, rig: str, lock: bool = False) -> None:
+    """RigNotFound unless the rig is registered; lock: first write its row (to itself), which
+    holds it until the transaction ends: a row lock on PostgreSQL, the one write lock on
+    SQLite (taken before anything is read, so a racing writer waits instead of failing)."""
+    if lock:
+        found = conn.execute(rigs.update().where(rigs.c.name == rig)
+                             .values(name=rigs.c.name)).rowcount
+    else:
+        found = conn.execute(sa.select(rigs.c.name).where(rigs.c.name == rig)).first()
+    if not found:
         raise RigNotFound(rig)
 
 

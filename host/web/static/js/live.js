@@ -165,7 +165,9 @@ export class RunFeed {
       this.run = { ...this.run, ...run, events: this.run.events };
       this.onChange("run");
     });
-    on("lagged", () => this.refetchHistory().catch(() => {}));
+    // Too far behind: the service closes the stream after this; the browser reconnects and
+    // the `run` message that opens the new stream fetches the history again.
+    on("resync", () => this.setLink("reconnecting"));
     on("end", (run) => {
       source.close();
       this.finish(run);
