@@ -136,7 +136,12 @@ class SimBoard(Board):
             if wait_us <= 0:
                 clock.advance_to(end_us)
                 return
-            woke = self._input_waiting(min(wait_us // 1000 + 1, WAIT_CHUNK_MS))
+            if wait_us < 1000:  # below poll's 1 ms grain: look, then sleep the rest exactly
+                woke = self._input_waiting(0)
+                if not woke:
+                    clocks.sleep_wall_us(wait_us)
+            else:
+                woke = self._input_waiting(min(wait_us // 1000, WAIT_CHUNK_MS))
             if self._interlock_wake.value() != level:  # a safety input: wake at once
                 clock.advance_to(clock.paced_us(end_us, accel))
                 return

@@ -14,6 +14,7 @@ import time
 TICKS_PERIOD = 1 << 30  # rp2's ticks_us period
 _TICKS_MASK = TICKS_PERIOD - 1
 _TICKS_HALF = TICKS_PERIOD >> 1
+CATCH_UP_SLACK_US = 20_000  # wall; more behind than this is a stall, not an overslept wait
 
 
 class VirtualClock:
@@ -27,8 +28,8 @@ class VirtualClock:
     hands control to the launcher, which fires a fault due at that device time).
 
     wall_us and wall_sleep_us are the wall microsecond source and wait (injectable for
-    tests); pacing re-anchors whenever the clock has fallen behind the wall, so a slow
-    stretch is never made up by a burst.
+    tests); pacing re-anchors whenever the clock has fallen more than CATCH_UP_SLACK_US
+    behind the wall, so a slow stretch is never made up by a burst.
     """
 
     def __init__(self, accel=None, start_us=0, ticks_offset_us=0, wall_us=None,
@@ -96,10 +97,13 @@ class VirtualClock:
     # ---- pacing --------------------------------------------------------------------------
 
     def catch_up(self, accel):
-        """Start pacing at accel from now if the pace changed or the device has fallen behind
-        the wall (a slow stretch is never made up by a burst).  Call before a wait."""
+        """Start pacing at accel from now if the pace changed or the device has fallen more
+        than CATCH_UP_SLACK_US behind the wall (a slow stretch is never made up by a burst;
+        a wait that overslept by less is, so the pace holds at accel).  Call before a
+        wait."""
         wall = self._wall_us()
-        if accel != self._anchor_accel or self.wall_until_us(self._now_us, accel) < 0:
+        if (accel != self._anchor_accel
+                or self.wall_until_us(self._now_us, accel) < -CATCH_UP_SLACK_US):
             self._reanchor(wall, accel)
 
     def wall_until_us(self, t_us, accel):

@@ -15,13 +15,13 @@ from tests.test_e2e_runs import _follow_stream
 
 pytestmark = pytest.mark.micropython
 
-# name: (preset, kind, params, paced accel).  The film's two device hours go at accel 200
+# name: (preset, kind, params, paced accel).  The film's two device hours go at accel 1000
 # rather than 20 (six wall minutes would be most of the suite); any accel that paces serves.
 PROFILES = {
     "g1_lifetime": ("G1", "lifetime", {"voltage_v": 10.0, "sample_period_s": 1.0,
                                        "host_loss_grace_s": 30}, 20),
     "film_photostability": ("film", "photostability", {"duration_s": 7200, "pl_interval_s": 300,
-                                                       "sample_period_s": 10}, 200),
+                                                       "sample_period_s": 10}, 1000),
     "g1_jvl": ("G1", "jvl", {"start_v": 0, "stop_v": 14, "step_v": 0.1, "dwell_s": 0.05}, 20),
 }
 SEED = 4

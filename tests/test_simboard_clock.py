@@ -71,6 +71,21 @@ def test_a_slow_stretch_is_not_made_up_by_a_burst():
     """)
 
 
+def test_waits_that_oversleep_a_little_are_made_up_so_the_pace_holds():
+    run_both(_MANUAL_WALL, """
+    wall = Wall()
+    clock = VirtualClock(accel=1000, wall_us=wall, wall_sleep_us=wall.sleep)
+    for _ in range(1000):  # 50 device ms each: 50 wall us asked, 110 us slept (nanosleep)
+        clock.catch_up(1000)
+        lead = clock.wall_until_us(clock.now_us() + 50_000, 1000)
+        if lead > 0:
+            wall.sleep(lead + 60)
+        clock.advance_to(clock.now_us() + 50_000)
+    assert clock.now_us() == 50_000_000
+    assert wall.slept_us < 51_000  # 50 device s at accel 1000 take 50 wall ms, not 110
+    """)
+
+
 def test_fractional_accel_paces_with_integers():
     run_both(_MANUAL_WALL, """
     wall = Wall()

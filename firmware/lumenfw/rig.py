@@ -72,16 +72,22 @@ class Rig:
             self.fault(exc)
 
     def step(self):
-        """One loop pass: clocks, link in, safety, the run, ambient, link out."""
+        """One loop pass: clocks, safety, the run, link in, host loss, ambient, link out.
+
+        The run's work comes before the host's commands, so that a sample due in this pass
+        is read when the pass starts, whatever the host happened to send: what a command
+        costs never moves a reading (and a command takes effect from the next pass)."""
         board = self.board
         board.feed_watchdog()
         now_us = board.ticks_us()
         now_ms = board.link_ms()
         ctrl = self.ctrl
         ctrl.tick(now_us, now_ms)
-        self.link.poll(now_ms)
-        self.safety.check(now_ms)
+        safety = self.safety
+        safety.check_outputs()
         ctrl.run_pass(now_us)
+        self.link.poll(now_ms)
+        safety.check_host(now_ms)
         if ctrl.state != schema.STATE_FAULT and self.sampler.service_ambient():
             ctrl.event(schema.EV_I2C_ERROR, self.parts.sht_address)
         self.link.service(now_ms)

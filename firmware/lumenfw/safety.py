@@ -14,11 +14,16 @@ class Safety:
         self._link = link
         ctrl.interlock_closed = ctrl.interlock_ok()
 
-    def check(self, now_ms):
+    def check_outputs(self):
+        """Interlock, and the DUT current while the output is on."""
         ctrl = self._ctrl
         self._check_interlock(ctrl)
         if ctrl.outputs.output_on:
             self._check_compliance(ctrl)
+
+    def check_host(self, now_ms):
+        """A running run whose host has been silent for its grace is stopped."""
+        ctrl = self._ctrl
         if ctrl.state == schema.STATE_RUNNING:
             grace_ms = ctrl.program.host_loss_grace_ms
             if grace_ms and self._link.silent_ms(now_ms) >= grace_ms:
