@@ -10,8 +10,11 @@ endpoint. What one slow client can make the service hold is BEHIND_BYTES.
 
 import asyncio
 import json
+import logging
 from collections import defaultdict
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 BEHIND_BYTES = 1 << 20
 
@@ -76,6 +79,7 @@ class Hub:
         self._subs: dict[int, set[Subscription]] = defaultdict(set)
         self.published = 0
         self.clients_cut = 0
+        self.unencodable = 0
 
     def subscribe(self, run_id: int) -> Subscription:
         sub = Subscription(self, run_id)
@@ -96,7 +100,13 @@ class Hub:
         subs = self._subs.get(run_id)
         if not subs:
             return
-        encoded = sse(kind, data)
+        try:
+            encoded = sse(kind, data)
+        except ValueError as exc:  # a non-finite value: the clients miss it, ingest goes on
+            self.unencodable += 1
+            log.warning("run %d: a live %s message could not be encoded (%s)", run_id, kind,
+                        exc)
+            return
         rows = data["rows"] if kind == "samples" else None
         for sub in list(subs):
             sub.offer(kind, encoded, rows)

@@ -59,3 +59,14 @@ def test_nothing_is_encoded_for_a_run_nobody_follows():
     hub = Hub()
     hub.publish(3, "samples", {"rows": [[0, float("nan")]]})  # would not encode: no client
     assert hub.published == 1 and hub.subscriber_count() == 0
+
+
+def test_a_message_that_cannot_be_encoded_is_skipped_and_the_next_goes_out():
+    async def scenario():
+        hub = Hub()
+        client = hub.subscribe(3)
+        hub.publish(3, "progress", {"pl_fraction": float("nan")})  # publish must not raise
+        hub.publish(3, "samples", _samples(0, 1))
+        assert hub.unencodable == 1
+        assert [client.take()[0]] == ["samples"] and client.queue.empty()
+    asyncio.run(scenario())
