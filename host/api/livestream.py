@@ -17,20 +17,20 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from host.hub import Subscription, sse
+from host.store.records import FINISHED_STATES
 
 log = logging.getLogger(__name__)
 
 SSE_KEEPALIVE_S = 15.0
 RESYNC_GRACE_S = 10.0
 WRITE_BYTES = 64 * 1024  # what queued events go out in one write, at most (one at least)
-FINAL_STATES = ("completed", "aborted", "failed")
 
 
 async def _events(run: dict[str, Any], subscription: Subscription,
                   request: Request) -> AsyncIterator[bytes]:
     try:
         yield sse("run", run)
-        if run["state"] in FINAL_STATES:
+        if run["state"] in FINISHED_STATES:
             yield sse("end", run)
             return
         queue = subscription.queue
