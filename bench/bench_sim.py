@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import statistics
 import tempfile
@@ -124,13 +123,15 @@ def _judge(profile: Profile, final: dict[str, Any], columns: list[str],
 
 
 def on_grid(times_s: list[float], period_s: float) -> bool:
-    """Every sample period sampled: one sample per period of the span (floor(span/period)
-    + 1 of them) and no gap longer than 1.5 periods. The clock is discrete-event, so
-    anything else is a bug, not a slow machine."""
+    """Every sample period sampled: one sample per period of the span (round(span/period)
+    + 1 of them) and no gap longer than 1.5 periods. A stamp is the reading's device time,
+    a fraction of a millisecond after its due (more in a pass that does more, such as the
+    first), hence round. The clock is discrete-event, so anything else is a bug, not a slow
+    machine."""
     if not times_s:
         return False
     span_s = times_s[-1] - times_s[0]
-    expected = math.floor(span_s / period_s + 1e-9) + 1
+    expected = round(span_s / period_s) + 1
     gaps_ok = all(b - a <= 1.5 * period_s for a, b in itertools.pairwise(times_s))
     return len(times_s) == expected and gaps_ok
 

@@ -41,6 +41,14 @@ def test_firmware_bench_reports_allocation_and_loop_cost():
     assert figures["fw_naive_float_alloc_bytes_per_sample"]["value"] > 0  # the baseline
 
 
+def test_the_grid_check_takes_stamps_a_pass_late_and_finds_a_missed_or_extra_period():
+    stamps_s = [0.0005] + [k + 0.0003 for k in range(1, 30)]  # a first pass does more
+    assert bench_sim.on_grid(stamps_s, 1.0)
+    assert not bench_sim.on_grid(stamps_s[:10] + stamps_s[11:], 1.0)
+    assert not bench_sim.on_grid(sorted(stamps_s + [10.5]), 1.0)
+    assert not bench_sim.on_grid([], 1.0)
+
+
 @pytest.mark.micropython
 def test_sim_bench_times_a_whole_run_through_the_service():
     short = bench_sim.Profile("g1_short", "G1", "lifetime",

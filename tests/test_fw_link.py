@@ -183,6 +183,7 @@ def test_resend_of_a_range_partly_gone_sends_the_rest_and_names_the_oldest(bed):
     ring = bed.rig.ring.capacity
     bed.start_run(sample_period_ms=50)
     bed.run_until(lambda: bed.ctrl.next_seq >= ring + 20, timeout_s=60, what="ring overrun")
+    bed.command(schema.STOP_RUN, (0,))  # the ring holds still: its oldest cannot move on
     oldest = bed.rig.ring.oldest_seq()
     nack = _nack(bed.command(schema.RESEND, (42, 0, oldest + 3)))
     assert (nack["code"], nack["detail"]) == (schema.NACK_NOT_IN_RING, oldest)
