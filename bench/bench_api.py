@@ -3,7 +3,7 @@ the live stream's latency to 50 concurrent clients of a running accelerated run.
 
 Downsampling: the run is stored in SQLite, then GET /api/runs/{id}/samples?max_points=2000 is
 asked N times (median), beside the baseline measured in the same run: what the endpoint did
-before host.samplecache (read every column of every row, LTTB, JSON), in-process, which must
+before host.plotting.cache (read every column of every row, LTTB, JSON), in-process, which must
 give the same bytes. The service's CPU time per request comes from /proc (the machine is shared).
 
 Live stream: 50 SSE clients follow a G1 lifetime run on the simulated rig; each samples event
@@ -25,11 +25,11 @@ import httpx
 import numpy as np
 
 from bench.bench_ingest import raw_records
-from host.convert import Converter
-from host.downsample import lttb_indices
+from host.link.wire import SAMPLE_DTYPE
+from host.plotting.downsample import lttb_indices
+from host.runs.units import Converter
 from host.store import Store
 from host.store.columns import CSV_COLUMNS, json_rows
-from host.wire import SAMPLE_DTYPE
 from tests.service_proc import AUTH, ServiceProcess
 
 GOAL_DOWNSAMPLE_MS = 100

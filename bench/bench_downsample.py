@@ -1,4 +1,4 @@
-"""Plot downsampling figures: host.downsample's LTTB on 10^6 points against the same
+"""Plot downsampling figures: host.plotting.downsample's LTTB on 10^6 points against the same
 algorithm written point by point, measured in the same run on the same curve."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from host.downsample import lttb_indices
+from host.plotting.downsample import lttb_indices
 
 GOAL_MS = 100
 
@@ -17,7 +17,7 @@ def lttb_point_by_point(x: list[float], y: list[float], threshold: int) -> list[
     """LTTB as the thesis writes it, one point at a time (threshold >= 3 < len(x)).
 
     Source: S. Steinarsson, "Downsampling Time Series for Visual Representation", 2013, 4.2.
-    The tests also hold host.downsample to this.
+    The tests also hold host.plotting.downsample to this.
     """
     n = len(x)
     buckets = threshold - 2

@@ -3,7 +3,7 @@ per-row parse + INSERT + commit, measured in the same run on the same records.
 
 Both paths start from the same raw 32-byte SAMPLE records (wire.SAMPLE_DTYPE) and end
 with physical rows in the samples table; the fast path works a batch at a time (numpy
-parse, host.convert, insert_samples), the naive one a record at a time.
+parse, host.runs.units, insert_samples), the naive one a record at a time.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from host.convert import Converter
+from host.link.wire import SAMPLE_DTYPE
+from host.runs.units import Converter
 from host.store import Store
 from host.store.engine import make_engine
-from host.store.scratch import pg_unreachable_reason, temporary_pg_schema
 from host.store.tables import samples
-from host.wire import SAMPLE_DTYPE
 from protocol import schema
+from tests.support.pgscratch import pg_unreachable_reason, temporary_pg_schema
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SAMPLE_FORMAT = schema.struct_format(schema.SAMPLE_FIELDS)

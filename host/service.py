@@ -7,10 +7,10 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
-from host.hub import Hub
+from host.live.fanout import Hub
+from host.plotting.cache import SampleCache
 from host.rigs import Rig
-from host.runs import RunManager
-from host.samplecache import SampleCache
+from host.runs.manager import RunManager
 from host.settings import Settings
 from host.store import Store
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from host.store import Store
-from host.store.scratch import drop_stale_schemas, pg_unreachable_reason, temporary_pg_schema
+from tests.support.pgscratch import drop_stale_schemas, pg_unreachable_reason, temporary_pg_schema
 
 PG_URL = os.environ.get("LUMENRIG_TEST_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import uvicorn
 
+from host.runs.summaries import summarize_run
 from host.service import create_app
 from host.settings import RigSpec, Settings
 from host.store import Store
-from host.summaries import summarize_run
 from tests.browser import Browser, available, free_port, wait_until
 from tests.service_proc import AUTH, TOKEN, ServiceProcess
 

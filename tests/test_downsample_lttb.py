@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from bench.bench_downsample import lttb_point_by_point
-from host.downsample import lttb, lttb_indices, lttb_rows
+from host.plotting.downsample import lttb, lttb_indices, lttb_rows
 
 
 def test_one_bucket_picks_the_point_furthest_from_the_line():

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from host.hub import BEHIND_BYTES, Hub, sse
+from host.live.fanout import BEHIND_BYTES, Hub, sse
 
 
 def _samples(first_seq: int, n: int) -> dict:

@@ -5,8 +5,7 @@ from typing import Any
 import pytest
 
 from hil_sim.launcher import SimRig
-from host import wire
-from host.link import Connected, DeviceEvent, Disconnected, RigLink
+from host.link import Connected, DeviceEvent, Disconnected, RigLink, wire
 from protocol import schema
 from tests.test_link_peer import Collector, wait_for
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import serial
 
-from host import wire
+from host.link import wire
 from protocol import frame, messages, schema
 from protocol.decoder import StreamDecoder
 

@@ -7,8 +7,7 @@ import termios
 import threading
 import tty
 
-from host import wire
-from host.link import Disconnected, RigLink
+from host.link import Disconnected, RigLink, wire
 from protocol import frame, schema
 from protocol.decoder import StreamDecoder
 from tests.test_link_peer import Collector, hello_ack_fields, wait_for

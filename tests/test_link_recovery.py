@@ -127,7 +127,7 @@ def test_start_run_makes_the_link_expect_seq_zero(peer, link, got):
 
 
 def link_fields(name):
-    from host import wire
+    from host.link import wire
     return [f for f in wire.model_for(name).head_names if f != "cmd_id"]
 
 

@@ -25,8 +25,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from host.seqorder import SeqOrder, seq_ranges
-from host.wire import SAMPLE_DTYPE
+from host.link.wire import SAMPLE_DTYPE
+from host.runs.ordering import SeqOrder, seq_ranges
 from protocol import schema
 from tests.fw_harness import Bed
 from tests.mpy import run_micropython

@@ -14,8 +14,8 @@ import pytest
 from hil_sim.launcher import SimRig
 from hil_sim.optics import calibration
 from host.link import RigLink
-from host.store.scratch import temporary_pg_schema
 from tests.service_proc import AUTH, LUMENRIG, TOKEN, ServiceProcess, wait_for
+from tests.support.pgscratch import temporary_pg_schema
 
 pytestmark = pytest.mark.micropython
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from host.downsample import lttb_indices
-from host.samplecache import SampleCache, plot_rows
+from host.plotting.cache import SampleCache, plot_rows
+from host.plotting.downsample import lttb_indices
 from host.store.columns import CSV_COLUMNS, json_rows
 from tests.conftest import sample_columns
 

@@ -1,4 +1,4 @@
-"""host/wire.py: pydantic models and the sample dtype derived from protocol/schema.py."""
+"""host/link/wire.py: pydantic models and the sample dtype derived from protocol/schema.py."""
 
 import struct
 import time
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from host import wire
+from host.link import wire
 from protocol import messages, schema
 from tests.protocol_strategies import RANGES, any_message, values_for
 

@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from host.hub import Subscription, sse
+from host.live.fanout import Subscription, sse
 from host.store.records import FINISHED_STATES
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from host.api.deps import control_access, read_access, service
 from host.api.livestream import LiveStream
-from host.params import RunRequest
-from host.samplecache import plot_rows
+from host.plotting.cache import plot_rows
+from host.runs.params import RunRequest
 from host.store.columns import CSV_COLUMNS, json_rows
 from host.store.records import RUN_STATES
 
@@ -95,7 +95,7 @@ async def stream(run_id: RunId, request: Request, svc=Depends(service)) -> Strea
 
 @router.get("/runs/{run_id}/plot.png", dependencies=[Depends(read_access)])
 async def plot(run_id: RunId, svc=Depends(service)) -> Response:
-    from host.plots import run_plot_png
+    from host.plotting.png import run_plot_png
 
     run = await asyncio.to_thread(svc.store.get_run, run_id)
     cols = await asyncio.to_thread(svc.store.read_samples, run_id)

@@ -74,7 +74,7 @@ class Reply:
     command: str
     msg_id: int  # of the command
     cmd_id: int
-    message: Any  # the Ack, Nack or Status model (host.wire), fields as attributes
+    message: Any  # the Ack, Nack or Status model (host.link.wire), fields as attributes
     tries: int
     sent: dict[str, int] = field(default_factory=dict)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from host import wire
+from host.link import wire
 
 log = logging.getLogger(__name__)
 

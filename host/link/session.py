@@ -16,8 +16,8 @@ from typing import Any, Self
 
 from pydantic import ValidationError
 
-from host import wire
 from host.link import deliveries as dl
+from host.link import wire
 from host.link.commands import (
     CommandTable,
     LinkClosed,

@@ -4,7 +4,7 @@ from typing import Any
 
 import numpy as np
 
-from host import wire
+from host.link import wire
 from host.runkey import board_text, key_text
 from protocol import schema
 

@@ -6,7 +6,7 @@ stores what it releases.
 
 import numpy as np
 
-from host.wire import SAMPLE_DTYPE
+from host.link.wire import SAMPLE_DTYPE
 
 SeqRange = tuple[int, int]  # inclusive
 

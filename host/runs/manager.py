@@ -21,18 +21,18 @@ import sqlalchemy as sa
 from host import link as dl
 from host.adoption import BoardRun, FollowedRun, Settle, StoredRun, board_run, files_under, settle
 from host.analysis.photometry import PhotodiodeCalibration
-from host.convert import Converter
-from host.hub import Hub
 from host.link import LinkError
-from host.params import JvlParams, LifetimeParams, PhotostabilityParams
-from host.programs import resume_fields, start_run_fields
+from host.live.fanout import Hub
 from host.rigs import Rig
 from host.runkey import board_text, key_text, new_run_key
-from host.seqorder import SeqOrder, seq_ranges
+from host.runs.ordering import SeqOrder, seq_ranges
+from host.runs.params import JvlParams, LifetimeParams, PhotostabilityParams
+from host.runs.programs import resume_fields, start_run_fields
+from host.runs.summaries import summarize_run
+from host.runs.units import Converter
 from host.store import RigBusy, Store
 from host.store.columns import json_rows
 from host.store.records import Run
-from host.summaries import summarize_run
 from protocol import schema
 
 log = logging.getLogger(__name__)
@@ -1012,7 +1012,7 @@ def _imported_params(kind: str, status: Any) -> dict[str, Any]:
 
 
 def _one_record(**values: int) -> np.ndarray:
-    from host.wire import SAMPLE_DTYPE
+    from host.link.wire import SAMPLE_DTYPE
 
     record = np.zeros(1, SAMPLE_DTYPE)
     for key, value in values.items():

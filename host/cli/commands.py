@@ -117,7 +117,7 @@ def run(
     """Start a run through the service, show its progress, print its summary."""
     import httpx
 
-    from host.runclient import follow_run
+    from host.cli.client import follow_run
 
     if kind not in KINDS:
         _fail("kind must be one of %s, got %r" % (", ".join(KINDS), kind))

@@ -3,8 +3,8 @@
 import math
 from typing import Any
 
-from host.convert import Converter
-from host.params import MIN_SAMPLE_PERIOD_S, JvlParams, LifetimeParams, PhotostabilityParams
+from host.runs.params import MIN_SAMPLE_PERIOD_S, JvlParams, LifetimeParams, PhotostabilityParams
+from host.runs.units import Converter
 from protocol import schema
 
 _ZERO = {name: 0 for name, *_ in schema.BY_ID[schema.START_RUN][2] if name != "cmd_id"}

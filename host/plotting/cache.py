@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from host.downsample import lttb_indices
+from host.plotting.downsample import lttb_indices
 from host.store.columns import COLUMN_BY_NAME, READ_DTYPES
 from host.store.readback import check_names
 

@@ -1,0 +1,1 @@
+"""The lumenrig command-line tool and the HTTP client it drives the service with."""

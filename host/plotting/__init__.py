@@ -1,0 +1,1 @@
+"""Plots: the per-run column cache, LTTB downsampling and PNG rendering."""
