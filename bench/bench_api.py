@@ -30,7 +30,7 @@ from host.plotting.downsample import lttb_indices
 from host.runs.units import Converter
 from host.store import Store
 from host.store.columns import CSV_COLUMNS, json_rows
-from tests.service_proc import AUTH, ServiceProcess
+from tests.support.service_proc import AUTH, ServiceProcess
 
 GOAL_DOWNSAMPLE_MS = 100
 GOAL_SSE_P99_MS = 100

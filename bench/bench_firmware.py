@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from hil_sim.optics import pd_amps_per_cd_m2
-from tests.mpy import run_micropython
+from tests.support.mpy import run_micropython
 
 SCRIPT = """
 import gc, json, time

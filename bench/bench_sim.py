@@ -8,7 +8,7 @@ load, and the wall time it takes is the simulator's speed. The figure is device 
 time (POST sent to `end` received); the baseline is a real board: factor 1.
 
 A run counts only if it completes, reproduces the summary its preset documents
-(hil_sim/README.md, the bounds of tests/test_e2e_runs.py), stores every seq once and
+(hil_sim/README.md, the bounds of tests/e2e/test_e2e_runs.py), stores every seq once and
 samples every period of its grid. The same runs with every core kept busy must store the
 very same samples.
 """
@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from tests.service_proc import AUTH, ServiceProcess, busy_cores
+from tests.support.service_proc import AUTH, ServiceProcess, busy_cores
 
 GOAL_REALTIME = 10_000
 GOAL_LOADED = 5_000
@@ -176,7 +176,7 @@ def run_loaded(profile: Profile) -> dict[str, Any]:
 def modelled_passes(preset: str = "G1", period_s: float = 1.0, periods: int = 30
                     ) -> dict[str, float]:
     """What the model charges a firmware loop pass, from the real firmware on a SimBoard in
-    this process (tests/fw_harness.py): a constant-voltage 10 V run at period_s; after 10
+    this process (tests/support/fw_harness.py): a constant-voltage 10 V run at period_s; after 10
     samples, `periods` sample periods pass by pass, reading the board clock's charged_us
     (hil_sim.costs: PASS_US per pass plus each I2C transfer's bus time).
 
@@ -184,7 +184,7 @@ def modelled_passes(preset: str = "G1", period_s: float = 1.0, periods: int = 30
     charged_per_period_us: all passes of a period (safety polls, ambient readings too).
     """
     from protocol import schema
-    from tests.fw_harness import Bed
+    from tests.support.fw_harness import Bed
 
     bed = Bed(preset, accel=None, seed=1)
     bed.hello()

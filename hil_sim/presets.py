@@ -4,7 +4,7 @@
 10 (2018) 19828, /work/shared/reference): G1 is its LED on assembled CsPbBr3 nanocrystals, G2
 its control LED on unassembled ones, film its assembled nanocrystal film under 442 nm light.
 "Fit" marks values found by least squares so the model reproduces the study's headline numbers
-listed beside them; tests/test_physics_presets.py checks that it still does, hil_sim/README.md
+listed beside them; tests/sim/test_physics_presets.py checks that it still does, hil_sim/README.md
 says which study numbers contradict each other and what the presets follow instead.
 Units: V, A, m2, A/m2 (1 mA/cm2 = 10 A/m2), cd/m2, cd/A, s, nm, degC, %RH.
 MicroPython-compatible (the bench imports it inside the simulated device).

@@ -1,7 +1,7 @@
 """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over a frame's header and body.
 
 CPython uses binascii.crc_hqx (C speed); MicroPython, which lacks it, uses the table.
-Both give the same value; tests/test_protocol_crc.py holds them to it.
+Both give the same value; tests/protocol/test_protocol_golden.py holds them to it.
 """
 
 from array import array

@@ -1,0 +1,191 @@
+"""Run modes on the simulated rig with the real device physics (presets G1 and film)."""
+
+import itertools
+
+from lumenfw.luminance import L0_SAMPLES
+from protocol import schema
+from tests.support.fw_harness import Bed
+
+SEQ, T_S, T_US, SETPOINT, VOLTAGE, CURRENT, PD, TEMP, RH, RANGE, FLAGS = range(11)
+
+
+def _run(preset="G1", accel=500, timeout_s=30, **fields):
+    bed = Bed(preset=preset, accel=accel)
+    bed.hello()
+    reply = bed.start_run(**fields)
+    assert reply[0] == schema.ACK, reply
+    bed.run_until(lambda: bed.ctrl.state != schema.STATE_RUNNING, timeout_s, "the run to end")
+    bed.command(schema.GET_STATUS)  # flushes the last batch
+    return bed
+
+
+def _t(record):
+    return record[T_S] + record[T_US] / 1e6
+
+
+def _event_values(bed, code):
+    return [value for c, value, _, _ in bed.events() if c == code]
+
+
+def _stopped(bed):
+    return _event_values(bed, schema.EV_RUN_STOPPED)
+
+
+def test_constant_voltage_stops_after_three_samples_at_or_below_half_of_l0():
+    bed = _run(setpoint_mv=10000, stop_fraction_pm=500, l0_settle_ms=2000,
+               sample_period_ms=1000, max_duration_s=3000)
+    assert _stopped(bed) == [schema.STOP_LUMINANCE_FRACTION]
+    assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0
+    samples = bed.samples(42)
+    settled = [r[PD] for r in samples if _t(r) >= 2.0][:L0_SAMPLES]
+    [l0] = _event_values(bed, schema.EV_L0_CAPTURED)
+    assert l0 == sum(settled) // L0_SAMPLES
+    below = [r[PD] <= l0 // 2 for r in samples]
+    assert below[-3:] == [True, True, True] and not below[-4]
+    assert 500 < samples[-1][T_S] < 800  # the study's G1: T50 = 630 s at 10 V
+
+
+def test_the_dark_offset_is_removed_before_l0_and_the_fraction():
+    dark_pa = 5000
+    bed = _run(setpoint_mv=10000, dark_pd_pa=dark_pa, stop_fraction_pm=900, l0_settle_ms=0,
+               sample_period_ms=1000, max_duration_s=3000)
+    samples = bed.samples(42)
+    [l0] = _event_values(bed, schema.EV_L0_CAPTURED)
+    assert l0 == sum(r[PD] - dark_pa for r in samples[:L0_SAMPLES]) // L0_SAMPLES
+    assert all(r[PD] - dark_pa <= l0 * 900 // 1000 for r in samples[-3:])
+    assert _stopped(bed) == [schema.STOP_LUMINANCE_FRACTION]
+
+
+def test_luminance_target_ramp_holds_the_voltage_that_reached_it():
+    target_pa = 20000
+    bed = _run(setpoint_mv=14000, target_pd_pa=target_pa, step_mv=500, dwell_ms=2000,
+               sample_period_ms=200, stop_fraction_pm=0, l0_settle_ms=1000, max_duration_s=60,
+               accel=100)
+    [held_mv] = _event_values(bed, schema.EV_TARGET_REACHED)
+    samples = bed.samples(42)
+    first = next(i for i, r in enumerate(samples) if r[PD] >= target_pa)
+    assert samples[first][SETPOINT] == held_mv
+    assert {r[SETPOINT] for r in samples[first:]} == {held_mv}
+    # The ramp climbs the step_mv grid from step_mv; a loaded machine may skip sampling a
+    # step (experiment time runs on under acceleration), never leave the grid or go back.
+    ramp = [r[SETPOINT] for r in samples[:first]]
+    assert ramp == sorted(ramp)
+    assert set(ramp) <= set(range(500, held_mv + 1, 500))
+    assert _event_values(bed, schema.EV_L0_CAPTURED)
+    assert _stopped(bed) == [schema.STOP_MAX_DURATION]
+
+
+def test_a_target_the_ceiling_cannot_reach_stops_the_run():
+    bed = _run(setpoint_mv=8000, target_pd_pa=5000000, step_mv=2000, dwell_ms=1000,
+               sample_period_ms=200, stop_fraction_pm=0, max_duration_s=600, accel=100)
+    assert _stopped(bed) == [schema.STOP_TARGET_UNREACHED]
+    assert max(r[SETPOINT] for r in bed.samples(42)) == 8000
+    assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0
+
+
+def test_constant_current_tracks_its_target():
+    target_na = 300000
+    bed = _run(mode=schema.MODE_CONSTANT_CURRENT, setpoint_mv=16000,
+               target_current_na=target_na, sample_period_ms=100, stop_fraction_pm=0,
+               max_duration_s=30, accel=50)
+    tail = [r[CURRENT] for r in bed.samples(42) if r[T_S] >= 20]
+    assert tail and all(abs(i - target_na) <= target_na * 3 // 100 for i in tail)
+
+
+def test_constant_current_never_goes_above_its_voltage_ceiling():
+    bed = _run(mode=schema.MODE_CONSTANT_CURRENT, setpoint_mv=9000, target_current_na=1000000,
+               sample_period_ms=100, stop_fraction_pm=0, max_duration_s=20, accel=50)
+    samples = bed.samples(42)
+    assert max(r[SETPOINT] for r in samples) == 9000
+    assert all(r[CURRENT] < 1000000 for r in samples)
+
+
+def test_sweep_steps_up_with_the_last_sample_of_each_step_flagged():
+    bed = _run(mode=schema.MODE_SWEEP, setpoint_mv=8000, stop_mv=14000, step_mv=1000,
+               dwell_ms=500, sample_period_ms=100, stop_fraction_pm=0, max_duration_s=0,
+               compliance_na=3000000, accel=20)
+    samples = bed.samples(42)
+    steps = list(range(8000, 14001, 1000))
+    assert [r[SETPOINT] for r in samples] == [mv for mv in steps for _ in range(5)]
+    ends = [bool(r[FLAGS] & schema.FLAG_STEP_END) for r in samples]
+    assert ends == [False, False, False, False, True] * len(steps)
+    currents = [r[CURRENT] for r in samples if r[FLAGS] & schema.FLAG_STEP_END]
+    assert currents == sorted(currents)  # the LED conducts more at every step
+    assert _stopped(bed) == [schema.STOP_COMPLETED] and bed.board.relay.value() == 0
+
+
+def test_sweep_down_ends_exactly_on_stop_mv():
+    bed = _run(mode=schema.MODE_SWEEP, setpoint_mv=9000, stop_mv=6500, step_mv=1000,
+               dwell_ms=200, sample_period_ms=100, stop_fraction_pm=0, max_duration_s=0,
+               accel=20)
+    ends = [r[SETPOINT] for r in bed.samples(42) if r[FLAGS] & schema.FLAG_STEP_END]
+    assert ends == [9000, 8000, 7000, 6500]
+
+
+def test_photostability_flags_a_pl_point_every_interval_and_ends_dark():
+    bed = _run(preset="film", accel=50, mode=schema.MODE_PHOTOSTABILITY, setpoint_mv=0,
+               compliance_na=0, laser=1, pl_interval_s=10, max_duration_s=60,
+               sample_period_ms=1000, stop_fraction_pm=0)
+    samples = bed.samples(42)
+    points = [_t(r) for r in samples if r[FLAGS] & schema.FLAG_PL_POINT]
+    assert len(points) == 6
+    assert all(k * 10 <= t < k * 10 + 1.0 for k, t in enumerate(points))
+    lit = schema.FLAG_LASER_ON | schema.FLAG_SHUTTER_OPEN
+    assert all(r[FLAGS] & lit == lit for r in samples)
+    assert all(r[PD] > 100000 for r in samples)  # the film's PL reaches the photodiode
+    assert _stopped(bed) == [schema.STOP_COMPLETED]
+    bed.run_until(lambda: _event_values(bed, schema.EV_SHUTTER_CLOSED), what="shutter closed")
+    assert bed.board.laser.value() == 0 and bed.board.shutter_closed.value() == 1
+    assert bed.ctrl.state == schema.STATE_IDLE
+
+
+def test_max_duration_ends_a_constant_voltage_run():
+    bed = _run(setpoint_mv=6000, sample_period_ms=500, max_duration_s=5, accel=100)
+    assert _stopped(bed) == [schema.STOP_MAX_DURATION]
+    assert max(r[T_S] for r in bed.samples(42)) < 5
+    assert bed.ctrl.state == schema.STATE_IDLE
+
+
+def test_sample_times_stay_true_across_the_tick_wrap():
+    wrap_in_us = 3000000  # ticks_us wraps (2**30) 3 s of experiment time after boot
+    bed = Bed(accel=100, ticks_offset_us=(1 << 30) - wrap_in_us)
+    bed.hello()
+    bed.start_run(setpoint_mv=6000, sample_period_ms=200, max_duration_s=8)
+    start_us = bed.board.clock.now_us()
+    bed.run_until(lambda: bed.ctrl.state != schema.STATE_RUNNING, what="the run to end")
+    bed.command(schema.GET_STATUS)
+    times = [_t(r) for r in bed.samples(42)]
+    assert bed.board.clock.now_us() > wrap_in_us and start_us < wrap_in_us
+    steps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(0 < step < 0.61 for step in steps)  # no jump back or ahead at the wrap
+    assert len(times) >= 30  # of 40 due: a slow pass may skip one
+    assert 7.0 < times[-1] < 8.0 and _stopped(bed) == [schema.STOP_MAX_DURATION]
+
+
+def test_a_resumed_run_continues_seq_and_clock_and_keeps_its_l0():
+    bed = Bed(accel=100)
+    bed.hello()
+    bed.start_run(setpoint_mv=10000, sample_period_ms=500, resume_seq=1000,
+                  resume_t_ms=600000, l0_pd_pa=40000, stop_fraction_pm=100)
+    bed.run_until(lambda: bed.ctrl.next_seq >= 1010, what="10 samples")
+    bed.command(schema.GET_STATUS)
+    samples = bed.samples(42)
+    assert samples[0][SEQ] == 1000 and samples[0][T_S] == 600
+    assert [r[SEQ] for r in samples] == list(range(1000, 1000 + len(samples)))
+    assert not _event_values(bed, schema.EV_L0_CAPTURED)
+    status = bed.status()
+    assert status["l0_pd_pa"] == 40000 and status["oldest_seq"] == 1000
+
+
+def test_manual_output_and_shutter_work_only_outside_runs():
+    bed = Bed(preset="film", accel=100)
+    bed.hello()
+    assert bed.command(schema.SET_OUTPUT, (5000, 1))[0] == schema.ACK
+    assert bed.board.relay.value() == 1 and bed.board.dac.code == 1024
+    assert bed.command(schema.SHUTTER, (1, 1))[0] == schema.ACK
+    assert bed.board.laser.value() == 1
+    bed.run_until(lambda: _event_values(bed, schema.EV_SHUTTER_OPENED), what="shutter open")
+    bed.start_run(run_key=9)
+    assert bed.command(schema.SET_OUTPUT, (5000, 0))[1][2] == schema.NACK_BUSY
+    bed.command(schema.STOP_RUN, (9,))
+    assert bed.board.relay.value() == 0 and bed.board.laser.value() == 0

@@ -1,0 +1,317 @@
+"""RigLink gap recovery, event gaps, reconnect and device reset, driven by a scripted peer."""
+# ruff: noqa: F811  (pytest fixtures imported by name and used as arguments)
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from host.link import (
+    Connected,
+    DeviceEvent,
+    Disconnected,
+    EventsLost,
+    GapDetected,
+    RigLink,
+    SampleBatch,
+    SamplesLost,
+)
+from protocol import schema
+from tests.support.rigpeer import RigPeer, connected_link
+from tests.support.waiting import wait_for
+
+FAST = {"command_timeout_s": 0.3, "backoff_initial_s": 0.05, "resend_retry_s": 0.2,
+            "tail_grace_s": 0.3, "resend_interval_s": 0.0}
+EVENT = {"run_key": 7, "t_s": 0, "t_us": 0, "value": 0, "state": schema.STATE_RUNNING}
+
+
+@pytest.fixture
+def link(peer, got):
+    with connected_link(peer, got, **FAST) as lk:
+        yield lk
+
+
+def _serve_resends(peer, held=range(10_000)):
+    """Answer RESEND like the firmware: resent batches of what it holds, then ACK/NACK."""
+
+    def answer(m):
+        if m.msg_id != schema.RESEND:
+            return False
+        want = [s for s in range(m.from_seq, m.to_seq + 1) if s in held]
+        for i in range(0, len(want), 8):
+            peer.batch(m.run_key, want[i:i + 8], resent=True)
+        if m.from_seq < held.start:
+            peer.nack(m, schema.NACK_NOT_IN_RING, held.start)
+        else:
+            peer.ack(m)
+        return True
+
+    peer.handlers.append(answer)
+
+
+def test_a_gap_is_asked_for_exactly_and_every_seq_arrives_once(peer, link, got):
+    _serve_resends(peer)
+    peer.batch(7, list(range(8)))
+    peer.batch(7, list(range(16, 24)))
+    wait_for(lambda: len(got.seqs(7)) == 24, what="24 samples")
+    assert sorted(got.seqs(7)) == list(range(24))
+    request = peer.sent_by_host("RESEND")[0]
+    assert (request.run_key, request.from_seq, request.to_seq) == (7, 8, 15)
+    assert [(g.from_seq, g.to_seq) for g in got.of(GapDetected)] == [(8, 15)]
+    resent = [b for b in got.of(SampleBatch) if b.resent]
+    assert [int(s) for b in resent for s in b.records["seq"]] == list(range(8, 16))
+    stats = link.stats()
+    assert (stats["gaps_detected"], stats["resend_requests"], stats["samples_resent"]) == (1, 1, 8)
+
+
+def test_a_range_still_missing_after_the_retry_time_is_asked_again(peer, link, got):
+    answered = []
+
+    def ack_without_samples_first(m):
+        if m.msg_id != schema.RESEND:
+            return False
+        answered.append(m)
+        if len(answered) >= 2:
+            peer.batch(m.run_key, list(range(m.from_seq, m.to_seq + 1)), resent=True)
+        peer.ack(m)
+        return True
+
+    peer.handlers.append(ack_without_samples_first)
+    peer.batch(7, [0, 1])
+    peer.batch(7, [5])
+    wait_for(lambda: len(got.seqs(7)) == 6, what="6 samples")
+    assert [(m.from_seq, m.to_seq) for m in answered] == [(2, 4), (2, 4)]
+    assert answered[0].cmd_id != answered[1].cmd_id  # a new request, not a retry
+
+
+def test_samples_the_rig_no_longer_holds_are_recorded_lost(peer, link, got):
+    _serve_resends(peer, held=range(20, 10_000))
+    peer.batch(7, [0])
+    peer.batch(7, [30])
+    wait_for(lambda: got.of(SamplesLost), what="SamplesLost")
+    wait_for(lambda: len(got.seqs(7)) == 12, what="the held part of the gap")
+    assert [(x.from_seq, x.to_seq) for x in got.of(SamplesLost)] == [(1, 19)]
+    assert sorted(got.seqs(7)) == [0] + list(range(20, 31))
+    assert link.stats()["samples_lost"] == 19
+
+
+def test_a_lost_tail_is_found_from_the_heartbeat_next_seq(peer, link, got):
+    _serve_resends(peer)
+    peer.batch(7, list(range(8)))
+    peer.heartbeat.update(run_key=7, next_seq=20, state=schema.STATE_RUNNING)
+    wait_for(lambda: len(got.seqs(7)) == 20, what="the tail")
+    request = peer.sent_by_host("RESEND")[0]
+    assert (request.from_seq, request.to_seq) == (8, 19)
+
+
+def test_repeated_samples_are_delivered_once(peer, link, got):
+    peer.batch(7, list(range(8)))
+    peer.batch(7, list(range(4, 12)), resent=True)
+    wait_for(lambda: len(got.seqs(7)) == 12, what="12 samples")
+    peer.batch(7, [12])
+    wait_for(lambda: 12 in got.seqs(7), what="seq 12")
+    assert got.seqs(7) == list(range(13))
+    assert link.stats()["duplicate_samples"] == 4
+
+
+def test_start_run_makes_the_link_expect_seq_zero(peer, link, got):
+    _serve_resends(peer)
+    peer.handlers.append(lambda m: m.msg_id == schema.START_RUN and (peer.ack(m) or True))
+    fields = {name: 0 for name in link_fields("START_RUN")}
+    fields.update(run_key=12, mode=schema.MODE_CONSTANT_VOLTAGE, setpoint_mv=3000,
+                  sample_period_ms=10, oversample=1, compliance_na=1_000_000)
+    assert link.command("START_RUN", **fields).ok
+    peer.batch(12, list(range(8, 16)))  # the first batch got lost on the way
+    wait_for(lambda: len(got.seqs(12)) == 16, what="16 samples")
+    assert sorted(got.seqs(12)) == list(range(16))
+
+
+def link_fields(name):
+    from host.link import wire
+    return [f for f in wire.model_for(name).head_names if f != "cmd_id"]
+
+
+def test_an_event_gap_is_filled_by_resend_events(peer, link, got):
+    def resend_events(m):
+        if m.msg_id != schema.RESEND_EVENTS:
+            return False
+        for seq in range(m.from_event_seq, 3):
+            peer.send("EVENT", event_seq=seq, code=schema.EV_OUTPUT_ON, **EVENT)
+        peer.ack(m)
+        return True
+
+    peer.handlers.append(resend_events)
+    peer.send("EVENT", event_seq=0, code=schema.EV_RUN_STARTED, **EVENT)
+    peer.send("EVENT", event_seq=3, code=schema.EV_RUN_STOPPED, **EVENT)
+    wait_for(lambda: len(got.of(DeviceEvent)) == 4, what="4 events")
+    events = got.of(DeviceEvent)
+    assert sorted(e.event_seq for e in events) == [0, 1, 2, 3]
+    assert [e.recovered for e in events if e.event_seq in (1, 2)] == [True, True]
+    assert peer.sent_by_host("RESEND_EVENTS")[0].from_event_seq == 1
+    assert events[0].name == "run_started"
+
+
+def test_events_the_rig_cannot_resend_are_reported_lost(peer, link, got):
+    peer.handlers.append(lambda m: m.msg_id == schema.RESEND_EVENTS and (peer.ack(m) or True))
+    peer.send("EVENT", event_seq=0, code=schema.EV_STATE, **EVENT)
+    peer.send("EVENT", event_seq=2, code=schema.EV_STATE, **EVENT)
+    wait_for(lambda: got.of(EventsLost), 5.0, "EventsLost")
+    assert got.of(EventsLost)[0].event_seqs == (1,)
+
+
+def test_link_reconnects_after_the_port_vanishes(peer, link, got):
+    session = peer.sent_by_host("HELLO")[0].session_id
+    peer.drop_connection()
+    wait_for(lambda: got.of(Disconnected), what="Disconnected")
+    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected")
+    hellos = peer.sent_by_host("HELLO")
+    assert len(hellos) == 2 and hellos[1].session_id == session
+    assert peer.connections == 2
+    assert link.stats()["reconnects"] == 1
+    assert not got.of(Connected)[1].device_reset
+
+
+def test_a_command_queued_while_down_goes_out_after_reconnect(peer, link, got):
+    peer.handlers.append(lambda m: m.msg_id == schema.STOP_RUN and (peer.ack(m) or True))
+    peer.drop_connection()
+    wait_for(lambda: not link.connected, what="the link to notice")
+    assert link.command("STOP_RUN", run_key=0, wait_s=5.0).ok
+
+
+def test_a_boot_event_makes_the_link_shake_hands_again(peer, link, got):
+    peer.send("EVENT", event_seq=0, code=schema.EV_BOOT, run_key=0, t_s=0, t_us=0,
+              value=schema.RESET_WATCHDOG, state=schema.STATE_IDLE)
+    wait_for(lambda: len(peer.sent_by_host("HELLO")) == 2, what="a second HELLO")
+    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected")
+    assert link.stats()["device_resets"] == 1
+    assert got.of(DeviceEvent)[0].name == "boot"
+
+
+def test_a_reset_while_away_is_seen_in_hello_ack_and_its_events_fetched(peer, link, got):
+    def resend_events(m):
+        if m.msg_id != schema.RESEND_EVENTS:
+            return False
+        for seq in range(m.from_event_seq, 2):
+            peer.send("EVENT", event_seq=seq, code=(schema.EV_BOOT, schema.EV_STATE)[seq],
+                      **EVENT)
+        peer.ack(m)
+        return True
+
+    peer.send("EVENT", event_seq=40, code=schema.EV_STATE, **EVENT)
+    wait_for(lambda: got.of(DeviceEvent), what="event 40")
+    peer.handlers.append(resend_events)
+    peer.hello.update(reset_cause=schema.RESET_WATCHDOG, next_event_seq=2)
+    peer.drop_connection()
+    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected")
+    assert got.of(Connected)[1].device_reset
+    wait_for(lambda: len(got.of(DeviceEvent)) == 3, what="the events since boot")
+    assert [e.name for e in got.of(DeviceEvent)[1:]] == ["boot", "state"]
+
+
+def test_nack_no_session_reshakes_hands_and_retries_the_same_cmd_id(peer, link, got):
+    seen = []
+
+    def forgetful(m):
+        if m.msg_id != schema.STOP_RUN:
+            return False
+        seen.append(m.cmd_id)
+        if len(seen) == 1:
+            peer.nack(m, schema.NACK_NO_SESSION)
+        else:
+            peer.ack(m)
+        return True
+
+    peer.handlers.append(forgetful)
+    reply = link.command("STOP_RUN", run_key=0)
+    assert reply.ok and seen[0] == seen[1]
+    assert len(peer.sent_by_host("HELLO")) == 2
+
+
+def test_silence_from_the_rig_drops_and_reopens_the_link(got):
+    peer = RigPeer(heartbeat_period_s=0)
+    try:
+        with RigLink("rig1", peer.url, silence_timeout_s=0.5, **FAST) as link:
+            link.add_listener(got)
+            assert link.wait_connected(5.0)
+            wait_for(lambda: got.of(Disconnected), 5.0, "Disconnected")
+            assert got.of(Disconnected)[0].reason.startswith("no frame from the rig for 0.5")
+            wait_for(lambda: peer.connections >= 2, 5.0, "a reconnect")
+    finally:
+        peer.close()
+
+
+def test_corrupt_frames_are_counted_and_skipped(peer, link, got):
+    peer.send_raw(b"\x00\x05\x01\x02\x03\x04\x05\x06\x00")  # a frame with a bad CRC
+    peer.batch(7, [0])
+    wait_for(lambda: got.seqs(7) == [0], what="the good frame")
+    assert link.stats()["crc_errors"] + link.stats()["framing_errors"] == 1
+
+
+def test_async_queue_delivers_samples_to_the_event_loop(peer, link):
+    async def main():
+        q = link.async_queue()
+        peer.batch(9, [0, 1, 2])
+        while True:
+            item = await asyncio.wait_for(q.get(), 5.0)
+            if isinstance(item, SampleBatch):
+                return item
+
+    batch = asyncio.run(main())
+    assert (batch.run_key, batch.records["seq"].tolist(), batch.resent) == (9, [0, 1, 2], False)
+
+
+def test_stats_have_every_counter_the_api_shows(link):
+    stats = link.stats()
+    for key in ("frames", "bytes", "crc_errors", "framing_errors", "other_drops",
+                "gaps_detected", "samples_resent", "resend_requests", "retries", "reconnects",
+                "last_frame_age_s"):
+        assert key in stats
+    assert stats["frames"] >= 1 and stats["last_frame_age_s"] is not None
+
+
+def test_in_order_samples_stream_through_faster_than_25k_per_second(peer, link, got):
+    from protocol import frame
+    from tests.support.rigpeer import batch_body
+    batches = 5000
+    blob = b"".join(frame.build(schema.SAMPLE_BATCH, i & 0xFFFF,
+                                batch_body(3, list(range(i * 8, i * 8 + 8))))
+                    for i in range(batches))
+    start = time.monotonic()
+    peer.send_raw(blob)
+    wait_for(lambda: link.stats()["samples_received"] == batches * 8, 20.0, "every sample")
+    rate = batches * 8 / (time.monotonic() - start)
+    assert rate > 25_000, f"{rate:.0f} samples/s"
+    assert link.stats()["gaps_detected"] == 0
+
+
+def test_reconnect_attempts_back_off_exponentially_up_to_the_cap():
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    attempts: list[float] = []
+
+    def refuse_every_session():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            attempts.append(time.monotonic())
+            conn.close()
+
+    threading.Thread(target=refuse_every_session, daemon=True).start()
+    url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        with RigLink("rig1", url, backoff_initial_s=0.1, backoff_max_s=0.4):
+            wait_for(lambda: len(attempts) >= 6, 15.0, "six attempts")
+    finally:
+        server.shutdown(socket.SHUT_RDWR)
+        server.close()
+    # pyserial's socket close adds a fixed 0.3 s to every cycle; the back-off comes on top.
+    waits = [b - a - 0.3 for a, b in itertools.pairwise(attempts)]
+    assert waits[0] == pytest.approx(0.1, abs=0.08)
+    assert waits[1] == pytest.approx(0.2, abs=0.08)
+    assert waits[3] == pytest.approx(0.4, abs=0.08)
+    assert waits[4] == pytest.approx(0.4, abs=0.08)

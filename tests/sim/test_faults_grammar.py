@@ -1,0 +1,95 @@
+"""The link fault grammar: strict parsing, clear errors, canonical round trip."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hil_sim.faults import DOWN, UP, FaultPlan, FaultSpecError, parse_faults
+from tests.support.fault_plans import plans
+
+EXAMPLE = "corrupt=0.01,drop=0.001,delay=20ms,cut=300s+5s,cut=900s+3s,reset=1800s,seed=7"
+
+
+def test_example_from_the_readme_parses_to_its_meaning():
+    plan = parse_faults(EXAMPLE)
+    assert plan.corrupt == {UP: 0.01, DOWN: 0.01}
+    assert plan.drop == {UP: 0.001, DOWN: 0.001}
+    assert plan.delay_s == {UP: pytest.approx(0.02), DOWN: pytest.approx(0.02)}
+    assert plan.cuts == ((300.0, 5.0), (900.0, 3.0))
+    assert plan.resets == (1800.0,)
+    assert plan.seed == 7
+
+
+def test_empty_text_is_the_empty_plan():
+    assert parse_faults("") == FaultPlan()
+    assert parse_faults("").is_empty()
+
+
+def test_direction_prefix_sets_one_direction_only():
+    plan = parse_faults("up:corrupt=0.5,down:delay=1.5s")
+    assert plan.corrupt == {UP: 0.5, DOWN: 0.0}
+    assert plan.delay_s == {UP: 0.0, DOWN: 1.5}
+
+
+def test_units_scale_durations_to_seconds():
+    plan = parse_faults("reset=2h,reset=3min,reset=250us,cut=1.5min+500ms")
+    assert plan.resets == (pytest.approx(250e-6), 180.0, 7200.0)
+    assert plan.cuts == ((90.0, 0.5),)
+
+
+def test_lit_prefix_counts_a_time_in_lit_time():
+    plan = parse_faults("reset=lit:300s,cut=lit:1000s+4s,cut=20s+1s")
+    assert (plan.lit_resets, plan.lit_cuts) == ((300.0,), ((1000.0, 4.0),))
+    assert (plan.resets, plan.cuts) == ((), ((20.0, 1.0),))
+    assert str(plan) == "cut=20.0s+1.0s,cut=lit:1000.0s+4.0s,reset=lit:300.0s"
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("corrupt=2", "probability per byte, 0 to 1"),
+    ("drop=-0.1", "not a plain decimal number"),
+    ("delay=20", "write a number and a unit"),
+    ("cut=300s", "cut needs AT+DURATION"),
+    ("cut=300s+0s", "duration must be above zero"),
+    ("jitter=1ms", "unknown key 'jitter'"),
+    ("sideways:drop=0.1", "direction must be up: or down:"),
+    ("up:reset=10s", "takes no up:/down: prefix"),
+    ("drop=0.1,,seed=1", "empty item"),
+    ("drop=0.1,drop=0.2", "set twice for direction up"),
+    ("drop=0.1,down:drop=0.2", "set twice for direction down"),
+    ("seed=1,seed=2", "seed given twice"),
+    ("seed=-3", "seed must be an integer"),
+    ("reset", "expected KEY=VALUE"),
+    ("corrupt=nan", "not a plain decimal number"),
+    ("reset=1e400s", "too large"),
+    (" drop=0.1", "unknown key ' drop'"),
+])
+def test_bad_items_are_rejected_with_a_message_naming_the_problem(text, fragment):
+    with pytest.raises(FaultSpecError, match="fault item") as err:
+        parse_faults(text)
+    assert fragment in str(err.value)
+
+
+
+
+@given(plans())
+def test_canonical_text_parses_back_to_the_same_plan(plan):
+    assert parse_faults(str(plan)) == plan
+
+
+@given(st.text(alphabet=st.sampled_from("updowncrtlyesk:=,+.0123456789msuhi-eE% "),
+               max_size=60))
+def test_any_text_either_parses_or_raises_fault_spec_error(text):
+    try:
+        plan = parse_faults(text)
+    except FaultSpecError as exc:
+        assert str(exc)
+    else:
+        assert parse_faults(str(plan)) == plan
+
+
+@given(st.text(max_size=40))
+def test_arbitrary_unicode_never_raises_anything_else(text):
+    try:
+        parse_faults(text)
+    except FaultSpecError:
+        pass

@@ -1,0 +1,71 @@
+"""`lumenrig sim` as a process: port on the first line, clean stop on SIGTERM or SIGINT."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import serial
+
+from tests.support.paths import DATA, REPO
+from tests.support.processes import child_pids
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.micropython
+
+ECHO_DEVICE = DATA / "echo_device.py"
+# The CLI's own loop with the stand-in device instead of the firmware.
+RUN_ECHO_RIG = """
+import sys
+from hil_sim.cli import run_until_signalled
+from hil_sim.spec import parse_sim_spec
+run_until_signalled(parse_sim_spec(sys.argv[1]), script=sys.argv[2], pd_amps_per_cd_m2=9e-10)
+"""
+
+
+def start_cli(spec="sim:G1?accel=10"):
+    return subprocess.Popen([sys.executable, "-c", RUN_ECHO_RIG, spec, str(ECHO_DEVICE)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_prints_the_port_first_and_stops_cleanly_on_a_signal(sig):
+    cli = start_cli()
+    try:
+        port_path = cli.stdout.readline().decode().strip()
+        with serial.Serial(port_path, timeout=5) as port:
+            port.write(b"ping\n")
+            assert port.read_until(b"ping\n").endswith(b"ping\n")
+        device_pids = wait_for(lambda: child_pids(cli.pid), what="the device process")
+        cli.send_signal(sig)
+        assert cli.wait(timeout=10) == 0
+        assert b"stopping; counters" in cli.stderr.read()
+        assert all(not Path(f"/proc/{pid}").exists() for pid in device_pids)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+        cli.stdout.close()
+        cli.stderr.close()
+
+
+def run_cli(*args):
+    # A wide terminal, so the error box does not wrap the message.
+    return subprocess.run([sys.executable, "-m", "hil_sim.cli", "sim", *args],
+                          check=False, capture_output=True, cwd=REPO, timeout=60,
+                          env=dict(os.environ, COLUMNS="200"))
+
+
+def test_cli_rejects_a_bad_preset_before_starting_anything():
+    result = run_cli("--device", "G7")
+    assert result.returncode == 2
+    assert b"unknown preset 'G7'" in result.stderr
+    assert result.stdout == b""
+
+
+def test_cli_rejects_bad_fault_text_with_the_grammar_message():
+    result = run_cli("--device", "G1", "--faults", "cut=5s")
+    assert result.returncode == 2
+    assert b"cut needs AT+DURATION" in result.stderr

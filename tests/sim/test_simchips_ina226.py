@@ -1,0 +1,105 @@
+"""Simulated INA226 at register level: averaging period, conversion-ready flag, reset, modes."""
+
+import pytest
+
+from tests.support.drivers import run_both
+
+pytestmark = pytest.mark.micropython
+
+_MAKE = """
+from hil_sim.chips.ina226 import SimINA226
+bench = FixedBench()
+source = ManualSource(bench)
+clock = ManualClock()
+chip = SimINA226(source, clock, cfg.SHUNT_MOHM)
+i2c = SimI2C()
+i2c.attach(0x40, chip)
+buf = bytearray(2)
+
+def reg(ptr):
+    i2c.readfrom_mem_into(0x40, ptr, buf)
+    return (buf[0] << 8) | buf[1]
+
+def write(ptr, value):
+    i2c.writeto_mem(0x40, ptr, bytes([value >> 8, value & 0xFF]))
+"""
+
+
+def test_power_on_registers_match_the_datasheet():
+    run_both(_MAKE, """
+    assert reg(0x00) == 0x4127
+    assert reg(0x05) == 0
+    assert reg(0xFE) == 0x5449 and reg(0xFF) == 0x2260
+    """)
+
+
+def test_results_change_once_per_averaging_period():
+    run_both(_MAKE, """
+    write(0x00, cfg.INA226_CONFIG)  # AVG 4, 1.1 ms + 1.1 ms
+    assert chip.period_us() == 4 * (1100 + 1100)
+    bench.voltage_v = 5.0
+    source.moved()
+    clock.t_us = 8799
+    assert reg(0x02) == 0  # the first average is not done yet
+    clock.t_us = 8800
+    assert reg(0x02) == 4000  # 5 V / 1.25 mV
+    bench.voltage_v = 6.0
+    source.moved()
+    clock.t_us = 8800 + 8799
+    assert reg(0x02) == 4000  # holds the last completed average
+    clock.t_us = 2 * 8800
+    assert reg(0x02) == 4800
+    """)
+
+
+def test_averaging_setting_scales_the_period():
+    run_both(_MAKE, """
+    write(0x00, 0x4000 | (0b011 << 9) | (0b100 << 6) | (0b100 << 3) | 0b111)  # AVG 64
+    assert chip.period_us() == 64 * 2200
+    write(0x00, 0x4000 | (0b000 << 9) | (0b000 << 6) | (0b000 << 3) | 0b101)  # AVG 1, shunt only
+    assert chip.period_us() == 140
+    """)
+
+
+def test_conversion_ready_flag_sets_and_clears_on_read():
+    run_both(_MAKE, """
+    write(0x00, cfg.INA226_CONFIG)
+    clock.t_us = 8800
+    assert reg(0x06) & 0x0008
+    assert not reg(0x06) & 0x0008
+    """)
+
+
+def test_shunt_and_current_registers_are_twos_complement():
+    run_both(_MAKE, """
+    write(0x00, cfg.INA226_CONFIG)
+    write(0x05, 2048)
+    bench.current_a = -1e-3  # -20 mV across 20 ohm = -8000 LSB of 2.5 uV
+    source.moved()
+    clock.t_us = 8800
+    assert reg(0x01) == (-8000) & 0xFFFF
+    assert reg(0x04) == (-8000) & 0xFFFF  # CAL 2048: current = shunt * 2048 / 2048
+    """)
+
+
+def test_reset_bit_restores_defaults():
+    run_both(_MAKE, """
+    write(0x05, 2048)
+    write(0x00, 0x8000)
+    assert reg(0x05) == 0 and reg(0x00) == 0x4127
+    """)
+
+
+def test_power_down_mode_holds_the_registers():
+    run_both(_MAKE, """
+    write(0x00, cfg.INA226_CONFIG)
+    bench.voltage_v = 2.5
+    source.moved()
+    clock.t_us = 8800
+    assert reg(0x02) == 2000
+    write(0x00, (cfg.INA226_CONFIG & ~0x7) | 0x0)
+    bench.voltage_v = 9.0
+    source.moved()
+    clock.t_us = 100_000
+    assert reg(0x02) == 2000
+    """)
