@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from host.runs.manager import RunError
+from host.runs.errors import RunError
 from host.store.errors import RigNotFound, RunNotFound
 
 

@@ -22,6 +22,25 @@ def seq_ranges(seqs: np.ndarray) -> list[SeqRange]:
     return [(int(values[s]), int(values[e])) for s, e in zip(starts, ends)]
 
 
+def ranges_text(ranges: list[SeqRange], most: int = 6) -> str:
+    """'3..5, 9, 12..14' (and how many more ranges when there are over `most`)."""
+    parts = ["%d..%d" % (a, b) if b > a else "%d" % a for a, b in ranges[:most]]
+    if len(ranges) > most:
+        parts.append("and %d more ranges" % (len(ranges) - most))
+    return ", ".join(parts)
+
+
+def merged_ranges(ranges: list[SeqRange], within: int) -> list[SeqRange]:
+    """Sorted ranges joined where at most `within` seqs lie between two of them."""
+    out: list[SeqRange] = []
+    for first, last in ranges:
+        if out and first - out[-1][1] - 1 <= within:
+            out[-1] = (out[-1][0], last)
+        else:
+            out.append((first, last))
+    return out
+
+
 class SeqOrder:
     """Releases one run's sample records in seq order and holds those that arrive early.
 

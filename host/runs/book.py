@@ -1,0 +1,82 @@
+"""The runs a service follows, by id and by run key, with the store and live fan-out they share.
+
+Every part of the run manager reads the same book: which run each rig is busy with, which
+tracker a run key on a rig belongs to, and how an event of a run is recorded and published.
+"""
+
+import asyncio
+from typing import Any
+
+from host.live.fanout import Hub
+from host.rigs import Rig
+from host.runs.errors import RunError
+from host.runs.tracker import Tracker
+from host.store import Store
+from host.store.records import Run
+
+
+class RunBook:
+    """The followed runs (trackers), the store, the hub and the rigs they run on."""
+
+    def __init__(self, store: Store, hub: Hub, rigs: dict[str, Rig]):
+        self.store = store
+        self.hub = hub
+        self.rigs = rigs
+        self.trackers: dict[int, Tracker] = {}
+        self._by_key: dict[int, Tracker] = {}
+
+    def enter(self, run: Run, rig: Rig, next_seq: int = 0) -> Tracker:
+        """Follow run on rig from now; next_seq: the first seq not stored yet."""
+        tracker = Tracker(run, rig, next_seq)
+        self.trackers[run.id] = tracker
+        self._by_key[tracker.run_key] = tracker
+        rig.active_run_id = run.id
+        return tracker
+
+    def leave(self, tracker: Tracker) -> None:
+        """The run has ended: nobody follows it any more, its rig is free."""
+        run_id = tracker.run.id
+        self.trackers.pop(run_id, None)
+        if self._by_key.get(tracker.run_key) is tracker:
+            del self._by_key[tracker.run_key]
+        if tracker.rig.active_run_id == run_id:
+            tracker.rig.active_run_id = None
+
+    def rig_named(self, rig_name: str) -> Rig:
+        """The rig a request names; 404 naming the rigs there are when there is none."""
+        rig = self.rigs.get(rig_name)
+        if rig is None:
+            raise RunError(404, "no rig named %r; rigs: %s" % (rig_name, ", ".join(self.rigs)))
+        return rig
+
+    def following(self, tracker: Tracker) -> bool:
+        return tracker.run.id in self.trackers
+
+    def tracker(self, rig: Rig, run_key: int) -> Tracker | None:
+        """The followed run with this key on this rig, if any."""
+        tracker = self._by_key.get(run_key) if run_key else None
+        return tracker if tracker is not None and tracker.rig is rig else None
+
+    def active(self, rig: Rig) -> Tracker | None:
+        """The run the rig is busy with, if this service follows one there."""
+        return self.trackers.get(rig.active_run_id) if rig.active_run_id is not None else None
+
+    def publish_state(self, run: Run) -> None:
+        self.hub.publish(run.id, "state", run.as_dict(calibration=False))
+
+    async def event(self, rig: Rig, run_key: int | None, name: str, message: str,
+                    data: dict | None = None, code: int | None = None,
+                    key: str | None = None) -> None:
+        """Record an event of the followed run with run_key on rig (of the rig alone when
+        no run of ours has that key) and publish it live."""
+        tracker = self.tracker(rig, run_key) if run_key else None
+        run_id = tracker.run.id if tracker is not None else None
+        event = await asyncio.to_thread(self.store.add_event, name, message, rig=rig.name,
+                                        run_id=run_id, code=code, data=data, key=key)
+        if event is not None and run_id is not None:
+            self.hub.publish(run_id, "event", event.as_dict())
+
+    async def update(self, tracker: Tracker, **fields: Any) -> Run:
+        """Write fields of the tracker's run and keep the tracker's copy in step."""
+        tracker.run = await asyncio.to_thread(self.store.update_run, tracker.run.id, **fields)
+        return tracker.run

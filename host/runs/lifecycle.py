@@ -1,0 +1,337 @@
+"""A run's life on the host: started (one start per rig), aborted, watched for a rig out of
+reach, finished with the last samples and a summary, ended in the store and on the stream."""
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from host.analysis.photometry import PhotodiodeCalibration
+from host.link import LinkError
+from host.rigs import Rig
+from host.runkey import board_text, key_text, new_run_key
+from host.runs.book import RunBook
+from host.runs.errors import RunError
+from host.runs.programs import start_run_fields
+from host.runs.recovery import Recovery
+from host.runs.sink import SampleSink
+from host.runs.summaries import summarize_run
+from host.runs.tracker import Tracker
+from host.runs.units import Converter
+from host.store import RigBusy
+from host.store.records import Run
+from protocol import schema
+
+log = logging.getLogger(__name__)
+
+COMPLETED_STOPS = (schema.STOP_COMPLETED, schema.STOP_LUMINANCE_FRACTION,
+                   schema.STOP_MAX_DURATION)
+FINISH_BACKFILL_S = 20.0  # wall time allowed to fetch the last missing samples
+# START_RUN (and a resume) is the one command a run cannot do without: on a noisy link a
+# 70-byte frame and its ACK may both need several tries (a repeat is idempotent on the rig).
+START_TRIES = 12
+# A running run whose rig has been out of reach for its host_loss_grace_s plus this (wall
+# seconds) is `interrupted`: by then the board has stopped it on its own, if it ever will.
+INTERRUPT_MARGIN_S = 5.0
+LINK_WATCH_S = 1.0
+
+
+def stop_text(reason: int) -> str:
+    """A device stop reason's name (its number when the schema does not name it)."""
+    return schema.STOP_NAMES[reason] if 0 <= reason < len(schema.STOP_NAMES) else str(reason)
+
+
+class Lifecycle:
+    """Starts, aborts, finishes and ends the runs of the book."""
+
+    def __init__(self, book: RunBook, sink: SampleSink, recovery: Recovery):
+        self.book = book
+        self.sink = sink
+        self.recovery = recovery
+        self._start_locks: dict[str, asyncio.Lock] = {}
+
+    def adopt(self, run: Run, rig: Rig, next_seq: int = 0) -> Tracker:
+        """Follow run on rig; next_seq: the first seq not stored yet (samples are stored in
+        order, so below it every seq is stored or was recorded lost)."""
+        tracker = self.book.enter(run, rig, next_seq)
+        self.recovery.watch(tracker)
+        return tracker
+
+    async def adopt_unfinished(self) -> None:
+        """Follow again every run the store holds unfinished (a service restart)."""
+        store = self.book.store
+        for run in await asyncio.to_thread(store.unfinished_runs):
+            rig = self.book.rigs.get(run.rig)
+            if rig is None:
+                await asyncio.to_thread(store.update_run, run.id, state="failed",
+                                        error="rig %s is not served any more" % run.rig)
+                continue
+            try:
+                top = await asyncio.to_thread(store.max_seq, run.id)
+                self.adopt(run, rig, 0 if top is None else top + 1)
+            except Exception as exc:  # one damaged row must not keep the service down
+                log.exception("run %d cannot be followed again", run.id)
+                await asyncio.to_thread(
+                    store.update_run, run.id, state="failed",
+                    error="the service could not follow this run again: %s" % exc)
+
+    # ------------------------------------------------------------------ starting
+
+    async def start_run(self, kind: str, rig_name: str, params: Any) -> Run:
+        """Check the rig is free, create the run and START_RUN it, one start per rig at a
+        time: a start refused here leaves no run record behind."""
+        rig = self.book.rig_named(rig_name)
+        async with self._start_locks.setdefault(rig.name, asyncio.Lock()):
+            return await self._start_run(kind, rig, params)
+
+    async def _start_run(self, kind: str, rig: Rig, params: Any) -> Run:
+        rig_name = rig.name
+        store = self.book.store
+        if rig.active_run_id is not None:
+            raise RunError(409, "rig %s is busy with run %d; abort it (POST /api/runs/%d/abort) "
+                           "or wait for it to end" % (rig_name, rig.active_run_id,
+                                                      rig.active_run_id))
+        orphan = rig.orphan
+        if orphan is not None and orphan["state"] == "running":
+            raise RunError(409, "rig %s is running a run this service did not start (key %s); "
+                           "stop it (POST /api/rigs/%s/orphan/stop) or import it "
+                           "(POST /api/rigs/%s/orphan/import)"
+                           % (rig_name, orphan["run_key"], rig_name, rig_name))
+        if not rig.link.connected:
+            raise RunError(409, "rig %s is not connected (%s)"
+                           % (rig_name, rig.link.snapshot().get("detail") or rig.link.state))
+        calibration = await asyncio.to_thread(store.get_calibration, rig_name)
+        if kind in ("lifetime", "jvl") and calibration is None:
+            raise RunError(409, "rig %s has no photodiode calibration: PUT it to "
+                           "/api/rigs/%s/calibration first" % (rig_name, rig_name))
+        _check_can_run(kind, params, calibration, rig_name)
+        try:
+            run = await asyncio.to_thread(store.create_run, rig_name, kind,
+                                          params.model_dump(mode="json"),
+                                          calibration=calibration, run_key=new_run_key(),
+                                          board_id=board_text(rig.link.board_id),
+                                          exclusive=True)
+        except RigBusy as exc:  # another service on this database started on the rig
+            raise RunError(409, "%s in the database; another service may be running it"
+                           % exc) from exc
+        tracker = self.adopt(run, rig)
+        tracker.starting = True
+        try:
+            reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **tracker.fields)
+        except LinkError as exc:
+            if tracker.stop_reason == schema.STOP_HOST_ABORT:
+                await self._end_unless_ended(tracker, "aborted", "aborted before it started")
+                return await asyncio.to_thread(store.get_run, run.id)
+            await self._end_unless_ended(tracker, "failed",
+                                         "the rig did not take the run: %s" % exc)
+            raise RunError(503, "rig %s did not answer: %s" % (rig_name, exc)) from exc
+        except ValueError as exc:  # a field the wire cannot carry
+            await self._end_unless_ended(tracker, "failed", str(exc))
+            raise RunError(422, str(exc)) from exc
+        if tracker.stop_reason == schema.STOP_HOST_ABORT:
+            return await self._abort_started(rig, tracker, reply.ok)
+        if not reply.ok:
+            await self.end(tracker, "failed", error=reply.error)
+            raise RunError(409, reply.error or "refused")
+        rig.orphan = None  # the board's ring now holds this run
+        # The board that answered is the one measuring it, whatever the port reached before.
+        await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
+        tracker.starting = False
+        self.book.publish_state(tracker.run)
+        return tracker.run
+
+    async def _abort_started(self, rig: Rig, tracker: Tracker, taken: bool) -> Run:
+        """An abort came while the START_RUN was in flight. Taken: the board runs it now, so
+        it is stopped (STOP_RUN retried) and ends `aborted` with what it measured; else it
+        ends `aborted` before it started."""
+        tracker.starting = False
+        if not taken:
+            await self._end_unless_ended(tracker, "aborted", "aborted before it started")
+            return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
+        rig.orphan = None
+        await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
+        await self.stop_key(rig, tracker.run_key)
+        self.finish_soon(tracker)
+        return tracker.run
+
+    async def _end_unless_ended(self, tracker: Tracker, state: str, error: str) -> None:
+        if self.book.following(tracker):
+            await self.end(tracker, state, error=error)
+
+    # ------------------------------------------------------------------ aborting
+
+    async def abort(self, run_id: int) -> Run:
+        store = self.book.store
+        run = await asyncio.to_thread(store.get_run, run_id)
+        if run.finished:
+            raise RunError(409, "run %d is already %s" % (run_id, run.state))
+        tracker = self.book.trackers.get(run_id)
+        if tracker is None or run.state == "queued" and not tracker.starting:
+            if tracker is not None:
+                await self.end(tracker, "aborted", error="aborted before it started")
+            return await asyncio.to_thread(store.get_run, run_id)
+        if tracker.starting:
+            # The START_RUN in flight settles it: whatever the board does with it, start_run
+            # stops it (see _abort_started). Answer once the run has ended.
+            tracker.stop_reason = schema.STOP_HOST_ABORT
+            await self.book.event(tracker.rig, tracker.run_key, "abort_requested",
+                                  "abort requested while the rig had not yet answered "
+                                  "START_RUN; whatever it starts is stopped")
+            return await self._ended(tracker, START_TRIES * 1.0 + FINISH_BACKFILL_S + 5)
+        link = tracker.rig.link
+        if run.state == "interrupted" and not link.connected:
+            await self.end(tracker, "aborted", error=(
+                "aborted while the rig was out of reach; the board stops a run on its own "
+                "%.0f s after it last hears the host" % tracker.params.host_loss_grace_s))
+            return await asyncio.to_thread(store.get_run, run_id)
+        try:
+            reply = await link.acommand(schema.STOP_RUN, run_key=tracker.run_key)
+        except LinkError as exc:
+            raise RunError(503, "rig %s did not answer the abort (%s); the device stops on its "
+                           "own %.0f s after it last heard the host"
+                           % (tracker.rig.name, exc, tracker.params.host_loss_grace_s)) from exc
+        if not reply.ok:
+            raise RunError(409, reply.error or "refused")
+        tracker.stop_reason = schema.STOP_HOST_ABORT
+        self.finish_soon(tracker)
+        # Every caller (concurrent aborts too) answers with the run as it ended.
+        return await self._ended(tracker, FINISH_BACKFILL_S + 5)
+
+    async def _ended(self, tracker: Tracker, timeout_s: float) -> Run:
+        """The run as stored once it has ended, or as it is after timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        while self.book.following(tracker) and time.monotonic() < deadline:
+            if tracker.finishing is not None:
+                with contextlib.suppress(Exception):  # (its own errors are logged there)
+                    await asyncio.wait_for(asyncio.shield(tracker.finishing),
+                                           max(0.0, deadline - time.monotonic()))
+            else:
+                await asyncio.sleep(0.05)
+        return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
+
+    async def stop_key(self, rig: Rig, run_key: int) -> None:
+        """STOP_RUN for run_key, retried; a NACK means the board runs something else."""
+        try:
+            await rig.link.acommand(schema.STOP_RUN, run_key=run_key, tries=START_TRIES)
+        except LinkError as exc:
+            log.warning("rig %s: could not stop run key %s: %s", rig.name, key_text(run_key),
+                        exc)
+
+    # ------------------------------------------------------------------ out of reach
+
+    async def watch_links(self) -> None:
+        """A run never stays `running` with nobody measuring it: once its rig has been out
+        of reach past the run's host-loss grace (and a margin), it is `interrupted`."""
+        while True:
+            await asyncio.sleep(LINK_WATCH_S)
+            now = time.monotonic()
+            for rig in self.book.rigs.values():
+                if rig.link is None or rig.link.connected:
+                    rig.down_since = None
+                    continue
+                if rig.down_since is None:
+                    rig.down_since = now
+                tracker = self.book.active(rig)
+                if tracker is None or tracker.run.state != "running" or tracker.finishing:
+                    continue
+                down_s = now - rig.down_since
+                if down_s > tracker.params.host_loss_grace_s + INTERRUPT_MARGIN_S:
+                    await self._interrupt(tracker, down_s)
+
+    async def _interrupt(self, tracker: Tracker, down_s: float) -> None:
+        await self.book.update(tracker, state="interrupted", progress=tracker.progress)
+        await self.book.event(tracker.rig, tracker.run_key, "interrupted", (
+            "the rig has been out of reach for %.0f s (host-loss grace %.0f s): nobody is "
+            "measuring the run; it ends for good when the same board is back"
+            % (down_s, tracker.params.host_loss_grace_s)))
+        self.book.publish_state(tracker.run)
+
+    # ------------------------------------------------------------------ finishing
+
+    def finish_soon(self, tracker: Tracker) -> None:
+        """The rig has stopped the run: fetch its last samples and end it (once)."""
+        if tracker.finishing is None:
+            tracker.finishing = asyncio.create_task(self._finish(tracker),
+                                                    name="finish-%d" % tracker.run.id)
+
+    async def _finish(self, tracker: Tracker) -> None:
+        link = tracker.rig.link
+        upto = None
+        reason = tracker.stop_reason
+        deadline = time.monotonic() + FINISH_BACKFILL_S
+        while time.monotonic() < deadline:
+            try:
+                status = (await link.acommand(schema.GET_STATUS)).message
+            except LinkError:
+                await asyncio.sleep(0.5)
+                continue
+            if status.run_key == tracker.run_key:
+                upto = status.next_seq - 1
+                if reason is None:
+                    reason = status.stop_reason
+            break
+        if upto is not None:  # the backfill fetches the tail; wait for it, up to the deadline
+            tracker.device_next_seq = max(tracker.device_next_seq, upto + 1)
+            while tracker.order.holes(upto) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await self.recovery.give_up(tracker, upto + 1, "never arrived")
+        reason = schema.STOP_NONE if reason is None else reason
+        if reason in COMPLETED_STOPS or (tracker.run.kind == "jvl"
+                                         and reason == schema.STOP_COMPLIANCE):
+            state, error = "completed", None
+        elif reason == schema.STOP_HOST_ABORT:
+            state, error = "aborted", None
+        elif reason == schema.STOP_HOST_LOST:
+            state, error = "aborted", ("the rig stopped the run: host_lost (it heard nothing "
+                                       "from the host for host_loss_grace_s)")
+        else:
+            state, error = "failed", "the rig stopped the run: %s" % stop_text(reason)
+        await self.end(tracker, state, error=error, stop_reason=reason)
+
+    async def _summary(self, run: Run) -> dict[str, Any]:
+        store = self.book.store
+        cols = await asyncio.to_thread(store.read_samples, run.id)
+        events = [e.as_dict() for e in await asyncio.to_thread(store.list_events, run_id=run.id)]
+        return await asyncio.to_thread(summarize_run, run.kind, run.params, run.calibration,
+                                       cols, events)
+
+    async def end(self, tracker: Tracker, state: str, error: str | None = None,
+                  stop_reason: int | None = None) -> None:
+        """Store what waited, summarize, write the final state; the rig is free after."""
+        run = tracker.run
+        if tracker.backfill is not None:
+            tracker.backfill.cancel()
+        ready = tracker.order.release_all()
+        if len(ready):
+            try:
+                await self.sink.store(tracker.rig, tracker, ready)
+            except Exception as exc:  # the run ends all the same, and says why
+                state, error = "failed", "samples could not be stored: %s" % exc
+        summary = None
+        if run.state != "queued":
+            try:
+                summary = await self._summary(run)
+            except Exception as exc:
+                log.exception("run %d: no summary", run.id)
+                summary = {"notes": ["no summary could be made: %s" % exc]}
+            if stop_reason is not None:
+                summary["stop_reason"] = stop_text(stop_reason)
+        await self.book.update(tracker, state=state, error=error, summary=summary,
+                               progress=1.0 if state == "completed" else tracker.progress)
+        self.book.leave(tracker)
+        if tracker.rig.link is not None:
+            tracker.rig.link.forget_run(tracker.run_key)
+        self.book.hub.publish(run.id, "end", tracker.run.as_dict(calibration=False))
+
+
+def _check_can_run(kind: str, params: Any, calibration: dict[str, Any] | None,
+                   rig_name: str) -> None:
+    """Everything a run needs from the rig's calibration, checked before a record exists."""
+    try:
+        converter = Converter(kind, PhotodiodeCalibration.model_validate(calibration)
+                              if calibration else None)
+        start_run_fields(kind, params, converter, 1)
+    except (ValueError, ArithmeticError) as exc:  # pydantic's ValidationError included
+        raise RunError(409, "rig %s's stored calibration cannot serve this run (%s): PUT a "
+                       "new one to /api/rigs/%s/calibration" % (rig_name, exc, rig_name)) from exc

@@ -1,0 +1,147 @@
+"""After a rig (re)connects: its unfinished run is reattached, finished, resumed from the
+samples stored (the board was reset and lost it) or failed (another board), never run twice.
+The rules themselves are host.adoption's; this acts on them."""
+
+import asyncio
+from typing import Any
+
+from host.adoption import FollowedRun, Settle, settle
+from host.link import LinkError
+from host.rigs import Rig
+from host.runkey import board_text
+from host.runs.book import RunBook
+from host.runs.lifecycle import START_TRIES, Lifecycle
+from host.runs.orphans import Orphans
+from host.runs.programs import resume_fields
+from host.runs.recovery import Recovery
+from host.runs.tracker import Tracker
+from protocol import schema
+
+
+class Reconnect:
+    """Settles a rig's followed run with what its board says after a handshake."""
+
+    def __init__(self, book: RunBook, recovery: Recovery, lifecycle: Lifecycle,
+                 orphans: Orphans):
+        self.book = book
+        self.recovery = recovery
+        self.lifecycle = lifecycle
+        self.orphans = orphans
+
+    async def reconcile(self, rig: Rig, hello: Any, device_reset: bool) -> None:
+        """After (re)connecting: settle the rig's unfinished run on this board (reattach,
+        finish or resume it; fail it on another board), then see what else it holds."""
+        tracker = self.book.active(rig)
+        if tracker is not None:
+            board = board_text(hello.board_id)
+            decision = settle(FollowedRun(
+                tracker.run_key, tracker.run.board_id, tracker.run.state, tracker.run.imported,
+                tracker.starting, bool(tracker.finishing or tracker.resuming)),
+                board, hello.run_key)
+            await self._act(rig, tracker, decision, hello, device_reset)
+        await self.orphans.note_board_run(rig, hello)
+
+    async def _act(self, rig: Rig, tracker: Tracker, decision: Settle, hello: Any,
+                   device_reset: bool) -> None:
+        book, end = self.book, self.lifecycle.end
+        run_key = tracker.run_key
+        if decision is Settle.FAIL_BOARD_CHANGED:
+            await end(tracker, "failed", error=(
+                "the board behind %s changed: the run was started on board %s and the port "
+                "now reaches board %s; the run is not resumed on another board"
+                % (rig.name, tracker.run.board_id, board_text(hello.board_id))))
+        elif decision is Settle.REATTACH:
+            if tracker.run.state != "running":  # queued when the service died mid-start
+                was = tracker.run.state
+                await book.update(tracker, state="running")
+                book.publish_state(tracker.run)
+                await book.event(rig, run_key, "reattached", "the rig holds the run (it was "
+                                 "%s here); following it again" % was)
+            tracker.saw_next_seq(hello.next_seq)
+            holes = tracker.order.holes(hello.next_seq - 1)
+            rig.link.track_run(run_key, holes[0][0] if holes else hello.next_seq)
+            if hello.state != schema.STATE_RUNNING:
+                self.lifecycle.finish_soon(tracker)
+            else:
+                await book.event(rig, run_key, "reattached",
+                                 "host reattached to the running run at seq %d"
+                                 % hello.next_seq)
+        elif decision is Settle.FAIL_NEVER_STARTED:
+            await end(tracker, "failed", error="the run never started on the rig")
+        elif decision is Settle.FAIL_CAME_BACK_WITHOUT:
+            await end(tracker, "failed", error=(
+                "the rig came back without the run (it was reset while out of reach); the "
+                "samples up to the interruption are kept"))
+        elif decision is Settle.FAIL_IMPORTED_LOST:
+            await end(tracker, "failed", error=(
+                "the rig lost the imported run; its program is not known here, so it is "
+                "not resumed"))
+        elif decision is Settle.RESUME:
+            await self._resume(rig, tracker, device_reset)
+
+    def resume_soon(self, tracker: Tracker) -> None:
+        """A resume that failed on the link is tried again (from a heartbeat)."""
+        if not (tracker.resuming or tracker.finishing or tracker.starting):
+            tracker.resuming = True  # at once: a reconcile meanwhile must not resume twice
+            asyncio.create_task(self._resume(tracker.rig, tracker, False),
+                                name="resume-%d" % tracker.run.id)
+
+    async def _resume(self, rig: Rig, tracker: Tracker, device_reset: bool) -> None:
+        """The rig lost the run (a reset, or it ran something else), and with it every
+        sample it had not sent: continue the run from the samples stored."""
+        tracker.resuming = True
+        tracker.resume_pending = False
+        try:
+            await self._resume_run(rig, tracker, device_reset)
+        finally:
+            tracker.resuming = False
+
+    async def _resume_run(self, rig: Rig, tracker: Tracker, device_reset: bool) -> None:
+        book = self.book
+        run_key = tracker.run_key
+        try:  # a HELLO_ACK taken before an earlier resume reached the rig is stale: ask
+            status: Any = (await rig.link.acommand(schema.GET_STATUS,
+                                                   tries=START_TRIES)).message
+        except LinkError as exc:
+            tracker.resume_pending = True
+            await book.event(rig, run_key, "resume_failed", "could not resume the run: %s" % exc)
+            return
+        if status.run_key == run_key:  # resumed already, or it ended there: never run it twice
+            if status.state != schema.STATE_RUNNING:
+                self.lifecycle.finish_soon(tracker)
+            return
+        tracker.epoch += 1  # the rig's numbering restarts here: older recoveries stop
+        tail_lost = await self.recovery.close_gaps_for_resume(tracker)
+        # The link's bookkeeping of the old numbering goes with it; renumbered seqs come anew.
+        rig.link.forget_run(run_key)
+        rig.link.track_run(run_key, tracker.order.next_seq)
+        next_seq = tracker.order.next_seq
+        cols = await asyncio.to_thread(book.store.read_samples, tracker.run.id,
+                                       None, None, ("t_s", "setpoint_v"))
+        period_s = tracker.fields["sample_period_ms"] / 1000
+        # The run clock goes on after the last stored sample and every period the rig is
+        # known to have sampled since (its claimed count), so T-values keep the stress time.
+        resume_t_s = ((float(cols["t_s"][-1]) + period_s * (1 + tail_lost))
+                      if len(cols["t_s"]) else period_s * tail_lost)
+        hold_mv = int(round(cols["setpoint_v"][-1] * 1000)) if len(cols["t_s"]) else None
+        l0_pd_pa = 0
+        for event in await asyncio.to_thread(book.store.list_events, run_id=tracker.run.id):
+            if event.code == schema.EV_L0_CAPTURED and event.data:
+                l0_pd_pa = int(event.data["value"])
+        fields = resume_fields(tracker.fields, next_seq=next_seq, resume_t_s=resume_t_s,
+                               l0_pd_pa=l0_pd_pa, hold_setpoint_mv=hold_mv)
+        try:
+            reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **fields)
+        except LinkError as exc:
+            tracker.resume_pending = True  # asked again at the rig's next heartbeat
+            await book.event(rig, run_key, "resume_failed", "could not resume the run: %s" % exc)
+            return
+        if not reply.ok:
+            await self.lifecycle.end(tracker, "failed", error=(
+                "the rig lost the run (%s) and refused to resume it: %s"
+                % ("reset" if device_reset else "not running", reply.error)))
+            return
+        await book.event(rig, run_key, "resumed",
+                         "the rig %s; run resumed at seq %d, t = %.1f s"
+                         % ("was reset" if device_reset else "had lost the run", next_seq,
+                            resume_t_s), {"resume_seq": next_seq, "resume_t_s": resume_t_s})

@@ -1,0 +1,88 @@
+"""What the host follows of one unfinished run: its program, converter, seq order, progress."""
+
+import asyncio
+from typing import Any
+
+import numpy as np
+
+from host.analysis.photometry import PhotodiodeCalibration
+from host.rigs import Rig
+from host.runs.ordering import SeqOrder
+from host.runs.params import JvlParams, LifetimeParams, PhotostabilityParams
+from host.runs.programs import start_run_fields
+from host.runs.units import Converter
+from host.store.records import Run
+
+PARAMS = {"lifetime": LifetimeParams, "photostability": PhotostabilityParams, "jvl": JvlParams}
+
+
+class Tracker:
+    """What the host follows of one unfinished run."""
+
+    def __init__(self, run: Run, rig: Rig, next_seq: int = 0):
+        self.run = run
+        self.rig = rig
+        self.params = PARAMS[run.kind].model_validate(run.params)
+        calibration = (PhotodiodeCalibration.model_validate(run.calibration)
+                       if run.calibration else None)
+        self.converter = Converter(run.kind, calibration)
+        self.dark_pd_pa = int(round(self.converter.dark_a * 1e12))
+        assert run.run_key, "a followed run has a run key"
+        self.run_key: int = run.run_key
+        self.fields = start_run_fields(run.kind, self.params, self.converter, self.run_key,
+                                       self.dark_pd_pa)
+        self.l0_cd_m2: float | None = None
+        self.pl0: float | None = None
+        self.last_t_s = 0.0
+        self.last_setpoint_mv: int | None = None
+        self.progress = run.progress
+        self.progress_written_at = 0.0
+        self.finishing: asyncio.Task | None = None
+        self.stop_reason: int | None = None
+        self.starting = False  # START_RUN sent and not answered yet: no reconcile meanwhile
+        self.resuming = False
+        # Samples are stored in seq order; next_seq: the first not stored (or given up).
+        self.order = SeqOrder(next_seq)
+        self.epoch = 0  # bumped when a resume renumbers: answers about older seqs are stale
+        self.device_next_seq = 0  # the most the rig has said it took (HEARTBEAT, HELLO_ACK)
+        self.backfill: asyncio.Task | None = None
+        self.resume_pending = False  # a resume failed on the link: try at the next heartbeat
+
+    def saw_next_seq(self, next_seq: int) -> None:
+        """The rig said it has taken samples below next_seq (HEARTBEAT, HELLO_ACK)."""
+        self.device_next_seq = max(self.device_next_seq, next_seq)
+
+    def note_samples(self, cols: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Advance progress from a batch of stored columns; the live progress message."""
+        t = float(cols["t_s"][-1])
+        self.last_t_s = max(self.last_t_s, t)
+        self.last_setpoint_mv = int(round(cols["setpoint_v"][-1] * 1000))
+        message: dict[str, Any] = {"t_s": t, "voltage_v": float(cols["voltage_v"][-1])}
+        kind = self.run.kind
+        if kind == "lifetime":
+            p: LifetimeParams = self.params
+            fraction = self.progress
+            lum = float(cols["luminance_cd_m2"][-1])
+            if self.l0_cd_m2 and np.isfinite(lum):
+                ratio = lum / self.l0_cd_m2
+                message["l_over_l0"] = ratio
+                message["l0_cd_m2"] = self.l0_cd_m2
+                fraction = max(fraction, min(1.0, (1 - ratio) / (1 - p.stop_fraction)))
+            fraction = max(fraction, min(1.0, t / p.max_duration_s))
+        elif kind == "photostability":
+            q: PhotostabilityParams = self.params
+            pl = cols["pl"]
+            if self.pl0 is None and len(pl) and np.isfinite(pl[0]) and pl[0] > 0:
+                self.pl0 = float(pl[0])
+            if self.pl0:
+                message["pl_fraction"] = float(pl[-1]) / self.pl0
+            fraction = min(1.0, t / q.duration_s)
+        else:
+            j: JvlParams = self.params
+            fraction = min(1.0, max(0.0, (self.last_setpoint_mv / 1000 - j.start_v)
+                                    / (j.stop_v - j.start_v)))
+        self.progress = max(self.progress, min(fraction, 0.999))
+        message["progress"] = self.progress
+        if 0.02 < self.progress < 1 and t > 0:
+            message["eta_s"] = t * (1 - self.progress) / self.progress
+        return message
