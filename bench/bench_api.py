@@ -39,7 +39,7 @@ SHAPE = "pl"  # the samples are a photostability run's
 
 def build_run(url: str, n_samples: int, batch_samples: int = 50_000) -> int:
     """A photostability run of n_samples in the store at url; returns its id."""
-    converter = Converter("photostability", None)
+    converter = Converter("pl", None)
     records = np.frombuffer(raw_records(n_samples), SAMPLE_DTYPE)
     with Store(url) as store:
         store.upsert_rig("bench", "sim:film")

@@ -60,7 +60,7 @@ def fast_ingest(store: Store, data: bytes, batch_samples: int) -> tuple[float, f
     wall second, and per CPU second of this process (SQLite's whole cost, one core, whatever
     else the machine runs; for PostgreSQL it leaves out the server's share)."""
     run_id = _new_run(store)
-    converter = Converter("photostability", None)
+    converter = Converter("pl", None)
     step = batch_samples * SAMPLE_DTYPE.itemsize
     t0, cpu0 = time.perf_counter(), time.process_time()
     stored = 0
@@ -105,7 +105,7 @@ def naive_ingest(store: Store, data: bytes) -> float:
 def resend_ingest(store: Store, data: bytes, batch_samples: int) -> float:
     """Samples/s when every sample arrives a second time (a full resend): all skipped."""
     run_id = _new_run(store)
-    converter = Converter("photostability", None)
+    converter = Converter("pl", None)
     columns = converter.columns(np.frombuffer(data, SAMPLE_DTYPE))
     store.insert_samples(run_id, columns)
     n = len(columns["seq"])

@@ -10,12 +10,11 @@ from fastapi.responses import Response, StreamingResponse
 from host.api.deps import control_access, read_access, service
 from host.api.livestream import LiveStream
 from host.plotting.cache import plot_rows
-from host.runs.params import RunRequest
+from host.runs.kinds import KINDS, RunRequest
 from host.store.columns import CSV_COLUMNS, json_rows
 from host.store.records import RUN_STATES
 
 router = APIRouter(prefix="/api")
-SHAPE_COLUMN = {"lifetime": "luminance_cd_m2", "photostability": "pl", "jvl": "current_a"}
 # Run ids are the store's INTEGER keys (32 bits on PostgreSQL): a larger id is refused here,
 # not passed to a driver that cannot bind it.
 RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="run id")]
@@ -71,7 +70,7 @@ async def samples(run_id: RunId, svc=Depends(service),
     run = await asyncio.to_thread(svc.store.get_run, run_id)
 
     def answer() -> str:  # in a worker thread: the cache reads the database when it must
-        cols, total = plot_rows(svc.store, svc.sample_cache, run_id, SHAPE_COLUMN[run.kind],
+        cols, total = plot_rows(svc.store, svc.sample_cache, run_id, KINDS[run.kind].plot_column,
                                 start_s, end_s, max_points)
         return json.dumps({"run": run_id, "columns": list(CSV_COLUMNS),
                            "rows": json_rows(cols, CSV_COLUMNS), "total": total},

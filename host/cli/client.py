@@ -7,6 +7,8 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from host.runs.kinds import KINDS
+
 FINAL_STATES = ("completed", "aborted", "failed")
 # Where following stops: the final states, and `interrupted` (the rig is out of reach; the
 # service records the run's true end if the board comes back).
@@ -14,10 +16,10 @@ STOP_STATES = (*FINAL_STATES, "interrupted")
 
 
 def _describe(run: dict, last: dict | None) -> str:
-    if run["kind"] == "lifetime" and last and last.get("l_over_l0") is not None:
-        return "L/L0 %.3f" % last["l_over_l0"]
-    if run["kind"] == "photostability" and last and last.get("pl_fraction") is not None:
-        return "PL %.3f" % last["pl_fraction"]
+    kind = KINDS.get(run["kind"])
+    figure = kind.progress_figure if kind is not None else None
+    if figure is not None and last and last.get(figure[0]) is not None:
+        return "%s %.3f" % (figure[1], last[figure[0]])
     if last and last.get("voltage_v") is not None:
         return "%.2f V" % last["voltage_v"]
     return run["state"]

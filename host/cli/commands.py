@@ -9,11 +9,13 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
+from host.runs.kinds import KIND_NAMES
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lumenrig: LED and emissive-film lifetime rig.")
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
-KINDS = ("lifetime", "photostability", "jvl")
+KIND_CHOICES = " | ".join(KIND_NAMES)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -107,7 +109,7 @@ def _token() -> str | None:
 
 @app.command()
 def run(
-    kind: Annotated[str, typer.Argument(help="lifetime | photostability | jvl")],
+    kind: Annotated[str, typer.Argument(help=KIND_CHOICES)],
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p",
                                                        help="key=value, repeatable")] = None,
     rig: Annotated[str, typer.Option(help="rig name")] = "rig1",
@@ -119,8 +121,8 @@ def run(
 
     from host.cli.client import follow_run
 
-    if kind not in KINDS:
-        _fail("kind must be one of %s, got %r" % (", ".join(KINDS), kind))
+    if kind not in KIND_NAMES:
+        _fail("kind must be one of %s, got %r" % (", ".join(KIND_NAMES), kind))
     params = dict(_parse_param(p) for p in param or [])
     token = _token()
     if not token:
@@ -189,7 +191,7 @@ def export(
 @app.command()
 def analyze(
     file: Annotated[Path, typer.Argument(help="CSV with a header row")],
-    kind: Annotated[str, typer.Option(help="lifetime | photostability | jvl")],
+    kind: Annotated[str, typer.Option(help=KIND_CHOICES)],
     spectrum: Annotated[Optional[Path], typer.Option(help="EL spectrum CSV (jvl)")] = None,
     extrapolate_to: Annotated[Optional[float], typer.Option(
         help="lifetime: T50 at this starting luminance (cd/m2)")] = None,
@@ -197,8 +199,8 @@ def analyze(
                        ] = 1.7,
 ) -> None:
     """Analyse a CSV offline and print the summary as JSON."""
-    if kind not in KINDS:
-        _fail("--kind must be one of %s, got %r" % (", ".join(KINDS), kind))
+    if kind not in KIND_NAMES:
+        _fail("--kind must be one of %s, got %r" % (", ".join(KIND_NAMES), kind))
     from host.analysis.commands import analyze_csv
     from host.analysis.errors import AnalysisInputError
 

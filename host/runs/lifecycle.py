@@ -13,10 +13,9 @@ from host.rigs import Rig
 from host.runkey import board_text, key_text, new_run_key
 from host.runs.book import RunBook
 from host.runs.errors import RunError
-from host.runs.programs import start_run_fields
+from host.runs.kinds import KINDS, RunKind
 from host.runs.recovery import Recovery
 from host.runs.sink import SampleSink
-from host.runs.summaries import summarize_run
 from host.runs.tracker import Tracker
 from host.runs.units import Converter
 from host.store import RigBusy
@@ -102,10 +101,10 @@ class Lifecycle:
             raise RunError(409, "rig %s is not connected (%s)"
                            % (rig_name, rig.link.snapshot().get("detail") or rig.link.state))
         calibration = await asyncio.to_thread(store.get_calibration, rig_name)
-        if kind in ("lifetime", "jvl") and calibration is None:
+        if KINDS[kind].needs_calibration and calibration is None:
             raise RunError(409, "rig %s has no photodiode calibration: PUT it to "
                            "/api/rigs/%s/calibration first" % (rig_name, rig_name))
-        _check_can_run(kind, params, calibration, rig_name)
+        _check_can_run(KINDS[kind], params, calibration, rig_name)
         try:
             run = await asyncio.to_thread(store.create_run, rig_name, kind,
                                           params.model_dump(mode="json"),
@@ -293,7 +292,7 @@ class Lifecycle:
         store = self.book.store
         cols = await asyncio.to_thread(store.read_samples, run.id)
         events = [e.as_dict() for e in await asyncio.to_thread(store.list_events, run_id=run.id)]
-        return await asyncio.to_thread(summarize_run, run.kind, run.params, run.calibration,
+        return await asyncio.to_thread(KINDS[run.kind].summarize, run.params, run.calibration,
                                        cols, events)
 
     async def end(self, tracker: Tracker, state: str, error: str | None = None,
@@ -325,13 +324,13 @@ class Lifecycle:
         self.book.hub.publish(run.id, "end", tracker.run.as_dict(calibration=False))
 
 
-def _check_can_run(kind: str, params: Any, calibration: dict[str, Any] | None,
+def _check_can_run(kind: RunKind, params: Any, calibration: dict[str, Any] | None,
                    rig_name: str) -> None:
     """Everything a run needs from the rig's calibration, checked before a record exists."""
     try:
-        converter = Converter(kind, PhotodiodeCalibration.model_validate(calibration)
+        converter = Converter(kind.light, PhotodiodeCalibration.model_validate(calibration)
                               if calibration else None)
-        start_run_fields(kind, params, converter, 1)
+        kind.start_fields(params, converter, 1)
     except (ValueError, ArithmeticError) as exc:  # pydantic's ValidationError included
         raise RunError(409, "rig %s's stored calibration cannot serve this run (%s): PUT a "
                        "new one to /api/rigs/%s/calibration" % (rig_name, exc, rig_name)) from exc

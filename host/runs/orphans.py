@@ -10,13 +10,10 @@ from host.rigs import Rig
 from host.runkey import board_text, key_text
 from host.runs.book import RunBook
 from host.runs.errors import RunError
+from host.runs.kinds import kind_of_mode
 from host.runs.lifecycle import Lifecycle
 from host.store.records import Run
 from protocol import schema
-
-# What a board's run mode was started as, for a run imported from it.
-KIND_OF_MODE = {schema.MODE_CONSTANT_VOLTAGE: "lifetime", schema.MODE_CONSTANT_CURRENT: "lifetime",
-                schema.MODE_SWEEP: "jvl", schema.MODE_PHOTOSTABILITY: "photostability"}
 
 
 def stored_run(run: Run) -> StoredRun:
@@ -64,13 +61,13 @@ class Orphans:
         if status.run_key != key:
             self.note(rig, status)
             raise RunError(409, "the rig no longer holds run key %s" % orphan["run_key"])
-        kind = KIND_OF_MODE.get(status.mode)
+        kind = kind_of_mode(status.mode)
         if kind is None:
             raise RunError(409, "run key %s has no run mode the service knows (%d)"
                            % (orphan["run_key"], status.mode))
         calibration = await asyncio.to_thread(book.store.get_calibration, rig.name)
         run = await asyncio.to_thread(
-            book.store.create_run, rig.name, kind, _imported_params(kind, status),
+            book.store.create_run, rig.name, kind.name, _imported_params(kind.name, status),
             calibration=calibration, run_key=key, board_id=board_text(rig.link.board_id),
             imported=True, state="running")
         rig.orphan = None

@@ -4,7 +4,7 @@ The API validates bodies with these models and the run procedures read them, so 
 is written once. The firmware checks the same bounds again (defence in depth).
 """
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -19,7 +19,9 @@ MAX_OVERSAMPLE = board_config.MAX_OVERSAMPLE
 MAX_DURATION_S = 30 * 24 * 3600.0
 
 
-class _Params(BaseModel):
+class RunParams(BaseModel):
+    """What every run kind's parameters share: strict JSON, no unknown field."""
+
     # strict: JSON true is not 1.0 V and "10" is not a number; ints still pass as floats.
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -34,7 +36,7 @@ def _check_grace(value: float) -> float:
 Grace = Annotated[float, Field(ge=0, le=86400), AfterValidator(_check_grace)]
 
 
-class LifetimeParams(_Params):
+class LifetimeParams(RunParams):
     """Constant-voltage operational lifetime until luminance falls to stop_fraction of L0."""
 
     voltage_v: float | None = Field(None, gt=0, le=MAX_VOLTAGE_V,
@@ -62,7 +64,7 @@ class LifetimeParams(_Params):
         return self
 
 
-class PhotostabilityParams(_Params):
+class PhotostabilityParams(RunParams):
     """A film under a CW laser: PL points every pl_interval_s, monitoring in between."""
 
     duration_s: float = Field(7200.0, gt=0, le=MAX_DURATION_S)
@@ -82,7 +84,7 @@ class PhotostabilityParams(_Params):
         return self
 
 
-class JvlParams(_Params):
+class JvlParams(RunParams):
     """Voltage sweep reading V, I and luminance per step; EL spectrum for EQE."""
 
     start_v: float = Field(0.0, ge=0, le=MAX_VOLTAGE_V)
@@ -105,27 +107,3 @@ class JvlParams(_Params):
         if self.sample_period_s is not None and self.sample_period_s > self.dwell_s:
             raise ValueError("sample_period_s must not exceed dwell_s")
         return self
-
-
-class _Request(_Params):
-    rig: str = Field("rig1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-
-
-class LifetimeRequest(_Request):
-    kind: Literal["lifetime"]
-    params: LifetimeParams
-
-
-class PhotostabilityRequest(_Request):
-    kind: Literal["photostability"]
-    params: PhotostabilityParams = PhotostabilityParams()
-
-
-class JvlRequest(_Request):
-    kind: Literal["jvl"]
-    params: JvlParams = JvlParams()
-
-
-RunRequest = Annotated[LifetimeRequest | PhotostabilityRequest | JvlRequest,
-                       Field(discriminator="kind")]
-RUN_KINDS = ("lifetime", "photostability", "jvl")

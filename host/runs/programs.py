@@ -1,4 +1,8 @@
-"""Run parameters (physical units) to the START_RUN fields the firmware executes (integers)."""
+"""Run parameters (physical units) to the START_RUN fields the firmware executes (integers).
+
+Each kind gives the fields of its own program (host.runs.kinds binds them); the fields every
+program shares, and those of a resume, are written here once.
+"""
 
 import math
 from typing import Any
@@ -22,41 +26,45 @@ def _na(amps: float) -> int:
     return int(round(amps * 1e9))
 
 
-def start_run_fields(kind: str, params: Any, converter: Converter, run_key: int,
-                     dark_pd_pa: int = 0) -> dict[str, int]:
-    """Every START_RUN field for a new run (resume fields zero)."""
-    fields = dict(_ZERO, run_key=run_key, dark_pd_pa=dark_pd_pa, oversample=params.oversample,
-                  host_loss_grace_ms=_ms(params.host_loss_grace_s))
-    if kind == "lifetime":
-        p: LifetimeParams = params
-        fields.update(mode=schema.MODE_CONSTANT_VOLTAGE, compliance_na=_na(p.compliance_a),
-                      sample_period_ms=_ms(p.sample_period_s),
-                      stop_fraction_pm=int(round(p.stop_fraction * 1000)),
-                      l0_settle_ms=_ms(p.l0_settle_s),
-                      max_duration_s=int(math.ceil(p.max_duration_s)))
-        if p.target_l0_cd_m2 is not None:
-            fields.update(setpoint_mv=_mv(p.max_voltage_v), step_mv=_mv(p.ramp_step_v),
-                          dwell_ms=_ms(p.ramp_dwell_s),
-                          target_pd_pa=converter.target_pd_pa(p.target_l0_cd_m2))
-        else:
-            fields.update(setpoint_mv=_mv(p.voltage_v))
-    elif kind == "photostability":
-        q: PhotostabilityParams = params
-        fields.update(mode=schema.MODE_PHOTOSTABILITY, laser=1,
-                      sample_period_ms=_ms(q.sample_period_s),
-                      max_duration_s=int(math.ceil(q.duration_s)),
-                      pl_interval_s=int(round(q.pl_interval_s)))
-    elif kind == "jvl":
-        j: JvlParams = params
-        period_s = j.sample_period_s
-        if period_s is None:
-            period_s = max(j.dwell_s / 2, MIN_SAMPLE_PERIOD_S)
-        fields.update(mode=schema.MODE_SWEEP, setpoint_mv=_mv(j.start_v), stop_mv=_mv(j.stop_v),
-                      step_mv=_mv(j.step_v), dwell_ms=_ms(j.dwell_s),
-                      sample_period_ms=_ms(period_s), compliance_na=_na(j.compliance_a))
+def common_fields(params: Any, run_key: int, dark_pd_pa: int) -> dict[str, int]:
+    """Every START_RUN field, zero but for what all programs share (resume fields zero)."""
+    return dict(_ZERO, run_key=run_key, dark_pd_pa=dark_pd_pa, oversample=params.oversample,
+                host_loss_grace_ms=_ms(params.host_loss_grace_s))
+
+
+def lifetime_program(p: LifetimeParams, converter: Converter) -> dict[str, int]:
+    """Constant voltage, or a ramp to a luminance target then that voltage held."""
+    fields = dict(mode=schema.MODE_CONSTANT_VOLTAGE, compliance_na=_na(p.compliance_a),
+                  sample_period_ms=_ms(p.sample_period_s),
+                  stop_fraction_pm=int(round(p.stop_fraction * 1000)),
+                  l0_settle_ms=_ms(p.l0_settle_s),
+                  max_duration_s=int(math.ceil(p.max_duration_s)))
+    if p.target_l0_cd_m2 is not None:
+        fields.update(setpoint_mv=_mv(p.max_voltage_v), step_mv=_mv(p.ramp_step_v),
+                      dwell_ms=_ms(p.ramp_dwell_s),
+                      target_pd_pa=converter.target_pd_pa(p.target_l0_cd_m2))
     else:
-        raise ValueError("unknown run kind %r" % kind)
+        assert p.voltage_v is not None  # the params model requires one of the two
+        fields.update(setpoint_mv=_mv(p.voltage_v))
     return fields
+
+
+def photostability_program(q: PhotostabilityParams, converter: Converter) -> dict[str, int]:
+    """Laser on for the duration; a PL point every pl_interval_s."""
+    return dict(mode=schema.MODE_PHOTOSTABILITY, laser=1,
+                sample_period_ms=_ms(q.sample_period_s),
+                max_duration_s=int(math.ceil(q.duration_s)),
+                pl_interval_s=int(round(q.pl_interval_s)))
+
+
+def jvl_program(j: JvlParams, converter: Converter) -> dict[str, int]:
+    """A voltage sweep, sampled within each step's dwell."""
+    period_s = j.sample_period_s
+    if period_s is None:
+        period_s = max(j.dwell_s / 2, MIN_SAMPLE_PERIOD_S)
+    return dict(mode=schema.MODE_SWEEP, setpoint_mv=_mv(j.start_v), stop_mv=_mv(j.stop_v),
+                step_mv=_mv(j.step_v), dwell_ms=_ms(j.dwell_s),
+                sample_period_ms=_ms(period_s), compliance_na=_na(j.compliance_a))
 
 
 def resume_fields(fields: dict[str, int], *, next_seq: int, resume_t_s: float, l0_pd_pa: int,

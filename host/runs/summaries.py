@@ -1,11 +1,15 @@
-"""A finished run's summary from its stored samples, with the same code as `lumenrig analyze`."""
+"""A finished run's summary from its stored samples, with the same code as `lumenrig analyze`.
+
+One function per run kind (host.runs.kinds binds them); each takes the run's parameters
+and calibration as stored (dicts), its sample columns and its events. The analysis stack
+(scipy) is imported when a run is summarised, so what only needs the kinds (the CLI) starts
+fast.
+"""
 
 from typing import Any
 
 import numpy as np
 
-from host.analysis.commands import summarize_jvl, summarize_lifetime, summarize_photostability
-from host.analysis.errors import AnalysisInputError
 from protocol import schema
 
 
@@ -18,32 +22,42 @@ def _hold_start_s(events: list[dict[str, Any]]) -> float:
     return 0.0
 
 
-def summarize_run(kind: str, params: dict[str, Any], calibration: dict[str, Any] | None,
-                  cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The analysis dict for the run kind; on data it cannot analyse, the reason in notes."""
-    try:
-        if kind == "lifetime":
-            start = _hold_start_s(events)
-            keep = np.isfinite(cols["luminance_cd_m2"]) & (cols["t_s"] >= start)
-            t = cols["t_s"][keep] - start
-            # Photodiode noise around zero may dip below it; luminance cannot.
-            lum = np.clip(cols["luminance_cd_m2"][keep], 0.0, None)
-            return summarize_lifetime(t, lum)
-        if kind == "photostability":
-            points = ((cols["flags"] & schema.FLAG_PL_POINT) != 0) & np.isfinite(cols["pl"])
-            return summarize_photostability(cols["t_s"][points], cols["pl"][points])
-        if kind == "jvl":
-            step_end = (cols["flags"] & schema.FLAG_STEP_END) != 0
-            area_mm2 = float((calibration or {}).get("pixel_area_mm2") or 1.0)
-            j_ma_cm2 = cols["current_a"][step_end] * 1e3 / (area_mm2 * 1e-2)
-            lum = cols["luminance_cd_m2"][step_end]
-            lum = np.clip(np.nan_to_num(lum, nan=0.0), 0.0, None)
-            spectrum = params.get("spectrum") or (calibration or {}).get("reference_spectrum")
-            summary = summarize_jvl(cols["voltage_v"][step_end], j_ma_cm2, lum, spectrum)
-            if not params.get("spectrum") and spectrum is not None:
-                summary.setdefault("notes", []).append(
-                    "EQE, peak and FWHM use the rig's stored reference EL spectrum")
-            return summary
-    except AnalysisInputError as exc:
-        return {"notes": ["not analysed: %s" % exc]}
-    raise ValueError("unknown run kind %r" % kind)
+def lifetime_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
+                     cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """L0, T-values and the fit, counted from where the voltage began to be held."""
+    from host.analysis.commands import summarize_lifetime
+
+    start = _hold_start_s(events)
+    keep = np.isfinite(cols["luminance_cd_m2"]) & (cols["t_s"] >= start)
+    t = cols["t_s"][keep] - start
+    # Photodiode noise around zero may dip below it; luminance cannot.
+    lum = np.clip(cols["luminance_cd_m2"][keep], 0.0, None)
+    return summarize_lifetime(t, lum)
+
+
+def photostability_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
+                           cols: dict[str, np.ndarray],
+                           events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The PL points (flagged by the device) normalised to the first."""
+    from host.analysis.commands import summarize_photostability
+
+    points = ((cols["flags"] & schema.FLAG_PL_POINT) != 0) & np.isfinite(cols["pl"])
+    return summarize_photostability(cols["t_s"][points], cols["pl"][points])
+
+
+def jvl_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
+                cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Efficiencies from each step's last sample; EQE from the run's or the rig's spectrum."""
+    from host.analysis.commands import summarize_jvl
+
+    step_end = (cols["flags"] & schema.FLAG_STEP_END) != 0
+    area_mm2 = float((calibration or {}).get("pixel_area_mm2") or 1.0)
+    j_ma_cm2 = cols["current_a"][step_end] * 1e3 / (area_mm2 * 1e-2)
+    lum = cols["luminance_cd_m2"][step_end]
+    lum = np.clip(np.nan_to_num(lum, nan=0.0), 0.0, None)
+    spectrum = params.get("spectrum") or (calibration or {}).get("reference_spectrum")
+    summary = summarize_jvl(cols["voltage_v"][step_end], j_ma_cm2, lum, spectrum)
+    if not params.get("spectrum") and spectrum is not None:
+        summary.setdefault("notes", []).append(
+            "EQE, peak and FWHM use the rig's stored reference EL spectrum")
+    return summary

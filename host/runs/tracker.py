@@ -7,13 +7,10 @@ import numpy as np
 
 from host.analysis.photometry import PhotodiodeCalibration
 from host.rigs import Rig
+from host.runs.kinds import KINDS
 from host.runs.ordering import SeqOrder
-from host.runs.params import JvlParams, LifetimeParams, PhotostabilityParams
-from host.runs.programs import start_run_fields
 from host.runs.units import Converter
 from host.store.records import Run
-
-PARAMS = {"lifetime": LifetimeParams, "photostability": PhotostabilityParams, "jvl": JvlParams}
 
 
 class Tracker:
@@ -22,15 +19,16 @@ class Tracker:
     def __init__(self, run: Run, rig: Rig, next_seq: int = 0):
         self.run = run
         self.rig = rig
-        self.params = PARAMS[run.kind].model_validate(run.params)
+        self.kind = KINDS[run.kind]
+        self.params = self.kind.params.model_validate(run.params)
         calibration = (PhotodiodeCalibration.model_validate(run.calibration)
                        if run.calibration else None)
-        self.converter = Converter(run.kind, calibration)
+        self.converter = Converter(self.kind.light, calibration)
         self.dark_pd_pa = int(round(self.converter.dark_a * 1e12))
         assert run.run_key, "a followed run has a run key"
         self.run_key: int = run.run_key
-        self.fields = start_run_fields(run.kind, self.params, self.converter, self.run_key,
-                                       self.dark_pd_pa)
+        self.fields = self.kind.start_fields(self.params, self.converter, self.run_key,
+                                             self.dark_pd_pa)
         self.l0_cd_m2: float | None = None
         self.pl0: float | None = None
         self.last_t_s = 0.0
@@ -58,29 +56,7 @@ class Tracker:
         self.last_t_s = max(self.last_t_s, t)
         self.last_setpoint_mv = int(round(cols["setpoint_v"][-1] * 1000))
         message: dict[str, Any] = {"t_s": t, "voltage_v": float(cols["voltage_v"][-1])}
-        kind = self.run.kind
-        if kind == "lifetime":
-            p: LifetimeParams = self.params
-            fraction = self.progress
-            lum = float(cols["luminance_cd_m2"][-1])
-            if self.l0_cd_m2 and np.isfinite(lum):
-                ratio = lum / self.l0_cd_m2
-                message["l_over_l0"] = ratio
-                message["l0_cd_m2"] = self.l0_cd_m2
-                fraction = max(fraction, min(1.0, (1 - ratio) / (1 - p.stop_fraction)))
-            fraction = max(fraction, min(1.0, t / p.max_duration_s))
-        elif kind == "photostability":
-            q: PhotostabilityParams = self.params
-            pl = cols["pl"]
-            if self.pl0 is None and len(pl) and np.isfinite(pl[0]) and pl[0] > 0:
-                self.pl0 = float(pl[0])
-            if self.pl0:
-                message["pl_fraction"] = float(pl[-1]) / self.pl0
-            fraction = min(1.0, t / q.duration_s)
-        else:
-            j: JvlParams = self.params
-            fraction = min(1.0, max(0.0, (self.last_setpoint_mv / 1000 - j.start_v)
-                                    / (j.stop_v - j.start_v)))
+        fraction = self.kind.progress(self, self.params, cols, message)
         self.progress = max(self.progress, min(fraction, 0.999))
         message["progress"] = self.progress
         if 0.02 < self.progress < 1 and t > 0:

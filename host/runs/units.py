@@ -1,7 +1,9 @@
 """Raw device records (integers) to the stored physical columns of a run.
 
 The firmware sends mV, nA, pA and centi-units; here they become V, A, cd/m2 and %, with
-the rig's photodiode calibration. Columns a run kind has no use for are NaN (null).
+the rig's photodiode calibration. Columns a run kind has no use for are NaN (null): an EL
+run (the photodiode reads the device's own light) has luminance, a PL run (a film under the
+laser) has PL and the shutter's state.
 """
 
 import numpy as np
@@ -9,17 +11,19 @@ import numpy as np
 from host.analysis.photometry import PhotodiodeCalibration, luminance_per_amp
 from protocol import schema
 
-LED_KINDS = ("lifetime", "jvl")
+LIGHTS = ("el", "pl")
 
 
 class Converter:
     """Per-run conversion, with the calibration's luminance-per-amp computed once."""
 
-    def __init__(self, kind: str, calibration: PhotodiodeCalibration | None):
-        self.kind = kind
+    def __init__(self, light: str, calibration: PhotodiodeCalibration | None):
+        if light not in LIGHTS:
+            raise ValueError("light must be one of %s, not %r" % (LIGHTS, light))
+        self.pl = light == "pl"
         self.dark_a = calibration.dark_current_a if calibration else 0.0
         self.cd_m2_per_a = None
-        if kind in LED_KINDS and calibration is not None:
+        if not self.pl and calibration is not None:
             self.cd_m2_per_a = luminance_per_amp(calibration)  # scale factor included
 
     def columns(self, records: np.ndarray) -> dict[str, np.ndarray]:
@@ -41,11 +45,11 @@ class Converter:
             "current_a": records["current_na"].astype(np.float64) * 1e-9,
             "pd_a": pd_a,
             "luminance_cd_m2": luminance,
-            "pl": signal_a if self.kind == "photostability" else nan,
+            "pl": signal_a if self.pl else nan,
             "temperature_c": records["temperature_cc"].astype(np.float64) * 1e-2,
             "humidity_pct": records["humidity_cpct"].astype(np.float64) * 1e-2,
             "shutter_open": ((flags & schema.FLAG_SHUTTER_OPEN) != 0).astype(np.float64)
-            if self.kind == "photostability" else nan,
+            if self.pl else nan,
             "pd_range": records["pd_range"].astype(np.int64),
             "flags": flags,
         }

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from host.runkey import key_text
+from host.runs.kinds import KIND_NAMES
 
 RUN_STATES = ("queued", "running", "interrupted", "completed", "aborted", "failed")
 FINISHED_STATES = ("completed", "aborted", "failed")
 # interrupted: the rig's link has been gone past the run's host-loss grace; the board has
 # made itself safe and the run ends for good once it is back (or is aborted by hand).
 UNFINISHED_STATES = ("queued", "running", "interrupted")
-RUN_KINDS = ("lifetime", "photostability", "jvl")
+RUN_KINDS = KIND_NAMES  # the store checks a run's kind against the kinds the host runs
 
 
 def _jsonable(record: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import uvicorn
 
-from host.runs.summaries import summarize_run
+from host.runs.kinds import KINDS
 from host.service import create_app
 from host.settings import RigSpec, Settings
 from host.store import Store
@@ -279,7 +279,7 @@ def _store_long_lifetime_run(db_url: str, n: int) -> int:
         store.update_run(run.id, state="running")
         store.insert_samples(run.id, cols)
         store.update_run(run.id, state="completed", progress=1.0,
-                         summary=summarize_run("lifetime", params, None, cols, []))
+                         summary=KINDS["lifetime"].summarize(params, None, cols, []))
     return run.id
 
 
