@@ -37,6 +37,9 @@ class Rig:
         self.orphan: dict[str, Any] | None = None
         self.down_since: float | None = None
         self.ingest_error: str | None = None  # the last samples that could not be stored
+        # The run manager's recovery of missing samples on this rig (host/runs/recovery.py).
+        self.recovery = {"samples_missing": 0, "samples_lost": 0, "resend_requests": 0,
+                         "resend_refused": 0}
 
     def open(self, store: Store) -> None:
         """Start the simulator if any, make the link (not started yet), register the rig (and
@@ -66,7 +69,8 @@ class Rig:
             self.sim.stop()
 
     def describe(self) -> dict[str, Any]:
-        """GET /api/rigs/{rig}: connection, firmware, state, flags, last sample, link stats."""
+        """GET /api/rigs/{rig}: connection, firmware, state, flags, last sample, link stats,
+        recovery of missing samples."""
         link = self.link
         snapshot = link.snapshot() if link else {"connected": False}
         out = {
@@ -76,6 +80,7 @@ class Rig:
             "connected": bool(snapshot.get("connected")),
             "device": snapshot,
             "link": link.stats() if link else {},
+            "recovery": dict(self.recovery),
             "board_id": board_text(self.board_id),
             "active_run": self.active_run_id,
             "orphan_run": self.orphan,

@@ -18,7 +18,6 @@ from host.link.deliveries import (
     HeartbeatSeen,
     LogLine,
     SampleBatch,
-    SamplesLost,
     StatusSeen,
 )
 from host.link.session import RigLink
@@ -26,5 +25,5 @@ from host.link.session import RigLink
 __all__ = [
     "CommandRefused", "CommandTimeout", "Connected", "DeviceEvent", "Disconnected",
     "EventsLost", "GapDetected", "HeartbeatSeen", "LinkClosed", "LinkDown", "LinkError",
-    "LogLine", "Reply", "RigLink", "SampleBatch", "SamplesLost", "SchemaMismatch", "StatusSeen",
+    "LogLine", "Reply", "RigLink", "SampleBatch", "SchemaMismatch", "StatusSeen",
 ]

@@ -74,17 +74,7 @@ class StatusSeen:
 
 @dataclass(frozen=True)
 class GapDetected:
-    """Samples [from_seq, to_seq] of run_key did not arrive; the link is asking for them."""
-
-    rig: str
-    run_key: int
-    from_seq: int
-    to_seq: int
-
-
-@dataclass(frozen=True)
-class SamplesLost:
-    """Samples [from_seq, to_seq] of run_key cannot be recovered (the rig no longer holds them)."""
+    """Samples [from_seq, to_seq] of run_key did not arrive (the run manager asks for them)."""
 
     rig: str
     run_key: int
@@ -106,7 +96,7 @@ class LogLine:
 
 
 Delivery = (Connected | Disconnected | SampleBatch | DeviceEvent | HeartbeatSeen | StatusSeen
-            | GapDetected | SamplesLost | EventsLost | LogLine)
+            | GapDetected | EventsLost | LogLine)
 Listener = Callable[[Any], None]
 
 

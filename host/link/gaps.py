@@ -1,7 +1,9 @@
-"""Which samples and events of a rig arrived, which are missing, and which RESEND to ask next.
+"""Which samples and events of a rig arrived and which are missing.
 
 Pure bookkeeping, no I/O: the link's reader thread feeds it what arrives and what the
-device reports in HEARTBEAT / HELLO_ACK, and sends the requests it hands back.
+device reports in HEARTBEAT / HELLO_ACK. For samples it only finds gaps and repeats (the
+run manager recovers them); for device events, which belong to no run, it also chooses the
+RESEND_EVENTS to ask.
 """
 
 from dataclasses import dataclass, field
@@ -15,69 +17,45 @@ SeqRange = tuple[int, int, int]  # (run_key, first seq, last seq), inclusive
 
 @dataclass
 class RunSeqs:
-    """Seq bookkeeping of one run. Every seq below `frontier` is received, missing or lost."""
+    """Seqs of one run seen so far; `frontier` is one past the newest."""
 
     run_key: int
     frontier: int
     received: IntervalSet = field(default_factory=IntervalSet)
-    missing: IntervalSet = field(default_factory=IntervalSet)
-    lost: IntervalSet = field(default_factory=IntervalSet)
-    # (next_seq the device reported, when): seqs below it must arrive within the grace.
-    claims: list[tuple[int, float]] = field(default_factory=list)
-    # first seq of a requested range -> (when last asked, times asked)
-    attempts: dict[int, tuple[float, int]] = field(default_factory=dict)
 
 
 class SampleGaps:
-    """Sample seqs per run: duplicates filtered, gaps found, RESEND ranges chosen.
+    """Sample seqs per run as they arrive: live repeats dropped, gaps found and counted.
 
-    tail_grace_s: how long a seq the device reported as sent (next_seq) may take to
-    arrive before it counts as lost in transit (batches wait up to 100 ms on the device).
-    retry_after_s: a requested range still missing after this is asked for again, at most
-    max_tries times, then recorded as lost. max_span: seqs per RESEND request.
+    Detection only. Which missing seqs to ask for again, how often, and when they count as
+    lost is the run manager's (host/runs/recovery.py), the one owner of missing samples. A
+    re-sent sample always passes: the manager asked for it, and it may be one this link saw
+    while nobody stored it (a run imported from the board).
     """
 
-    def __init__(self, tail_grace_s: float = 1.0, retry_after_s: float = 0.5,
-                 max_span: int = 256, max_tries: int = 6, max_runs: int = 16) -> None:
-        self.tail_grace_s = tail_grace_s
-        self.retry_after_s = retry_after_s
-        self.max_span = max_span
-        self.max_tries = max_tries
+    def __init__(self, max_runs: int = 16) -> None:
         self.max_runs = max_runs
         self.runs: dict[int, RunSeqs] = {}
         self.gaps_detected = 0
-        self.samples_lost = 0
         self.duplicates = 0
 
-    def track(self, run_key: int, from_seq: int) -> list[SeqRange]:
-        """Want every seq of run_key from from_seq on; seqs before what is known become missing.
-
-        Returns the ranges that became missing (a backfill the caller asked for).
-        """
+    def start(self, run_key: int, from_seq: int) -> None:
+        """A START_RUN numbers run_key's samples from from_seq on (0, or a resume's seq):
+        seqs from there are new, whatever was seen under them before."""
         run = self.runs.get(run_key)
         if run is None:
             self._add_run(run_key, from_seq)
-            return []
-        known = min(x for x in (run.received.first(), run.missing.first(), run.lost.first(),
-                                run.frontier) if x is not None)
-        if from_seq >= known:
-            return []
-        run.missing.add(from_seq, known - 1)
-        self.gaps_detected += 1
-        return [(run_key, from_seq, known - 1)]
+            return
+        if run.frontier > from_seq:
+            run.received.remove(from_seq, run.frontier - 1)
+        run.frontier = from_seq
 
-    def forget(self, run_key: int) -> None:
-        """Stop tracking a finished run."""
-        self.runs.pop(run_key, None)
-
-    def missing_count(self) -> int:
-        return sum(run.missing.count() for run in self.runs.values())
-
-    def accept(self, run_key: int, seqs: np.ndarray) -> tuple[np.ndarray | None, list[SeqRange]]:
+    def accept(self, run_key: int, seqs: np.ndarray, resent: bool = False
+               ) -> tuple[np.ndarray | None, list[SeqRange]]:
         """Record the seqs of one batch.
 
-        Returns (fresh, gaps): fresh is None when every record is new, else a boolean mask
-        of the records not seen before; gaps are the ranges this batch showed missing.
+        Returns (fresh, gaps): fresh is None when every record is to be delivered, else a
+        boolean mask of those to deliver; gaps are the ranges this batch showed missing.
         """
         values = seqs.tolist()
         n = len(values)
@@ -98,90 +76,19 @@ class SampleGaps:
         gaps: list[SeqRange] = []
         for i, seq in enumerate(values):
             if seq in run.received:
-                fresh[i] = False
                 self.duplicates += 1
+                fresh[i] = resent
                 continue
             if seq > run.frontier:
-                run.missing.add(run.frontier, seq - 1)
                 gaps.append((run_key, run.frontier, seq - 1))
                 self.gaps_detected += 1
-            if seq >= run.frontier:
-                run.frontier = seq + 1
-            else:
-                run.missing.remove(seq, seq)
-                if seq in run.lost:  # it came after all
-                    run.lost.remove(seq, seq)
-                    self.samples_lost -= 1
+            run.frontier = max(run.frontier, seq + 1)
             run.received.add(seq, seq)
         return (None if fresh.all() else fresh), gaps
 
-    def claim(self, run_key: int, next_seq: int, now: float) -> None:
-        """The device says it has produced every seq below next_seq (HEARTBEAT, HELLO_ACK)."""
-        run = self.runs.get(run_key)
-        if run is None:
-            self._add_run(run_key, next_seq)
-            return
-        if next_seq > run.frontier and (not run.claims or next_seq > run.claims[-1][0]):
-            run.claims.append((next_seq, now))
-
-    def poll(self, now: float) -> list[SeqRange]:
-        """Turn claims older than the grace into missing ranges (a lost tail)."""
-        gaps: list[SeqRange] = []
-        for run in self.runs.values():
-            due = [seq for seq, at in run.claims if now - at >= self.tail_grace_s]
-            run.claims = [(seq, at) for seq, at in run.claims
-                          if now - at < self.tail_grace_s and seq > run.frontier]
-            if due and max(due) > run.frontier:
-                top = max(due)
-                run.missing.add(run.frontier, top - 1)
-                gaps.append((run.run_key, run.frontier, top - 1))
-                self.gaps_detected += 1
-                run.frontier = top
-        return gaps
-
-    def next_request(self, now: float) -> tuple[SeqRange | None, list[SeqRange]]:
-        """(range to RESEND now or None, ranges given up after max_tries)."""
-        lost: list[SeqRange] = []
-        for run in self.runs.values():
-            run.attempts = {k: v for k, v in run.attempts.items() if k in run.missing}
-            for first, last in run.missing:
-                last = min(last, first + self.max_span - 1)
-                asked_at, tries = run.attempts.get(first, (None, 0))
-                if asked_at is not None and now - asked_at < self.retry_after_s:
-                    continue
-                if tries >= self.max_tries:
-                    lost += self._lose(run, first, last)
-                    continue
-                run.attempts[first] = (now, tries + 1)
-                return (run.run_key, first, last), lost
-        return None, lost
-
-    def refused(self, run_key: int, first: int, last: int,
-                oldest_held: int | None) -> list[SeqRange]:
-        """The device cannot resend [first, last] below oldest_held (None: none of it).
-
-        Returns the ranges now recorded as lost for good.
-        """
-        run = self.runs.get(run_key)
-        if run is None:
-            return []
-        top = last if oldest_held is None else min(last, oldest_held - 1)
-        lost: list[SeqRange] = []
-        for lo, hi in run.missing.overlap(first, top):
-            lost += self._lose(run, lo, hi)
-        return lost
-
-    def _lose(self, run: RunSeqs, first: int, last: int) -> list[SeqRange]:
-        run.missing.remove(first, last)
-        run.lost.add(first, last)
-        self.samples_lost += last - first + 1
-        return [(run.run_key, first, last)]
-
     def _add_run(self, run_key: int, frontier: int) -> RunSeqs:
         if len(self.runs) >= self.max_runs:
-            settled = [r for r, run in self.runs.items() if not run.missing]
-            for old in (settled or list(self.runs))[: len(self.runs) - self.max_runs + 1]:
-                del self.runs[old]
+            del self.runs[next(iter(self.runs))]  # the longest known: runs end in order
         run = RunSeqs(run_key, frontier)
         self.runs[run_key] = run
         return run

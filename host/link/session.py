@@ -1,8 +1,8 @@
-"""RigLink: one rig's port, handshake, heartbeats, commands, gap recovery and reconnects.
+"""RigLink: one rig's port, handshake, heartbeats, commands, gap detection and reconnects.
 
 Threading: one I/O thread owns the Connection (the only reader and writer of the port);
-it decodes frames, answers pending commands, keeps the gap bookkeeping and sends
-heartbeats, retries and RESENDs. Listeners run on a separate dispatch thread. Callers on
+it decodes frames, answers pending commands, finds sample gaps (the run manager recovers
+them) and sends heartbeats, retries and RESEND_EVENTS. Listeners run on a separate dispatch thread. Callers on
 any thread (or an asyncio loop, through acommand) only queue commands and wait on futures.
 """
 
@@ -16,8 +16,7 @@ from typing import Any, Self
 
 from pydantic import ValidationError
 
-from host.link import deliveries as dl
-from host.link import wire
+from host.link import deliveries, wire
 from host.link.commands import (
     CommandTable,
     LinkClosed,
@@ -67,9 +66,8 @@ class RigLink:
                  command_timeout_s: float = 1.0, command_tries: int = 3,
                  hello_timeout_s: float = 1.0, hello_tries: int = 3,
                  silence_timeout_s: float = 3.0, backoff_initial_s: float = 0.1,
-                 backoff_max_s: float = 5.0, resend_interval_s: float = 0.05,
-                 resend_retry_s: float = 0.5, tail_grace_s: float = 1.0,
-                 resend_max_span: int = 256, read_timeout_s: float = 0.02,
+                 backoff_max_s: float = 5.0, resend_retry_s: float = 0.5,
+                 tail_grace_s: float = 1.0, read_timeout_s: float = 0.02,
                  session_id: int | None = None, start: bool = True) -> None:
         self.name = name
         self.url = url
@@ -81,7 +79,6 @@ class RigLink:
         self.silence_timeout_s = silence_timeout_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
-        self.resend_interval_s = resend_interval_s
         self.read_timeout_s = read_timeout_s
         # Kept across reconnects, so the rig's reply cache still recognises a retried cmd_id.
         self.session_id = random.getrandbits(32) if session_id is None else session_id
@@ -92,12 +89,11 @@ class RigLink:
         self._state = STARTING
         self._detail: str | None = None
         self._table = CommandTable()
-        self._samples = SampleGaps(tail_grace_s=tail_grace_s, retry_after_s=resend_retry_s,
-                                   max_span=resend_max_span)
+        self._samples = SampleGaps()
         self._events = EventGaps(tail_grace_s=tail_grace_s, retry_after_s=resend_retry_s)
         self._view = DeviceView()
         self._stats = LinkStats()
-        self._dispatch = dl.Dispatcher(name)
+        self._dispatch = deliveries.Dispatcher(name)
         self._dropped_async = 0
 
         # Owned by the I/O thread.
@@ -112,8 +108,6 @@ class RigLink:
         self._urgent = False  # set from any thread: run housekeeping on the next pass
         self._hello_sent = 0
         self._heartbeat_at = 0.0
-        self._resend_at = 0.0
-        self._resend_busy = False
         self._event_resend_busy = False
         self._device_hash: int | None = None
 
@@ -158,11 +152,11 @@ class RigLink:
         """True once a handshake has succeeded (and the session is still up)."""
         return self._connected.wait(timeout_s)
 
-    def add_listener(self, listener: dl.Listener) -> dl.Listener:
+    def add_listener(self, listener: deliveries.Listener) -> deliveries.Listener:
         """Call listener(delivery) on the dispatch thread for every delivery (deliveries.py)."""
         return self._dispatch.add(listener)
 
-    def remove_listener(self, listener: dl.Listener) -> None:
+    def remove_listener(self, listener: deliveries.Listener) -> None:
         self._dispatch.remove(listener)
 
     def async_queue(self, maxsize: int = 0) -> "asyncio.Queue[Any]":
@@ -176,7 +170,7 @@ class RigLink:
         def full() -> None:
             self._dropped_async += 1
 
-        self._dispatch.add(dl.asyncio_forwarder(loop, target, full))
+        self._dispatch.add(deliveries.asyncio_forwarder(loop, target, full))
         return target
 
     def submit(self, msg: int | str, *, timeout_s: float | None = None,
@@ -211,20 +205,6 @@ class RigLink:
         """command() for asyncio: awaits the reply without blocking the event loop."""
         future = self.submit(msg, timeout_s=timeout_s, tries=tries, wait_s=wait_s, **fields)
         return await asyncio.wrap_future(future)
-
-    def track_run(self, run_key: int, from_seq: int) -> None:
-        """Want every sample of run_key from from_seq (e.g. the first seq not yet stored).
-
-        Seqs the link has not seen become gaps and are asked for with RESEND.
-        """
-        with self._lock:
-            gaps = self._samples.track(run_key, from_seq)
-            self._deliver_gaps(gaps)
-
-    def forget_run(self, run_key: int) -> None:
-        """Stop following a finished run's seqs."""
-        with self._lock:
-            self._samples.forget(run_key)
 
     def stats(self) -> dict[str, Any]:
         """Link counters for GET /api/rigs/{rig} (frames, errors, gaps, resends, ...)."""
@@ -280,8 +260,8 @@ class RigLink:
                 self._stats.add("commands_sent")
                 pending.first_sent_at = now
                 if pending.msg_id == schema.START_RUN:
-                    self._deliver_gaps(self._samples.track(
-                        pending.fields["run_key"], pending.fields.get("resume_seq", 0)))
+                    self._samples.start(pending.fields["run_key"],
+                                        pending.fields.get("resume_seq", 0))
             pending.tries += 1
             pending.last_sent_at = now
             self._outbox.append((pending.msg_id, pending.body, False))
@@ -303,7 +283,7 @@ class RigLink:
         pending = self._table.get(msg.cmd_id)
         if msg.msg_id == schema.STATUS:
             self._view.saw_status(msg)
-            self._dispatch.put(dl.StatusSeen(self.name, msg))
+            self._dispatch.put(deliveries.StatusSeen(self.name, msg))
         if pending is None:
             self._stats.add("late_replies")  # answer to an earlier try of a finished command
             return
@@ -319,50 +299,19 @@ class RigLink:
     # ----------------------------------------------------------------- resends
 
     def _schedule_resends(self, now: float) -> None:
-        for run_key, first, last in self._samples.poll(now):
-            self._dispatch.put(dl.GapDetected(self.name, run_key, first, last))
+        """Device events missing: RESEND_EVENTS, one request at a time (samples are the run
+        manager's to ask for)."""
         self._events.poll(now)
-        if not self._resend_busy and now - self._resend_at >= self.resend_interval_s:
-            request, lost = self._samples.next_request(now)
-            self._deliver_lost(lost)
-            if request is not None:
-                self._resend_busy = True
-                self._resend_at = now
-                self._stats.add("resend_requests")
-                self._queue_internal(schema.RESEND, request)
         if not self._event_resend_busy:
             from_seq = self._events.next_request(now)
             if from_seq is not None:
                 self._event_resend_busy = True
                 self._stats.add("event_resend_requests")
-                self._queue_internal(schema.RESEND_EVENTS, from_seq)
-
-    def _queue_internal(self, msg_id: int, what: Any) -> None:
-        if msg_id == schema.RESEND:
-            run_key, first, last = what
-            fields = {"run_key": run_key, "from_seq": first, "to_seq": last}
-            on_done = self._resend_answered(what)
-        else:
-            fields = {"from_event_seq": what}
-            on_done = self._event_resend_answered
-        # One try: the gap bookkeeping decides when to ask again.
-        self._queue_command(wire.model_for(msg_id), fields, max(2.0, self.command_timeout_s),
-                            1, 0.0, on_done)
-
-    def _resend_answered(self, asked: SeqRange) -> Any:
-        def done(reply: Reply | None, error: LinkError | None) -> None:
-            with self._lock:
-                self._resend_busy = False
-                if reply is None or reply.ok:
-                    return
-                msg: Any = reply.message
-                self._stats.add("resend_refused")
-                run_key, first, last = asked
-                if msg.code == schema.NACK_NOT_IN_RING:
-                    self._deliver_lost(self._samples.refused(run_key, first, last, msg.detail))
-                elif msg.code == schema.NACK_BAD_RUN_KEY:
-                    self._deliver_lost(self._samples.refused(run_key, first, last, None))
-        return done
+                # One try: the gap bookkeeping decides when to ask again.
+                self._queue_command(wire.model_for(schema.RESEND_EVENTS),
+                                    {"from_event_seq": from_seq},
+                                    max(2.0, self.command_timeout_s), 1, 0.0,
+                                    self._event_resend_answered)
 
     def _event_resend_answered(self, reply: Reply | None, error: LinkError | None) -> None:
         with self._lock:
@@ -370,15 +319,11 @@ class RigLink:
             if reply is not None and reply.ok:
                 lost = self._events.resend_done()
                 if lost:
-                    self._dispatch.put(dl.EventsLost(self.name, tuple(lost)))
+                    self._dispatch.put(deliveries.EventsLost(self.name, tuple(lost)))
 
     def _deliver_gaps(self, gaps: list[SeqRange]) -> None:
         for run_key, first, last in gaps:
-            self._dispatch.put(dl.GapDetected(self.name, run_key, first, last))
-
-    def _deliver_lost(self, lost: list[SeqRange]) -> None:
-        for run_key, first, last in lost:
-            self._dispatch.put(dl.SamplesLost(self.name, run_key, first, last))
+            self._dispatch.put(deliveries.GapDetected(self.name, run_key, first, last))
 
     # ----------------------------------------------------------------- frames in
 
@@ -401,24 +346,23 @@ class RigLink:
             self._on_event(msg, now)
         elif msg_id == schema.LOG:
             text = msg.data.decode("utf-8", "replace")
-            self._dispatch.put(dl.LogLine(self.name, msg.level, text))
+            self._dispatch.put(deliveries.LogLine(self.name, msg.level, text))
 
     def _on_batch(self, body: bytes, now: float) -> None:
         run_key, flags, records = wire.decode_sample_batch(body)
-        fresh, gaps = self._samples.accept(run_key, records["seq"])
+        resent = bool(flags & schema.BATCH_RESENT)
+        fresh, gaps = self._samples.accept(run_key, records["seq"], resent)
         if gaps:
             self._deliver_gaps(gaps)
-            self._urgent = True
         if fresh is not None:
             records = records[fresh]
         if not len(records):
             return
-        resent = bool(flags & schema.BATCH_RESENT)
         self._stats.add("samples_received", len(records))
         if resent:
             self._stats.add("samples_resent", len(records))
         self._view.saw_samples(records, now)
-        self._dispatch.put(dl.SampleBatch(self.name, run_key, records, resent))
+        self._dispatch.put(deliveries.SampleBatch(self.name, run_key, records, resent))
 
     def _on_hello_ack(self, msg: Any, now: float) -> None:
         self._device_hash = msg.schema_hash
@@ -444,8 +388,6 @@ class RigLink:
             self._events.start(msg.next_event_seq)
         else:
             self._events.claim(msg.next_event_seq, now - self._events.tail_grace_s)
-        if msg.run_key:
-            self._samples.claim(msg.run_key, msg.next_seq, now)
         self._boot_seen = False
         self._session = True
         self._sessions += 1
@@ -458,14 +400,12 @@ class RigLink:
         self._table.rearm()
         self._urgent = True
         self._heartbeat_at = now - self.heartbeat_period_s
-        self._dispatch.put(dl.Connected(self.name, msg, bool(reset and previous is not None)))
+        self._dispatch.put(deliveries.Connected(self.name, msg, bool(reset and previous is not None)))
 
     def _on_heartbeat(self, msg: Any, now: float) -> None:
         self._view.saw_heartbeat(msg, now)
-        if msg.run_key:
-            self._samples.claim(msg.run_key, msg.next_seq, now)
         self._events.claim(msg.next_event_seq, now)
-        self._dispatch.put(dl.HeartbeatSeen(self.name, msg))
+        self._dispatch.put(deliveries.HeartbeatSeen(self.name, msg))
 
     def _on_event(self, msg: Any, now: float) -> None:
         if msg.code == schema.EV_BOOT:
@@ -480,7 +420,7 @@ class RigLink:
             return
         self._stats.add("events_received")
         name = schema.EVENT_NAMES.get(msg.code, f"event {msg.code}")
-        self._dispatch.put(dl.DeviceEvent(self.name, msg.event_seq, msg.code, name, msg.run_key,
+        self._dispatch.put(deliveries.DeviceEvent(self.name, msg.event_seq, msg.code, name, msg.run_key,
                                           msg.t_s, msg.t_us, msg.value, msg.state, recovered))
 
     # ----------------------------------------------------------------- I/O thread
@@ -607,7 +547,7 @@ class RigLink:
                     self._set_state(CLOSED if self._closing.is_set() else DISCONNECTED)
                     self._detail = None if self._closing.is_set() else reason
             if was_up or self._state == SCHEMA_MISMATCH:
-                self._dispatch.put(dl.Disconnected(self.name, reason))
+                self._dispatch.put(deliveries.Disconnected(self.name, reason))
             if self._state == SCHEMA_MISMATCH:
                 break
             if self._sessions > sessions_before:

@@ -8,7 +8,7 @@ from protocol.decoder import STAT_NAMES, StreamDecoder
 COUNTERS = (
     "frames_sent", "bytes_sent", "heartbeats_sent", "commands_sent", "retries",
     "commands_failed", "late_replies", "bad_bodies", "samples_received", "samples_resent",
-    "resend_requests", "resend_refused", "events_received", "event_resend_requests",
+    "events_received", "event_resend_requests",
     "reconnects", "device_resets",
 )
 # Decoder drops other than CRC and framing errors.
@@ -48,8 +48,6 @@ class LinkStats:
         out.update(self.counts)
         out.update({
             "gaps_detected": samples.gaps_detected,
-            "samples_missing": samples.missing_count(),
-            "samples_lost": samples.samples_lost,
             "duplicate_samples": samples.duplicates,
             "event_gaps": events.gaps_detected,
             "events_lost": events.events_lost,

@@ -153,11 +153,6 @@ class LinkFollower:
                              "samples %d..%d missing; asked the rig to resend them"
                              % (item.from_seq, item.to_seq),
                              {"from_seq": item.from_seq, "to_seq": item.to_seq})
-        elif isinstance(item, rig_link.SamplesLost):
-            # The link stopped asking after its few tries; the backfill goes on asking while
-            # the rig holds them and records the loss only when the rig says they are gone.
-            log.debug("rig %s: the link gave up on samples %d..%d of run key %s", rig.name,
-                      item.from_seq, item.to_seq, key_text(item.run_key))
         elif isinstance(item, rig_link.EventsLost):
             await book.event(rig, None, "events_lost", "device events %s were not recovered"
                              % (list(item.event_seqs),))

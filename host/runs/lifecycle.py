@@ -319,8 +319,6 @@ class Lifecycle:
         await self.book.update(tracker, state=state, error=error, summary=summary,
                                progress=1.0 if state == "completed" else tracker.progress)
         self.book.leave(tracker)
-        if tracker.rig.link is not None:
-            tracker.rig.link.forget_run(tracker.run_key)
         self.book.hub.publish(run.id, "end", tracker.run.as_dict(calibration=False))
 
 

@@ -72,10 +72,9 @@ class Orphans:
             imported=True, state="running")
         rig.orphan = None
         tracker = self.lifecycle.adopt(run, rig)
+        # Everything the board took is wanted, from seq 0 (the backfill asks for it; the
+        # link passes re-sent samples it saw while nobody stored them).
         tracker.device_next_seq = status.next_seq
-        # What the link saw of it while nobody here wanted it was not stored: want it all.
-        rig.link.forget_run(key)
-        rig.link.track_run(key, 0)
         await book.event(rig, key, "imported", "run key %s imported from the rig: %s, %d "
                          "samples taken, seq %d onward still held; its parameters are not "
                          "known here (defaults recorded)"

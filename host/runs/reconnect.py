@@ -57,9 +57,7 @@ class Reconnect:
                 book.publish_state(tracker.run)
                 await book.event(rig, run_key, "reattached", "the rig holds the run (it was "
                                  "%s here); following it again" % was)
-            tracker.saw_next_seq(hello.next_seq)
-            holes = tracker.order.holes(hello.next_seq - 1)
-            rig.link.track_run(run_key, holes[0][0] if holes else hello.next_seq)
+            tracker.saw_next_seq(hello.next_seq)  # the backfill asks for what is missing
             if hello.state != schema.STATE_RUNNING:
                 self.lifecycle.finish_soon(tracker)
             else:
@@ -112,9 +110,8 @@ class Reconnect:
             return
         tracker.epoch += 1  # the rig's numbering restarts here: older recoveries stop
         tail_lost = await self.recovery.close_gaps_for_resume(tracker)
-        # The link's bookkeeping of the old numbering goes with it; renumbered seqs come anew.
-        rig.link.forget_run(run_key)
-        rig.link.track_run(run_key, tracker.order.next_seq)
+        # The START_RUN below numbers the rig's samples from next_seq again; the link sees it
+        # and takes the seqs from there as new.
         next_seq = tracker.order.next_seq
         cols = await asyncio.to_thread(book.store.read_samples, tracker.run.id,
                                        None, None, ("t_s", "setpoint_v"))

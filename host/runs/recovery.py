@@ -50,6 +50,7 @@ class Recovery:
                 continue
             order = tracker.order
             holes = order.holes(max(tracker.device_next_seq - 1, order.last_held()))
+            tracker.rig.recovery["samples_missing"] = sum(b - a + 1 for a, b in holes)
             now = time.monotonic()
             asked = {a: t for a, t in asked.items() if now - t < BACKFILL_RETRY_S}
             for first, last in merged_ranges(holes, BACKFILL_MERGE)[:BACKFILL_ASKS]:
@@ -63,6 +64,8 @@ class Recovery:
         """One RESEND, one try; the backfill asks again if the samples do not come."""
         link = tracker.rig.link
         assert link is not None
+        counts = tracker.rig.recovery
+        counts["resend_requests"] += 1
         try:
             reply = await link.acommand(schema.RESEND, run_key=tracker.run_key,
                                         from_seq=first, to_seq=last, timeout_s=1.0, tries=1,
@@ -70,6 +73,8 @@ class Recovery:
         except LinkError:
             return
         msg: Any = reply.message
+        if not reply.ok:
+            counts["resend_refused"] += 1
         if tracker.epoch == epoch and not reply.ok and msg.code == schema.NACK_NOT_IN_RING:
             await self.give_up(tracker, msg.detail, "are no longer on the rig")
         # NACK_BAD_RUN_KEY: the rig was reset or runs something else; reconcile resumes ours.
@@ -78,6 +83,7 @@ class Recovery:
         """Record every missing seq below below_seq as lost and store what waited on them."""
         holes = tracker.order.holes(below_seq - 1)
         ready = tracker.order.skip_to(below_seq)  # before any await: one give-up per hole
+        tracker.rig.recovery["samples_lost"] += sum(b - a + 1 for a, b in holes)
         for a, b in holes:
             await self.book.event(tracker.rig, tracker.run_key, "samples_lost",
                                   "samples %d..%d %s: lost" % (a, b, why),
@@ -101,6 +107,7 @@ class Recovery:
         if len(renumbered):
             await self.sink.store(tracker.rig, tracker, renumbered)
         lost_at_least = max(0, claimed - received) + sum(b - a + 1 for a, b in dropped)
+        tracker.rig.recovery["samples_lost"] += lost_at_least
         if lost_at_least or len(renumbered):
             message = "the rig lost at least %d samples it had not sent" % lost_at_least
             if len(renumbered):

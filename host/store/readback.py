@@ -114,28 +114,3 @@ def _read_postgresql(dbapi: Any, run_id: int, names: tuple[str, ...], start_s: f
     if (order != np.arange(len(order))).any():
         out = {name: values[order] for name, values in out.items()}
     return out
-
-
-def seq_stats(conn: sa.Connection, run_id: int, upto_seq: int) -> tuple[int, int | None]:
-    """(row count, highest seq) over seq <= upto_seq."""
-    row = conn.execute(
-        sa.text("SELECT COUNT(*), MAX(seq) FROM samples WHERE run_id = :r AND seq <= :u"),
-        {"r": run_id, "u": upto_seq}).one()
-    return int(row[0]), None if row[1] is None else int(row[1])
-
-
-def inner_gaps(conn: sa.Connection, run_id: int, upto_seq: int) -> list[tuple[int, int]]:
-    """Inclusive (from, to) runs of missing seq from 0 up to the highest stored <= upto_seq."""
-    if conn.dialect.name == "sqlite":
-        seq = _fetch_sqlite(driver_connection(conn),
-                            "SELECT seq FROM samples WHERE run_id = ? AND seq <= ? ORDER BY seq",
-                            [run_id, upto_seq], np.dtype([("seq", np.int64)]))["seq"]
-        starts = np.concatenate(([-1], seq[:-1])) + 1  # the seq each stored one should be
-        holes = np.nonzero(seq > starts)[0]
-        return [(int(starts[i]), int(seq[i]) - 1) for i in holes]
-    rows = conn.execute(sa.text(
-        "SELECT prev + 1, seq - 1 FROM ("
-        " SELECT seq, LAG(seq, 1, -1::int8) OVER (ORDER BY seq) AS prev"
-        " FROM samples WHERE run_id = :r AND seq <= :u) AS steps"
-        " WHERE seq - prev > 1 ORDER BY seq"), {"r": run_id, "u": upto_seq}).all()
-    return [(int(a), int(b)) for a, b in rows]

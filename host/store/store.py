@@ -265,21 +265,6 @@ class Store:
                                .where(samples.c.run_id == run_id)).scalar_one()
         return None if top is None else int(top)
 
-    def missing_seq_ranges(self, run_id: int, upto_seq: int) -> list[tuple[int, int]]:
-        """Inclusive (from_seq, to_seq) ranges absent from 0..upto_seq, in order: what to
-        ask the device to RESEND. Pass HEARTBEAT.next_seq - 1 to include a lost tail."""
-        if upto_seq < 0:
-            return []
-        with self._read() as conn:
-            _require_run(conn, run_id)
-            count, top = readback.seq_stats(conn, run_id, upto_seq)
-            if top is None:
-                return [(0, upto_seq)]
-            gaps = [] if count == top + 1 else readback.inner_gaps(conn, run_id, top)
-        if top < upto_seq:
-            gaps.append((top + 1, upto_seq))
-        return gaps
-
     def read_samples(self, run_id: int, start_s: float | None = None,
                      end_s: float | None = None,
                      columns: Sequence[str] | None = None, *,
@@ -361,14 +346,6 @@ class Store:
         with self._read() as conn:
             _require_rig(conn, rig)
             return _latest_calibration(conn, rig)
-
-    def calibration_history(self, rig: str) -> list[Calibration]:
-        """Every calibration the rig had, oldest first."""
-        with self._read() as conn:
-            _require_rig(conn, rig)
-            rows = conn.execute(sa.select(calibrations).where(calibrations.c.rig == rig)
-                                .order_by(calibrations.c.id))
-            return [_calibration(r) for r in rows]
 
 
 def _require_rig(conn: sa.Connection, rig: str, lock: bool = False) -> None:

@@ -86,6 +86,24 @@ class RigPeer:
     def batch(self, run_key: int, seqs: list[int], resent: bool = False) -> None:
         self.send_body(schema.SAMPLE_BATCH, batch_body(run_key, seqs, resent))
 
+    def serve_resends(self, held: range = range(10_000)) -> None:
+        """Answer RESEND like the firmware: resent batches of what it holds, then ACK, or
+        NACK_NOT_IN_RING naming the oldest it holds when part of the range is gone."""
+
+        def answer(m: Any) -> bool:
+            if m.msg_id != schema.RESEND:
+                return False
+            want = [s for s in range(m.from_seq, m.to_seq + 1) if s in held]
+            for i in range(0, len(want), 8):
+                self.batch(m.run_key, want[i:i + 8], resent=True)
+            if m.from_seq < held.start:
+                self.nack(m, schema.NACK_NOT_IN_RING, held.start)
+            else:
+                self.ack(m)
+            return True
+
+        self.handlers.append(answer)
+
     def ack(self, command: Any) -> None:
         self.send("ACK", cmd_id=command.cmd_id, of_msg=command.msg_id)
 

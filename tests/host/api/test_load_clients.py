@@ -139,9 +139,9 @@ def test_fifty_monitoring_clients_neither_starve_nor_slow_ingest(service):
     # skips a sample that falls due while its loop is late (the seqs stay contiguous).
     assert len(seqs) >= 0.25 * planned
     rig = wait_for(lambda: httpx.get(service.url + "/api/rigs/rig1").json(), 10, "the rig")
-    link = rig["link"]
+    recovery = rig["recovery"]
     assert rig["device"]["next_seq"] == len(seqs)  # nothing the device took is missing
-    assert (link["samples_missing"], link["samples_lost"]) == (0, 0), link
+    assert (recovery["samples_missing"], recovery["samples_lost"]) == (0, 0), recovery
 
     waits = [c.longest_wait_s() for c in followers + pollers]
     print(f"\nload: {len(followers)} streams + {len(pollers)} pollers, {len(seqs)} samples "

@@ -1,11 +1,12 @@
 """RigLink against the real firmware on the MicroPython unix port, behind hil_sim's pty."""
 
+import contextlib
 from typing import Any
 
 import pytest
 
 from hil_sim.launcher import SimRig
-from host.link import Connected, DeviceEvent, Disconnected, RigLink, wire
+from host.link import Connected, DeviceEvent, Disconnected, LinkError, RigLink, SampleBatch, wire
 from protocol import schema
 from tests.support.rigpeer import Collector
 from tests.support.waiting import wait_for
@@ -97,19 +98,27 @@ def test_out_of_range_start_run_is_refused_with_the_field_name(sim):
     assert "sample_period_ms = 1" in reply.error
 
 
-def test_corrupted_batches_are_recovered_by_resend(tmp_path):
-    rig, link, got = _open(faults="up:corrupt=0.0005,seed=3", tail_grace_s=0.5,
-                           resend_retry_s=0.3)
+def test_samples_corruption_destroyed_come_back_when_asked_for(tmp_path):
+    rig, link, got = _open(faults="up:corrupt=0.0005,seed=3")
     try:
         assert link.wait_connected(15.0), rig.log_text()[-2000:]
         produced = _run_to_the_end(link, got, max_duration_s=40)
-        wait_for(lambda: sorted(got.seqs(RUN_KEY)) == list(range(produced)), 30.0,
-                 "every sample after resends")
-        assert len(got.seqs(RUN_KEY)) == produced  # none twice
         stats = link.stats()
         assert stats["crc_errors"] + stats["framing_errors"] > 0
-        assert stats["gaps_detected"] > 0 and stats["samples_resent"] > 0
-        assert stats["samples_lost"] == 0
+        assert stats["gaps_detected"] > 0  # found, and left to whoever asks (the run manager)
+
+        def everything_arrived() -> bool:
+            holes = sorted(set(range(produced)) - set(got.seqs(RUN_KEY)))
+            if holes:
+                with contextlib.suppress(LinkError):  # a lost answer: ask again next time
+                    link.command("RESEND", run_key=RUN_KEY, from_seq=holes[0],
+                                 to_seq=min(holes[-1], holes[0] + 255), tries=1)
+            return not holes
+
+        wait_for(everything_arrived, 60.0, "every sample after RESENDs")
+        live = [int(s) for b in got.of(SampleBatch) if not b.resent for s in b.records["seq"]]
+        assert len(live) == len(set(live))  # no live sample twice
+        assert link.stats()["samples_resent"] > 0
     finally:
         _close(rig, link)
 

@@ -15,14 +15,13 @@ from host.link import (
     GapDetected,
     RigLink,
     SampleBatch,
-    SamplesLost,
 )
 from protocol import schema
 from tests.support.rigpeer import RigPeer, connected_link
 from tests.support.waiting import wait_for
 
 FAST = {"command_timeout_s": 0.3, "backoff_initial_s": 0.05, "resend_retry_s": 0.2,
-            "tail_grace_s": 0.3, "resend_interval_s": 0.0}
+        "tail_grace_s": 0.3}
 EVENT = {"run_key": 7, "t_s": 0, "t_us": 0, "value": 0, "state": schema.STATE_RUNNING}
 
 
@@ -32,99 +31,37 @@ def link(peer, got):
         yield lk
 
 
-def _serve_resends(peer, held=range(10_000)):
-    """Answer RESEND like the firmware: resent batches of what it holds, then ACK/NACK."""
-
-    def answer(m):
-        if m.msg_id != schema.RESEND:
-            return False
-        want = [s for s in range(m.from_seq, m.to_seq + 1) if s in held]
-        for i in range(0, len(want), 8):
-            peer.batch(m.run_key, want[i:i + 8], resent=True)
-        if m.from_seq < held.start:
-            peer.nack(m, schema.NACK_NOT_IN_RING, held.start)
-        else:
-            peer.ack(m)
-        return True
-
-    peer.handlers.append(answer)
-
-
-def test_a_gap_is_asked_for_exactly_and_every_seq_arrives_once(peer, link, got):
-    _serve_resends(peer)
+def test_a_gap_is_reported_and_left_to_the_run_manager(peer, link, got):
     peer.batch(7, list(range(8)))
     peer.batch(7, list(range(16, 24)))
-    wait_for(lambda: len(got.seqs(7)) == 24, what="24 samples")
-    assert sorted(got.seqs(7)) == list(range(24))
-    request = peer.sent_by_host("RESEND")[0]
-    assert (request.run_key, request.from_seq, request.to_seq) == (7, 8, 15)
+    wait_for(lambda: len(got.seqs(7)) == 16, what="16 samples")
     assert [(g.from_seq, g.to_seq) for g in got.of(GapDetected)] == [(8, 15)]
-    resent = [b for b in got.of(SampleBatch) if b.resent]
-    assert [int(s) for b in resent for s in b.records["seq"]] == list(range(8, 16))
-    stats = link.stats()
-    assert (stats["gaps_detected"], stats["resend_requests"], stats["samples_resent"]) == (1, 1, 8)
+    peer.heartbeat.update(run_key=7, next_seq=30, state=schema.STATE_RUNNING)
+    time.sleep(0.5)  # several heartbeats: the link asks for nothing of its own
+    assert peer.sent_by_host("RESEND") == []
+    assert link.stats()["gaps_detected"] == 1
 
 
-def test_a_range_still_missing_after_the_retry_time_is_asked_again(peer, link, got):
-    answered = []
-
-    def ack_without_samples_first(m):
-        if m.msg_id != schema.RESEND:
-            return False
-        answered.append(m)
-        if len(answered) >= 2:
-            peer.batch(m.run_key, list(range(m.from_seq, m.to_seq + 1)), resent=True)
-        peer.ack(m)
-        return True
-
-    peer.handlers.append(ack_without_samples_first)
-    peer.batch(7, [0, 1])
-    peer.batch(7, [5])
-    wait_for(lambda: len(got.seqs(7)) == 6, what="6 samples")
-    assert [(m.from_seq, m.to_seq) for m in answered] == [(2, 4), (2, 4)]
-    assert answered[0].cmd_id != answered[1].cmd_id  # a new request, not a retry
-
-
-def test_samples_the_rig_no_longer_holds_are_recorded_lost(peer, link, got):
-    _serve_resends(peer, held=range(20, 10_000))
-    peer.batch(7, [0])
-    peer.batch(7, [30])
-    wait_for(lambda: got.of(SamplesLost), what="SamplesLost")
-    wait_for(lambda: len(got.seqs(7)) == 12, what="the held part of the gap")
-    assert [(x.from_seq, x.to_seq) for x in got.of(SamplesLost)] == [(1, 19)]
-    assert sorted(got.seqs(7)) == [0] + list(range(20, 31))
-    assert link.stats()["samples_lost"] == 19
-
-
-def test_a_lost_tail_is_found_from_the_heartbeat_next_seq(peer, link, got):
-    _serve_resends(peer)
+def test_live_repeats_are_dropped_and_resent_samples_pass(peer, link, got):
     peer.batch(7, list(range(8)))
-    peer.heartbeat.update(run_key=7, next_seq=20, state=schema.STATE_RUNNING)
-    wait_for(lambda: len(got.seqs(7)) == 20, what="the tail")
-    request = peer.sent_by_host("RESEND")[0]
-    assert (request.from_seq, request.to_seq) == (8, 19)
-
-
-def test_repeated_samples_are_delivered_once(peer, link, got):
-    peer.batch(7, list(range(8)))
-    peer.batch(7, list(range(4, 12)), resent=True)
+    peer.batch(7, list(range(4, 12)))
     wait_for(lambda: len(got.seqs(7)) == 12, what="12 samples")
+    peer.batch(7, [2, 3], resent=True)  # asked for by the run manager: it dedupes
     peer.batch(7, [12])
     wait_for(lambda: 12 in got.seqs(7), what="seq 12")
-    assert got.seqs(7) == list(range(13))
-    assert link.stats()["duplicate_samples"] == 4
+    assert got.seqs(7) == list(range(12)) + [2, 3, 12]
+    assert link.stats()["duplicate_samples"] == 6
 
 
 def test_start_run_makes_the_link_expect_seq_zero(peer, link, got):
-    _serve_resends(peer)
     peer.handlers.append(lambda m: m.msg_id == schema.START_RUN and (peer.ack(m) or True))
     fields = {name: 0 for name in link_fields("START_RUN")}
     fields.update(run_key=12, mode=schema.MODE_CONSTANT_VOLTAGE, setpoint_mv=3000,
                   sample_period_ms=10, oversample=1, compliance_na=1_000_000)
     assert link.command("START_RUN", **fields).ok
     peer.batch(12, list(range(8, 16)))  # the first batch got lost on the way
-    wait_for(lambda: len(got.seqs(12)) == 16, what="16 samples")
-    assert sorted(got.seqs(12)) == list(range(16))
+    wait_for(lambda: got.of(GapDetected), what="the gap")
+    assert [(g.run_key, g.from_seq, g.to_seq) for g in got.of(GapDetected)] == [(12, 0, 7)]
 
 
 def link_fields(name):
@@ -264,7 +201,7 @@ def test_async_queue_delivers_samples_to_the_event_loop(peer, link):
 def test_stats_have_every_counter_the_api_shows(link):
     stats = link.stats()
     for key in ("frames", "bytes", "crc_errors", "framing_errors", "other_drops",
-                "gaps_detected", "samples_resent", "resend_requests", "retries", "reconnects",
+                "gaps_detected", "samples_resent", "duplicate_samples", "retries", "reconnects",
                 "last_frame_age_s"):
         assert key in stats
     assert stats["frames"] >= 1 and stats["last_frame_age_s"] is not None

@@ -63,13 +63,11 @@ def test_rig_without_calibration_has_none(store):
     assert store.get_calibration("rig1") is None
 
 
-def test_newest_calibration_is_current_and_history_is_kept(store):
+def test_the_newest_calibration_is_current(store):
     store.upsert_rig("rig1", "sim:G1")
     store.set_calibration("rig1", {"gain": 1})
     store.set_calibration("rig1", {"gain": 2})
     assert store.get_calibration("rig1") == {"gain": 2}
-    assert [c.calibration for c in store.calibration_history("rig1")] == [{"gain": 1},
-                                                                          {"gain": 2}]
 
 
 def test_run_keeps_the_calibration_it_started_with(store):

@@ -35,6 +35,7 @@ function rigCard(rig) {
   const device = rig.device || {};
   const flags = device.flags || {};
   const link = rig.link || {};
+  const recovery = rig.recovery || {};
   const r = reading(rig);
   const interlock = flags.interlock_ok === undefined ? badge("?", "muted")
     : flags.interlock_ok ? badge("closed (safe)", "good") : badge("OPEN", "bad");
@@ -64,8 +65,8 @@ function rigCard(rig) {
         ["CRC errors", num(link.crc_errors, 9)],
         ["framing errors", num(link.framing_errors, 9)],
         ["gaps", num(link.gaps_detected, 9)],
-        ["missing / lost", `${num(link.samples_missing, 9)} / ${num(link.samples_lost, 9)}`],
-        ["resends", `${num(link.resend_requests, 9)} asked · ${num(link.samples_resent, 9)} samples`],
+        ["missing / lost", `${num(recovery.samples_missing, 9)} / ${num(recovery.samples_lost, 9)}`],
+        ["resends", `${num(recovery.resend_requests, 9)} asked · ${num(link.samples_resent, 9)} samples`],
         ["retries", num(link.retries, 9)],
         ["reconnects", num(link.reconnects, 9)],
         ["last frame", isNum(link.last_frame_age_s) ? `${duration(link.last_frame_age_s)} ago` : DASH],
