@@ -200,12 +200,12 @@ def analyze(
     if kind not in KINDS:
         _fail("--kind must be one of %s, got %r" % (", ".join(KINDS), kind))
     from host.analysis.commands import analyze_csv
-    from host.analysis.errors import AnalysisInputError
+    from host.analysis.errors import INPUT_ERRORS
 
     try:
         result = analyze_csv(file, kind, spectrum_path=spectrum, extrapolate_to=extrapolate_to,
                              accel_n=accel_n)
-    except AnalysisInputError as exc:
+    except INPUT_ERRORS as exc:
         _fail(str(exc))
     typer.echo(json.dumps(result, indent=1))
 

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 
 from host import link as dl
 from host.adoption import BoardRun, FollowedRun, Settle, StoredRun, board_run, files_under, settle
-from host.analysis.photometry import PhotodiodeCalibration
 from host.link import LinkError
 from host.live.fanout import Hub
 from host.rigs import Rig
@@ -33,6 +32,7 @@ from host.runs.units import Converter
 from host.store import RigBusy, Store
 from host.store.columns import json_rows
 from host.store.records import Run
+from photometry.photodiode import PhotodiodeCalibration
 from protocol import schema
 
 log = logging.getLogger(__name__)

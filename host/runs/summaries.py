@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 
 from host.analysis.commands import summarize_jvl, summarize_lifetime, summarize_photostability
-from host.analysis.errors import AnalysisInputError
+from host.analysis.errors import INPUT_ERRORS
 from protocol import schema
 
 
@@ -44,6 +44,6 @@ def summarize_run(kind: str, params: dict[str, Any], calibration: dict[str, Any]
                 summary.setdefault("notes", []).append(
                     "EQE, peak and FWHM use the rig's stored reference EL spectrum")
             return summary
-    except AnalysisInputError as exc:
+    except INPUT_ERRORS as exc:
         return {"notes": ["not analysed: %s" % exc]}
     raise ValueError("unknown run kind %r" % kind)

@@ -6,7 +6,7 @@ the rig's photodiode calibration. Columns a run kind has no use for are NaN (nul
 
 import numpy as np
 
-from host.analysis.photometry import PhotodiodeCalibration, luminance_per_amp
+from photometry.photodiode import PhotodiodeCalibration, luminance_per_amp
 from protocol import schema
 
 LED_KINDS = ("lifetime", "jvl")
