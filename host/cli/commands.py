@@ -219,10 +219,10 @@ def sim(
     faults: Annotated[str, typer.Option(help="fault spec, see hil_sim/README.md")] = "",
 ) -> None:
     """Start a simulated rig on a pseudo-terminal; print its port; run until interrupted."""
-    from hil_sim.cli import sim_command
+    from host import simulated
 
     try:
-        sim_command(device=device, accel=accel, seed=seed, faults=faults)
+        simulated.run_sim_command(device=device, accel=accel, seed=seed, faults=faults)
     except ValueError as exc:
         _fail(str(exc))
 
