@@ -1,4 +1,8 @@
-"""Firmware entry point: pick the board, make it safe, hand it to the rig, loop forever."""
+"""Firmware entry point: make the board safe, hand it to the rig, loop forever.
+
+On the Pico this file runs as __main__ and builds the real board; the simulator's entry
+(hil_sim/unix_main.py) imports it and hands `run` the simulated board instead.
+"""
 
 import sys
 
@@ -13,24 +17,8 @@ _FIRMWARE_MODULES = (
 )
 
 
-def build_board():
-    """The Pico's real board on rp2 (None when its safe-boot jumper is set); the simulated
-    board, configured by LUMENRIG_SIM_*, everywhere else."""
-    if sys.platform == "rp2":
-        from lumenfw import board_pico
-
-        if board_pico.safe_boot_requested():
-            return None
-        return board_pico.build()
-    from hil_sim import board as sim_board
-
-    return sim_board.build_from_env()
-
-
-def main():
-    board = build_board()
-    if board is None:
-        return  # back to the REPL, where mpremote can reach the board
+def run(board):
+    """Make the board's outputs safe, import the rest with the watchdog fed, loop forever."""
     safe_outputs(board)  # pins (no I2C yet), before anything else is built, let alone talks
     for module in _FIRMWARE_MODULES:
         __import__(module)
@@ -42,4 +30,17 @@ def main():
     rig.run_forever()
 
 
-main()
+def main():
+    """The Pico's board, unless its safe-boot jumper asks to stay at the REPL."""
+    if sys.platform != "rp2":
+        raise SystemExit("firmware/main.py builds the Pico's board; on the unix port the "
+                         "simulator runs hil_sim/unix_main.py")
+    from lumenfw import board_pico
+
+    if board_pico.safe_boot_requested():
+        return  # back to the REPL, where mpremote can reach the board
+    run(board_pico.build())
+
+
+if __name__ == "__main__":
+    main()

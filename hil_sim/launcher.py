@@ -20,7 +20,8 @@ from lumenfw import board_config
 from lumenfw.ring import RECORD_SIZE
 
 REPO = Path(__file__).resolve().parent.parent
-FIRMWARE_MAIN = REPO / "firmware" / "main.py"
+# The unix-port entry: the simulated board handed to firmware/main.py's loop.
+SIM_ENTRY = REPO / "hil_sim" / "unix_main.py"
 MICROPYPATH = os.pathsep.join([str(REPO / "firmware"), str(REPO), ".frozen"])
 # The firmware and the simulated bench keep ~200 kB on the 64-bit unix port (code included),
 # plus the sample ring. The heap is sized to that, not generously: MicroPython scans its
@@ -104,7 +105,7 @@ class SimRig:
     preset: G1, G2 or film; accel: at most this many device seconds per wall second (> 0),
     or "max" / None: as fast as the CPU allows; seed: physics
     noise seed; faults: fault grammar text or a FaultPlan. script: what the process runs
-    (firmware/main.py; tests use small stand-ins). state_dir: keep the device state (and
+    (hil_sim/unix_main.py, the firmware on a SimBoard; tests use small stand-ins). state_dir: keep the device state (and
     log) there instead of a temporary folder removed by stop(). extra_env: added to the
     process environment (e.g. LUMENRIG_SIM_FROZEN=1). heap: the unix port's heapsize
     ("1m"); by default heap_for() the sample ring the board will keep.
@@ -119,7 +120,7 @@ class SimRig:
             raise ValueError(f"accel must be above 0 (or 'max'), got {accel!r}")
         self.seed = int(seed)
         self.plan = faults if isinstance(faults, FaultPlan) else parse_faults(faults)
-        self.script = Path(script) if script is not None else FIRMWARE_MAIN
+        self.script = Path(script) if script is not None else SIM_ENTRY
         self.heap = heap
         self.restart_delay_s = restart_delay_s
         self._pd_amps_per_cd_m2 = pd_amps_per_cd_m2

@@ -2,12 +2,12 @@
 
 A lab would store this calibration for its rig; the launcher hands pd_amps_per_cd_m2 to the
 simulated device, and the host's analysis inverts the same formula
-(host.analysis.photometry), so a simulated luminance reads back as itself.
+(photometry.photodiode), so a simulated luminance reads back as itself.
 """
 
 from hil_sim import presets
 from hil_sim.physics.spectrum import emission_spectrum, wavelength_grid_nm
-from host.analysis.photometry import PhotodiodeCalibration, photocurrent_per_luminance
+from photometry.photodiode import PhotodiodeCalibration, photocurrent_per_luminance
 
 # The simulated photodiode: a 10 x 10 mm2 silicon photodiode (the disc of equal area has a
 # 5.64 mm radius) on the pixel's axis, 6 mm from it: 1 cd/m2 of G1 gives ~0.9 nA.

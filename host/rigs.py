@@ -7,7 +7,7 @@ serial port; everything else asks the link (snapshot, stats, commands).
 import logging
 from typing import Any
 
-from hil_sim.spec import is_sim_spec, parse_sim_spec
+from host import simulated
 from host.link import RigLink
 from host.runkey import board_text
 from host.settings import RigSpec
@@ -46,18 +46,15 @@ class Rig:
         its calibration)."""
         url = self.spec.spec
         store.upsert_rig(self.name, self.spec.spec)
-        if is_sim_spec(url):
-            sim_spec = parse_sim_spec(url)
-            self.sim = sim_spec.make_rig()
+        if simulated.is_sim_spec(url):
+            self.sim = simulated.make_rig(url)
             self.sim.start()
             url = self.sim.port
             if store.get_calibration(self.name) is None:
                 # A lab measures its photodiode geometry, responsivity and the device's EL
                 # spectrum once; a simulated rig knows them from its preset.
-                from hil_sim.optics import calibration
-
-                store.set_calibration(self.name,
-                                      calibration(sim_spec.preset).model_dump(mode="json"))
+                calibration = simulated.calibration(self.sim.preset)
+                store.set_calibration(self.name, calibration.model_dump(mode="json"))
         # Not started here: RunManager.start() starts it once it listens, so the first
         # Connected (a running rig's HELLO_ACK after a service restart) is not missed.
         self.link = RigLink(self.name, url, start=False)

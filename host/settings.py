@@ -50,11 +50,11 @@ def parse_rig_args(values: list[str]) -> list[RigSpec]:
 def _check_sim_spec(spec: str) -> None:
     """A sim: spec is checked now (preset, accel, seed, fault grammar), so a typo stops the
     command at once with the parser's message instead of failing the service's start-up."""
-    from hil_sim.spec import is_sim_spec, parse_sim_spec
+    from host import simulated
 
-    if is_sim_spec(spec):
+    if simulated.is_sim_spec(spec):
         try:
-            parse_sim_spec(spec)
+            simulated.check_sim_spec(spec)
         except ValueError as exc:
             raise ValueError("--rig %s" % exc) from None
 

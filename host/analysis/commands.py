@@ -12,7 +12,6 @@ from host.analysis.errors import AnalysisInputError
 from host.analysis.jvl import analyse_jvl
 from host.analysis.lifetime import DEFAULT_ACCEL_N, analyse_lifetime
 from host.analysis.photostability import analyse_photostability, peak_drift
-from host.analysis.spectrum import Spectrum, as_spectrum
 from host.analysis.validate import (
     Locate,
     check_non_negative,
@@ -20,6 +19,7 @@ from host.analysis.validate import (
     sample_locator,
     validated,
 )
+from photometry.spectrum import Spectrum, as_spectrum
 
 __all__ = [
     "KINDS",

@@ -7,8 +7,9 @@ from scipy.constants import c as C_M_S
 from scipy.constants import e as Q_C
 from scipy.constants import h as H_J_S
 
-from host.analysis.photometry import K_M_LM_PER_W, integration_grid, photopic_v
-from host.analysis.spectrum import Spectrum, fwhm_nm, peak_nm
+from host.analysis.spectrum import fwhm_nm, peak_nm
+from photometry.photopic import K_M_LM_PER_W, integration_grid, photopic_v
+from photometry.spectrum import Spectrum
 
 TURN_ON_CD_M2 = 1.0
 # Below this luminance the ratio L/J is photodiode noise over a tiny current, not efficiency.

@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from host.analysis.spectrum import Spectrum, as_spectrum, peak_nm
+from host.analysis.spectrum import peak_nm
+from photometry.spectrum import Spectrum, as_spectrum
 
 # A PL peak that moves less than this stayed put (about a spectrometer's resolution step).
 PEAK_TOLERANCE_NM = 1.0

@@ -5,8 +5,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from host.analysis.photometry import PhotodiodeCalibration
 from host.api.deps import control_access, read_access, service
+from photometry.photodiode import PhotodiodeCalibration
 
 router = APIRouter(prefix="/api")
 

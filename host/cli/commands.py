@@ -202,12 +202,12 @@ def analyze(
     if kind not in KIND_NAMES:
         _fail("--kind must be one of %s, got %r" % (", ".join(KIND_NAMES), kind))
     from host.analysis.commands import analyze_csv
-    from host.analysis.errors import AnalysisInputError
+    from host.analysis.errors import INPUT_ERRORS
 
     try:
         result = analyze_csv(file, kind, spectrum_path=spectrum, extrapolate_to=extrapolate_to,
                              accel_n=accel_n)
-    except AnalysisInputError as exc:
+    except INPUT_ERRORS as exc:
         _fail(str(exc))
     typer.echo(json.dumps(result, indent=1))
 
@@ -221,10 +221,10 @@ def sim(
     faults: Annotated[str, typer.Option(help="fault spec, see hil_sim/README.md")] = "",
 ) -> None:
     """Start a simulated rig on a pseudo-terminal; print its port; run until interrupted."""
-    from hil_sim.cli import sim_command
+    from host import simulated
 
     try:
-        sim_command(device=device, accel=accel, seed=seed, faults=faults)
+        simulated.run_sim_command(device=device, accel=accel, seed=seed, faults=faults)
     except ValueError as exc:
         _fail(str(exc))
 

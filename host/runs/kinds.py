@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import Field, create_model
 
-from host.analysis.errors import AnalysisInputError
+from host.analysis.errors import INPUT_ERRORS
 from host.runs import progress, summaries
 from host.runs.params import JvlParams, LifetimeParams, PhotostabilityParams, RunParams
 from host.runs.programs import (
@@ -57,7 +57,7 @@ class RunKind:
         """The run's analysis; on data it cannot analyse, the reason in notes."""
         try:
             return self.summary(params, calibration, cols, events)
-        except AnalysisInputError as exc:
+        except INPUT_ERRORS as exc:
             return {"notes": ["not analysed: %s" % exc]}
 
 

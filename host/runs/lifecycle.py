@@ -7,7 +7,6 @@ import logging
 import time
 from typing import Any
 
-from host.analysis.photometry import PhotodiodeCalibration
 from host.link import LinkError
 from host.rigs import Rig
 from host.runkey import board_text, key_text, new_run_key
@@ -20,6 +19,7 @@ from host.runs.tracker import Tracker
 from host.runs.units import Converter
 from host.store import RigBusy
 from host.store.records import Run
+from photometry.photodiode import PhotodiodeCalibration
 from protocol import schema
 
 log = logging.getLogger(__name__)

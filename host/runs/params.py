@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from host.analysis.spectrum import Spectrum
 from lumenfw import board_config
+from photometry.spectrum import Spectrum
 
 # The board's limits, from its one config file; the firmware enforces them again.
 MAX_VOLTAGE_V = board_config.MAX_SETPOINT_MV / 1000

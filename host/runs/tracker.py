@@ -5,12 +5,12 @@ from typing import Any
 
 import numpy as np
 
-from host.analysis.photometry import PhotodiodeCalibration
 from host.rigs import Rig
 from host.runs.kinds import KINDS
 from host.runs.ordering import SeqOrder
 from host.runs.units import Converter
 from host.store.records import Run
+from photometry.photodiode import PhotodiodeCalibration
 
 
 class Tracker:

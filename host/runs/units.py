@@ -8,7 +8,7 @@ laser) has PL and the shutter's state.
 
 import numpy as np
 
-from host.analysis.photometry import PhotodiodeCalibration, luminance_per_amp
+from photometry.photodiode import PhotodiodeCalibration, luminance_per_amp
 from protocol import schema
 
 LIGHTS = ("el", "pl")

@@ -375,7 +375,9 @@ def build():
 
 
 sim_board.build_from_env = build
-import main  # noqa: E402,F401 - firmware/main.py: builds the board through build() and loops
+from hil_sim import unix_main  # noqa: E402 - builds the board through build()
+
+unix_main.main()  # firmware/main.py's loop on that board
 '''
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from hil_sim import optics
 from hil_sim.physics.bench import Bench
-from host.analysis.photometry import photocurrent_to_luminance
-from host.analysis.spectrum import Spectrum, fwhm_nm, peak_nm
+from host.analysis.spectrum import fwhm_nm, peak_nm
+from photometry.photodiode import photocurrent_to_luminance
+from photometry.spectrum import Spectrum
 
 
 @pytest.fixture(scope="module")

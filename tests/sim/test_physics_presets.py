@@ -14,7 +14,7 @@ from hil_sim import presets
 from hil_sim.optics import reference_spectrum
 from hil_sim.physics.bench import Bench
 from hil_sim.physics.led import Led
-from host.analysis.photometry import K_M_LM_PER_W, photopic_v
+from photometry.photopic import K_M_LM_PER_W, photopic_v
 
 PIXEL_AREA_M2 = 1e-6  # study: 1 x 1 mm2 emission area
 PD_AMPS_PER_CD_M2 = 1e-9  # any factor: these tests read the ground-truth luminance

@@ -13,8 +13,9 @@ from host.analysis.jvl import (
     power_efficiency_lm_w,
     turn_on_voltage_v,
 )
-from host.analysis.photometry import photopic_v
-from host.analysis.spectrum import Spectrum, fwhm_nm, peak_nm
+from host.analysis.spectrum import fwhm_nm, peak_nm
+from photometry.photopic import photopic_v
+from photometry.spectrum import Spectrum
 
 TRIANGLE_555 = Spectrum(wavelength_nm=[554.0, 555.0, 556.0], intensity=[0.0, 1.0, 0.0])
 

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from host.analysis.errors import AnalysisInputError
-from host.analysis.photometry import (
+from photometry.errors import PhotometryInputError
+from photometry.photodiode import (
     PhotodiodeCalibration,
     collected_fraction,
     luminance_per_amp,
     photocurrent_per_luminance,
     photocurrent_to_luminance,
-    photopic_v,
 )
+from photometry.photopic import photopic_v
 
 # A triangle spectrum 554..556 nm: S*V is 0, V(555)=1, 0 on the grid, so int(S V) = 1 nm exactly;
 # with a flat 0.3 A/W photodiode int(S R) = 0.3 exactly.
@@ -124,7 +124,7 @@ def test_explicit_spectrum_overrides_the_reference():
 
 
 def test_missing_spectrum_is_an_actionable_error():
-    with pytest.raises(AnalysisInputError, match="needs the EL spectrum"):
+    with pytest.raises(PhotometryInputError, match="needs the EL spectrum"):
         luminance_per_amp(calibration(reference_spectrum=None))
 
 

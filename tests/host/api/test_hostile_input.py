@@ -331,7 +331,9 @@ def counted_step(self):
 
 
 rig_module.Rig.step = counted_step
-import main  # noqa: E402,F401 - firmware/main.py, looping forever
+from hil_sim import unix_main  # noqa: E402
+
+unix_main.main()  # firmware/main.py on the simulated board, looping forever
 '''
 
 DEVICE_RUN = 61

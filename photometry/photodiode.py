@@ -1,32 +1,23 @@
 """Photodiode photocurrent to luminance of a Lambertian emitter, and the per-rig calibration.
 
-The simulator builds its photodiode with `photocurrent_per_luminance` and the analysis inverts
-it with `luminance_per_amp`: one formula, two directions.
+The simulator builds its photodiode with `photocurrent_per_luminance` and the host's analysis
+inverts it with `luminance_per_amp`: one formula, two directions.
 """
 
 import math
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from host.analysis.errors import AnalysisInputError
-from host.analysis.spectrum import (
-    MAX_CURVE_POINTS,
-    FiniteFloat,
-    Spectrum,
-    as_spectrum,
-    check_wavelength_grid,
-)
+from photometry.errors import PhotometryInputError
+from photometry.photopic import K_M_LM_PER_W, integration_grid, photopic_v
+from photometry.spectrum import CurveColumn, Spectrum, as_spectrum, check_wavelength_grid
 
-# Maximum luminous efficacy of radiation for photopic vision (CIE / SI definition of the candela).
-K_M_LM_PER_W = 683.0
 # Photon energy h*c/q in eV*nm: responsivity at 100 % quantum efficiency is lambda_nm / this (A/W).
 HC_OVER_Q_EV_NM = 1239.841984
 
-PHOTOPIC_OBSERVER = "CIE 1924 Photopic Standard Observer"
 # The share of the spectrum's power the responsivity curve may leave uncovered.
 MAX_UNCOVERED_POWER_FRACTION = 0.01
 # A photodiode answering less than this (A/W) at its best, or averaged over the light it is
@@ -36,40 +27,13 @@ MIN_PEAK_RESPONSIVITY_A_PER_W = 1e-3
 MIN_BAND_RESPONSIVITY_A_PER_W = 1e-4
 
 
-@lru_cache(maxsize=1)
-def _photopic_table() -> tuple[np.ndarray, np.ndarray]:
-    # Imported here: colour-science takes seconds to import and most callers never need V.
-    from colour.colorimetry import SDS_LEFS_PHOTOPIC
-
-    sd = SDS_LEFS_PHOTOPIC[PHOTOPIC_OBSERVER]
-    return np.asarray(sd.wavelengths, float), np.asarray(sd.values, float)
-
-
-def photopic_v(wavelength_nm: np.ndarray) -> np.ndarray:
-    """CIE 1924 photopic V(lambda) from colour-science, linear between its 1 nm points, 0 outside."""
-    wl, v = _photopic_table()
-    return np.interp(np.asarray(wavelength_nm, float), wl, v, left=0.0, right=0.0)
-
-
-def integration_grid(spectrum: Spectrum) -> tuple[np.ndarray, np.ndarray]:
-    """The spectrum's own points plus every whole nm inside its span, with S linear between.
-
-    Integrating S x V (or S x R) on this grid resolves V's 1 nm table even when the spectrum
-    was sampled coarsely.
-    """
-    wl, s = spectrum.arrays()
-    whole_nm = np.arange(math.ceil(wl[0]), math.floor(wl[-1]) + 1, dtype=float)
-    grid = np.union1d(wl, whole_nm)
-    return grid, np.interp(grid, wl, s)
-
-
 class ResponsivityCurve(BaseModel):
     """Photodiode spectral responsivity in A/W, linear between points."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    wavelength_nm: Annotated[list[FiniteFloat], Field(max_length=MAX_CURVE_POINTS)]
-    a_per_w: Annotated[list[FiniteFloat], Field(max_length=MAX_CURVE_POINTS)]
+    wavelength_nm: CurveColumn
+    a_per_w: CurveColumn
 
     @model_validator(mode="after")
     def _check_physical(self) -> "ResponsivityCurve":
@@ -177,9 +141,10 @@ def luminance_per_amp(
     sv = float(np.trapezoid(intensity * photopic_v(grid), grid))
     sr = float(np.trapezoid(intensity * calibration.responsivity.at(grid), grid))
     if sv <= 0:
-        raise AnalysisInputError("the spectrum has no power where the eye sees (V = 0 there)")
+        raise PhotometryInputError("the spectrum has no power where the eye sees (V = 0 there)")
     if sr <= 0:
-        raise AnalysisInputError("the photodiode is blind to this spectrum (S x R integrates to 0)")
+        raise PhotometryInputError(
+            "the photodiode is blind to this spectrum (S x R integrates to 0)")
     g = collected_fraction(calibration.pd_radius_mm, calibration.pd_distance_mm)
     area_m2 = calibration.pixel_area_mm2 * 1e-6
     return calibration.scale_factor * K_M_LM_PER_W * sv / (g * math.pi * area_m2 * sr)
@@ -213,7 +178,7 @@ def _spectrum_for(
 ) -> Spectrum:
     if spectrum is None:
         if calibration.reference_spectrum is None:
-            raise AnalysisInputError(
+            raise PhotometryInputError(
                 "luminance needs the EL spectrum: pass one or store a reference_spectrum "
                 "in the rig's photodiode calibration"
             )
@@ -222,5 +187,5 @@ def _spectrum_for(
     try:
         check_responsivity_covers(calibration.responsivity, s)
     except ValueError as exc:
-        raise AnalysisInputError(str(exc)) from exc
+        raise PhotometryInputError(str(exc)) from exc
     return s
