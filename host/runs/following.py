@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from host import link as rig_link
-from host.adoption import files_under
 from host.link.wire import SAMPLE_DTYPE
 from host.rigs import Rig
 from host.runkey import board_text, key_text
+from host.runs.adoption import files_under
 from host.runs.book import RunBook
 from host.runs.errors import SampleNotStorable
 from host.runs.lifecycle import Lifecycle, stop_text

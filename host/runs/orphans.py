@@ -4,10 +4,10 @@ run of ours), stopped or imported on request; a run this store already ended is 
 import asyncio
 from typing import Any
 
-from host.adoption import BoardRun, StoredRun, board_run
 from host.link import LinkError
 from host.rigs import Rig
 from host.runkey import board_text, key_text
+from host.runs.adoption import BoardRun, StoredRun, board_run
 from host.runs.book import RunBook
 from host.runs.errors import RunError
 from host.runs.kinds import kind_of_mode

@@ -1,14 +1,14 @@
 """After a rig (re)connects: its unfinished run is reattached, finished, resumed from the
 samples stored (the board was reset and lost it) or failed (another board), never run twice.
-The rules themselves are host.adoption's; this acts on them."""
+The rules themselves are host.runs.adoption's; this acts on them."""
 
 import asyncio
 from typing import Any
 
-from host.adoption import FollowedRun, Settle, settle
 from host.link import LinkError
 from host.rigs import Rig
 from host.runkey import board_text
+from host.runs.adoption import FollowedRun, Settle, settle
 from host.runs.book import RunBook
 from host.runs.lifecycle import START_TRIES, Lifecycle
 from host.runs.orphans import Orphans

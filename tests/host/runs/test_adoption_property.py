@@ -1,6 +1,6 @@
 """Property: through any history of starts, resets, board swaps, reconnects and other
 services' runs, a sample is stored only under the run whose key it carries, started on the
-board that sent it (host/adoption.py decides; this model applies its decisions)."""
+board that sent it (host/runs/adoption.py decides; this model applies its decisions)."""
 
 from dataclasses import dataclass, field
 
@@ -8,7 +8,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from host.adoption import (
+from host.runs.adoption import (
     BoardRun,
     FollowedRun,
     Settle,
