@@ -1,6 +1,6 @@
 """Firmware figures on the MicroPython unix port: heap allocated per sample, loop cost, heap in use.
 
-The real firmware (lumenfw.rig.Rig on hil_sim's SimBoard) runs a constant-voltage run at
+The real firmware (lumenfw.device.Device on hil_sim's SimBoard) runs a constant-voltage run at
 1 s sampling with frozen physics (the simulated chips answer from fixed registers, so what
 allocates is the firmware's own doing) and a link that only counts what it is given. With
 gc disabled, gc.mem_alloc() before and after N samples of main-loop passes gives the bytes
@@ -22,7 +22,7 @@ SCRIPT = """
 import gc, json, time
 from hil_sim.board import SimBoard
 from hil_sim.physics.bench import Bench
-from lumenfw.rig import Rig
+from lumenfw.device import Device
 from protocol import frame, messages, schema
 
 SAMPLES = %(samples)d
@@ -65,13 +65,13 @@ def measure():
     # A G1 lifetime's 1 s sampling at %(accel)dx; passes are timed one by one and split
     # into those that took a sample and those that found nothing due.
     board = SimBoard(Bench("G1", 1, %(pd)r), accel=%(accel)d, frozen=True, link=link)
-    rig = Rig(board)
-    rig.boot()
-    ctrl = rig.ctrl
-    rig.step()  # takes the HELLO and the START_RUN
+    device = Device(board)
+    device.boot()
+    ctrl = device.ctrl
+    device.step()  # takes the HELLO and the START_RUN
     assert ctrl.state == schema.STATE_RUNNING, "the board refused the START_RUN"
     while ctrl.next_seq < 200:  # past the command path, first batches, ambient readings
-        rig.step()
+        device.step()
     out = {}
     gc.collect()
     gc.disable()
@@ -81,7 +81,7 @@ def measure():
     while ctrl.next_seq - first < SAMPLES:
         seq = ctrl.next_seq
         t0 = time.ticks_us()
-        rig.step()
+        device.step()
         pass_us = time.ticks_diff(time.ticks_us(), t0)
         if ctrl.next_seq != seq:
             sample_passes += 1

@@ -1,4 +1,4 @@
-"""Firmware entry point: make the board safe, hand it to the rig, loop forever.
+"""Firmware entry point: make the board safe, hand it to the device, loop forever.
 
 On the Pico this file runs as __main__ and builds the real board; the simulator's entry
 (hil_sim/unix_main.py) imports it and hands `run` the simulated board instead.
@@ -12,8 +12,8 @@ from lumenfw.board import safe_outputs
 # files, compiling everything in one import could outlast the watchdog's timeout.
 _FIRMWARE_MODULES = (
     "protocol.messages", "protocol.decoder", "protocol.writer", "lumenfw.photodiode",
-    "lumenfw.hardware", "lumenfw.runprogram", "lumenfw.modes", "lumenfw.controller",
-    "lumenfw.commands", "lumenfw.link", "lumenfw.safety", "lumenfw.rig",
+    "lumenfw.parts", "lumenfw.runprogram", "lumenfw.modes", "lumenfw.controller",
+    "lumenfw.commands", "lumenfw.link", "lumenfw.safety", "lumenfw.device",
 )
 
 
@@ -23,11 +23,11 @@ def run(board):
     for module in _FIRMWARE_MODULES:
         __import__(module)
         board.feed_watchdog()
-    from lumenfw.rig import Rig
+    from lumenfw.device import Device
 
-    rig = Rig(board)
-    rig.boot()
-    rig.run_forever()
+    device = Device(board)
+    device.boot()
+    device.run_forever()
 
 
 def main():

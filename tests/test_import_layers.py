@@ -108,7 +108,7 @@ def test_every_product_import_runs_downward():
 
 def test_firmware_main_and_the_simulator_entry_are_where_the_layers_expect():
     names = {name for _, name, _ in product_modules()}
-    assert {"main", "lumenfw.rig", HOST_SIM_DOOR, "hil_sim.unix_main"} <= names
+    assert {"main", "lumenfw.device", HOST_SIM_DOOR, "hil_sim.unix_main"} <= names
 
 
 def test_the_checker_flags_upward_imports_wherever_they_are():

@@ -1,1 +1,1 @@
-"""lumenrig firmware: board layer, drivers and the rig controller."""
+"""lumenrig firmware: board layer, drivers and the device around them."""

@@ -1,4 +1,4 @@
-"""The rig's state machine: runs a program on its own, and every way out is stop()."""
+"""The device's run state machine: runs a program on its own, and every way out is stop()."""
 
 from lumenfw import runprogram
 from lumenfw.luminance import LuminanceWatch
@@ -288,7 +288,7 @@ class Controller:
         self._sample_due.add_ms(first_after_ms)
 
     def due_in_us(self, limit_us):
-        """Device us until the rig has work of its own (at most limit_us, 0 when due): the
+        """Device us until the device has work of its own (at most limit_us, 0 when due): the
         next sample, a mode's step, the run's end, a moving shutter's switch, and the
         interlock and compliance check every limits.safety_poll_us while the output or the
         laser is on.  In a run each is on a grid of the run clock, so the passes a run

@@ -40,7 +40,7 @@ class Link:
         self._last_heartbeat_ms = self.last_host_ms - HEARTBEAT_MS
         self.commands_executed = 0
         self.ignored_frames = 0
-        self.failures = 0  # link work that raised while the rig was reporting a fault
+        self.failures = 0  # link work that raised while the device was reporting a fault
         self.last_failure = None
 
     # ---- host activity -------------------------------------------------------------------
@@ -97,7 +97,7 @@ class Link:
         """Send a HEARTBEAT now; the next is due HEARTBEAT_MS later.
 
         Only differences of link times are kept (never a sum that grows), so nothing leaves
-        the small-int range of a wrapping ticks_ms however long the rig runs.
+        the small-int range of a wrapping ticks_ms however long the device runs.
         """
         self._last_heartbeat_ms = now_ms
         ctrl = self._ctrl

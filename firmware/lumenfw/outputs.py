@@ -1,4 +1,4 @@
-"""The rig's outputs (supply relay and setpoint, laser, shutter) and the one way to make them safe."""
+"""The device's outputs (supply relay and setpoint, laser, shutter) and the one way to make them safe."""
 
 from lumenfw.board import dac_code, safe_outputs
 from protocol import schema

@@ -81,7 +81,7 @@ class Sampler:
 
         Never waits for the sensor: the loop keeps running during its 15 ms conversion.
         Ambient values only annotate samples, so a failed reading (CRC error, or an OSError
-        from the bus) keeps the previous values instead of faulting the rig.  Returns True
+        from the bus) keeps the previous values instead of faulting the device.  Returns True
         when a run of failures begins (the caller reports it once), else False.
         """
         if self._sht is None:

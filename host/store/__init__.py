@@ -10,12 +10,20 @@ from host.store.errors import (
     SchemaVersionError,
     StoreError,
 )
-from host.store.records import FINISHED_STATES, RUN_KINDS, RUN_STATES, Calibration, Event, Rig, Run
+from host.store.records import (
+    FINISHED_STATES,
+    RUN_KINDS,
+    RUN_STATES,
+    Calibration,
+    Event,
+    RigRecord,
+    Run,
+)
 from host.store.store import UNSET, Store
 
 __all__ = [
     "CSV_COLUMNS", "DEFAULT_URL", "FINISHED_STATES", "RUN_KINDS", "RUN_STATES", "SAMPLE_COLUMNS",
-    "SAMPLE_NAMES", "UNSET", "Calibration", "Event", "InvalidRunUpdate", "Rig", "RigBusy",
+    "SAMPLE_NAMES", "UNSET", "Calibration", "Event", "InvalidRunUpdate", "RigBusy", "RigRecord",
     "RigNotFound",
     "Run", "RunNotFound", "SchemaVersionError", "Store", "StoreError", "json_rows",
 ]

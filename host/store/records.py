@@ -26,7 +26,7 @@ def _jsonable(record: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Rig:
+class RigRecord:
     """A rig the service has known; `firmware` is what its HELLO_ACK said (JSON)."""
 
     name: str

@@ -28,7 +28,7 @@ from host.store.records import (
     UNFINISHED_STATES,
     Calibration,
     Event,
-    Rig,
+    RigRecord,
     Run,
 )
 from host.store.tables import calibrations, events, rigs, runs, samples, utc_now
@@ -94,7 +94,8 @@ class Store:
 
     # Rigs
 
-    def upsert_rig(self, name: str, spec: str, firmware: Mapping[str, Any] | None = None) -> Rig:
+    def upsert_rig(self, name: str, spec: str,
+                   firmware: Mapping[str, Any] | None = None) -> RigRecord:
         """Register a rig or mark it seen now; firmware=None keeps what was stored before."""
         now = utc_now()
         values: dict[str, Any] = {"name": name, "spec": spec, "first_seen": now,
@@ -108,14 +109,14 @@ class Store:
             conn.execute(statement)
             return _rig(conn.execute(sa.select(rigs).where(rigs.c.name == name)).one())
 
-    def get_rig(self, name: str) -> Rig:
+    def get_rig(self, name: str) -> RigRecord:
         with self._read() as conn:
             row = conn.execute(sa.select(rigs).where(rigs.c.name == name)).one_or_none()
         if row is None:
             raise RigNotFound(name)
         return _rig(row)
 
-    def list_rigs(self) -> list[Rig]:
+    def list_rigs(self) -> list[RigRecord]:
         with self._read() as conn:
             return [_rig(r) for r in conn.execute(sa.select(rigs).order_by(rigs.c.name))]
 
@@ -384,8 +385,8 @@ def _latest_calibration(conn: sa.Connection, rig: str) -> dict[str, Any] | None:
                         .order_by(calibrations.c.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def _rig(row: sa.Row[Any]) -> Rig:
-    return Rig(**row._asdict())
+def _rig(row: sa.Row[Any]) -> RigRecord:
+    return RigRecord(**row._asdict())
 
 
 def _run(row: sa.Row[Any]) -> Run:

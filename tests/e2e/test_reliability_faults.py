@@ -76,9 +76,9 @@ def test_a_live_batch_holds_at_most_100_ms_of_run_time_under_acceleration():
 
 @pytest.mark.micropython
 def test_the_simulated_board_takes_a_larger_sample_ring_from_its_environment():
-    script = ("from hil_sim import board\nfrom lumenfw.rig import Rig\n"
-              "rig = Rig(board.build_from_env())\n"
-              "print(rig.ring.capacity, len(rig.ring.buf) // rig.ring.capacity)\n")
+    script = ("from hil_sim import board\nfrom lumenfw.device import Device\n"
+              "device = Device(board.build_from_env())\n"
+              "print(device.ring.capacity, len(device.ring.buf) // device.ring.capacity)\n")
     env = {"LUMENRIG_SIM_PD_A_PER_CD_M2": "9.07e-10"}
     bigger = run_micropython(script, env=dict(env, LUMENRIG_SIM_SAMPLE_RING="8192"))
     default = run_micropython(script, env=env)

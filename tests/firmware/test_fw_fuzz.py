@@ -40,7 +40,7 @@ def test_random_frames_never_fault_the_rig_and_it_still_answers(chunks):
         bed.link.to_device += chunk
         bed.step(3)
     bed.link.to_device += b"\x00"  # end whatever garbage is pending
-    assert bed.ctrl.state != schema.STATE_FAULT, bed.rig.link.last_failure
+    assert bed.ctrl.state != schema.STATE_FAULT, bed.device.link.last_failure
     msg_id, head = bed.command(schema.GET_STATUS)
     assert msg_id in (schema.STATUS, schema.NACK)  # NACK: a random HELLO ended the session
     if msg_id == schema.NACK:
@@ -86,6 +86,6 @@ def test_plausible_programs_run_or_are_refused_but_never_fault(program):
         assert head[2] == schema.NACK_OUT_OF_RANGE and 1 <= head[3] < len(
             messages.field_names(schema.START_RUN))
     bed.step(40)
-    assert bed.ctrl.state != schema.STATE_FAULT, bed.rig.link.last_failure
+    assert bed.ctrl.state != schema.STATE_FAULT, bed.device.link.last_failure
     bed.command(schema.STOP_RUN, (0,))
     assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0

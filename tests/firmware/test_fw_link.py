@@ -65,7 +65,7 @@ def test_hello_ack_reports_identity_state_and_sequence_numbers(bed):
     assert ack["capabilities"] & schema.CAP_PHOTOSTABILITY
     assert (ack["state"], ack["mode"], ack["run_key"]) == (
         schema.STATE_RUNNING, schema.MODE_CONSTANT_VOLTAGE, 42)
-    assert ack["next_seq"] >= 3 and ack["next_event_seq"] == bed.rig.events.next_event_seq
+    assert ack["next_seq"] >= 3 and ack["next_event_seq"] == bed.device.events.next_event_seq
 
 
 def test_repeated_cmd_id_runs_once_and_gets_the_same_reply(bed):
@@ -74,7 +74,7 @@ def test_repeated_cmd_id_runs_once_and_gets_the_same_reply(bed):
     second = bed.command_head(schema.START_RUN, head)
     assert first == second == (schema.ACK, (500, schema.START_RUN))
     assert bed.event_codes().count(schema.EV_RUN_STARTED) == 1
-    assert bed.rig.link.commands_executed == 1
+    assert bed.device.link.commands_executed == 1
 
 
 def test_repeated_cmd_id_gets_the_cached_reply_even_when_the_state_changed(bed):
@@ -101,11 +101,11 @@ def test_a_new_session_forgets_earlier_cmd_ids(bed):
 def test_only_the_last_16_cmd_ids_are_remembered(bed):
     for cmd_id in range(1000, 1017):
         bed.command(schema.GET_STATUS, cmd_id=cmd_id)
-    executed = bed.rig.link.commands_executed
+    executed = bed.device.link.commands_executed
     bed.command(schema.GET_STATUS, cmd_id=1016)  # cached
-    assert bed.rig.link.commands_executed == executed
+    assert bed.device.link.commands_executed == executed
     bed.command(schema.GET_STATUS, cmd_id=1000)  # forgotten: runs again
-    assert bed.rig.link.commands_executed == executed + 1
+    assert bed.device.link.commands_executed == executed + 1
 
 
 def test_out_of_range_start_run_is_refused_with_the_field_index(bed):
@@ -180,11 +180,11 @@ def test_resend_returns_the_held_samples_flagged_resent(bed):
 
 
 def test_resend_of_a_range_partly_gone_sends_the_rest_and_names_the_oldest(bed):
-    ring = bed.rig.ring.capacity
+    ring = bed.device.ring.capacity
     bed.start_run(sample_period_ms=50)
     bed.run_until(lambda: bed.ctrl.next_seq >= ring + 20, timeout_s=60, what="ring overrun")
     bed.command(schema.STOP_RUN, (0,))  # the ring holds still: its oldest cannot move on
-    oldest = bed.rig.ring.oldest_seq()
+    oldest = bed.device.ring.oldest_seq()
     nack = _nack(bed.command(schema.RESEND, (42, 0, oldest + 3)))
     assert (nack["code"], nack["detail"]) == (schema.NACK_NOT_IN_RING, oldest)
     assert [r[0] for r in bed.samples(42, resent=True)] == list(range(oldest, oldest + 4))
@@ -218,5 +218,5 @@ def test_heartbeat_carries_state_run_and_next_seq(bed):
 def test_garbage_on_the_link_costs_nothing_but_the_frame_it_hits(bed):
     bed.link.to_device += b"\x13\x37garbage\x00\xff\xfe\x00"
     assert bed.command(schema.GET_STATUS)[0] == schema.STATUS
-    assert bed.rig.link.decoder.stats["framing_errors"] + bed.rig.link.decoder.stats[
+    assert bed.device.link.decoder.stats["framing_errors"] + bed.device.link.decoder.stats[
         "crc_errors"] >= 1

@@ -15,7 +15,7 @@ _PRELUDE = """
 import gc, json, time
 from hil_sim.board import SimBoard
 from hil_sim.physics.bench import Bench
-from lumenfw.rig import Rig
+from lumenfw.device import Device
 from protocol import frame, messages, schema
 
 
@@ -61,16 +61,16 @@ def measure():
     # Frozen physics: the simulated chips answer from fixed registers, so whatever allocates
     # during the measurement is the firmware's own doing.
     board = SimBoard(Bench("G1", 1, PD), accel=1000, frozen=True, link=link)
-    rig = Rig(board)
-    rig.boot()
+    device = Device(board)
+    device.boot()
     send(link, schema.HELLO, (1, schema.SCHEMA_HASH, 1))
     send(link, schema.START_RUN,
          start_head(42, schema.MODE_CONSTANT_VOLTAGE, 10000, 50, 4, 0, 0))
-    ctrl = rig.ctrl
+    ctrl = device.ctrl
     # Warm up past the command path, the first batches and a few ambient readings (a
     # simulated chip converts floats once after an input changes: the simulator's cost).
     while ctrl.next_seq < 200:
-        rig.step()
+        device.step()
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
@@ -78,7 +78,7 @@ def measure():
     passes = 0
     t0 = time.ticks_us()
     while ctrl.next_seq - first < SAMPLES:  # at accel 1000 every pass spans a 50 ms period
-        rig.step_safely()  # run_forever's body, sleep aside
+        device.step_safely()  # run_forever's body, sleep aside
         passes += 1
     elapsed_us = time.ticks_diff(time.ticks_us(), t0)
     allocated = gc.mem_alloc() - before
@@ -103,16 +103,16 @@ _IDLE = _PRELUDE + """
 def measure():
     link = QuietLink()
     board = SimBoard(Bench("G1", 1, PD), accel=1000, frozen=True, link=link)
-    rig = Rig(board)
-    rig.boot()
+    device = Device(board)
+    device.boot()
     for _ in range(1000):  # warm-up: several ambient readings (see the sampling script)
-        rig.step()
+        device.step()
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
     t0 = time.ticks_us()
     for _ in range(10000):
-        rig.step_safely()
+        device.step_safely()
     elapsed_us = time.ticks_diff(time.ticks_us(), t0)
     allocated = gc.mem_alloc() - before  # before the dict below exists
     return {"allocated": allocated, "pass_us": elapsed_us // 10000,
@@ -130,7 +130,7 @@ from hil_sim.board import SimBoard
 from hil_sim.physics.bench import Bench
 gc.collect()
 simulator = gc.mem_alloc()
-from lumenfw.rig import Rig
+from lumenfw.device import Device
 gc.collect()
 code = gc.mem_alloc()
 
@@ -146,29 +146,29 @@ class QuietLink:
 board = SimBoard(Bench("G1", 1, PD), accel=1000, frozen=True, link=QuietLink())
 gc.collect()
 board_done = gc.mem_alloc()
-rig = Rig(board)
-rig.boot()
+device = Device(board)
+device.boot()
 for _ in range(100):
-    rig.step_safely()
+    device.step_safely()
 gc.collect()
 print(json.dumps({"firmware_modules": code - simulator, "rig_objects": gc.mem_alloc() - board_done,
-                  "sample_ring": len(rig.ring.buf)}))
+                  "sample_ring": len(device.ring.buf)}))
 """
 
 _LIFETIME = _PRELUDE + """
 link = QuietLink()
 board = SimBoard(Bench("G1", 1, PD), accel=500, link=link)
-rig = Rig(board)
-rig.boot()
+device = Device(board)
+device.boot()
 send(link, schema.HELLO, (1, schema.SCHEMA_HASH, 1))
 send(link, schema.START_RUN, start_head(7, schema.MODE_CONSTANT_VOLTAGE, 10000, 1000, 4, 500,
                                         3000))
-ctrl = rig.ctrl
+ctrl = device.ctrl
 deadline = time.ticks_add(time.ticks_ms(), 60000)
 while (ctrl.state == schema.STATE_RUNNING or ctrl.run_key == 0) and time.ticks_diff(
         deadline, time.ticks_ms()) > 0:
-    rig.step_safely()
-    rig.sleep()
+    device.step_safely()
+    device.sleep()
 print(json.dumps({"state": ctrl.state, "stop_reason": ctrl.stop_reason,
                   "samples": ctrl.next_seq, "t_s": ctrl.clock.t_s,
                   "l0_pd_pa": ctrl.luminance.l0_pd_pa}))

@@ -55,10 +55,10 @@ class PinOpeningAt:
 def _stop_time_us(bed, passes=100):
     """Device time of the pass that found the rig safe-stopped (within `passes`)."""
     for _ in range(passes):
-        bed.rig.step_safely()
+        bed.device.step_safely()
         if bed.ctrl.state == schema.STATE_SAFE_STOP:
             return bed.board.clock.now_us()
-        bed.rig.sleep_safely()
+        bed.device.sleep_safely()
     raise AssertionError("no safe stop")
 
 
@@ -202,7 +202,7 @@ def test_a_dead_dac_still_leaves_the_relay_open():
     bed = _running_cv()
     bed.board.i2c.fail(bed.board.config.ADDR_DAC)
     bed.command(schema.STOP_RUN, (0,))
-    assert bed.board.relay.value() == 0 and bed.rig.outputs.dac_failed
+    assert bed.board.relay.value() == 0 and bed.device.outputs.dac_failed
 
 
 def test_boot_makes_the_outputs_safe_before_the_first_byte_is_written():
@@ -220,7 +220,7 @@ def test_boot_makes_the_outputs_safe_before_the_first_byte_is_written():
                 seen.append(_outputs_safe_board(board))
         board._link.on_write = first_write
 
-    bed = Bed(before_rig=leave_outputs_on)
+    bed = Bed(before_device=leave_outputs_on)
     assert seen == [True]
     assert _outputs_safe(bed)
 
@@ -235,7 +235,7 @@ def test_a_shutter_that_never_opens_stops_the_photostability_run():
     def stick_shutter(board):
         board.shutter_closed = SimPin(1)  # the switch never releases
 
-    bed = Bed(preset="film", accel=100, before_rig=stick_shutter)
+    bed = Bed(preset="film", accel=100, before_device=stick_shutter)
     bed.hello()
     bed.start_run(mode=schema.MODE_PHOTOSTABILITY, setpoint_mv=0, compliance_na=0, laser=1,
                   pl_interval_s=60, max_duration_s=600, sample_period_ms=100)

@@ -29,7 +29,7 @@ SAMPLE_PERIOD_MS = 100
 class Probe:
     """Stamps output writes and loop passes on a SimBoard, from power-up on.
 
-    install(board) is a Bed's before_rig hook: the firmware is built on the watched pins.
+    install(board) is a Bed's before_device hook: the firmware is built on the watched pins.
     Each write is kept as (output, safe, pass index, experiment us, link ms).
     """
 
@@ -100,7 +100,7 @@ class _WatchedPin:
 def _bed(preset="G1", interlock=None):
     """A rig at accel 1 (one experiment us per wall us: the finest timing) with a probe."""
     probe = Probe()
-    bed = Bed(preset=preset, accel=1, interlock=interlock, before_rig=probe.install)
+    bed = Bed(preset=preset, accel=1, interlock=interlock, before_device=probe.install)
     bed.hello()
     return bed, probe
 
@@ -199,7 +199,7 @@ def test_host_silent_longer_than_the_grace_stops_safely_in_the_pass_that_sees_it
     bed, probe = _bed()
     grace_ms = 1000
     _running(bed, host_loss_grace_ms=grace_ms)  # START_RUN is the host's last frame
-    link = bed.rig.link
+    link = bed.device.link
     expired_ms = link.last_host_ms + grace_ms
     since_us = probe.now_us()
     first_late_pass = None  # the first pass that starts with the grace used up

@@ -91,31 +91,31 @@ def pd_amps_per_cd_m2(preset):
 
 
 class Bed:
-    """The real firmware (lumenfw.rig.Rig) on a SimBoard around the real Bench physics.
+    """The real firmware (lumenfw.device.Device) on a SimBoard around the real Bench physics.
 
     Host frames go in through .send(); every frame the device writes is decoded into
     .messages.  Time: experiment time runs accel x wall time; link time is wall time.
     """
 
     def __init__(self, preset="G1", accel=1000, seed=1, frozen=False, interlock=None,
-                 before_rig=None, **board_options):
-        """before_rig(board) runs between building the board and building the firmware;
+                 before_device=None, **board_options):
+        """before_device(board) runs between building the board and building the firmware;
         board_options go to SimBoard (e.g. ticks_offset_us)."""
         from hil_sim.board import SimBoard
         from hil_sim.physics.bench import Bench
-        from lumenfw.rig import Rig
+        from lumenfw.device import Device
 
         self.bench = Bench(preset, seed, pd_amps_per_cd_m2(preset))
         self.link = BufferLink()
         self.board = SimBoard(self.bench, accel=accel, frozen=frozen, link=self.link,
                               interlock=interlock, **board_options)
-        if before_rig is not None:
-            before_rig(self.board)
-        self.rig = Rig(self.board)
-        self.ctrl = self.rig.ctrl
+        if before_device is not None:
+            before_device(self.board)
+        self.device = Device(self.board)
+        self.ctrl = self.device.ctrl
         self.cmd_id = 0
         self.session_id = 0x5EED
-        self.rig.boot()
+        self.device.boot()
 
     # ---- wire ----------------------------------------------------------------------------
 
@@ -154,8 +154,8 @@ class Bed:
 
     def step(self, passes=1):
         for _ in range(passes):
-            self.rig.step_safely()
-            self.rig.sleep_safely()
+            self.device.step_safely()
+            self.device.sleep_safely()
 
     def run_until(self, predicate, timeout_s=10.0, what="condition"):
         """Run loop passes until predicate() is true; fail after timeout_s of wall time."""

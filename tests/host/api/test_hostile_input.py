@@ -310,9 +310,9 @@ def test_cli_hostile_input_exits_non_zero_with_one_clear_line(unchanged, tmp_pat
 COUNTING_MAIN = r'''
 import sys
 
-from lumenfw import rig as rig_module
+from lumenfw import device as device_module
 
-_step = rig_module.Rig.step
+_step = device_module.Device.step
 _last = [None]
 
 
@@ -330,7 +330,7 @@ def counted_step(self):
         sys.stderr.write("COUNTS " + counts + "\n")
 
 
-rig_module.Rig.step = counted_step
+device_module.Device.step = counted_step
 from hil_sim import unix_main  # noqa: E402
 
 unix_main.main()  # firmware/main.py on the simulated board, looping forever

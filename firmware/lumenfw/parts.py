@@ -43,5 +43,5 @@ def max_pd_pa(config):
     return 32768 * num // den
 
 
-def build(board):
+def build_parts(board):
     return Parts(board)

@@ -1,6 +1,5 @@
 """The firmware assembled around one board: boot, one loop pass, and the loop that never dies."""
 
-from lumenfw import hardware
 from lumenfw.board import safe_outputs
 from lumenfw.commands import Commands
 from lumenfw.controller import Controller
@@ -9,6 +8,7 @@ from lumenfw.identity import Identity
 from lumenfw.link import Link
 from lumenfw.outbox import Outbox
 from lumenfw.outputs import Outputs
+from lumenfw.parts import build_parts
 from lumenfw.ring import SampleRing
 from lumenfw.safety import Safety
 from lumenfw.sampler import Sampler
@@ -19,7 +19,7 @@ LOG_ERROR = 3
 NOT_DUE_US = 1 << 29  # "nothing due" for the device-time schedule (a small int on rp2)
 
 
-class Rig:
+class Device:
     """Everything the firmware runs, wired by injection from a board object.
 
     Building it touches no I2C device; boot() does (DAC to 0, INA226 setup), so a dead
@@ -29,7 +29,7 @@ class Rig:
     def __init__(self, board):
         safe_outputs(board)
         self.board = board
-        parts = hardware.build(board)
+        parts = build_parts(board)
         self.parts = parts
         self.outbox = Outbox(board.write, board.link_diff)
         self.events = EventLog(self.outbox, parts.event_ring)
@@ -57,7 +57,7 @@ class Rig:
     def boot(self):
         """Outputs safe (DAC included), then 0x00, EVENT boot, a first heartbeat; chips set up.
 
-        A failure here leaves the rig in FAULT with the outputs safe.
+        A failure here leaves the device in FAULT with the outputs safe.
         """
         board = self.board
         now_ms = board.link_ms()
@@ -117,14 +117,14 @@ class Rig:
             self.link.last_failure = again
 
     def step_safely(self):
-        """One pass; an exception anywhere in it faults the rig and the next pass goes on."""
+        """One pass; an exception anywhere in it faults the device and the next pass goes on."""
         try:
             self.step()
         except Exception as exc:  # noqa: BLE001 - nothing may stop the loop
             self.fault(exc)
 
     def sleep_safely(self):
-        """sleep(); a failure while waiting (the board's wake sources) faults the rig as one
+        """sleep(); a failure while waiting (the board's wake sources) faults the device as one
         in a pass does, and the next pass comes at once."""
         try:
             self.sleep()
