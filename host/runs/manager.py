@@ -22,6 +22,7 @@ from host import link as dl
 from host.adoption import BoardRun, FollowedRun, Settle, StoredRun, board_run, files_under, settle
 from host.analysis.photometry import PhotodiodeCalibration
 from host.link import LinkError
+from host.link.wire import fault_name
 from host.live.fanout import Hub
 from host.rigs import Rig
 from host.runkey import board_text, key_text, new_run_key
@@ -1053,4 +1054,6 @@ def _event_text(ev: dl.DeviceEvent) -> str:
         return "state: %s" % (names[ev.value] if 0 <= ev.value < len(names) else ev.value)
     if ev.code == schema.EV_COMPLIANCE:
         return "current %.3f mA reached the compliance limit" % (ev.value / 1e6)
+    if ev.code == schema.EV_EXCEPTION:
+        return "exception: %s fault" % fault_name(ev.value)
     return "%s (%d)" % (ev.name.replace("_", " "), ev.value)
