@@ -6,23 +6,28 @@ import time
 
 from protocol import messages, schema
 from protocol.decoder import StreamDecoder
-from protocol.writer import SAMPLE_SIZE, FrameWriter, SampleBatcher
+from protocol.writer import FrameWriter, SampleBatcher
 
 BAUD = 115200
 BYTES_PER_S = BAUD / 10  # 8N1: ten bit times per byte
-FIELD_NAMES = [f[0] for f in schema.SAMPLE_FIELDS]
 
 
 def _samples(n, seed=1):
-    """Samples shaped like a G1 lifetime run at 10 V (values in the firmware's integer units)."""
+    """Samples shaped like a G1 lifetime run at 10 V (values in the firmware's integer units),
+    as tuples in schema.SAMPLE_NAMES order."""
     rng = random.Random(seed)
     out = []
     for seq in range(n):
         t_us_total = seq * 1_000_000 + rng.randrange(200)
-        out.append((seq, t_us_total // 1_000_000, t_us_total % 1_000_000, 10000,
-                    9990 + rng.randrange(20), 470_000 + rng.randrange(5000),
-                    int(45_000 * (0.5 ** (seq / 630))) + rng.randrange(100),
-                    2600 + rng.randrange(10), 6000 + rng.randrange(30), 2, 0b1001))
+        sample = {
+            "seq": seq, "t_s": t_us_total // 1_000_000, "t_us": t_us_total % 1_000_000,
+            "setpoint_mv": 10000, "voltage_mv": 9990 + rng.randrange(20),
+            "current_na": 470_000 + rng.randrange(5000),
+            "pd_pa": int(45_000 * (0.5 ** (seq / 630))) + rng.randrange(100),
+            "temperature_cc": 2600 + rng.randrange(10), "humidity_cpct": 6000 + rng.randrange(30),
+            "pd_range": 2, "flags": 0b1001,
+        }
+        out.append(tuple(sample[name] for name in schema.SAMPLE_NAMES))
     return out
 
 
@@ -37,7 +42,7 @@ def _encode_all(samples):
 
 
 def _jsonl(samples):
-    return "".join(json.dumps(dict(zip(FIELD_NAMES, s)), separators=(",", ":")) + "\n"
+    return "".join(json.dumps(dict(zip(schema.SAMPLE_NAMES, s)), separators=(",", ":")) + "\n"
                    for s in samples).encode()
 
 
@@ -45,7 +50,7 @@ def run(n=40_000):
     samples = _samples(n)
     wire = _encode_all(samples)
     jsonl = _jsonl(samples)
-    useful = n * SAMPLE_SIZE
+    useful = n * schema.SAMPLE_SIZE
     ours_per_s = BYTES_PER_S / (len(wire) / n)
     json_per_s = BYTES_PER_S / (len(jsonl) / n)
 

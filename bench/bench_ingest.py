@@ -26,8 +26,7 @@ from protocol import schema
 from tests.support.pgscratch import pg_unreachable_reason, temporary_pg_schema
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-SAMPLE_FORMAT = schema.struct_format(schema.SAMPLE_FIELDS)
-RECORD = struct.Struct(SAMPLE_FORMAT)
+RECORD = struct.Struct(schema.SAMPLE_FORMAT)
 GOAL_SQLITE = 100_000
 
 
@@ -74,14 +73,14 @@ def fast_ingest(store: Store, data: bytes, batch_samples: int) -> tuple[float, f
 
 
 def _physical_row(run_id: int, raw: tuple[int, ...]) -> dict[str, Any]:
-    seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa, temp_cc, hum_cpct, rng, flags = raw
-    return {"run_id": run_id, "seq": seq, "t_s": t_s + t_us * 1e-6,
-            "setpoint_v": setpoint_mv * 1e-3, "voltage_v": voltage_mv * 1e-3,
-            "current_a": current_na * 1e-9, "pd_a": pd_pa * 1e-12, "luminance_cd_m2": None,
-            "pl": pd_pa * 1e-12, "temperature_c": temp_cc * 1e-2,
-            "humidity_pct": hum_cpct * 1e-2,
-            "shutter_open": bool(flags & schema.FLAG_SHUTTER_OPEN), "pd_range": rng,
-            "flags": flags}
+    r = dict(zip(schema.SAMPLE_NAMES, raw))
+    return {"run_id": run_id, "seq": r["seq"], "t_s": r["t_s"] + r["t_us"] * 1e-6,
+            "setpoint_v": r["setpoint_mv"] * 1e-3, "voltage_v": r["voltage_mv"] * 1e-3,
+            "current_a": r["current_na"] * 1e-9, "pd_a": r["pd_pa"] * 1e-12,
+            "luminance_cd_m2": None, "pl": r["pd_pa"] * 1e-12,
+            "temperature_c": r["temperature_cc"] * 1e-2, "humidity_pct": r["humidity_cpct"] * 1e-2,
+            "shutter_open": bool(r["flags"] & schema.FLAG_SHUTTER_OPEN),
+            "pd_range": r["pd_range"], "flags": r["flags"]}
 
 
 def naive_ingest(store: Store, data: bytes) -> float:

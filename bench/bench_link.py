@@ -22,11 +22,11 @@ import tty
 from collections.abc import Callable
 from typing import Any, Self
 
-from bench.bench_codec import BYTES_PER_S, FIELD_NAMES, _samples
+from bench.bench_codec import BYTES_PER_S, _samples
+from host.link import wire
 from lumenfw.outbox import Outbox
 from protocol import messages, schema
 from protocol.decoder import StreamDecoder
-from protocol.writer import SAMPLE_SIZE
 
 HEARTBEAT_PERIOD_S = 0.5  # the firmware's, in link (wall) time
 CHUNK_BYTES = 64  # the relay forwards in chunks of this many bytes (a UART FIFO's worth)
@@ -133,7 +133,7 @@ def frame_decoder() -> tuple[Callable[[bytes], list[int]], dict[str, int]]:
         seqs = []
         for msg_id, _seq, body in decoder.feed(data):
             if msg_id == schema.SAMPLE_BATCH:
-                seqs.extend(record[0] for record in messages.unpack(msg_id, body)[1])
+                seqs.extend(wire.decode_sample_batch(body)[2]["seq"].tolist())
         return seqs
 
     return decode, decoder.stats
@@ -213,7 +213,7 @@ class Producer:
                 _write_all(self.fd, json.dumps(
                     {"state": 1, "flags": 9, "run_key": 1, "next_seq": sample[0],
                      "next_event_seq": 3}, separators=(",", ":")).encode() + b"\n")
-            line = json.dumps(dict(zip(FIELD_NAMES, sample)), separators=(",", ":"))
+            line = json.dumps(dict(zip(schema.SAMPLE_NAMES, sample)), separators=(",", ":"))
             _write_all(self.fd, line.encode() + b"\n")
             self.written += 1
         self.exhausted = True
@@ -255,7 +255,8 @@ def measure(protocol: str, window_s: float, n_samples: int = 20_000,
         f"{len(receiver.seqs)} received")
     errors = {k: v for k, v in decoder_stats.items() if k not in ("frames", "bytes", "empty") and v}
     assert not errors, errors
-    return {"samples_per_s": got / elapsed_s, "payload_ratio": got * SAMPLE_SIZE / wire_bytes,
+    return {"samples_per_s": got / elapsed_s,
+            "payload_ratio": got * schema.SAMPLE_SIZE / wire_bytes,
             "channel_bytes_per_s": wire_bytes / elapsed_s, "samples_checked": producer.written}
 
 

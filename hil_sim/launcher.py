@@ -17,7 +17,7 @@ from pathlib import Path
 from hil_sim.faults import LIT, FaultInjector, FaultPlan, parse_faults
 from hil_sim.relay import Relay
 from lumenfw import board_config
-from lumenfw.ring import RECORD_SIZE
+from protocol import schema
 
 REPO = Path(__file__).resolve().parent.parent
 # The unix-port entry: the simulated board handed to firmware/main.py's loop.
@@ -72,7 +72,7 @@ def pd_amps_per_cd_m2(preset):
 def heap_for(sample_ring):
     """The heapsize argument for a board keeping sample_ring samples: the base and twice
     the ring (room for the garbage between two collections)."""
-    return "%dk" % (BASE_HEAP_KB + 2 * sample_ring * RECORD_SIZE // 1024)
+    return "%dk" % (BASE_HEAP_KB + 2 * sample_ring * schema.SAMPLE_SIZE // 1024)
 
 
 def _sample_ring(env):

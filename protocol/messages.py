@@ -17,9 +17,6 @@ for _msg_id, _name, _fields, _tail in schema.MESSAGES:
     else:
         LAYOUT[_msg_id] = (_head, struct.calcsize(_head), "bytes", None, 1, _tail[1])
 
-SAMPLE_FORMAT = schema.struct_format(schema.SAMPLE_FIELDS)
-SAMPLE_SIZE = struct.calcsize(SAMPLE_FORMAT)
-
 
 class MessageError(ValueError):
     """A body that does not match its schema entry."""

@@ -8,6 +8,8 @@ A field is (name, struct_code, unit, scale): physical value = raw * scale.  Ever
 on the device side is an integer, because floats allocate on MicroPython.
 """
 
+import struct
+
 PROTOCOL_VERSION = 2
 
 # Frame limits (bytes).  The raw frame is [version][msg_id][seq u16][body][crc u16].
@@ -98,7 +100,6 @@ EV_OUTPUT_ON = 18  # value: setpoint_mv
 EV_OUTPUT_OFF = 19
 EV_LASER_ON = 20
 EV_LASER_OFF = 21
-EV_RESEND_DONE = 22  # value: samples re-sent
 EVENT_NAMES = {
     EV_BOOT: "boot", EV_STATE: "state", EV_RUN_STARTED: "run_started",
     EV_RUN_STOPPED: "run_stopped", EV_SAFE_STOP: "safe_stop",
@@ -108,8 +109,15 @@ EVENT_NAMES = {
     EV_SHUTTER_FAULT: "shutter_fault", EV_L0_CAPTURED: "l0_captured",
     EV_TARGET_REACHED: "target_reached", EV_EXCEPTION: "exception",
     EV_I2C_ERROR: "i2c_error", EV_OUTPUT_ON: "output_on", EV_OUTPUT_OFF: "output_off",
-    EV_LASER_ON: "laser_on", EV_LASER_OFF: "laser_off", EV_RESEND_DONE: "resend_done",
+    EV_LASER_ON: "laser_on", EV_LASER_OFF: "laser_off",
 }
+
+# Fault codes (STATUS.fault_code, EV_EXCEPTION value, NACK_FAULTED detail).
+FAULT_NONE = 0
+FAULT_I2C = 1  # OSError from the I2C bus (EV_I2C_ERROR carries the address)
+FAULT_MEMORY = 2  # MemoryError
+FAULT_SOFTWARE = 3  # any other exception (a LOG frame carries its text)
+FAULT_NAMES = ("none", "i2c", "memory", "software")
 
 # Reset causes (EV_BOOT value, HELLO_ACK.reset_cause).
 RESET_POWER_ON = 0
@@ -158,7 +166,15 @@ CAP_SHUTTER_SWITCH = 32
 CAP_AMBIENT = 64
 CAP_WATCHDOG = 128
 
-# One telemetry sample: 32 bytes, integers only.
+
+
+def struct_format(fields):
+    """Little-endian struct format of a field list, without padding."""
+    return "<" + "".join(f[1] for f in fields)
+
+
+# One telemetry sample: 32 bytes, integers only.  The device packs it positionally in this
+# order (lumenfw/ring.py, protocol/writer.py); everyone else reads it by name.
 SAMPLE_FIELDS = (
     ("seq", "I", "", 1),
     ("t_s", "I", "s", 1),
@@ -172,6 +188,9 @@ SAMPLE_FIELDS = (
     ("pd_range", "B", "", 1),
     ("flags", "B", "", 1),
 )
+SAMPLE_NAMES = tuple(f[0] for f in SAMPLE_FIELDS)
+SAMPLE_FORMAT = struct_format(SAMPLE_FIELDS)
+SAMPLE_SIZE = struct.calcsize(SAMPLE_FORMAT)
 
 _CMD = ("cmd_id", "H", "", 1)
 # A run's identity on the wire: a random nonzero 63-bit key the host draws for each run, so
@@ -340,8 +359,3 @@ SCHEMA_HASH = _fnv1a_32(canonical_text())
 BY_ID: dict = {}
 for _entry in MESSAGES:
     BY_ID[_entry[0]] = _entry
-
-
-def struct_format(fields):
-    """Little-endian struct format of a field list, without padding."""
-    return "<" + "".join(f[1] for f in fields)

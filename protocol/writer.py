@@ -12,10 +12,8 @@ from protocol.cobs import encode_into
 from protocol.crc import crc16_table
 
 BODY_OFFSET = schema.HEADER_SIZE
-_SAMPLE_FORMAT = schema.struct_format(schema.SAMPLE_FIELDS)
-SAMPLE_SIZE = struct.calcsize(_SAMPLE_FORMAT)
-_BATCH_HEAD = schema.struct_format(schema.BY_ID[schema.SAMPLE_BATCH][2])
-BATCH_HEAD_SIZE = struct.calcsize(_BATCH_HEAD)
+BATCH_HEAD = schema.struct_format(schema.BY_ID[schema.SAMPLE_BATCH][2])
+BATCH_HEAD_SIZE = struct.calcsize(BATCH_HEAD)
 
 
 class FrameWriter:
@@ -69,12 +67,13 @@ class SampleBatcher:
 
     def add(self, run_key, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
             temperature_cc, humidity_cpct, pd_range, flags):
-        """Append one sample; sends the batch when it is full. No allocation."""
+        """Append one sample (fields in schema.SAMPLE_NAMES order); sends the batch when it
+        is full. No allocation."""
         if self.count and run_key != self.run_key:
             self.flush()
         self.run_key = run_key
-        offset = BODY_OFFSET + BATCH_HEAD_SIZE + self.count * SAMPLE_SIZE
-        struct.pack_into(_SAMPLE_FORMAT, self.writer.raw, offset, seq, t_s, t_us,
+        offset = BODY_OFFSET + BATCH_HEAD_SIZE + self.count * schema.SAMPLE_SIZE
+        struct.pack_into(schema.SAMPLE_FORMAT, self.writer.raw, offset, seq, t_s, t_us,
                          setpoint_mv, voltage_mv, current_na, pd_pa, temperature_cc,
                          humidity_cpct, pd_range, flags)
         self.count += 1
@@ -85,6 +84,6 @@ class SampleBatcher:
         """Send what is pending, if anything."""
         if not self.count:
             return
-        struct.pack_into(_BATCH_HEAD, self.writer.raw, BODY_OFFSET, self.run_key, batch_flags)
-        self.writer.send(schema.SAMPLE_BATCH, BATCH_HEAD_SIZE + self.count * SAMPLE_SIZE)
+        struct.pack_into(BATCH_HEAD, self.writer.raw, BODY_OFFSET, self.run_key, batch_flags)
+        self.writer.send(schema.SAMPLE_BATCH, BATCH_HEAD_SIZE + self.count * schema.SAMPLE_SIZE)
         self.count = 0

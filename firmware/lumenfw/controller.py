@@ -10,12 +10,6 @@ from protocol import schema
 
 ACK = 0  # (code, detail) results of the command methods: ACK or a schema.NACK_* code
 
-# Fault codes (STATUS.fault_code, EV_EXCEPTION value, NACK_FAULTED detail).
-FAULT_NONE = 0
-FAULT_I2C = 1  # OSError from the I2C bus (EV_I2C_ERROR carries the address)
-FAULT_MEMORY = 2  # MemoryError
-FAULT_SOFTWARE = 3  # any other exception (a LOG frame carries its text)
-
 _FAULT_STOPS = (schema.STOP_EXCEPTION, schema.STOP_I2C_FAULT)
 SHUTTER_POLL_US = 1000  # a moving shutter's switch is looked at this often
 
@@ -48,7 +42,7 @@ class Controller:
         self.next_seq = 0
         self.program = RunProgram(runprogram.NO_PROGRAM)
         self.stop_reason = schema.STOP_NONE
-        self.fault_code = FAULT_NONE
+        self.fault_code = schema.FAULT_NONE
         self.compliance_tripped = False
         self.interlock_closed = False  # as the safety check last read it
         self.repeated_faults = 0
@@ -145,18 +139,18 @@ class Controller:
         """
         self.outputs.safe()
         if isinstance(exc, OSError):
-            code = FAULT_I2C
+            code = schema.FAULT_I2C
         elif isinstance(exc, MemoryError):
-            code = FAULT_MEMORY
+            code = schema.FAULT_MEMORY
         else:
-            code = FAULT_SOFTWARE
+            code = schema.FAULT_SOFTWARE
         if self.state == schema.STATE_FAULT and code == self.fault_code:
             self.repeated_faults += 1
             return False
         try:
             self.fault_code = code
             self.event(schema.EV_EXCEPTION, code)
-            if code == FAULT_I2C:
+            if code == schema.FAULT_I2C:
                 self.event(schema.EV_I2C_ERROR, self.sampler.bus_address)
                 self.stop(schema.STOP_I2C_FAULT)
             else:
@@ -201,7 +195,7 @@ class Controller:
         self.luminance.reset(program.stop_fraction_pm, program.dark_pd_pa,
                              program.l0_settle_ms, program.l0_pd_pa)
         self.stop_reason = schema.STOP_NONE
-        self.fault_code = FAULT_NONE
+        self.fault_code = schema.FAULT_NONE
         self.compliance_tripped = False
         self._sampling = False
         self._run_active = True
@@ -219,7 +213,7 @@ class Controller:
             return ACK, 0
         self.make_safe()
         if self.state == schema.STATE_FAULT:
-            self.fault_code = FAULT_NONE  # acknowledged; STATUS.stop_reason still says why
+            self.fault_code = schema.FAULT_NONE  # acknowledged; STATUS.stop_reason still says why
             self.repeated_faults = 0
         self.set_state(schema.STATE_IDLE)
         return ACK, 0
@@ -363,6 +357,7 @@ class Controller:
             flags |= schema.FLAG_COMPLIANCE
         seq = self.next_seq
         setpoint_mv = self.outputs.setpoint_mv
+        # Both pack schema.SAMPLE_FORMAT, so the fields go in schema.SAMPLE_NAMES order.
         self.ring.put(seq, clock.t_s, clock.t_us, setpoint_mv, sampler.voltage_mv,
                       sampler.current_na, sampler.pd_pa, sampler.temperature_cc,
                       sampler.humidity_cpct, sampler.pd_range, flags)

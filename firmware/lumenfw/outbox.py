@@ -3,15 +3,13 @@
 import struct
 
 from protocol import schema
-from protocol.writer import BATCH_HEAD_SIZE, BODY_OFFSET, FrameWriter, SampleBatcher
+from protocol.writer import BATCH_HEAD, BATCH_HEAD_SIZE, BODY_OFFSET, FrameWriter, SampleBatcher
 
 BATCH_MAX_AGE_MS = 100
 # Resent samples go one per frame: a RESEND answers a damaged link, where a short frame is
 # far likelier to arrive whole (at 1 % of bytes corrupted, ~61 % of 45-byte frames against
 # ~7 % of full 8-sample ones), so each round of RESENDs recovers most of what it asks for.
 RESEND_PER_FRAME = 1
-_BATCH_HEAD = schema.struct_format(schema.BY_ID[schema.SAMPLE_BATCH][2])
-_RECORD_SIZE = struct.calcsize(schema.struct_format(schema.SAMPLE_FIELDS))
 
 
 class Outbox:
@@ -34,7 +32,8 @@ class Outbox:
 
     def add_sample(self, now_ms, run_key, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na,
                    pd_pa, temperature_cc, humidity_cpct, pd_range, flags):
-        """Queue one live sample; the batch goes out when full (SampleBatcher) or old."""
+        """Queue one live sample (fields in schema.SAMPLE_NAMES order); the batch goes out
+        when full (SampleBatcher) or old."""
         batcher = self.batcher
         batcher.add(run_key, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
                     temperature_cc, humidity_cpct, pd_range, flags)
@@ -98,16 +97,17 @@ class Outbox:
         """
         raw = self.raw_for_control()
         capacity = RESEND_PER_FRAME
+        size = schema.SAMPLE_SIZE
         sent = 0
         count = 0
         seq = first_seq
         while seq <= last_seq:
-            ring.copy_into(seq, raw, BODY_OFFSET + BATCH_HEAD_SIZE + count * _RECORD_SIZE)
+            ring.copy_into(seq, raw, BODY_OFFSET + BATCH_HEAD_SIZE + count * size)
             count += 1
             sent += 1
             seq += 1
             if count == capacity or seq > last_seq:
-                struct.pack_into(_BATCH_HEAD, raw, BODY_OFFSET, run_key, schema.BATCH_RESENT)
-                self.writer.send(schema.SAMPLE_BATCH, BATCH_HEAD_SIZE + count * _RECORD_SIZE)
+                struct.pack_into(BATCH_HEAD, raw, BODY_OFFSET, run_key, schema.BATCH_RESENT)
+                self.writer.send(schema.SAMPLE_BATCH, BATCH_HEAD_SIZE + count * size)
                 count = 0
         return sent

@@ -4,9 +4,6 @@ import struct
 
 from protocol import schema
 
-SAMPLE_FORMAT = schema.struct_format(schema.SAMPLE_FIELDS)
-RECORD_SIZE = struct.calcsize(SAMPLE_FORMAT)
-
 
 class SampleRing:
     """capacity packed SAMPLE records in one preallocated bytearray, slot = seq % capacity.
@@ -18,7 +15,7 @@ class SampleRing:
 
     def __init__(self, capacity):
         self.capacity = capacity
-        self.buf = bytearray(capacity * RECORD_SIZE)
+        self.buf = bytearray(capacity * schema.SAMPLE_SIZE)
         self.run_key = 0
         self.first_seq = 0
         self.next_seq = 0
@@ -31,10 +28,12 @@ class SampleRing:
 
     def put(self, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
             temperature_cc, humidity_cpct, pd_range, flags):
-        """Store the sample with seq == next_seq (the caller numbers samples in order)."""
-        struct.pack_into(SAMPLE_FORMAT, self.buf, (seq % self.capacity) * RECORD_SIZE, seq,
-                         t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
-                         temperature_cc, humidity_cpct, pd_range, flags)
+        """Store the sample with seq == next_seq (the caller numbers samples in order); the
+        fields come in schema.SAMPLE_NAMES order."""
+        struct.pack_into(schema.SAMPLE_FORMAT, self.buf,
+                         (seq % self.capacity) * schema.SAMPLE_SIZE, seq, t_s, t_us,
+                         setpoint_mv, voltage_mv, current_na, pd_pa, temperature_cc,
+                         humidity_cpct, pd_range, flags)
         self.next_seq = seq + 1
 
     def oldest_seq(self):
@@ -48,10 +47,12 @@ class SampleRing:
     def copy_into(self, seq, dst, offset):
         """Copy the packed record of a held seq into dst at offset (byte loop, no slicing)."""
         src = self.buf
-        start = (seq % self.capacity) * RECORD_SIZE
-        for i in range(RECORD_SIZE):
+        size = schema.SAMPLE_SIZE
+        start = (seq % self.capacity) * size
+        for i in range(size):
             dst[offset + i] = src[start + i]
 
     def record(self, seq):
         """The unpacked record of a held seq (allocates: for tests and diagnostics)."""
-        return struct.unpack_from(SAMPLE_FORMAT, self.buf, (seq % self.capacity) * RECORD_SIZE)
+        return struct.unpack_from(schema.SAMPLE_FORMAT, self.buf,
+                                  (seq % self.capacity) * schema.SAMPLE_SIZE)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from host.link.wire import fault_name
 from host.runkey import key_text
 from protocol import schema
 
@@ -57,7 +58,7 @@ def describe_nack(command: str, msg_id: int, code: int, detail: int,
     elif code == schema.NACK_NOT_IN_RING:
         text += f" (the oldest sample the rig still holds is seq {detail})"
     elif code == schema.NACK_FAULTED:
-        text += f" (the rig is in FAULT, fault code {detail}; STOP_RUN clears it)"
+        text += f" (the rig is in FAULT, {fault_name(detail)} fault; STOP_RUN clears it)"
     elif code == schema.NACK_BAD_RUN_KEY:
         text += f" (the rig holds the run with key {key_text(detail)})"
     elif code == schema.NACK_INTERLOCK_OPEN:

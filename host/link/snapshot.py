@@ -84,6 +84,9 @@ class DeviceView:
             "run_key": key_text(self.run_key),
             "next_seq": self.next_seq,
             "flags": None if self.flags is None else decode_flags(self.flags),
+            # As the last STATUS gave it (None before any); STOP_RUN clears it on the rig.
+            "fault": (None if self.last_status is None
+                      else wire.fault_name(self.last_status.fault_code)),
             "last_sample": (None if self.last_sample is None
                             else wire.sample_dict(self.last_sample[0])),
             "last_sample_age_s": None if self.sample_at is None else round(now - self.sample_at, 3),

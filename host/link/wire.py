@@ -85,11 +85,10 @@ def _build_model(entry: tuple) -> type[WireMessage]:
 MODELS: dict[int, type[WireMessage]] = {e[0]: _build_model(e) for e in schema.MESSAGES}
 BY_NAME: dict[str, type[WireMessage]] = {e[1]: MODELS[e[0]] for e in schema.MESSAGES}
 
+# Packed like schema.SAMPLE_FORMAT: no alignment padding, so itemsize is SAMPLE_SIZE.
 SAMPLE_DTYPE = np.dtype([(name, INT_CODES[code][0]) for name, code, _u, _s in schema.SAMPLE_FIELDS])
-SAMPLE_NAMES: tuple[str, ...] = tuple(f[0] for f in schema.SAMPLE_FIELDS)
 _BATCH_HEAD_SIZE = messages.LAYOUT[schema.SAMPLE_BATCH][1]
 _BATCH_HEAD = struct.Struct(messages.LAYOUT[schema.SAMPLE_BATCH][0])
-assert SAMPLE_DTYPE.itemsize == messages.SAMPLE_SIZE
 
 
 def model_for(msg: int | str) -> type[WireMessage]:
@@ -109,7 +108,7 @@ def decode(msg_id: int, body: bytes) -> WireMessage:
     head, tail = messages.unpack(msg_id, body)
     values: dict[str, Any] = dict(zip(model.head_names, head))
     if model.tail_kind == "records":
-        values["records"] = [Sample(**dict(zip(SAMPLE_NAMES, rec))) for rec in tail or ()]
+        values["records"] = [Sample(**dict(zip(schema.SAMPLE_NAMES, rec))) for rec in tail or ()]
     elif model.tail_kind == "bytes":
         values["data"] = tail
     return model(**values)
@@ -122,7 +121,7 @@ def encode(message: WireMessage) -> bytes:
     tail: Any = None
     if cls.tail_kind == "records":
         records = message.records  # type: ignore[attr-defined]
-        tail = [tuple(getattr(rec, name) for name in SAMPLE_NAMES) for rec in records]
+        tail = [tuple(getattr(rec, name) for name in schema.SAMPLE_NAMES) for rec in records]
     elif cls.tail_kind == "bytes":
         tail = message.data  # type: ignore[attr-defined]
     return messages.pack(cls.msg_id, head, tail)
@@ -144,4 +143,11 @@ def decode_sample_batch(body: bytes) -> tuple[int, int, np.ndarray]:
 
 def sample_dict(record: np.void) -> dict[str, int]:
     """One record of SAMPLE_DTYPE as a plain dict of Python ints (for JSON)."""
-    return {name: int(record[name]) for name in SAMPLE_NAMES}
+    return {name: int(record[name]) for name in schema.SAMPLE_NAMES}
+
+
+def fault_name(code: int) -> str:
+    """A device fault code (STATUS.fault_code, EV_EXCEPTION value, NACK_FAULTED detail) as
+    the word a person reads; a code this host does not know is shown as a number."""
+    names = schema.FAULT_NAMES
+    return names[code] if 0 <= code < len(names) else f"unknown ({code})"

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from host import link as rig_link
-from host.link.wire import SAMPLE_DTYPE
+from host.link.wire import SAMPLE_DTYPE, fault_name
 from host.rigs import Rig
 from host.runkey import board_text, key_text
 from host.runs.adoption import files_under
@@ -204,6 +204,8 @@ def _firmware_info(hello: Any) -> dict[str, Any]:
 def _event_text(ev: rig_link.DeviceEvent) -> str:
     if ev.code in (schema.EV_SAFE_STOP, schema.EV_RUN_STOPPED):
         return "%s: %s" % (ev.name.replace("_", " "), stop_text(ev.value))
+    if ev.code == schema.EV_EXCEPTION:
+        return "exception: %s fault" % fault_name(ev.value)
     if ev.code == schema.EV_STATE:
         names = schema.STATE_NAMES
         return "state: %s" % (names[ev.value] if 0 <= ev.value < len(names) else ev.value)

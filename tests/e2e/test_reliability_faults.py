@@ -61,7 +61,8 @@ def test_resent_samples_go_one_per_frame():
     since = len(bed.messages)
     assert bed.command(schema.RESEND, (42, 3, 12))[0] == schema.ACK
     frames = _sample_frames(bed, since, resent=True)
-    assert [[record[0] for record in tail] for tail in frames] == [[s] for s in range(3, 13)]
+    seqs = [[dict(zip(schema.SAMPLE_NAMES, record))["seq"] for record in tail] for tail in frames]
+    assert seqs == [[s] for s in range(3, 13)]
 
 
 def test_a_live_batch_holds_at_most_100_ms_of_run_time_under_acceleration():

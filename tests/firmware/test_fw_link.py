@@ -152,7 +152,7 @@ def test_samples_are_numbered_from_zero_and_batched_at_most_8(bed):
     bed.start_run(sample_period_ms=50)
     bed.run_until(lambda: bed.ctrl.next_seq >= 40, what="40 samples")
     bed.command(schema.GET_STATUS)  # flushes what is pending
-    seqs = [r[0] for r in bed.samples(42)]
+    seqs = [r["seq"] for r in bed.samples(42)]
     assert seqs == list(range(len(seqs))) and len(seqs) >= 40
     sizes = [len(tail) for mid, _, tail in bed.messages if mid == schema.SAMPLE_BATCH]
     assert max(sizes) <= schema.MAX_SAMPLES_PER_BATCH
@@ -174,9 +174,9 @@ def test_resend_returns_the_held_samples_flagged_resent(bed):
     bed.run_until(lambda: bed.ctrl.next_seq >= 30, what="30 samples")
     assert bed.command(schema.RESEND, (42, 5, 24))[0] == schema.ACK
     resent = bed.samples(42, resent=True)
-    assert [r[0] for r in resent] == list(range(5, 25))
-    live = {r[0]: r for r in bed.samples(42)}
-    assert all(live[r[0]] == r for r in resent)
+    assert [r["seq"] for r in resent] == list(range(5, 25))
+    live = {r["seq"]: r for r in bed.samples(42)}
+    assert all(live[r["seq"]] == r for r in resent)
 
 
 def test_resend_of_a_range_partly_gone_sends_the_rest_and_names_the_oldest(bed):
@@ -187,7 +187,7 @@ def test_resend_of_a_range_partly_gone_sends_the_rest_and_names_the_oldest(bed):
     oldest = bed.device.ring.oldest_seq()
     nack = _nack(bed.command(schema.RESEND, (42, 0, oldest + 3)))
     assert (nack["code"], nack["detail"]) == (schema.NACK_NOT_IN_RING, oldest)
-    assert [r[0] for r in bed.samples(42, resent=True)] == list(range(oldest, oldest + 4))
+    assert [r["seq"] for r in bed.samples(42, resent=True)] == list(range(oldest, oldest + 4))
 
 
 def test_resend_for_another_run_is_refused(bed):

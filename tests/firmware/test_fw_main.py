@@ -40,7 +40,7 @@ def test_main_boots_with_a_delimiter_a_boot_event_and_heartbeats_then_runs():
                       and h[5] == schema.STATE_IDLE, what="back to idle")
             records = [r for _, m, h, tail in host.frames()[0]
                        if m == schema.SAMPLE_BATCH and h[0] == 88 for r in tail]
-            seqs = sorted({r[0] for r in records})
+            seqs = sorted({dict(zip(schema.SAMPLE_NAMES, r))["seq"] for r in records})
             assert seqs == list(range(len(seqs))) and len(seqs) >= 50
         finally:
             host.close()

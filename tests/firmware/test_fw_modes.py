@@ -6,8 +6,6 @@ from lumenfw.luminance import L0_SAMPLES
 from protocol import schema
 from tests.support.fw_harness import Bed
 
-SEQ, T_S, T_US, SETPOINT, VOLTAGE, CURRENT, PD, TEMP, RH, RANGE, FLAGS = range(11)
-
 
 def _run(preset="G1", accel=500, timeout_s=30, **fields):
     bed = Bed(preset=preset, accel=accel)
@@ -20,7 +18,7 @@ def _run(preset="G1", accel=500, timeout_s=30, **fields):
 
 
 def _t(record):
-    return record[T_S] + record[T_US] / 1e6
+    return record["t_s"] + record["t_us"] / 1e6
 
 
 def _event_values(bed, code):
@@ -37,12 +35,12 @@ def test_constant_voltage_stops_after_three_samples_at_or_below_half_of_l0():
     assert _stopped(bed) == [schema.STOP_LUMINANCE_FRACTION]
     assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0
     samples = bed.samples(42)
-    settled = [r[PD] for r in samples if _t(r) >= 2.0][:L0_SAMPLES]
+    settled = [r["pd_pa"] for r in samples if _t(r) >= 2.0][:L0_SAMPLES]
     [l0] = _event_values(bed, schema.EV_L0_CAPTURED)
     assert l0 == sum(settled) // L0_SAMPLES
-    below = [r[PD] <= l0 // 2 for r in samples]
+    below = [r["pd_pa"] <= l0 // 2 for r in samples]
     assert below[-3:] == [True, True, True] and not below[-4]
-    assert 500 < samples[-1][T_S] < 800  # the study's G1: T50 = 630 s at 10 V
+    assert 500 < samples[-1]["t_s"] < 800  # the study's G1: T50 = 630 s at 10 V
 
 
 def test_the_dark_offset_is_removed_before_l0_and_the_fraction():
@@ -51,8 +49,8 @@ def test_the_dark_offset_is_removed_before_l0_and_the_fraction():
                sample_period_ms=1000, max_duration_s=3000)
     samples = bed.samples(42)
     [l0] = _event_values(bed, schema.EV_L0_CAPTURED)
-    assert l0 == sum(r[PD] - dark_pa for r in samples[:L0_SAMPLES]) // L0_SAMPLES
-    assert all(r[PD] - dark_pa <= l0 * 900 // 1000 for r in samples[-3:])
+    assert l0 == sum(r["pd_pa"] - dark_pa for r in samples[:L0_SAMPLES]) // L0_SAMPLES
+    assert all(r["pd_pa"] - dark_pa <= l0 * 900 // 1000 for r in samples[-3:])
     assert _stopped(bed) == [schema.STOP_LUMINANCE_FRACTION]
 
 
@@ -63,12 +61,12 @@ def test_luminance_target_ramp_holds_the_voltage_that_reached_it():
                accel=100)
     [held_mv] = _event_values(bed, schema.EV_TARGET_REACHED)
     samples = bed.samples(42)
-    first = next(i for i, r in enumerate(samples) if r[PD] >= target_pa)
-    assert samples[first][SETPOINT] == held_mv
-    assert {r[SETPOINT] for r in samples[first:]} == {held_mv}
+    first = next(i for i, r in enumerate(samples) if r["pd_pa"] >= target_pa)
+    assert samples[first]["setpoint_mv"] == held_mv
+    assert {r["setpoint_mv"] for r in samples[first:]} == {held_mv}
     # The ramp climbs the step_mv grid from step_mv; a loaded machine may skip sampling a
     # step (experiment time runs on under acceleration), never leave the grid or go back.
-    ramp = [r[SETPOINT] for r in samples[:first]]
+    ramp = [r["setpoint_mv"] for r in samples[:first]]
     assert ramp == sorted(ramp)
     assert set(ramp) <= set(range(500, held_mv + 1, 500))
     assert _event_values(bed, schema.EV_L0_CAPTURED)
@@ -79,7 +77,7 @@ def test_a_target_the_ceiling_cannot_reach_stops_the_run():
     bed = _run(setpoint_mv=8000, target_pd_pa=5000000, step_mv=2000, dwell_ms=1000,
                sample_period_ms=200, stop_fraction_pm=0, max_duration_s=600, accel=100)
     assert _stopped(bed) == [schema.STOP_TARGET_UNREACHED]
-    assert max(r[SETPOINT] for r in bed.samples(42)) == 8000
+    assert max(r["setpoint_mv"] for r in bed.samples(42)) == 8000
     assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0
 
 
@@ -88,7 +86,7 @@ def test_constant_current_tracks_its_target():
     bed = _run(mode=schema.MODE_CONSTANT_CURRENT, setpoint_mv=16000,
                target_current_na=target_na, sample_period_ms=100, stop_fraction_pm=0,
                max_duration_s=30, accel=50)
-    tail = [r[CURRENT] for r in bed.samples(42) if r[T_S] >= 20]
+    tail = [r["current_na"] for r in bed.samples(42) if r["t_s"] >= 20]
     assert tail and all(abs(i - target_na) <= target_na * 3 // 100 for i in tail)
 
 
@@ -96,8 +94,8 @@ def test_constant_current_never_goes_above_its_voltage_ceiling():
     bed = _run(mode=schema.MODE_CONSTANT_CURRENT, setpoint_mv=9000, target_current_na=1000000,
                sample_period_ms=100, stop_fraction_pm=0, max_duration_s=20, accel=50)
     samples = bed.samples(42)
-    assert max(r[SETPOINT] for r in samples) == 9000
-    assert all(r[CURRENT] < 1000000 for r in samples)
+    assert max(r["setpoint_mv"] for r in samples) == 9000
+    assert all(r["current_na"] < 1000000 for r in samples)
 
 
 def test_sweep_steps_up_with_the_last_sample_of_each_step_flagged():
@@ -106,10 +104,10 @@ def test_sweep_steps_up_with_the_last_sample_of_each_step_flagged():
                compliance_na=3000000, accel=20)
     samples = bed.samples(42)
     steps = list(range(8000, 14001, 1000))
-    assert [r[SETPOINT] for r in samples] == [mv for mv in steps for _ in range(5)]
-    ends = [bool(r[FLAGS] & schema.FLAG_STEP_END) for r in samples]
+    assert [r["setpoint_mv"] for r in samples] == [mv for mv in steps for _ in range(5)]
+    ends = [bool(r["flags"] & schema.FLAG_STEP_END) for r in samples]
     assert ends == [False, False, False, False, True] * len(steps)
-    currents = [r[CURRENT] for r in samples if r[FLAGS] & schema.FLAG_STEP_END]
+    currents = [r["current_na"] for r in samples if r["flags"] & schema.FLAG_STEP_END]
     assert currents == sorted(currents)  # the LED conducts more at every step
     assert _stopped(bed) == [schema.STOP_COMPLETED] and bed.board.relay.value() == 0
 
@@ -118,7 +116,7 @@ def test_sweep_down_ends_exactly_on_stop_mv():
     bed = _run(mode=schema.MODE_SWEEP, setpoint_mv=9000, stop_mv=6500, step_mv=1000,
                dwell_ms=200, sample_period_ms=100, stop_fraction_pm=0, max_duration_s=0,
                accel=20)
-    ends = [r[SETPOINT] for r in bed.samples(42) if r[FLAGS] & schema.FLAG_STEP_END]
+    ends = [r["setpoint_mv"] for r in bed.samples(42) if r["flags"] & schema.FLAG_STEP_END]
     assert ends == [9000, 8000, 7000, 6500]
 
 
@@ -127,12 +125,12 @@ def test_photostability_flags_a_pl_point_every_interval_and_ends_dark():
                compliance_na=0, laser=1, pl_interval_s=10, max_duration_s=60,
                sample_period_ms=1000, stop_fraction_pm=0)
     samples = bed.samples(42)
-    points = [_t(r) for r in samples if r[FLAGS] & schema.FLAG_PL_POINT]
+    points = [_t(r) for r in samples if r["flags"] & schema.FLAG_PL_POINT]
     assert len(points) == 6
     assert all(k * 10 <= t < k * 10 + 1.0 for k, t in enumerate(points))
     lit = schema.FLAG_LASER_ON | schema.FLAG_SHUTTER_OPEN
-    assert all(r[FLAGS] & lit == lit for r in samples)
-    assert all(r[PD] > 100000 for r in samples)  # the film's PL reaches the photodiode
+    assert all(r["flags"] & lit == lit for r in samples)
+    assert all(r["pd_pa"] > 100000 for r in samples)  # the film's PL reaches the photodiode
     assert _stopped(bed) == [schema.STOP_COMPLETED]
     bed.run_until(lambda: _event_values(bed, schema.EV_SHUTTER_CLOSED), what="shutter closed")
     assert bed.board.laser.value() == 0 and bed.board.shutter_closed.value() == 1
@@ -142,7 +140,7 @@ def test_photostability_flags_a_pl_point_every_interval_and_ends_dark():
 def test_max_duration_ends_a_constant_voltage_run():
     bed = _run(setpoint_mv=6000, sample_period_ms=500, max_duration_s=5, accel=100)
     assert _stopped(bed) == [schema.STOP_MAX_DURATION]
-    assert max(r[T_S] for r in bed.samples(42)) < 5
+    assert max(r["t_s"] for r in bed.samples(42)) < 5
     assert bed.ctrl.state == schema.STATE_IDLE
 
 
@@ -170,8 +168,8 @@ def test_a_resumed_run_continues_seq_and_clock_and_keeps_its_l0():
     bed.run_until(lambda: bed.ctrl.next_seq >= 1010, what="10 samples")
     bed.command(schema.GET_STATUS)
     samples = bed.samples(42)
-    assert samples[0][SEQ] == 1000 and samples[0][T_S] == 600
-    assert [r[SEQ] for r in samples] == list(range(1000, 1000 + len(samples)))
+    assert samples[0]["seq"] == 1000 and samples[0]["t_s"] == 600
+    assert [r["seq"] for r in samples] == list(range(1000, 1000 + len(samples)))
     assert not _event_values(bed, schema.EV_L0_CAPTURED)
     status = bed.status()
     assert status["l0_pd_pa"] == 40000 and status["oldest_seq"] == 1000

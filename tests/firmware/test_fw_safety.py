@@ -3,7 +3,9 @@
 import time
 
 from hil_sim.gpio import SimPin
-from lumenfw import controller
+from host.link import DeviceEvent, wire
+from host.link.snapshot import DeviceView
+from host.runs.following import _event_text
 from protocol import messages, schema
 from tests.support.fw_harness import Bed
 
@@ -168,7 +170,7 @@ def test_exception_in_the_loop_makes_outputs_safe_then_faults_and_keeps_serving(
     bed.step()
     assert _outputs_safe(bed) and bed.ctrl.state == schema.STATE_FAULT
     assert _stop_events(bed, since) == [
-        (schema.EV_EXCEPTION, controller.FAULT_SOFTWARE),
+        (schema.EV_EXCEPTION, schema.FAULT_SOFTWARE),
         (schema.EV_SAFE_STOP, schema.STOP_EXCEPTION),
         (schema.EV_RUN_STOPPED, schema.STOP_EXCEPTION)]
     logs = [tail for mid, _, tail in bed.messages[since:] if mid == schema.LOG]
@@ -176,14 +178,14 @@ def test_exception_in_the_loop_makes_outputs_safe_then_faults_and_keeps_serving(
     # Still failing every pass: no flood of reports, and the host is still answered.
     status = bed.status()
     assert (status["state"], status["fault_code"]) == (schema.STATE_FAULT,
-                                                       controller.FAULT_SOFTWARE)
+                                                       schema.FAULT_SOFTWARE)
     assert len(_stop_events(bed, since)) == 3
     assert bed.start_run(run_key=43)[1][2] == schema.NACK_FAULTED
     interlock.armed = False
     assert bed.command(schema.STOP_RUN, (0,))[0] == schema.ACK
     status = bed.status()
     assert (status["state"], status["fault_code"], status["stop_reason"]) == (
-        schema.STATE_IDLE, controller.FAULT_NONE, schema.STOP_EXCEPTION)
+        schema.STATE_IDLE, schema.FAULT_NONE, schema.STOP_EXCEPTION)
 
 
 def test_i2c_failure_faults_and_names_the_address():
@@ -193,9 +195,25 @@ def test_i2c_failure_faults_and_names_the_address():
     bed.run_until(lambda: bed.ctrl.state == schema.STATE_FAULT, what="FAULT")
     assert _outputs_safe(bed)
     assert _stop_events(bed)[:4] == [
-        (schema.EV_EXCEPTION, controller.FAULT_I2C), (schema.EV_I2C_ERROR, ina),
+        (schema.EV_EXCEPTION, schema.FAULT_I2C), (schema.EV_I2C_ERROR, ina),
         (schema.EV_SAFE_STOP, schema.STOP_I2C_FAULT),
         (schema.EV_RUN_STOPPED, schema.STOP_I2C_FAULT)]
+    assert bed.status()["fault_code"] == schema.FAULT_I2C
+
+
+def test_the_host_names_the_fault_the_device_reports():
+    bed = _running_cv()
+    bed.board.i2c.fail(bed.board.config.ADDR_INA226)
+    bed.run_until(lambda: bed.ctrl.state == schema.STATE_FAULT, what="FAULT")
+    bed.status()
+    events = [wire.decode(schema.EVENT, body) for body in bed.bodies(schema.EVENT)]
+    exc = next(e for e in events if e.code == schema.EV_EXCEPTION)
+    delivered = DeviceEvent("G1", exc.event_seq, exc.code, schema.EVENT_NAMES[exc.code],
+                            exc.run_key, exc.t_s, exc.t_us, exc.value, exc.state, False)
+    assert _event_text(delivered) == "exception: i2c fault"
+    view = DeviceView()
+    view.saw_status(wire.decode(schema.STATUS, bed.bodies(schema.STATUS)[-1]))
+    assert view.as_dict(now=0.0)["fault"] == "i2c"
 
 
 def test_a_dead_dac_still_leaves_the_relay_open():

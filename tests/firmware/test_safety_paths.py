@@ -417,8 +417,9 @@ def _device_events(host, run_key=None):
 
 
 def _samples(host, run_key):
-    return [r for _, m, h, tail in host.frames()[0] if m == schema.SAMPLE_BATCH and h[0] == run_key
-            for r in tail]
+    """Every sample of the run so far, as a dict by schema field name."""
+    return [dict(zip(schema.SAMPLE_NAMES, r)) for _, m, h, tail in host.frames()[0]
+            if m == schema.SAMPLE_BATCH and h[0] == run_key for r in tail]
 
 
 @pytest.mark.micropython
@@ -457,7 +458,8 @@ def test_interlock_opened_on_the_vm_stops_a_lit_photostability_run_in_the_pass_t
     stopped_us = next(t for c, _, t in _device_events(host, run_key)
                       if c == schema.EV_RUN_STOPPED)
     late_lit = [r for r in _samples(host, run_key)
-                if r[1] * 1_000_000 + r[2] > stopped_us and r[-1] & schema.FLAG_LASER_ON]
+                if r["t_s"] * 1_000_000 + r["t_us"] > stopped_us
+                and r["flags"] & schema.FLAG_LASER_ON]
     assert late_lit == []
     assert (status["state"], status["stop_reason"]) == (schema.STATE_SAFE_STOP,
                                                         schema.STOP_INTERLOCK)
@@ -474,7 +476,7 @@ def test_interlock_opened_on_the_vm_stops_a_lit_photostability_run_in_the_pass_t
 
 
 def _lit_samples(host, run_key, flags):
-    return [r for r in _samples(host, run_key) if r[-1] & flags == flags]
+    return [r for r in _samples(host, run_key) if r["flags"] & flags == flags]
 
 
 @pytest.mark.micropython

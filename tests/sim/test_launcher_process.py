@@ -162,14 +162,14 @@ def _heapsize_arg(pid):
 def test_the_device_heap_fits_the_sample_ring_it_keeps():
     from hil_sim.launcher import BASE_HEAP_KB
     from lumenfw.board_config import SAMPLE_RING
-    from lumenfw.ring import RECORD_SIZE
+    from protocol.schema import SAMPLE_SIZE
 
     with echo_rig() as rig:
         assert _heapsize_arg(wait_for(lambda: rig.pid)) == (
-            "heapsize=%dk" % (BASE_HEAP_KB + 2 * SAMPLE_RING * RECORD_SIZE // 1024))
+            "heapsize=%dk" % (BASE_HEAP_KB + 2 * SAMPLE_RING * SAMPLE_SIZE // 1024))
     with echo_rig(extra_env={"LUMENRIG_SIM_SAMPLE_RING": "8192"}) as rig:
         assert _heapsize_arg(wait_for(lambda: rig.pid)) == (
-            "heapsize=%dk" % (BASE_HEAP_KB + 2 * 8192 * RECORD_SIZE // 1024))
+            "heapsize=%dk" % (BASE_HEAP_KB + 2 * 8192 * SAMPLE_SIZE // 1024))
 
 
 @pytest.mark.parametrize("ring", ["lots", "0", "-5", "1.5"])

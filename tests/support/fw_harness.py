@@ -22,6 +22,7 @@ class Wire:
         self.data = bytearray()
         self._decoder = StreamDecoder()
         self.messages = []  # (msg_id, head, tail) in the order written
+        self.bodies = []  # (msg_id, body) of the same frames, for the host's own decoding
 
     def write(self, buf, n):
         self.data += bytes(buf[:n])
@@ -32,6 +33,7 @@ class Wire:
         for msg_id, _seq, body in self._decoder.feed(bytes(self.data)):
             head, tail = messages.unpack(msg_id, body)
             new.append((msg_id, head, tail))
+            self.bodies.append((msg_id, body))
         self.data = bytearray()
         self.messages += new
         return new
@@ -124,6 +126,11 @@ class Bed:
         self.link.wire.drain()
         return self.link.wire.messages
 
+    def bodies(self, msg_id):
+        """The undecoded bodies of every frame of one kind so far."""
+        self.link.wire.drain()
+        return [body for mid, body in self.link.wire.bodies if mid == msg_id]
+
     def send(self, msg_id, values, tail=None):
         from protocol import frame
 
@@ -141,13 +148,14 @@ class Bed:
         return [e[0] for e in self.events(since)]
 
     def samples(self, run_key=None, resent=False):
-        """Every sample record of SAMPLE_BATCH frames (live ones unless resent)."""
+        """Every sample record of SAMPLE_BATCH frames (live ones unless resent), as a dict
+        by schema field name."""
         out = []
         for mid, head, tail in self.messages:
             if mid != schema.SAMPLE_BATCH or bool(head[1] & schema.BATCH_RESENT) != resent:
                 continue
             if run_key is None or head[0] == run_key:
-                out.extend(tail)
+                out.extend(dict(zip(schema.SAMPLE_NAMES, record)) for record in tail)
         return out
 
     # ---- time ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from protocol import frame, messages, schema
 from protocol.decoder import StreamDecoder
 from tests.support.waiting import wait_for
 
-SAMPLE_ZEROS = dict.fromkeys(wire.SAMPLE_NAMES, 0)
+SAMPLE_ZEROS = dict.fromkeys(schema.SAMPLE_NAMES, 0)
 
 
 def hello_ack_fields(**overrides: int) -> dict[str, int]:
