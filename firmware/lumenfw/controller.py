@@ -187,7 +187,8 @@ class Controller:
         self.mode = program.mode
         self.next_seq = program.resume_seq
         self.ring.reset(program.run_key, program.resume_seq)
-        self.sampler.restart()
+        if self.sampler.restart():
+            self.event(schema.EV_I2C_ERROR, self.sampler.sht_address)
         self.clock.start(self.board.ticks_us())
         self.clock.t_s = program.resume_t_ms // 1000
         self.clock.t_us = program.resume_t_ms % 1000 * 1000

@@ -39,7 +39,7 @@ class Device:
                                     board.ticks_diff, self._emit)
         self.sampler = Sampler(parts.ina, parts.ina_address, parts.photodiode, parts.pd_address,
                                parts.sht, parts.sht_address, board.ticks_us,
-                               board.ticks_diff)
+                               board.ticks_diff, board.sleep_us)
         self.ring = SampleRing(parts.sample_ring)
         self.ctrl = Controller(board, self.outputs, self.shutter, self.sampler, self.ring,
                                self.outbox, self.events, parts.limits)

@@ -12,15 +12,16 @@ class Sampler:
     """
 
     def __init__(self, ina, ina_address, photodiode, pd_address, sht, sht_address, ticks_us,
-                 ticks_diff):
+                 ticks_diff, sleep_us):
         self._ina = ina
         self._ina_address = ina_address
         self._pd = photodiode
         self._pd_address = pd_address
         self._sht = sht
-        self._sht_address = sht_address
+        self.sht_address = sht_address
         self._ticks_us = ticks_us
         self._ticks_diff = ticks_diff
+        self._sleep_us = sleep_us
         self.bus_address = 0
         self.voltage_mv = 0
         self.current_na = 0
@@ -57,12 +58,21 @@ class Sampler:
 
     def restart(self):
         """A run begins: fresh conversions from now (the INA226 restarts its averaging on a
-        config write) and an ambient reading at once, so the run's first samples carry
-        values measured within it, on a schedule that starts with it."""
+        config write) and an ambient reading taken now and waited for, so even the run's
+        first sample carries values measured at its start, never a reading from before it
+        (whose age depends on how long the device idled), on a schedule that starts with
+        it. Returns True when that reading begins a run of ambient failures."""
         self.bus_address = self._ina_address
         self._ina.restart()
         self._ambient_started = False
         self._ambient_pending = False
+        if self._sht is None:
+            return False
+        failing = self.service_ambient()  # starts the measurement
+        if self._ambient_pending:
+            self._sleep_us(AMBIENT_WAIT_US)  # once per run, before its clock starts
+            failing = self.service_ambient()  # reads it
+        return failing
 
     def ambient_due_in_us(self, limit_us):
         """Device us until service_ambient() has work (at most limit_us)."""
