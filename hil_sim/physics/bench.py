@@ -216,7 +216,7 @@ class Bench:
 
     def ambient_rh(self):
         """Relative humidity in % (evaluated once per whole second of room time)."""
-        return self._ambient.humidity_pct(int(self._room_s))
+        return self._ambient.humidity_pct(self._room_second())
 
     # State across a device reset --------------------------------------------------------
 
@@ -299,8 +299,15 @@ class Bench:
             if self._led is not None:
                 self._r, self._q = self._led.aged_factors(self._t_eff_s)
 
+    def _room_second(self):
+        """Whole seconds of room time.  Room time is a whole number of device microseconds,
+        but as a sum of absolute float times it carries rounding noise that depends on when
+        the run began; rounded to the microsecond first, a reading taken exactly on a second
+        gives the same second in every run."""
+        return int(self._room_s * 1_000_000 + 0.5) // 1_000_000
+
     def _update_environment(self):
-        second = int(self._room_s)
+        second = self._room_second()
         if second != self._env_key:
             self._env_key = second
             self._temperature_c = self._ambient.temperature_c(second)

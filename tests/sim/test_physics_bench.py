@@ -244,6 +244,25 @@ def test_a_dark_rig_neither_ages_nor_lets_the_room_wander():
     assert (idle.ambient_c(), idle.ambient_rh()) == (fresh.ambient_c(), fresh.ambient_rh())
 
 
+def test_the_room_reads_a_whole_lit_second_alike_whenever_the_lit_stretches_were():
+    """Room time is summed from absolute float times; read exactly on a whole lit second, it
+    must give that second however the run's stretches sat on the device clock (the host's
+    timing decides where a run begins)."""
+    steady, broken = Bench("G1", 3, PD_AMPS_PER_CD_M2), Bench("G1", 3, PD_AMPS_PER_CD_M2)
+    for bench in (steady, broken):
+        bench.set_supply_setpoint_v(10.0)
+    steady.set_output_relay(True)
+    steady.advance_to(12.0)
+    broken.set_output_relay(True)
+    broken.advance_to(4.085828)
+    broken.set_output_relay(False)
+    broken.advance_to(6148.256824)
+    broken.set_output_relay(True)
+    broken.advance_to(6148.256824 + 12.0 - 4.085828)
+    assert broken.lit_s() == pytest.approx(12.0, abs=1e-9)
+    assert (broken.ambient_c(), broken.ambient_rh()) == (steady.ambient_c(), steady.ambient_rh())
+
+
 def test_same_seed_gives_the_same_numbers():
     times = [0.5 * i for i in range(1, 200)]
     assert readings(led_bench(seed=7), times) == readings(led_bench(seed=7), times)
