@@ -7,6 +7,7 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI
 
+from host import allocator
 from host.live.fanout import Hub
 from host.plotting.cache import SampleCache
 from host.rigs import Rig
@@ -29,6 +30,7 @@ class Service:
         self.runs: RunManager | None = None
 
     async def open(self) -> None:
+        allocator.limit_arenas()  # before the first worker thread allocates
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await asyncio.to_thread(Store, self.settings.db_url)
         self.sample_cache = SampleCache(self.store)

@@ -3,6 +3,7 @@
 import numpy as np
 
 MAX_WINDOW = 11
+CHUNK_ROWS = 8192  # windows whose median is taken at once (a bounded copy)
 
 
 def window_for(n: int) -> int:
@@ -24,7 +25,10 @@ def running_median(values: np.ndarray, window: int) -> np.ndarray:
     out = y.copy()
     if n >= window:
         windows = np.lib.stride_tricks.sliding_window_view(y, window)
-        out[half : n - half] = np.median(windows, axis=1)
+        # In chunks: np.median copies its windows, window times the record for all at once.
+        for start in range(0, len(windows), CHUNK_ROWS):
+            chunk = windows[start : start + CHUNK_ROWS]
+            out[half + start : half + start + len(chunk)] = np.median(chunk, axis=1)
     for i in range(min(half, n)):
         for j in (i, n - 1 - i):
             k = min(j, n - 1 - j, half)

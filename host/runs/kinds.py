@@ -44,6 +44,7 @@ class RunKind:
     progress: Callable[[Any, Any, Columns, dict[str, Any]], float]
     summary: Callable[[dict[str, Any], dict[str, Any] | None, Columns, list[dict[str, Any]]],
                       dict[str, Any]]
+    summary_columns: tuple[str, ...]  # what summary reads: a long run's other columns stay on disk
 
     def start_fields(self, params: Any, converter: Converter, run_key: int,
                      dark_pd_pa: int = 0) -> dict[str, int]:
@@ -66,19 +67,20 @@ LIFETIME = RunKind(
     modes=(schema.MODE_CONSTANT_VOLTAGE, schema.MODE_CONSTANT_CURRENT), light="el",
     needs_calibration=True, plot_column="luminance_cd_m2", progress_figure=("l_over_l0", "L/L0"),
     program=lifetime_program, progress=progress.lifetime_progress,
-    summary=summaries.lifetime_summary)
+    summary=summaries.lifetime_summary, summary_columns=("t_s", "luminance_cd_m2"))
 
 PHOTOSTABILITY = RunKind(
     name="photostability", params=PhotostabilityParams, params_required=False,
     modes=(schema.MODE_PHOTOSTABILITY,), light="pl", needs_calibration=False,
     plot_column="pl", progress_figure=("pl_fraction", "PL"),
     program=photostability_program, progress=progress.photostability_progress,
-    summary=summaries.photostability_summary)
+    summary=summaries.photostability_summary, summary_columns=("t_s", "pl", "flags"))
 
 JVL = RunKind(
     name="jvl", params=JvlParams, params_required=False, modes=(schema.MODE_SWEEP,),
     light="el", needs_calibration=True, plot_column="current_a", progress_figure=None,
-    program=jvl_program, progress=progress.jvl_progress, summary=summaries.jvl_summary)
+    program=jvl_program, progress=progress.jvl_progress, summary=summaries.jvl_summary,
+    summary_columns=("voltage_v", "current_a", "luminance_cd_m2", "flags"))
 
 KINDS: dict[str, RunKind] = {kind.name: kind for kind in (LIFETIME, PHOTOSTABILITY, JVL)}
 KIND_NAMES = tuple(KINDS)

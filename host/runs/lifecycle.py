@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from host import allocator
 from host.link import LinkError
 from host.rigs import Rig
 from host.runkey import board_text, key_text, new_run_key
@@ -290,10 +291,10 @@ class Lifecycle:
 
     async def _summary(self, run: Run) -> dict[str, Any]:
         store = self.book.store
-        cols = await asyncio.to_thread(store.read_samples, run.id)
+        kind = KINDS[run.kind]
+        cols = await asyncio.to_thread(store.read_samples, run.id, columns=kind.summary_columns)
         events = [e.as_dict() for e in await asyncio.to_thread(store.list_events, run_id=run.id)]
-        return await asyncio.to_thread(KINDS[run.kind].summarize, run.params, run.calibration,
-                                       cols, events)
+        return await asyncio.to_thread(kind.summarize, run.params, run.calibration, cols, events)
 
     async def end(self, tracker: Tracker, state: str, error: str | None = None,
                   stop_reason: int | None = None) -> None:
@@ -320,6 +321,7 @@ class Lifecycle:
                                progress=1.0 if state == "completed" else tracker.progress)
         self.book.leave(tracker)
         self.book.hub.publish(run.id, "end", tracker.run.as_dict(calibration=False))
+        await asyncio.to_thread(allocator.give_back)  # the summary's arrays, back to the system
 
 
 def _check_can_run(kind: RunKind, params: Any, calibration: dict[str, Any] | None,

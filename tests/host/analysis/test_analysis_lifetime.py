@@ -163,3 +163,14 @@ def test_t50_of_any_clean_stretched_exponential_matches_the_closed_form(tau_s, b
     s = summarize_lifetime(t, stretched(t, l0, tau_s, beta))
     assert s["t50_s"] == pytest.approx(t50, rel=2e-3)
     assert s["t50_fit_s"] == pytest.approx(t50, rel=2e-3)
+
+
+def test_a_long_record_is_fitted_on_group_means_of_its_consecutive_samples():
+    from host.analysis.lifetime import fit_points
+
+    t = np.arange(10.0)
+    y = np.arange(10.0) * 2
+    t_fit, y_fit = fit_points(t, y, max_points=4)
+    assert t_fit.tolist() == [1.0, 4.0, 7.0, 9.0]  # groups of 3, the last one shorter
+    assert y_fit.tolist() == [2.0, 8.0, 14.0, 18.0]
+    assert fit_points(t, y, max_points=10)[0] is t

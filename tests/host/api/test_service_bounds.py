@@ -22,18 +22,27 @@ SLOW_PAUSE_S = 0.01
 SAMPLES = 100_000
 RUN = {"voltage_v": 10.0, "sample_period_s": 0.05, "stop_fraction": 0.01,
        "max_duration_s": SAMPLES * 0.05, "host_loss_grace_s": 60.0}
-# Each cut-off client may leave up to the hub's 1 MiB queued (shared when clients fell
-# behind together) plus its socket buffers: 50 clients bound the growth well under 64 MB.
-# Measured +16 and +31 MB over two runs on a 2-core machine; the issue's 20 MB is not met.
-RSS_BOUND_MB = 64.0
+# What 50 clients through a 10^5-sample run may add to the service's idle figure, its peak
+# (VmHWM) taken over the whole run, the run's end included.  Each cut-off client leaves at
+# most the hub's 1 MiB queued, shared when clients fell behind together: measured about +1 MB
+# while the run lasts.  The peak comes at the run's end, when the finished run is read back
+# and summarised: +16 to +24 MB over six runs on a 2-core machine (the issue asks 20 MB).
+RSS_BOUND_MB = 32.0
 HEAD_RSS_BOUND_MB = 20.0
 
 
-def _rss_mb(pid: int) -> float:
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """The process's resident memory now (VmRSS) or at its peak since the last reset (VmHWM)."""
     for line in Path("/proc/%d/status" % pid).read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS for pid %d" % pid)
+    raise AssertionError("no %s for pid %d" % (field, pid))
+
+
+def _reset_peak(pid: int) -> None:
+    """Start VmHWM afresh from the current RSS (Linux clear_refs), so no peak is missed
+    between two looks."""
+    Path("/proc/%d/clear_refs" % pid).write_text("5")
 
 
 def _events(raw: bytes) -> list[tuple[str, object]]:
@@ -149,6 +158,7 @@ def test_slow_stream_clients_are_cut_off_with_a_resync_and_memory_stays_bounded(
 
     asyncio.run(warm_up())
     idle_mb = _rss_mb(pid)
+    _reset_peak(pid)
 
     async def scenario():
         answer = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=30,
@@ -160,10 +170,8 @@ def test_slow_stream_clients_are_cut_off_with_a_resync_and_memory_stays_bounded(
         while (await _streams(service.url))["behind"] < 1:
             await asyncio.sleep(0.2)  # the slow one first: it alone is behind then
         stalled = [await _open_stalled(service.port, run_id) for _ in range(STALLED_CLIENTS)]
-        peak_mb = idle_mb
         async with httpx.AsyncClient(timeout=30) as client:
             while True:
-                peak_mb = max(peak_mb, _rss_mb(pid))
                 run = (await client.get("%s/api/runs/%d" % (service.url, run_id))).json()
                 if run["state"] in ("completed", "aborted", "failed"):
                     break
@@ -174,6 +182,7 @@ def test_slow_stream_clients_are_cut_off_with_a_resync_and_memory_stays_bounded(
         for sock in stalled:  # read now: what the service kept for them, then the close
             stalled_raw.append(await asyncio.wait_for(_read_to_eof(sock), 60))
             sock.close()
+        peak_mb = _rss_mb(pid, "VmHWM")  # the whole scenario, the run's summary included
         return run, peak_mb, fast_events, slow_raw, stalled_raw
 
     run, peak_mb, fast_events, slow_raw, stalled_raw = asyncio.run(scenario())
