@@ -38,7 +38,7 @@ class BenchSource:
     def lit_us(self):
         """The bench's lit time now, in whole device microseconds."""
         self.sync()
-        return int(self.bench.lit_s() * 1_000_000 + 0.5)
+        return self.bench.lit_us()
 
     def sync(self):
         """Bring the bench to the clock's now (no-op when frozen or when time has not moved)."""

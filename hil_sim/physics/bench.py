@@ -112,6 +112,12 @@ class Bench:
         """Lit time: device seconds the relay or the laser has been on (the room's clock)."""
         return self._room_s
 
+    def lit_us(self):
+        """Lit time in whole device microseconds. Summed from absolute float times, lit_s
+        carries rounding noise that depends on when the run began; this does not, so a
+        reading exactly on a whole second gives that second in every run."""
+        return int(self._room_s * 1_000_000 + 0.5)
+
     def commit_time_s(self):
         """Device time of the last input change: advance_to may go back as far as this."""
         return self._committed[0]
@@ -300,11 +306,8 @@ class Bench:
                 self._r, self._q = self._led.aged_factors(self._t_eff_s)
 
     def _room_second(self):
-        """Whole seconds of room time.  Room time is a whole number of device microseconds,
-        but as a sum of absolute float times it carries rounding noise that depends on when
-        the run began; rounded to the microsecond first, a reading taken exactly on a second
-        gives the same second in every run."""
-        return int(self._room_s * 1_000_000 + 0.5) // 1_000_000
+        """Whole seconds of room time (from lit_us: the same second in every run)."""
+        return self.lit_us() // 1_000_000
 
     def _update_environment(self):
         second = self._room_second()
