@@ -152,6 +152,9 @@ FLAG_PL_POINT = 16  # a scheduled photoluminescence point of a photostability ru
 FLAG_COMPLIANCE = 32  # current at or above compliance in this sample
 FLAG_PD_SATURATED = 64  # photodiode saturated on its least sensitive range
 FLAG_STEP_END = 128  # last (settled) sample of a sweep step
+# Sample flags only (STATUS.flags and HEARTBEAT.flags stay one byte):
+FLAG_L0 = 256  # the sample L0 is taken from: the first of the hold, l0_settle_ms after it began
+FLAG_RAMP = 512  # taken before the hold began (approach to a luminance or current target)
 
 # SAMPLE_BATCH.flags bits.
 BATCH_RESENT = 1
@@ -173,7 +176,7 @@ def struct_format(fields):
     return "<" + "".join(f[1] for f in fields)
 
 
-# One telemetry sample: 32 bytes, integers only.  The device packs it positionally in this
+# One telemetry sample: 33 bytes, integers only.  The device packs it positionally in this
 # order (lumenfw/ring.py, protocol/writer.py); everyone else reads it by name.
 SAMPLE_FIELDS = (
     ("seq", "I", "", 1),
@@ -186,7 +189,7 @@ SAMPLE_FIELDS = (
     ("temperature_cc", "h", "centi-degC", 1),
     ("humidity_cpct", "H", "centi-%RH", 1),
     ("pd_range", "B", "", 1),
-    ("flags", "B", "", 1),
+    ("flags", "H", "", 1),
 )
 SAMPLE_NAMES = tuple(f[0] for f in SAMPLE_FIELDS)
 SAMPLE_FORMAT = struct_format(SAMPLE_FIELDS)

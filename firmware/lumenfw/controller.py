@@ -49,6 +49,7 @@ class Controller:
         self.now_ms = 0
         self._run_active = False  # events carry the run context while this is set
         self._sampling = False
+        self._period_ms = 0
         self._sample_due = Mark()
         self._safety_due = Mark()
         self._mode = Mode()
@@ -276,9 +277,10 @@ class Controller:
         if self.state == schema.STATE_RUNNING:
             self.clock.advance(now_us)
 
-    def start_sampling(self, first_after_ms):
-        """Samples from now + first_after_ms, then every sample_period_ms."""
+    def start_sampling(self, first_after_ms, period_ms):
+        """Samples from now + first_after_ms, then every period_ms (a new grid each call)."""
         self._sampling = True
+        self._period_ms = period_ms
         self._sample_due.set_now(self.clock)
         self._sample_due.add_ms(first_after_ms)
 
@@ -337,7 +339,7 @@ class Controller:
         if self._sampling and self.state == schema.STATE_RUNNING and self._sample_due.reached(
                 self.clock):
             due = self._sample_due
-            period_ms = program.sample_period_ms
+            period_ms = self._period_ms
             while due.reached(self.clock):
                 due.add_ms(period_ms)
             self.take_sample()
@@ -353,7 +355,8 @@ class Controller:
         clock.advance(self.board.ticks_us())  # stamp the reading, not the start of the pass
         sampler.read_electrical()
         sampler.read_light(program.oversample)
-        flags = self.device_flags() | self._mode.sample_flags(self)
+        flags = (self.device_flags() | self._mode.sample_flags(self)
+                 | self.luminance.sample_flag(clock))
         if sampler.current_na >= self.compliance_limit_na():
             flags |= schema.FLAG_COMPLIANCE
         seq = self.next_seq

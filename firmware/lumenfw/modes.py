@@ -42,6 +42,13 @@ def cc_step_mv(target_na, current_na):
     return step_mv if error_na > 0 else -step_mv
 
 
+# Luminance target: a coarse ramp of step_mv every dwell_ms until the photodiode reaches the
+# target, then bisection between the last step below and the first at or above it.  Each step
+# ends with a sample (FLAG_RAMP), so every reading the ramp acts on is stored.
+TARGET_TOLERANCE_DIV = 100  # within 1 % of the target (dark included) is close enough
+FINE_MIN_STEP_MV = 5  # one MCP4725 step on the 20 V scale (4.9 mV): no finer setpoint exists
+
+
 class Mode:
     """Default behaviour: nothing between samples, no extra flags, no stop of its own."""
 
@@ -69,69 +76,114 @@ class Mode:
             ctrl.stop(schema.STOP_LUMINANCE_FRACTION)
 
 
+def start_hold(ctrl):
+    """The stress begins: L0 from the first sample, l0_settle_ms from now; then every period.
+    A resumed run keeps its L0 and samples from now on."""
+    luminance = ctrl.luminance
+    luminance.start_hold(ctrl.clock)
+    first_ms = 0 if luminance.captured else luminance.settle_ms
+    ctrl.start_sampling(first_ms, ctrl.program.sample_period_ms)
+
+
 class ConstantVoltage(Mode):
-    """Hold setpoint_mv; or ramp by step_mv every dwell_ms until the photodiode reaches
-    target_pd_pa, then hold that voltage (setpoint_mv is the ramp's ceiling)."""
+    """Hold setpoint_mv; or find the voltage that gives target_pd_pa (coarse ramp by step_mv
+    every dwell_ms, then bisection; setpoint_mv is the ceiling) and hold that one."""
 
     def __init__(self):
-        self._step_due = Mark()
         self.ramping = False
+        self.bracketed = False
         self.setpoint_mv = 0
+        self._below_mv = 0  # highest setpoint read below the target, and its reading
+        self._below_pa = 0
+        self._above_mv = 0  # lowest setpoint read at or above it, and its reading
+        self._above_pa = 0
 
     def begin(self, ctrl):
         program = ctrl.program
         self.ramping = program.ramps_to_target()
         if self.ramping:
+            self.bracketed = False
+            self._below_mv = 0
+            self._below_pa = 0
             self.setpoint_mv = program.step_mv
-            self._step_due.set_now(ctrl.clock)
-            self._step_due.add_ms(program.dwell_ms)
+            ctrl.outputs.enable_output(self.setpoint_mv)
+            ctrl.start_sampling(program.dwell_ms, program.dwell_ms)
         else:
             self.setpoint_mv = program.setpoint_mv
-            ctrl.luminance.start_hold(ctrl.clock)
-        ctrl.outputs.enable_output(self.setpoint_mv)
-        ctrl.start_sampling(0)
+            ctrl.outputs.enable_output(self.setpoint_mv)
+            start_hold(ctrl)
 
-    def due_in_us(self, ctrl, limit_us):
-        if not self.ramping:
-            return limit_us
-        return self._step_due.us_after(ctrl.clock, limit_us)
-
-    def on_pass(self, ctrl):
-        if not self.ramping or not self._step_due.reached(ctrl.clock):
-            return
-        ceiling_mv = ctrl.program.setpoint_mv
-        if self.setpoint_mv >= ceiling_mv:
-            ctrl.stop(schema.STOP_TARGET_UNREACHED)
-            return
-        setpoint_mv = self.setpoint_mv + ctrl.program.step_mv
-        self.setpoint_mv = min(setpoint_mv, ceiling_mv)
-        ctrl.outputs.set_setpoint(self.setpoint_mv)
-        self._step_due.add_ms(ctrl.program.dwell_ms)
+    def sample_flags(self, ctrl):
+        return schema.FLAG_RAMP if self.ramping else 0
 
     def after_sample(self, ctrl):
         if self.ramping:
-            if ctrl.sampler.pd_pa >= ctrl.program.target_pd_pa:
-                self.ramping = False
-                ctrl.event(schema.EV_TARGET_REACHED, self.setpoint_mv)
-                ctrl.luminance.start_hold(ctrl.clock)
+            self._ramp_step(ctrl)
             return
         Mode.after_sample(self, ctrl)
+
+    def _ramp_step(self, ctrl):
+        """Next setpoint from the sample just taken at the end of a step's dwell."""
+        program = ctrl.program
+        target_pa = program.target_pd_pa
+        pd_pa = ctrl.sampler.pd_pa
+        setpoint_mv = self.setpoint_mv
+        if pd_pa < target_pa:
+            self._below_mv = setpoint_mv
+            self._below_pa = pd_pa
+            if not self.bracketed:
+                if setpoint_mv >= program.setpoint_mv:
+                    ctrl.stop(schema.STOP_TARGET_UNREACHED)
+                    return
+                self._set(ctrl, min(setpoint_mv + program.step_mv, program.setpoint_mv))
+                return
+        else:
+            self._above_mv = setpoint_mv
+            self._above_pa = pd_pa
+            self.bracketed = True
+        miss_pa = pd_pa - target_pa if pd_pa >= target_pa else target_pa - pd_pa
+        if miss_pa <= target_pa // TARGET_TOLERANCE_DIV:
+            self._hold(ctrl)
+        elif self._above_mv - self._below_mv <= FINE_MIN_STEP_MV:
+            # No setpoint lies between: hold the one whose reading was nearer the target.
+            if target_pa - self._below_pa < self._above_pa - target_pa:
+                self._set(ctrl, self._below_mv)
+            else:
+                self._set(ctrl, self._above_mv)
+            self._hold(ctrl)
+        else:
+            self._set(ctrl, (self._below_mv + self._above_mv) // 2)
+
+    def _set(self, ctrl, setpoint_mv):
+        if setpoint_mv != self.setpoint_mv:
+            self.setpoint_mv = setpoint_mv
+            ctrl.outputs.set_setpoint(setpoint_mv)
+
+    def _hold(self, ctrl):
+        self.ramping = False
+        ctrl.event(schema.EV_TARGET_REACHED, self.setpoint_mv)
+        start_hold(ctrl)
 
 
 class ConstantCurrent(Mode):
     """Move the supply setpoint until the DUT current tracks target_current_na, never
-    above setpoint_mv.  The setpoint integrates the error, so the loop has no offset."""
+    above setpoint_mv.  The setpoint integrates the error, so the loop has no offset.
+    The hold (and the L0 settle) begins once the current first comes within the deadband."""
 
     def __init__(self):
         self._control_due = Mark()
         self.setpoint_mv = 0
+        self.approaching = False
 
     def begin(self, ctrl):
         self.setpoint_mv = 0
+        self.approaching = True
         ctrl.outputs.enable_output(0)
         self._control_due.set_now(ctrl.clock)
-        ctrl.luminance.start_hold(ctrl.clock)
-        ctrl.start_sampling(0)
+        ctrl.start_sampling(0, ctrl.program.sample_period_ms)
+
+    def sample_flags(self, ctrl):
+        return schema.FLAG_RAMP if self.approaching else 0
 
     def due_in_us(self, ctrl, limit_us):
         return self._control_due.us_after(ctrl.clock, limit_us)
@@ -144,6 +196,10 @@ class ConstantCurrent(Mode):
         # The compliance check read the current earlier in this pass.
         step_mv = cc_step_mv(ctrl.program.target_current_na, ctrl.sampler.current_na)
         if step_mv == 0:
+            if self.approaching:
+                self.approaching = False
+                ctrl.event(schema.EV_TARGET_REACHED, self.setpoint_mv)
+                start_hold(ctrl)
             return
         setpoint_mv = self.setpoint_mv + step_mv
         ceiling_mv = ctrl.program.setpoint_mv
@@ -190,7 +246,7 @@ class Sweep(Mode):
             return
         self.setpoint_mv = self._step_mv(ctrl, self.step_index)
         ctrl.outputs.enable_output(self.setpoint_mv)
-        ctrl.start_sampling(program.sample_period_ms)
+        ctrl.start_sampling(program.sample_period_ms, program.sample_period_ms)
 
     def sample_flags(self, ctrl):
         return schema.FLAG_STEP_END if self.in_step + 1 >= self.per_step else 0
@@ -240,7 +296,7 @@ class Photostability(Mode):
             else:
                 self._pl_due.set(0, 0)
             ctrl.luminance.start_hold(clock)
-            ctrl.start_sampling(0)
+            ctrl.start_sampling(0, ctrl.program.sample_period_ms)
 
     def sample_flags(self, ctrl):
         if not self._pl_due.reached(ctrl.clock):

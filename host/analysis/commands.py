@@ -46,13 +46,17 @@ def summarize_lifetime(
     luminance_cd_m2: Sequence[float] | np.ndarray,
     extrapolate_to_cd_m2: float | None = None,
     accel_n: float = DEFAULT_ACCEL_N,
+    i_l0: int | None = None,
+    l0_settle_s: float = 0.0,
 ) -> dict[str, Any]:
     """l0_cd_m2, t50_s/t80_s/t95_s (None when never reached), fit_tau_s, fit_beta,
     t50_fit_s/t80_fit_s/t95_fit_s, t_l0_s, fit_l0_cd_m2, notes; with extrapolate_to_cd_m2 also
-    t50_at_target_s and extrapolation_assumption. t_s counts from the start of the stress.
+    t50_at_target_s and extrapolation_assumption. t_s counts from the start of the stress;
+    L0 is sample i_l0 (the device's), else the first at or after l0_settle_s.
     """
     return _lifetime(
-        {"t_s": t_s, "luminance_cd_m2": luminance_cd_m2}, extrapolate_to_cd_m2, accel_n
+        {"t_s": t_s, "luminance_cd_m2": luminance_cd_m2}, extrapolate_to_cd_m2, accel_n,
+        i_l0=i_l0, l0_settle_s=l0_settle_s,
     )
 
 
@@ -127,6 +131,8 @@ def _lifetime(
     extrapolate_to_cd_m2: float | None,
     accel_n: float,
     locate: Locate | None = None,
+    i_l0: int | None = None,
+    l0_settle_s: float = 0.0,
 ) -> dict[str, Any]:
     data = validated(dict(columns), locate or sample_locator)
     check_times(data["t_s"], locate or sample_locator)
@@ -141,7 +147,13 @@ def _lifetime(
                 f"accel_n = {accel_n:g} is beyond {MAX_ACCEL_N:g}: "
                 "reported acceleration factors lie between 1 and 3"
             )
-    summary = analyse_lifetime(data["t_s"], data["luminance_cd_m2"], extrapolate_to_cd_m2, accel_n)
+    if i_l0 is None and not np.any(data["t_s"] >= l0_settle_s):
+        raise AnalysisInputError(
+            f"no sample at or after the L0 settle time ({l0_settle_s:g} s): L0 is the first "
+            "sample at or after it"
+        )
+    summary = analyse_lifetime(data["t_s"], data["luminance_cd_m2"], extrapolate_to_cd_m2,
+                               accel_n, i_l0=i_l0, l0_settle_s=l0_settle_s)
     return json_ready(summary)
 
 

@@ -12,23 +12,18 @@ FRACTIONS = {"t95": 0.95, "t80": 0.80, "t50": 0.50}
 # The fit needs the curve to have fallen this far below L0 to say anything about tau and beta.
 MIN_DECAY_FOR_FIT = 0.02
 MAX_FIT_POINTS = 4096  # group means the stretched exponential is fitted on, at most
-L0_SEARCH_SHARE = 1.0 / 3.0
 DEFAULT_ACCEL_N = 1.7
 
 
-def initial_luminance(t_s: np.ndarray, luminance: np.ndarray) -> int:
-    """Index of L0: the highest 3-point running median in the first third of the record.
+def initial_luminance(t_s: np.ndarray, l0_settle_s: float = 0.0) -> int | None:
+    """Index of L0: the first sample at or after l0_settle_s of stress time (docs/analysis.md).
 
-    An initial rise (a luminance ramp, burn-in) ends at that maximum, so L0 is the luminance
-    once the device has stabilised; a curve that falls from the start gets its first sample,
-    kept as measured because stretched exponentials with beta < 1 fall fastest at t = 0. A
-    single-sample spike later in the window is removed by the median; a low first sample
-    (supply still slewing) loses to the maximum.
+    The device takes its L0 from the same sample (it schedules the hold's first sample
+    there and flags it), so the stop point and the summary refer to one L0. None when the
+    record ends before the settle time.
     """
-    limit_s = t_s[0] + L0_SEARCH_SHARE * (t_s[-1] - t_s[0])
-    candidates = np.flatnonzero(t_s <= limit_s)
-    median3 = running_median(luminance, 3)
-    return int(candidates[np.argmax(median3[candidates])])
+    after = np.flatnonzero(t_s >= l0_settle_s)
+    return int(after[0]) if len(after) else None
 
 
 def crossing_time_s(
@@ -129,14 +124,23 @@ def analyse_lifetime(
     luminance_cd_m2: np.ndarray,
     extrapolate_to_cd_m2: float | None = None,
     accel_n: float = DEFAULT_ACCEL_N,
+    i_l0: int | None = None,
+    l0_settle_s: float = 0.0,
 ) -> dict[str, object]:
-    """The lifetime summary for validated arrays (see commands.summarize_lifetime)."""
+    """The lifetime summary for validated arrays (see commands.summarize_lifetime).
+
+    i_l0 is the index of the sample the device took L0 from, when known; otherwise L0 is
+    found by the same rule (initial_luminance).
+    """
     t = np.asarray(t_s, float)
     lum = np.asarray(luminance_cd_m2, float)
     window = window_for(len(lum))
     smoothed = running_median(lum, window)
-    i_l0 = initial_luminance(t, lum)
-    l0 = float(running_median(lum, 3)[i_l0])
+    if i_l0 is None:
+        i_l0 = initial_luminance(t, l0_settle_s)
+    if i_l0 is None:
+        raise ValueError(f"no sample at or after the L0 settle time ({l0_settle_s:g} s)")
+    l0 = float(lum[i_l0])
     notes: list[str] = []
     out: dict[str, object] = {"l0_cd_m2": l0, "t_l0_s": float(t[i_l0])}
     if l0 <= 0:

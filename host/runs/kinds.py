@@ -67,7 +67,8 @@ LIFETIME = RunKind(
     modes=(schema.MODE_CONSTANT_VOLTAGE, schema.MODE_CONSTANT_CURRENT), light="el",
     needs_calibration=True, plot_column="luminance_cd_m2", progress_figure=("l_over_l0", "L/L0"),
     program=lifetime_program, progress=progress.lifetime_progress,
-    summary=summaries.lifetime_summary, summary_columns=("t_s", "luminance_cd_m2"))
+    summary=summaries.lifetime_summary,
+    summary_columns=("t_s", "luminance_cd_m2", "voltage_v", "flags"))
 
 PHOTOSTABILITY = RunKind(
     name="photostability", params=PhotostabilityParams, params_required=False,

@@ -37,13 +37,23 @@ Grace = Annotated[float, Field(ge=0, le=86400), AfterValidator(_check_grace)]
 
 
 class LifetimeParams(RunParams):
-    """Constant-voltage operational lifetime until luminance falls to stop_fraction of L0."""
+    """Operational lifetime under one held drive until luminance falls to stop_fraction of L0.
+
+    The drive is exactly one of: a voltage, a luminance target (the voltage found for it is
+    held), a current or a current density (constant current; max_voltage_v is then the
+    compliance voltage the supply never exceeds).
+    """
 
     voltage_v: float | None = Field(None, gt=0, le=MAX_VOLTAGE_V,
                                     description="hold this voltage (V)")
     target_l0_cd_m2: float | None = Field(
         None, gt=0, le=100000,
-        description="instead of voltage_v: ramp until the luminance reaches this, then hold")
+        description="find the voltage that gives this luminance, then hold it")
+    current_a: float | None = Field(None, gt=0, le=MAX_COMPLIANCE_A,
+                                    description="hold this current (A)")
+    current_density_ma_cm2: float | None = Field(
+        None, gt=0, le=100000,
+        description="hold this current density (mA/cm2) on the calibration's pixel area")
     stop_fraction: float = Field(0.5, gt=0, lt=1, description="stop at this fraction of L0")
     max_duration_s: float = Field(7 * 24 * 3600.0, gt=0, le=MAX_DURATION_S)
     sample_period_s: float = Field(1.0, ge=MIN_SAMPLE_PERIOD_S, le=3600)
@@ -51,17 +61,31 @@ class LifetimeParams(RunParams):
     host_loss_grace_s: Grace = Field(
         60.0, description="device stops safely after this long without the host; 0 = never")
     oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
-    l0_settle_s: float = Field(2.0, ge=0, le=3600, description="wait before L0 is taken")
-    ramp_step_v: float = Field(0.1, gt=0, le=5, description="target_l0 ramp step (V)")
-    ramp_dwell_s: float = Field(0.5, ge=MIN_SAMPLE_PERIOD_S, le=600)
+    l0_settle_s: float = Field(0.1, ge=0, le=3600,
+                               description="L0 is the first sample this long into the hold")
+    ramp_step_v: float = Field(0.25, gt=0, le=5, description="target_l0 coarse ramp step (V)")
+    ramp_dwell_s: float = Field(0.05, ge=MIN_SAMPLE_PERIOD_S, le=600,
+                                description="target_l0 time per ramp step (s)")
     max_voltage_v: float = Field(MAX_VOLTAGE_V, gt=0, le=MAX_VOLTAGE_V,
-                                 description="target_l0 ramp ceiling (V)")
+                                 description="target_l0 ramp ceiling, or the compliance "
+                                             "voltage under constant current (V)")
 
     @model_validator(mode="after")
     def _one_drive(self):
-        if (self.voltage_v is None) == (self.target_l0_cd_m2 is None):
-            raise ValueError("give exactly one of voltage_v and target_l0_cd_m2")
+        given = [name for name in DRIVES if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of %s (got %s)" % (
+                ", ".join(DRIVES), ", ".join(given) if given else "none"))
+        if self.current_a is not None and self.current_a >= self.compliance_a:
+            raise ValueError("current_a must be below compliance_a")
         return self
+
+    def drive(self) -> str:
+        """The name of the one drive field given."""
+        return next(name for name in DRIVES if getattr(self, name) is not None)
+
+
+DRIVES = ("voltage_v", "target_l0_cd_m2", "current_a", "current_density_ma_cm2")
 
 
 class PhotostabilityParams(RunParams):

@@ -33,7 +33,8 @@ def common_fields(params: Any, run_key: int, dark_pd_pa: int) -> dict[str, int]:
 
 
 def lifetime_program(p: LifetimeParams, converter: Converter) -> dict[str, int]:
-    """Constant voltage, or a ramp to a luminance target then that voltage held."""
+    """A held voltage, a ramp to a luminance target then that voltage held, or a held current
+    (never above max_voltage_v)."""
     fields = dict(mode=schema.MODE_CONSTANT_VOLTAGE, compliance_na=_na(p.compliance_a),
                   sample_period_ms=_ms(p.sample_period_s),
                   stop_fraction_pm=int(round(p.stop_fraction * 1000)),
@@ -43,9 +44,20 @@ def lifetime_program(p: LifetimeParams, converter: Converter) -> dict[str, int]:
         fields.update(setpoint_mv=_mv(p.max_voltage_v), step_mv=_mv(p.ramp_step_v),
                       dwell_ms=_ms(p.ramp_dwell_s),
                       target_pd_pa=converter.target_pd_pa(p.target_l0_cd_m2))
-    else:
-        assert p.voltage_v is not None  # the params model requires one of the two
+    elif p.voltage_v is not None:
         fields.update(setpoint_mv=_mv(p.voltage_v))
+    else:
+        current_a = p.current_a
+        if current_a is None:
+            assert p.current_density_ma_cm2 is not None  # the params model requires a drive
+            current_a = converter.current_a(p.current_density_ma_cm2)
+            if current_a >= p.compliance_a:
+                raise ValueError("current_density_ma_cm2 = %g on the %g mm2 pixel is %.4g A, "
+                                 "not below compliance_a (%g A)" % (
+                                     p.current_density_ma_cm2, converter.pixel_area_mm2,
+                                     current_a, p.compliance_a))
+        fields.update(mode=schema.MODE_CONSTANT_CURRENT, setpoint_mv=_mv(p.max_voltage_v),
+                      target_current_na=_na(current_a))
     return fields
 
 

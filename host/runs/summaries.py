@@ -12,9 +12,12 @@ import numpy as np
 
 from protocol import schema
 
+TARGET_MISS = 0.02  # an achieved L0 further than this from its target gets a note
 
-def _hold_start_s(events: list[dict[str, Any]]) -> float:
-    """Run time at which constant-voltage stress began (after a luminance-target ramp)."""
+
+def hold_start_s(events: list[dict[str, Any]]) -> float:
+    """Run time at which the stress began: where a luminance or current target was reached
+    (the device's EV_TARGET_REACHED), else the start of the run."""
     for event in events:
         if event.get("code") == schema.EV_TARGET_REACHED:
             data = event.get("data") or {}
@@ -22,17 +25,56 @@ def _hold_start_s(events: list[dict[str, Any]]) -> float:
     return 0.0
 
 
+def stress_rows(cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> np.ndarray:
+    """Which samples make the stress curve: from the hold's start on, no ramp sample."""
+    start = hold_start_s(events)
+    ramp = (cols["flags"].astype(np.int64) & schema.FLAG_RAMP) != 0
+    return np.isfinite(cols["luminance_cd_m2"]) & ~ramp & (cols["t_s"] >= start)
+
+
 def lifetime_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
                      cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> dict[str, Any]:
-    """L0, T-values and the fit, counted from where the voltage began to be held."""
+    """L0 (the device's own sample), T-values and the fit, on stress time: counted from
+    where the drive began to be held (docs/analysis.md)."""
     from host.analysis.commands import summarize_lifetime
 
-    start = _hold_start_s(events)
-    keep = np.isfinite(cols["luminance_cd_m2"]) & (cols["t_s"] >= start)
+    start = hold_start_s(events)
+    keep = stress_rows(cols, events)
     t = cols["t_s"][keep] - start
     # Photodiode noise around zero may dip below it; luminance cannot.
     lum = np.clip(cols["luminance_cd_m2"][keep], 0.0, None)
-    return summarize_lifetime(t, lum)
+    flagged = np.flatnonzero(cols["flags"][keep].astype(np.int64) & schema.FLAG_L0)
+    summary = summarize_lifetime(t, lum, i_l0=int(flagged[0]) if len(flagged) else None,
+                                 l0_settle_s=float(params.get("l0_settle_s", 0.0)))
+    summary["stress_start_s"] = start
+    target = params.get("target_l0_cd_m2")
+    if target is not None:
+        summary["l0_target_cd_m2"] = target
+        l0 = summary.get("l0_cd_m2")
+        if isinstance(l0, float) and abs(l0 / target - 1) > TARGET_MISS:
+            summary["notes"].append("L0 %.4g cd/m2 is %+.1f %% from the target %g cd/m2" % (
+                l0, 100 * (l0 / target - 1), target))
+    if params.get("current_a") is not None or params.get("current_density_ma_cm2") is not None:
+        summary.update(_voltage_rise(summary, t, cols["voltage_v"][keep]))
+    return summary
+
+
+def _voltage_rise(summary: dict[str, Any], t_s: np.ndarray,
+                  voltage_v: np.ndarray) -> dict[str, Any]:
+    """How far the held current had to raise the voltage, from L0 to T50 and to the end: the
+    usual companion figure of a constant-current lifetime."""
+    t_l0 = summary.get("t_l0_s")
+    if not len(t_s) or not isinstance(t_l0, float):
+        return {"voltage_at_l0_v": None, "voltage_rise_at_t50_v": None,
+                "voltage_rise_at_end_v": None}
+    v0 = float(np.interp(t_l0, t_s, voltage_v))
+    t50 = summary.get("t50_s")
+    return {
+        "voltage_at_l0_v": v0,
+        "voltage_rise_at_t50_v": (float(np.interp(t50, t_s, voltage_v)) - v0
+                                  if isinstance(t50, float) else None),
+        "voltage_rise_at_end_v": float(voltage_v[-1]) - v0,
+    }
 
 
 def photostability_summary(params: dict[str, Any], calibration: dict[str, Any] | None,

@@ -22,6 +22,7 @@ class Converter:
             raise ValueError("light must be one of %s, not %r" % (LIGHTS, light))
         self.pl = light == "pl"
         self.dark_a = calibration.dark_current_a if calibration else 0.0
+        self.pixel_area_mm2 = calibration.pixel_area_mm2 if calibration else None
         self.cd_m2_per_a = None
         if not self.pl and calibration is not None:
             self.cd_m2_per_a = luminance_per_amp(calibration)  # scale factor included
@@ -59,3 +60,10 @@ class Converter:
         if self.cd_m2_per_a is None:
             raise ValueError("this rig has no photodiode calibration for luminance")
         return round((luminance_cd_m2 / self.cd_m2_per_a + self.dark_a) * 1e12)
+
+    def current_a(self, current_density_ma_cm2: float) -> float:
+        """The current that gives a current density on the calibration's pixel area."""
+        if self.pixel_area_mm2 is None:
+            raise ValueError("this rig has no photodiode calibration: no pixel area for "
+                             "current_density_ma_cm2 (give current_a)")
+        return current_density_ma_cm2 * 1e-3 * self.pixel_area_mm2 * 1e-2

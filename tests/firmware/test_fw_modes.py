@@ -2,7 +2,7 @@
 
 import itertools
 
-from lumenfw.luminance import L0_SAMPLES
+from lumenfw.modes import FINE_MIN_STEP_MV
 from protocol import schema
 from tests.support.fw_harness import Bed
 
@@ -29,15 +29,22 @@ def _stopped(bed):
     return _event_values(bed, schema.EV_RUN_STOPPED)
 
 
-def test_constant_voltage_stops_after_three_samples_at_or_below_half_of_l0():
+def _l0_samples(samples):
+    return [r for r in samples if r["flags"] & schema.FLAG_L0]
+
+
+def test_constant_voltage_takes_l0_from_the_first_sample_after_the_settle_and_stops_at_half():
     bed = _run(setpoint_mv=10000, stop_fraction_pm=500, l0_settle_ms=2000,
                sample_period_ms=1000, max_duration_s=3000)
     assert _stopped(bed) == [schema.STOP_LUMINANCE_FRACTION]
     assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0
     samples = bed.samples(42)
-    settled = [r["pd_pa"] for r in samples if _t(r) >= 2.0][:L0_SAMPLES]
+    # The hold's samples start at the settle time, so L0's sample is the very first.
+    assert 2.0 <= _t(samples[0]) < 2.01
+    [l0_sample] = _l0_samples(samples)
+    assert l0_sample is samples[0]
     [l0] = _event_values(bed, schema.EV_L0_CAPTURED)
-    assert l0 == sum(settled) // L0_SAMPLES
+    assert l0 == l0_sample["pd_pa"]
     below = [r["pd_pa"] <= l0 // 2 for r in samples]
     assert below[-3:] == [True, True, True] and not below[-4]
     assert 500 < samples[-1]["t_s"] < 800  # the study's G1: T50 = 630 s at 10 V
@@ -45,31 +52,42 @@ def test_constant_voltage_stops_after_three_samples_at_or_below_half_of_l0():
 
 def test_the_dark_offset_is_removed_before_l0_and_the_fraction():
     dark_pa = 5000
-    bed = _run(setpoint_mv=10000, dark_pd_pa=dark_pa, stop_fraction_pm=900, l0_settle_ms=0,
+    bed = _run(setpoint_mv=10000, dark_pd_pa=dark_pa, stop_fraction_pm=900, l0_settle_ms=100,
                sample_period_ms=1000, max_duration_s=3000)
     samples = bed.samples(42)
     [l0] = _event_values(bed, schema.EV_L0_CAPTURED)
-    assert l0 == sum(r["pd_pa"] - dark_pa for r in samples[:L0_SAMPLES]) // L0_SAMPLES
+    assert l0 == samples[0]["pd_pa"] - dark_pa
     assert all(r["pd_pa"] - dark_pa <= l0 * 900 // 1000 for r in samples[-3:])
     assert _stopped(bed) == [schema.STOP_LUMINANCE_FRACTION]
 
 
-def test_luminance_target_ramp_holds_the_voltage_that_reached_it():
-    target_pa = 20000
-    bed = _run(setpoint_mv=14000, target_pd_pa=target_pa, step_mv=500, dwell_ms=2000,
-               sample_period_ms=200, stop_fraction_pm=0, l0_settle_ms=1000, max_duration_s=60,
+def test_luminance_target_ramp_brackets_the_target_then_bisects_to_within_1_percent():
+    target_pa = 200000
+    bed = _run(setpoint_mv=14000, target_pd_pa=target_pa, step_mv=250, dwell_ms=50,
+               sample_period_ms=1000, stop_fraction_pm=0, l0_settle_ms=100, max_duration_s=20,
                accel=100)
     [held_mv] = _event_values(bed, schema.EV_TARGET_REACHED)
     samples = bed.samples(42)
-    first = next(i for i, r in enumerate(samples) if r["pd_pa"] >= target_pa)
-    assert samples[first]["setpoint_mv"] == held_mv
-    assert {r["setpoint_mv"] for r in samples[first:]} == {held_mv}
-    # The ramp climbs the step_mv grid from step_mv; a loaded machine may skip sampling a
-    # step (experiment time runs on under acceleration), never leave the grid or go back.
-    ramp = [r["setpoint_mv"] for r in samples[:first]]
-    assert ramp == sorted(ramp)
-    assert set(ramp) <= set(range(500, held_mv + 1, 500))
-    assert _event_values(bed, schema.EV_L0_CAPTURED)
+    ramp = [r for r in samples if r["flags"] & schema.FLAG_RAMP]
+    hold = samples[len(ramp):]
+    assert not any(r["flags"] & schema.FLAG_RAMP for r in hold)
+    # Every ramp step ends with its sample, one dwell apart: the device acts on stored readings.
+    steps = [_t(b) - _t(a) for a, b in zip(ramp, ramp[1:])]
+    assert all(abs(dt - 0.05) < 0.002 for dt in steps)
+    coarse = list(itertools.takewhile(lambda r: r["pd_pa"] < target_pa, ramp))
+    assert [r["setpoint_mv"] for r in coarse] == list(range(250, 250 * len(coarse) + 1, 250))
+    fine = ramp[len(coarse):]
+    below_mv = coarse[-1]["setpoint_mv"]
+    assert all(below_mv <= r["setpoint_mv"] <= below_mv + 250 for r in fine)
+    settled = ramp[-1]
+    near = abs(settled["pd_pa"] - target_pa) <= target_pa // 100
+    assert near or abs(held_mv - settled["setpoint_mv"]) <= FINE_MIN_STEP_MV
+    assert {r["setpoint_mv"] for r in hold} == {held_mv}
+    # The hold begins at the ramp's last sample; L0 is its first sample, the settle later.
+    [l0_sample] = _l0_samples(samples)
+    assert l0_sample is hold[0]
+    assert abs(_t(l0_sample) - _t(settled) - 0.1) < 0.002
+    assert abs(l0_sample["pd_pa"] - target_pa) <= target_pa * 2 // 100
     assert _stopped(bed) == [schema.STOP_MAX_DURATION]
 
 
@@ -86,8 +104,15 @@ def test_constant_current_tracks_its_target():
     bed = _run(mode=schema.MODE_CONSTANT_CURRENT, setpoint_mv=16000,
                target_current_na=target_na, sample_period_ms=100, stop_fraction_pm=0,
                max_duration_s=30, accel=50)
-    tail = [r["current_na"] for r in bed.samples(42) if r["t_s"] >= 20]
+    samples = bed.samples(42)
+    tail = [r["current_na"] for r in samples if r["t_s"] >= 20]
     assert tail and all(abs(i - target_na) <= target_na * 3 // 100 for i in tail)
+    # The approach is flagged; the hold (and L0, its first sample) begins within 1 %.
+    [held_mv] = _event_values(bed, schema.EV_TARGET_REACHED)
+    approach = [r for r in samples if r["flags"] & schema.FLAG_RAMP]
+    [l0_sample] = _l0_samples(samples)
+    assert approach and samples.index(l0_sample) == len(approach)
+    assert abs(l0_sample["current_na"] - target_na) <= target_na * 2 // 100
 
 
 def test_constant_current_never_goes_above_its_voltage_ceiling():

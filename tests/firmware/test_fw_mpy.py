@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from protocol import schema
 from tests.support.fw_harness import pd_amps_per_cd_m2
 from tests.support.mpy import run_micropython
 
@@ -201,7 +202,7 @@ def test_the_rig_objects_fit_the_heap_of_a_pico():
     print("MicroPython unix port (64-bit), heap:", figures)
     # The RP2040 port has ~190 kB of heap; its objects are about half the 64-bit size.
     assert figures["rig_objects"] < 48000
-    assert figures["sample_ring"] == 512 * 32
+    assert figures["sample_ring"] == 512 * schema.SAMPLE_SIZE
 
 
 def test_a_lifetime_run_reaches_half_luminance_on_micropython():

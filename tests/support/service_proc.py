@@ -136,8 +136,10 @@ class SimProcess:
 
 
 def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
-    """Read SSE until `end`; returns counts per event kind and the final run."""
+    """Read SSE until `end`; returns counts per event kind, the final run and the L0 values
+    the live progress messages carried."""
     counts: dict[str, int] = {}
+    live_l0: list[float] = []
     final = None
     with httpx.stream("GET", "%s/api/runs/%d/stream" % (url, run_id),
                       timeout=httpx.Timeout(10, read=timeout_s)) as response:
@@ -150,7 +152,11 @@ def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
             elif line.startswith("data:") and kind == "end":
                 final = json.loads(line[5:])
                 break
-    return {"counts": counts, "final": final}
+            elif line.startswith("data:") and kind == "progress":
+                l0 = json.loads(line[5:]).get("l0_cd_m2")
+                if l0 is not None and l0 not in live_l0:
+                    live_l0.append(l0)
+    return {"counts": counts, "final": final, "live_l0": live_l0}
 
 
 def rig_after_the_end(url: str, stored: int, timeout_s: float = 5.0) -> dict:

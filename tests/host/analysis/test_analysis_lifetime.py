@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from host.analysis.commands import summarize_lifetime
+from host.analysis.commands import AnalysisInputError, summarize_lifetime
 from host.analysis.lifetime import extrapolate_t50_s, fit_time_to_fraction_s
 from host.analysis.smoothing import running_median
 
@@ -75,14 +75,20 @@ def test_isolated_spikes_do_not_make_an_early_crossing():
     assert s["t50_s"] == pytest.approx(T50_HAND, abs=0.5)
 
 
-def test_low_first_sample_and_a_later_spike_do_not_set_l0():
-    t = np.linspace(0, 1500, 751)
+def test_l0_is_the_first_sample_at_or_after_the_settle_time_or_the_one_given():
+    t = np.linspace(0, 1500, 751)  # a sample every 2 s
     lum = stretched(t, 50.0, 1000.0, 0.8)
-    lum[0] = 20.0  # supply still slewing at the first sample
-    lum[5] = 400.0  # a single-sample spike
-    s = summarize_lifetime(t, lum)
-    assert s["l0_cd_m2"] == pytest.approx(stretched(4.0, 50.0, 1000.0, 0.8), rel=1e-6)
-    assert s["t_l0_s"] <= 4.0
+    lum[0] = 20.0  # supply still slewing at t = 0: the settle time leaves it out
+    s = summarize_lifetime(t, lum, l0_settle_s=1.0)
+    assert s["l0_cd_m2"] == lum[1] and s["t_l0_s"] == 2.0
+    assert summarize_lifetime(t, lum)["l0_cd_m2"] == 20.0  # no settle: the first sample
+    flagged = summarize_lifetime(t, lum, i_l0=3)  # the device's own sample wins
+    assert flagged["l0_cd_m2"] == lum[3] and flagged["t_l0_s"] == 6.0
+
+
+def test_a_record_that_ends_before_the_settle_time_is_refused():
+    with pytest.raises(AnalysisInputError, match="L0 settle time"):
+        summarize_lifetime([0.0, 1.0, 2.0], [10.0, 9.0, 8.0], l0_settle_s=5.0)
 
 
 def test_early_stop_leaves_t50_null_with_the_fit_estimate():
@@ -99,19 +105,15 @@ def burn_in(t_s):
     return 60.0 * (1.0 - 0.5 * np.exp(-np.asarray(t_s) / 30.0)) * stretched(t_s, 1.0, 1000.0, 0.8)
 
 
-def test_initial_rise_is_not_a_crossing_and_l0_is_its_peak():
+def test_an_initial_rise_is_not_a_crossing_and_l0_stays_the_first_sample():
     # Ground truth from the model on a 0.01 s grid and root finding, not from the analysis.
-    fine = np.arange(0.0, 400.0, 0.01)
-    i_peak = int(np.argmax(burn_in(fine)))
-    peak = float(burn_in(fine)[i_peak])
-    t_peak = float(fine[i_peak])
-    t50 = brentq(lambda x: float(burn_in(x)) - 0.5 * peak, t_peak, 5000.0)
-    t95 = brentq(lambda x: float(burn_in(x)) - 0.95 * peak, t_peak, 5000.0)
     t = np.arange(0.0, 2000.0, 2.0)
+    l0 = float(burn_in(0.0))
+    fine = np.arange(0.0, 400.0, 0.01)
+    t_peak = float(fine[int(np.argmax(burn_in(fine)))])
+    t50 = brentq(lambda x: float(burn_in(x)) - 0.5 * l0, t_peak, 5000.0)
     s = summarize_lifetime(t, burn_in(t))
-    assert s["l0_cd_m2"] == pytest.approx(peak, rel=1e-4)
-    assert s["t_l0_s"] == pytest.approx(t_peak, abs=2.0)
-    assert s["t95_s"] == pytest.approx(t95, abs=0.5)
+    assert s["l0_cd_m2"] == l0 and s["t_l0_s"] == 0.0
     assert s["t50_s"] == pytest.approx(t50, abs=0.5)
 
 

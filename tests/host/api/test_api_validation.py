@@ -26,7 +26,9 @@ def _lifetime(**params):
     (_lifetime(voltage_v=25), "params.voltage_v"),
     (_lifetime(voltage_v=-1), "params.voltage_v"),
     (_lifetime(voltage_v="ten"), "params.voltage_v"),
-    (_lifetime(), "give exactly one of voltage_v and target_l0_cd_m2"),
+    (_lifetime(), "give exactly one of voltage_v, target_l0_cd_m2, current_a, "
+                      "current_density_ma_cm2 (got none)"),
+        (_lifetime(current_a=1e-3, current_density_ma_cm2=5), "give exactly one"),
     (_lifetime(voltage_v=10, target_l0_cd_m2=50), "give exactly one"),
     (_lifetime(voltage_v=10, compliance_a=1.0), "params.compliance_a"),
     (_lifetime(voltage_v=10, sample_period_s=0.0001), "params.sample_period_s"),

@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { el, fill } from "./dom.js";
 
-const MAIN_FIELDS = 4;
+const MAIN_FIELDS = 6; // a lifetime's four drives, its stop fraction and duration
 let schemaPromise = null;
 
 function resolve(openapi, node) {
