@@ -138,8 +138,8 @@ def measure(samples: int, accel: int = 2000) -> dict[str, Any]:
         raise RuntimeError(f"micropython failed: {done.stderr.decode()[-2000:]}"
                            f"{done.stdout.decode()[-2000:]}")
     figures = json.loads(done.stdout.decode().strip().splitlines()[-1])
-    # 3 x samples after the warm-up, each a 32-byte record in a frame
-    assert figures["state"] == 1 and figures["written"] > 3 * samples * 32, figures
+    # 3 x samples after the warm-up, each a 33-byte record in a frame
+    assert figures["state"] == 1 and figures["written"] > 3 * samples * 33, figures
     return figures
 
 

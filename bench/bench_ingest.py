@@ -1,7 +1,7 @@
 """Sample ingest figures: Store.insert_samples on SQLite and PostgreSQL against a naive
 per-row parse + INSERT + commit, measured in the same run on the same records.
 
-Both paths start from the same raw 32-byte SAMPLE records (wire.SAMPLE_DTYPE) and end
+Both paths start from the same raw 33-byte SAMPLE records (wire.SAMPLE_DTYPE) and end
 with physical rows in the samples table; the fast path works a batch at a time (numpy
 parse, host.runs.units, insert_samples), the naive one a record at a time.
 """

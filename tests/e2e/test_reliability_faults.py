@@ -85,8 +85,9 @@ def test_the_simulated_board_takes_a_larger_sample_ring_from_its_environment():
     env = {"LUMENRIG_SIM_PD_A_PER_CD_M2": "9.07e-10"}
     bigger = run_micropython(script, env=dict(env, LUMENRIG_SIM_SAMPLE_RING="8192"))
     default = run_micropython(script, env=env)
-    assert bigger.stdout.split() == [b"8192", b"32"], bigger.stderr
-    assert default.stdout.split() == [b"512", b"32"], default.stderr
+    size = str(schema.SAMPLE_SIZE).encode()
+    assert bigger.stdout.split() == [b"8192", size], bigger.stderr
+    assert default.stdout.split() == [b"512", size], default.stderr
 
 
 # ---------------------------------------------------------------- the reorder buffer
