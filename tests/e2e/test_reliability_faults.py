@@ -349,6 +349,10 @@ def test_t50_of_the_faulted_run_is_the_clean_t50_less_the_run_time_the_reset_too
     assert clean_t50_s == pytest.approx(630, rel=0.02)
     # The run time between the reset and where the host resumed the run clock is missing
     # from the faulted run's clock (the rig's memory of it died); nothing else moves T50.
+    # The host places the reset only to within a sample period: it fell somewhere between
+    # the rig's last sample and its next one (the pixel's lit time and the run clock differ
+    # by the part of a period before the first sample), so up to one more period is unknown.
     left_out_s = RESET_LIT_S - resume_t_s
     period_s = PARAMS["sample_period_s"]
-    assert abs(clean_t50_s - t50_s - left_out_s) <= period_s, (figures, left_out_s)
+    lost_s = clean_t50_s - t50_s
+    assert left_out_s - 2 * period_s <= lost_s <= left_out_s + period_s, (figures, left_out_s)

@@ -20,7 +20,8 @@ FAST_CLIENTS = 5
 SLOW_READ_BYTES = 4096
 SLOW_PAUSE_S = 0.01
 SAMPLES = 100_000
-RUN = {"voltage_v": 10.0, "sample_period_s": 0.05, "stop_fraction": 0.01,
+# l0_settle_s 0: the hold's samples start at t = 0, so max_duration_s holds exactly SAMPLES.
+RUN = {"voltage_v": 10.0, "sample_period_s": 0.05, "stop_fraction": 0.01, "l0_settle_s": 0.0,
        "max_duration_s": SAMPLES * 0.05, "host_loss_grace_s": 60.0}
 # What 50 clients through a 10^5-sample run may add to the service's idle figure, its peak
 # (VmHWM) taken over the whole run, the run's end included.  Each cut-off client leaves at
