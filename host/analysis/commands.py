@@ -10,7 +10,7 @@ import numpy as np
 from host.analysis.csvio import read_columns
 from host.analysis.errors import AnalysisInputError
 from host.analysis.jvl import analyse_jvl
-from host.analysis.lifetime import DEFAULT_ACCEL_N, analyse_lifetime
+from host.analysis.lifetime import DEFAULT_ACCEL_N, analyse_lifetime, initial_luminance
 from host.analysis.photostability import analyse_photostability, peak_drift
 from host.analysis.validate import (
     Locate,
@@ -147,13 +147,15 @@ def _lifetime(
                 f"accel_n = {accel_n:g} is beyond {MAX_ACCEL_N:g}: "
                 "reported acceleration factors lie between 1 and 3"
             )
-    if i_l0 is None and not np.any(data["t_s"] >= l0_settle_s):
+    if i_l0 is None:
+        i_l0 = initial_luminance(data["t_s"], l0_settle_s)
+    if i_l0 is None:
         raise AnalysisInputError(
             f"no sample at or after the L0 settle time ({l0_settle_s:g} s): L0 is the first "
             "sample at or after it"
         )
     summary = analyse_lifetime(data["t_s"], data["luminance_cd_m2"], extrapolate_to_cd_m2,
-                               accel_n, i_l0=i_l0, l0_settle_s=l0_settle_s)
+                               accel_n, i_l0)
     return json_ready(summary)
 
 

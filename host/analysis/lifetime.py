@@ -124,22 +124,14 @@ def analyse_lifetime(
     luminance_cd_m2: np.ndarray,
     extrapolate_to_cd_m2: float | None = None,
     accel_n: float = DEFAULT_ACCEL_N,
-    i_l0: int | None = None,
-    l0_settle_s: float = 0.0,
+    i_l0: int = 0,
 ) -> dict[str, object]:
-    """The lifetime summary for validated arrays (see commands.summarize_lifetime).
-
-    i_l0 is the index of the sample the device took L0 from, when known; otherwise L0 is
-    found by the same rule (initial_luminance).
-    """
+    """The lifetime summary for validated arrays (see commands.summarize_lifetime); i_l0 is
+    the index of L0's sample (the device's, or initial_luminance's)."""
     t = np.asarray(t_s, float)
     lum = np.asarray(luminance_cd_m2, float)
     window = window_for(len(lum))
     smoothed = running_median(lum, window)
-    if i_l0 is None:
-        i_l0 = initial_luminance(t, l0_settle_s)
-    if i_l0 is None:
-        raise ValueError(f"no sample at or after the L0 settle time ({l0_settle_s:g} s)")
     l0 = float(lum[i_l0])
     notes: list[str] = []
     out: dict[str, object] = {"l0_cd_m2": l0, "t_l0_s": float(t[i_l0])}

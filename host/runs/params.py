@@ -80,10 +80,6 @@ class LifetimeParams(RunParams):
             raise ValueError("current_a must be below compliance_a")
         return self
 
-    def drive(self) -> str:
-        """The name of the one drive field given."""
-        return next(name for name in DRIVES if getattr(self, name) is not None)
-
 
 DRIVES = ("voltage_v", "target_l0_cd_m2", "current_a", "current_density_ma_cm2")
 

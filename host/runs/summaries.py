@@ -25,11 +25,10 @@ def hold_start_s(events: list[dict[str, Any]]) -> float:
     return 0.0
 
 
-def stress_rows(cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> np.ndarray:
+def stress_rows(cols: dict[str, np.ndarray], start_s: float) -> np.ndarray:
     """Which samples make the stress curve: from the hold's start on, no ramp sample."""
-    start = hold_start_s(events)
     ramp = (cols["flags"].astype(np.int64) & schema.FLAG_RAMP) != 0
-    return np.isfinite(cols["luminance_cd_m2"]) & ~ramp & (cols["t_s"] >= start)
+    return np.isfinite(cols["luminance_cd_m2"]) & ~ramp & (cols["t_s"] >= start_s)
 
 
 def lifetime_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
@@ -39,7 +38,7 @@ def lifetime_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
     from host.analysis.commands import summarize_lifetime
 
     start = hold_start_s(events)
-    keep = stress_rows(cols, events)
+    keep = stress_rows(cols, start)
     t = cols["t_s"][keep] - start
     # Photodiode noise around zero may dip below it; luminance cannot.
     lum = np.clip(cols["luminance_cd_m2"][keep], 0.0, None)
