@@ -95,11 +95,17 @@ class Device:
     def sleep(self):
         """Wait until the next due event (sample, mode step, shutter, ambient reading,
         heartbeat, aged batch, host deadline, compliance check), at most IDLE_MAX_MS; the
-        board ends the wait early when the host writes.  No allocation."""
+        board ends the wait early when the host writes.  The ambient sensor's and the link's
+        work never gets a pass of its own within WAKE_GUARD_US before the run's next one: it
+        waits for that pass, which it follows, so no sample is read late.  No allocation."""
         board = self.board
-        due_us = self.sampler.ambient_due_in_us(self.ctrl.due_in_us(NOT_DUE_US))
+        guard_us = self._wake_guard_us
+        due_us = self.ctrl.due_in_us(NOT_DUE_US)
+        ambient_us = self.sampler.ambient_due_in_us(due_us)
+        if ambient_us < due_us - guard_us:
+            due_us = ambient_us
         other_us = self.link.due_in_ms(board.link_ms(), self._idle_max_us // 1000) * 1000
-        if other_us < due_us - self._wake_guard_us:
+        if other_us < due_us - guard_us:
             due_us = other_us
         board.idle_us(due_us)
 

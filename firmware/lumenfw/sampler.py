@@ -64,15 +64,29 @@ class Sampler:
         it. Returns True when that reading begins a run of ambient failures."""
         self.bus_address = self._ina_address
         self._ina.restart()
-        self._ambient_started = False
-        self._ambient_pending = False
         if self._sht is None:
             return False
+        if self._ambient_pending:
+            self._drop_reading_in_flight()
+        self._ambient_started = False
+        self._ambient_pending = False
         failing = self.service_ambient()  # starts the measurement
         if self._ambient_pending:
             self._sleep_us(AMBIENT_WAIT_US)  # once per run, before its clock starts
             failing = self.service_ambient()  # reads it
         return failing
+
+    def _drop_reading_in_flight(self):
+        """Wait out and discard a measurement begun before the run: the SHT31 NACKs every
+        command while it converts, so starting the run's own would fail, and how far along
+        it is depends on how long the device idled."""
+        left_us = AMBIENT_WAIT_US - self._ticks_diff(self._ticks_us(), self._ambient_mark)
+        if left_us > 0:
+            self._sleep_us(left_us)
+        try:
+            self._sht.read()
+        except OSError:
+            pass  # a reading nobody will use; the run's own start reports a dead sensor
 
     def ambient_due_in_us(self, limit_us):
         """Device us until service_ambient() has work (at most limit_us)."""

@@ -44,6 +44,10 @@ class SimSHT31:
     def corrupt_crc(self, count=1):
         self._corrupt = count
 
+    def measuring(self):
+        """True while a measurement is converting (the chip NACKs every command then)."""
+        return self._pending and self._clock.now_us() < self._ready_us
+
     def write(self, buf):
         if len(buf) != 2:
             raise OSError(5)
@@ -54,7 +58,7 @@ class SimSHT31:
         duration = _MEASURE_US.get(command)
         if duration is None:
             raise OSError(5)
-        if self._pending and self._clock.now_us() < self._ready_us:
+        if self.measuring():
             raise OSError(19)  # busy measuring: the chip NACKs its address
         self._pending = True
         self._ready_us = self._clock.now_us() + duration

@@ -1,0 +1,49 @@
+"""Ambient readings (SHT31) never make a run depend on when it began or move a sample."""
+
+from protocol import schema
+from tests.support.fw_harness import Bed, start_run_head
+
+PERIOD_MS = 100
+
+
+def _run(start_while_measuring, duration_s=20):
+    """Every sample and event code of a G1 run (duration_s long) whose START_RUN reaches the device while
+    the idle ambient measurement converts (the sensor NACKs every command then), or while
+    the sensor is idle."""
+    bed = Bed("G1", accel=None, seed=3)
+    bed.hello()
+    device, sht = bed.device, bed.board.sht
+    for _ in range(100_000):
+        device.step_safely()
+        if sht.measuring() == start_while_measuring:
+            break
+        device.sleep_safely()
+    else:
+        raise AssertionError("the ambient measurement never reached the wanted state")
+    since = len(bed.messages)
+    bed.send(schema.START_RUN, start_run_head(cmd_id=9, run_key=7, setpoint_mv=10000,
+                                              sample_period_ms=PERIOD_MS, max_duration_s=duration_s))
+    device.sleep_safely()  # the host's bytes end this wait at once
+    device.step_safely()  # ...and this pass starts the run
+    bed.run_until(lambda: schema.EV_RUN_STOPPED in bed.event_codes(since), timeout_s=60,
+                  what="the run's end")
+    assert (schema.ACK, 9) in [(mid, head[0]) for mid, head, _ in bed.messages[since:]
+                               if mid in (schema.ACK, schema.NACK)]
+    return bed.samples(run_key=7), bed.event_codes(since)
+
+
+def test_a_run_begun_during_an_ambient_measurement_stores_what_any_other_start_would():
+    during, during_events = _run(start_while_measuring=True)
+    idle, idle_events = _run(start_while_measuring=False)
+    assert schema.EV_I2C_ERROR not in during_events
+    assert len(during) == 199  # 0.1 s (the L0 settle) to 19.9 s
+    assert during == idle
+
+
+def test_the_sensors_own_passes_never_move_a_sample_off_the_run_grid():
+    # 300 s: the sensor's 2 s schedule slides past the 100 ms sample grid many times.
+    samples, _ = _run(start_while_measuring=False, duration_s=300)
+    first_us = samples[0]["t_s"] * 1_000_000 + samples[0]["t_us"]
+    late_us = [s["t_s"] * 1_000_000 + s["t_us"] - first_us - s["seq"] * PERIOD_MS * 1000
+               for s in samples]
+    assert late_us == [0] * len(samples)
