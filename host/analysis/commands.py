@@ -77,9 +77,11 @@ def summarize_jvl(
     luminance_cd_m2: Sequence[float] | np.ndarray,
     spectrum: Spectrum | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """eqe_max_pct, ce_max_cd_a, pe_max_lm_w, l_max_cd_m2, turn_on_v, peak_nm, fwhm_nm, notes.
+    """eqe_max_pct, ce_max_cd_a, pe_max_lm_w, l_max_cd_m2, turn_on_v, v_at_100_cd_m2,
+    v_at_1000_cd_m2, ce_at_100_cd_m2_cd_a, eqe_at_100_cd_m2_pct, peak_nm, fwhm_nm, notes.
 
-    Without a spectrum eqe_max_pct, peak_nm and fwhm_nm are None and notes says why.
+    Without a spectrum the EQEs, peak_nm and fwhm_nm are None and notes says why; a level the
+    sweep never crosses gives None at it.
     """
     columns = {
         "voltage_v": voltage_v,

@@ -49,27 +49,41 @@ def eqe_per_cd_a(spectrum: Spectrum) -> float:
     return math.pi * Q_C * s_lambda_m / (H_J_S * C_M_S * K_M_LM_PER_W * s_v)
 
 
-def turn_on_voltage_v(
-    voltage_v: np.ndarray, luminance_cd_m2: np.ndarray, threshold_cd_m2: float = TURN_ON_CD_M2
-) -> float | None:
-    """Voltage at which the sweep first reaches threshold_cd_m2, interpolated.
-
-    Between two points with light on both, luminance is interpolated on a log scale (it rises
-    exponentially near turn-on); from a dark point, linearly. None when the sweep never reaches
-    the threshold or starts above it.
-    """
-    v = np.asarray(voltage_v, float)
+def _crossing(luminance_cd_m2: np.ndarray, level_cd_m2: float) -> tuple[int, float] | None:
+    """(i, share): the sweep first reaches level_cd_m2 between points i - 1 and i, share of
+    the way along.  Between two lit points luminance is interpolated on a log scale (it rises
+    exponentially near turn-on); from a dark point, linearly.  None when the sweep never
+    reaches the level or starts at or above it (no bracket to interpolate in)."""
     lum = np.asarray(luminance_cd_m2, float)
-    above = np.flatnonzero(lum >= threshold_cd_m2)
+    above = np.flatnonzero(lum >= level_cd_m2)
     if len(above) == 0 or above[0] == 0:
         return None
     i = int(above[0])
     l0, l1 = lum[i - 1], lum[i]
     if l0 > 0:
-        share = (math.log(threshold_cd_m2) - math.log(l0)) / (math.log(l1) - math.log(l0))
+        share = (math.log(level_cd_m2) - math.log(l0)) / (math.log(l1) - math.log(l0))
     else:
-        share = (threshold_cd_m2 - l0) / (l1 - l0)
-    return float(v[i - 1] + share * (v[i] - v[i - 1]))
+        share = (level_cd_m2 - l0) / (l1 - l0)
+    return i, share
+
+
+def _at_crossing(values: np.ndarray, crossing: tuple[int, float] | None) -> float | None:
+    """values interpolated at a crossing (None without one or with a non-finite end)."""
+    if crossing is None:
+        return None
+    i, share = crossing
+    before, after = float(values[i - 1]), float(values[i])
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return None
+    return before + share * (after - before)
+
+
+def turn_on_voltage_v(
+    voltage_v: np.ndarray, luminance_cd_m2: np.ndarray, threshold_cd_m2: float = TURN_ON_CD_M2
+) -> float | None:
+    """Voltage at which the sweep first reaches threshold_cd_m2, interpolated (_crossing)."""
+    return _at_crossing(np.asarray(voltage_v, float), _crossing(luminance_cd_m2,
+                                                                threshold_cd_m2))
 
 
 def _max_or_none(values: np.ndarray, mask: np.ndarray) -> float | None:
@@ -106,17 +120,27 @@ def analyse_jvl(
         "peak_nm": None,
         "fwhm_nm": None,
     }
+    at_100 = _crossing(lum, 100.0)
+    out["v_at_100_cd_m2"] = _at_crossing(v, at_100)
+    out["v_at_1000_cd_m2"] = _at_crossing(v, _crossing(lum, 1000.0))
+    out["ce_at_100_cd_m2_cd_a"] = _at_crossing(ce, at_100)
+    out["eqe_at_100_cd_m2_pct"] = None
     if out["turn_on_v"] is None:
         where = "starts above" if lum[0] >= TURN_ON_CD_M2 else "never reaches"
         notes.append(f"turn_on_v is null: the sweep {where} {TURN_ON_CD_M2:g} cd/m2")
     if spectrum is None:
         notes.append(
-            "no EL spectrum: eqe_max_pct, peak_nm and fwhm_nm need the device's spectrum "
+            "no EL spectrum: eqe_max_pct, eqe_at_100_cd_m2_pct, peak_nm and fwhm_nm need the "
+            "device's spectrum "
             "(--spectrum FILE.csv with wavelength_nm,intensity)"
         )
     else:
+        eqe_pct_per_cd_a = 100.0 * eqe_per_cd_a(spectrum)
         if ce_max is not None:
-            out["eqe_max_pct"] = 100.0 * ce_max * eqe_per_cd_a(spectrum)
+            out["eqe_max_pct"] = ce_max * eqe_pct_per_cd_a
+        ce_at_100 = out["ce_at_100_cd_m2_cd_a"]
+        if isinstance(ce_at_100, float):
+            out["eqe_at_100_cd_m2_pct"] = ce_at_100 * eqe_pct_per_cd_a
         out["peak_nm"] = peak_nm(spectrum)
         out["fwhm_nm"] = fwhm_nm(spectrum)
         if out["fwhm_nm"] is None:

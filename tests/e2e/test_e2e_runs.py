@@ -54,26 +54,27 @@ def test_lifetime_run_of_g1_at_10_v_gives_the_preset_t50(service):
     assert _assert_every_seq_once(service.url, run["id"]) > 300
 
 
-def _ideal_sweep_ce_max(preset: str, step_v: float, dwell_s: float, stop_v: float) -> float:
-    """CE max a perfect instrument reads on the same sweep of the simulated device.
+def _ideal_sweep_summary(preset: str, step_v: float, dwell_s: float, stop_v: float) -> dict:
+    """The J-V-L summary a perfect instrument gives on the same sweep of the simulated device.
 
     A sweep ages the LED as it goes (near its luminance maximum G1's T50 is seconds), so
     the fresh device's 5.57 cd/A is not what any sweep can read; this is the ground truth
-    of the protocol the test runs, computed on the physics alone.
+    of the protocol the test runs, computed on the physics alone (1 mm2 pixel).
     """
     from hil_sim.optics import pd_amps_per_cd_m2
     from hil_sim.physics.bench import Bench
+    from host.analysis.commands import summarize_jvl
 
     bench = Bench(preset, 0, pd_amps_per_cd_m2(preset))
     bench.set_output_relay(1)
-    best = 0.0
+    voltage_v, density_ma_cm2, luminance_cd_m2 = [], [], []
     for step in range(int(round(stop_v / step_v)) + 1):
         bench.set_supply_setpoint_v(step * step_v)
         bench.advance_to((step + 1) * dwell_s)
-        luminance, current_a = bench.luminance_cd_m2(), bench.dut_current_a()
-        if luminance >= 1 and current_a > 0:
-            best = max(best, luminance / (current_a / 1e-6))  # cd/A over the 1 mm2 pixel
-    return best
+        voltage_v.append(step * step_v)
+        density_ma_cm2.append(bench.dut_current_a() * 1e5)
+        luminance_cd_m2.append(bench.luminance_cd_m2())
+    return summarize_jvl(voltage_v, density_ma_cm2, luminance_cd_m2)
 
 
 @pytest.mark.parametrize("service", ["sim:G1?accel=10&seed=2"], indirect=True)
@@ -83,10 +84,17 @@ def test_jvl_sweep_of_g1_gives_its_efficiencies(service):
     final = follow_stream(service.url, run["id"], timeout_s=120)["final"]
     assert final["state"] == "completed", final
     summary = final["summary"]
-    ideal = _ideal_sweep_ce_max("G1", sweep["step_v"], sweep["dwell_s"], sweep["stop_v"])
-    assert 5.0 < ideal < 5.57
+    ideal = _ideal_sweep_summary("G1", sweep["step_v"], sweep["dwell_s"], sweep["stop_v"])
+    assert 5.0 < ideal["ce_max_cd_a"] < 5.57
     # Steps on the device last a little longer than dwell_s (loop jitter), never shorter.
-    assert summary["ce_max_cd_a"] == pytest.approx(ideal, rel=0.04)
+    assert summary["ce_max_cd_a"] == pytest.approx(ideal["ce_max_cd_a"], rel=0.04)
+    assert summary["v_at_100_cd_m2"] == pytest.approx(ideal["v_at_100_cd_m2"], abs=0.05)
+    assert summary["v_at_1000_cd_m2"] == pytest.approx(ideal["v_at_1000_cd_m2"], abs=0.05)
+    assert summary["turn_on_v"] < summary["v_at_100_cd_m2"] < summary["v_at_1000_cd_m2"] < 14
+    assert summary["ce_at_100_cd_m2_cd_a"] == pytest.approx(ideal["ce_at_100_cd_m2_cd_a"],
+                                                            rel=0.04)
+    assert summary["eqe_at_100_cd_m2_pct"] == pytest.approx(
+        summary["ce_at_100_cd_m2_cd_a"] * summary["eqe_max_pct"] / summary["ce_max_cd_a"])
     assert summary["peak_nm"] == pytest.approx(522, abs=1.5)
     assert summary["fwhm_nm"] == pytest.approx(16, abs=1.0)
     assert summary["eqe_max_pct"] == pytest.approx(1.47 * summary["ce_max_cd_a"] / 5.57,

@@ -93,6 +93,21 @@ def test_turn_on_is_null_when_the_sweep_never_lights_or_starts_lit():
     assert turn_on_voltage_v(np.array([5.0, 6.0, 7.0]), np.array([3.0, 10.0, 50.0])) is None
 
 
+def test_the_tabulated_values_at_100_and_1000_cd_m2_are_read_where_the_sweep_crosses_them():
+    # 50 -> 200 cd/m2 from 5 to 6 V: 100 is half way on log L, so 5.5 V; CE there is half way
+    # between 50/(10*1) = 5.0 and 200/(10*5) = 4.0 cd/A: 4.5.  1000 cd/m2 is never reached.
+    spectrum = gaussian_spectrum(522.0, 16.0)
+    s = summarize_jvl([4, 5, 6], [0.1, 1.0, 5.0], [5.0, 50.0, 200.0], spectrum=spectrum)
+    assert s["v_at_100_cd_m2"] == pytest.approx(5.5)
+    assert s["ce_at_100_cd_m2_cd_a"] == pytest.approx(4.5)
+    assert s["eqe_at_100_cd_m2_pct"] == pytest.approx(100 * 4.5 * eqe_per_cd_a(spectrum))
+    assert s["v_at_1000_cd_m2"] is None
+    bright = summarize_jvl([4, 5, 6, 7], [0.1, 1.0, 5.0, 40.0], [5.0, 50.0, 200.0, 2000.0])
+    # 200 -> 2000 from 6 to 7 V: 1000 is log10(5) of the way, 6.699 V.
+    assert bright["v_at_1000_cd_m2"] == pytest.approx(6.0 + math.log10(5.0))
+    assert bright["eqe_at_100_cd_m2_pct"] is None  # no spectrum
+
+
 def test_efficiency_maxima_ignore_points_below_one_cd_m2():
     # 0.5 cd/m2 at 1e-3 mA/cm2 would be CE = 0.5 / 0.01 = 50 cd/A: noise over a leakage current.
     # The lit points: 5/(10*0.1) = 5.0 cd/A at 4 V (PE pi*5/4 = 3.927), 40/(10*1) = 4.0 at 5 V.
