@@ -333,9 +333,14 @@ def build_from_env():
         interlock = ControlFilePin(interlock_path, 1, clocks.link_ms, clocks.link_diff)
     name = "sim:" + preset
     config = board_config
+    overrides = {}
     sample_ring = int(_env("LUMENRIG_SIM_SAMPLE_RING", "0"))
     if sample_ring:
-        config = config_with(board_config, SAMPLE_RING=sample_ring)
+        overrides["SAMPLE_RING"] = sample_ring
+    if _env("LUMENRIG_SIM_LASER", "1") == "0":
+        overrides["HAS_LASER"] = False
+    if overrides:
+        config = config_with(board_config, **overrides)
     board = SimBoard(
         bench, config=config, accel=accel, frozen=frozen, link=StdioLink(sys.stdin.buffer, sys.stdout.buffer),
         state_path=state_path, start_us=start_us,

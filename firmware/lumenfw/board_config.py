@@ -16,6 +16,7 @@ ADDR_SHT31 = 0x44  # ADDR = GND
 # GPIO. Outputs start low; every low level is the safe state.
 PIN_RELAY = 10  # 1 = DUT output relay closed (supply connected)
 PIN_LASER = 11  # 1 = 442 nm laser enabled
+HAS_LASER = True  # a laser is fitted: photostability runs (HELLO_ACK CAP_LASER)
 PIN_SHUTTER = 12  # 1 = shutter driven open; 0 = driven closed (de-energised closes)
 PIN_TIA_GAIN = 13  # level = index into TIA_FEEDBACK_OHM
 PIN_STATUS_LED = 25  # the Pico's own LED

@@ -27,7 +27,8 @@ class Parts:
         self.event_ring = config.EVENT_RING
         self.has_watchdog = True
         self.limits = Limits(config.MAX_SETPOINT_MV, config.MAX_COMPLIANCE_NA,
-                             max_pd_pa(config), min_sample_period_ms=config.MIN_SAMPLE_PERIOD_MS,
+                             max_pd_pa(config), has_laser=config.HAS_LASER,
+                             min_sample_period_ms=config.MIN_SAMPLE_PERIOD_MS,
                              max_oversample=config.MAX_OVERSAMPLE,
                              shutter_timeout_ms=config.SHUTTER_TIMEOUT_MS,
                              safety_poll_ms=config.SAFETY_POLL_MS)

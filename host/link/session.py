@@ -148,6 +148,12 @@ class RigLink:
         hello = self._view.hello
         return None if hello is None else hello.board_id
 
+    @property
+    def capabilities(self) -> int:
+        """The board's schema.CAP_* bits as the last handshake said (0 before one)."""
+        hello = self._view.hello
+        return 0 if hello is None else hello.capabilities
+
     def wait_connected(self, timeout_s: float) -> bool:
         """True once a handshake has succeeded (and the session is still up)."""
         return self._connected.wait(timeout_s)

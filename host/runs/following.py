@@ -92,6 +92,8 @@ class LinkFollower:
         ready = tracker.order.add(records)
         if len(ready):
             await self.sink.store(rig, tracker, ready)
+            if tracker.refusal is not None:
+                await self._refuse(rig, tracker)
         if resent:
             ranges = seq_ranges(np.concatenate(resent))
             await self.book.event(rig, run_key, "resent",
@@ -113,6 +115,14 @@ class LinkFollower:
         tracker.order.release_all()  # what waited cannot be stored either: not again at end
         await self.lifecycle.stop_key(rig, run_key)
         await self.lifecycle.end(tracker, "failed", error="samples could not be stored: %s" % exc)
+
+    async def _refuse(self, rig: Rig, tracker: Tracker) -> None:
+        """The run cannot measure what it is for (tracker.refusal): the board stops it and it
+        ends failed with the reason; what it stored stays."""
+        if tracker.finishing or not self.book.following(tracker):
+            return
+        await self.lifecycle.stop_key(rig, tracker.run_key)
+        await self.lifecycle.end(tracker, "failed", error=tracker.refusal)
 
     async def _tracker_for_stray(self, rig: Rig, run_key: int) -> Tracker | None:
         """Samples of a run the host is not following: stored only when this store started

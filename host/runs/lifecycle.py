@@ -14,6 +14,7 @@ from host.runkey import board_text, key_text, new_run_key
 from host.runs.book import RunBook
 from host.runs.errors import RunError
 from host.runs.kinds import KINDS, RunKind
+from host.runs.programs import BeyondTheRig
 from host.runs.recovery import Recovery
 from host.runs.sink import SampleSink
 from host.runs.tracker import Tracker
@@ -101,6 +102,9 @@ class Lifecycle:
         if not rig.link.connected:
             raise RunError(409, "rig %s is not connected (%s)"
                            % (rig_name, rig.link.snapshot().get("detail") or rig.link.state))
+        if kind == "photostability" and not rig.link.capabilities & schema.CAP_LASER:
+            raise RunError(409, "rig %s has no laser (its board does not report one): a "
+                           "photostability run needs the laser to excite the film" % rig_name)
         calibration = await asyncio.to_thread(store.get_calibration, rig_name)
         if KINDS[kind].needs_calibration and calibration is None:
             raise RunError(409, "rig %s has no photodiode calibration: PUT it to "
@@ -331,6 +335,8 @@ def _check_can_run(kind: RunKind, params: Any, calibration: dict[str, Any] | Non
         converter = Converter(kind.light, PhotodiodeCalibration.model_validate(calibration)
                               if calibration else None)
         kind.start_fields(params, converter, 1)
+    except BeyondTheRig as exc:
+        raise RunError(422, "rig %s: %s" % (rig_name, exc)) from exc
     except (ValueError, ArithmeticError) as exc:  # pydantic's ValidationError included
         raise RunError(409, "rig %s's stored calibration cannot serve this run (%s): PUT a "
                        "new one to /api/rigs/%s/calibration" % (rig_name, exc, rig_name)) from exc

@@ -11,6 +11,12 @@ from host.runs.params import MIN_SAMPLE_PERIOD_S, JvlParams, LifetimeParams, Pho
 from host.runs.units import Converter
 from protocol import schema
 
+
+class BeyondTheRig(ValueError):
+    """Parameters that are valid on their own but ask more than this rig can give (a 422:
+    the request must change, not the rig's calibration)."""
+
+
 _ZERO = {name: 0 for name, *_ in schema.BY_ID[schema.START_RUN][2] if name != "cmd_id"}
 
 
@@ -52,7 +58,7 @@ def lifetime_program(p: LifetimeParams, converter: Converter) -> dict[str, int]:
             assert p.current_density_ma_cm2 is not None  # the params model requires a drive
             current_a = converter.current_a(p.current_density_ma_cm2)
             if current_a >= p.compliance_a:
-                raise ValueError("current_density_ma_cm2 = %g on the %g mm2 pixel is %.4g A, "
+                raise BeyondTheRig("current_density_ma_cm2 = %g on the %g mm2 pixel is %.4g A, "
                                  "not below compliance_a (%g A)" % (
                                      p.current_density_ma_cm2, converter.pixel_area_mm2,
                                      current_a, p.compliance_a))

@@ -2,7 +2,8 @@
 
 Each function adds the kind's live figures to the progress message and returns the fraction
 done as the kind sees it (host.runs.kinds binds them). The tracker keeps what a kind
-remembers between batches (L0, the first PL point).
+remembers between batches (L0, the first PL point), and its `refusal` when the run cannot
+measure what it is for (the host then stops it as failed).
 """
 
 from typing import Any
@@ -10,6 +11,18 @@ from typing import Any
 import numpy as np
 
 from host.runs.params import JvlParams, LifetimeParams, PhotostabilityParams
+from protocol import schema
+
+# The first PL point must stand this far above the photodiode's dark current: at least
+# PL_OVER_DARK times the calibrated dark current, and never less than MIN_PL_SIGNAL_A
+# (13 codes of the most sensitive range, 0.78 pA each): less is no film glowing.
+PL_OVER_DARK = 10.0
+MIN_PL_SIGNAL_A = 10e-12
+
+
+def pl_floor_a(dark_a: float) -> float:
+    """The least PL signal (photocurrent above dark, A) a photostability run can follow."""
+    return max(PL_OVER_DARK * abs(dark_a), MIN_PL_SIGNAL_A)
 
 
 def lifetime_progress(tracker: Any, p: LifetimeParams, cols: dict[str, np.ndarray],
@@ -28,10 +41,19 @@ def lifetime_progress(tracker: Any, p: LifetimeParams, cols: dict[str, np.ndarra
 
 def photostability_progress(tracker: Any, q: PhotostabilityParams, cols: dict[str, np.ndarray],
                             message: dict[str, Any]) -> float:
-    """Time through the exposure; PL as a fraction of the first point."""
+    """Time through the exposure; PL as a fraction of the first point, which must stand
+    above dark (pl_floor_a), else the run is refused."""
     pl = cols["pl"]
-    if tracker.pl0 is None and len(pl) and np.isfinite(pl[0]) and pl[0] > 0:
-        tracker.pl0 = float(pl[0])
+    points = pl[(cols["flags"] & schema.FLAG_PL_POINT) != 0]
+    if tracker.pl0 is None and tracker.refusal is None and len(points):
+        first_a, floor_a = float(points[0]), pl_floor_a(tracker.converter.dark_a)
+        if np.isfinite(first_a) and first_a >= floor_a:
+            tracker.pl0 = first_a
+        else:
+            tracker.refusal = (
+                "no photoluminescence: the first PL point is %.3g A above the photodiode's "
+                "dark current, below the %.3g A a film under the laser gives at the least "
+                "(is there a film, is the laser on and the shutter open?)" % (first_a, floor_a))
     if tracker.pl0:
         message["pl_fraction"] = float(pl[-1]) / tracker.pl0
     return min(1.0, message["t_s"] / q.duration_s)

@@ -31,6 +31,7 @@ class Tracker:
                                              self.dark_pd_pa)
         self.l0_cd_m2: float | None = None
         self.pl0: float | None = None
+        self.refusal: str | None = None  # why the run cannot measure (the host fails it)
         self.last_t_s = 0.0
         self.last_setpoint_mv: int | None = None
         self.progress = run.progress

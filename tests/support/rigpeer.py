@@ -25,7 +25,8 @@ def hello_ack_fields(**overrides: int) -> dict[str, int]:
     fields = {
         "session_id": 0, "schema_hash": schema.SCHEMA_HASH, "fw_major": 1, "fw_minor": 2,
         "fw_patch": 3, "reset_cause": schema.RESET_POWER_ON, "board_id": 0xE6614103E7452D2F,
-        "capabilities": schema.CAP_CONSTANT_VOLTAGE | schema.CAP_SWEEP,
+        "capabilities": (schema.CAP_CONSTANT_VOLTAGE | schema.CAP_CONSTANT_CURRENT
+                         | schema.CAP_SWEEP | schema.CAP_PHOTOSTABILITY | schema.CAP_LASER),
         "state": schema.STATE_IDLE, "mode": schema.MODE_NONE, "run_key": 0, "next_seq": 0,
         "next_event_seq": 0,
     }

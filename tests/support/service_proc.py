@@ -56,8 +56,11 @@ def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.1):
 class ServiceProcess:
     """Start, stop, kill and restart one service with fixed rigs, database and data dir."""
 
-    def __init__(self, rigs: list[str], db_url: str, data_dir: Path, port: int | None = None):
+    def __init__(self, rigs: list[str], db_url: str, data_dir: Path, port: int | None = None,
+                 env: dict[str, str] | None = None):
+        """env: added to the service's environment (and so to its simulated rigs')."""
         self.rigs = rigs
+        self.env = dict(env or {})
         self.db_url = db_url
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -72,7 +75,7 @@ class ServiceProcess:
             argv += ["--rig", rig]
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, LUMENRIG_TOKEN=TOKEN),
+                                     env=dict(os.environ, LUMENRIG_TOKEN=TOKEN, **self.env),
                                      start_new_session=True)
         log.close()
 

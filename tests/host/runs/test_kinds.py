@@ -7,11 +7,14 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from host.runs.kinds import KIND_NAMES, KINDS, RunRequest, kind_of_mode
+from host.runs.progress import pl_floor_a
 from host.runs.units import Converter
 from host.service import create_app
 from host.settings import Settings
 from host.store import RUN_KINDS, Store
 from protocol import schema
+
+PL_POINT = schema.FLAG_PL_POINT
 
 REQUESTS = TypeAdapter(RunRequest)
 MINIMAL_PARAMS = {"lifetime": {"voltage_v": 4.0}, "photostability": {}, "jvl": {}}
@@ -74,7 +77,8 @@ def test_the_store_takes_the_kinds_and_no_other(tmp_path):
 
 
 def _tracker(**state):
-    return SimpleNamespace(**{"progress": 0.0, "l0_cd_m2": None, "pl0": None,
+    return SimpleNamespace(**{"progress": 0.0, "l0_cd_m2": None, "pl0": None, "refusal": None,
+                              "converter": SimpleNamespace(dark_a=5e-12),
                               "last_setpoint_mv": 0, **state})
 
 
@@ -92,9 +96,23 @@ def test_photostability_progress_is_time_through_the_exposure_with_pl_against_th
                                             sample_period_s=10.0)
     tracker = _tracker()
     message = {"t_s": 25.0}
-    fraction = KINDS["photostability"].progress(tracker, params, {"pl": np.array([2.0, 1.5])},
-                                                message)
-    assert (fraction, tracker.pl0, message["pl_fraction"]) == (0.25, 2.0, 0.75)
+    cols = {"pl": np.array([3.0, 2.0, 1.5]) * 1e-9, "flags": np.array([0, PL_POINT, 0])}
+    fraction = KINDS["photostability"].progress(tracker, params, cols, message)
+    assert (fraction, tracker.pl0) == (0.25, 2e-9)  # the first PL point, not the first sample
+    assert message["pl_fraction"] == pytest.approx(0.75)
+    assert tracker.refusal is None
+
+
+@pytest.mark.parametrize("first_pl_a", [49e-12, 0.0, -3e-12, float("nan")])
+def test_a_first_pl_point_within_the_dark_floor_refuses_the_run(first_pl_a):
+    # The floor is 10 x the 5 pA dark current: 50 pA.
+    params = KINDS["photostability"].params(duration_s=100.0, pl_interval_s=10.0)
+    tracker = _tracker()
+    cols = {"pl": np.array([first_pl_a]), "flags": np.array([PL_POINT])}
+    KINDS["photostability"].progress(tracker, params, cols, {"t_s": 0.0})
+    assert tracker.pl0 is None
+    assert "no photoluminescence" in tracker.refusal
+    assert pl_floor_a(5e-12) == pytest.approx(50e-12) and pl_floor_a(0.0) == 10e-12
 
 
 def test_jvl_progress_is_the_setpoint_on_its_way_through_the_sweep():
