@@ -68,8 +68,8 @@ class LuminanceWatch:
                 return NOTHING
             self._set_l0(light_pa if light_pa > 0 else 0)
             return CAPTURED
-        if not self._fraction_pm:
-            return NOTHING
+        if not self._fraction_pm or self.l0_pd_pa <= 0:
+            return NOTHING  # no light above dark at L0: a fraction of it is noise
         if light_pa <= self._threshold_pa:
             self._below += 1
             if self._below >= STOP_AFTER:

@@ -48,15 +48,17 @@ def summarize_lifetime(
     accel_n: float = DEFAULT_ACCEL_N,
     i_l0: int | None = None,
     l0_settle_s: float = 0.0,
+    resolution_cd_m2: float = 0.0,
 ) -> dict[str, Any]:
     """l0_cd_m2, t50_s/t80_s/t95_s (None when never reached), fit_tau_s, fit_beta,
     t50_fit_s/t80_fit_s/t95_fit_s, t_l0_s, fit_l0_cd_m2, notes; with extrapolate_to_cd_m2 also
     t50_at_target_s and extrapolation_assumption. t_s counts from the start of the stress;
-    L0 is sample i_l0 (the device's), else the first at or after l0_settle_s.
+    L0 is sample i_l0 (the device's), else the first at or after l0_settle_s. An L0 within
+    10x the record's noise (at least resolution_cd_m2 / sqrt(12)) gets a note.
     """
     return _lifetime(
         {"t_s": t_s, "luminance_cd_m2": luminance_cd_m2}, extrapolate_to_cd_m2, accel_n,
-        i_l0=i_l0, l0_settle_s=l0_settle_s,
+        i_l0=i_l0, l0_settle_s=l0_settle_s, resolution_cd_m2=resolution_cd_m2,
     )
 
 
@@ -135,6 +137,7 @@ def _lifetime(
     locate: Locate | None = None,
     i_l0: int | None = None,
     l0_settle_s: float = 0.0,
+    resolution_cd_m2: float = 0.0,
 ) -> dict[str, Any]:
     data = validated(dict(columns), locate or sample_locator)
     check_times(data["t_s"], locate or sample_locator)
@@ -157,7 +160,7 @@ def _lifetime(
             "sample at or after it"
         )
     summary = analyse_lifetime(data["t_s"], data["luminance_cd_m2"], extrapolate_to_cd_m2,
-                               accel_n, i_l0)
+                               accel_n, i_l0, resolution_cd_m2)
     return json_ready(summary)
 
 

@@ -13,6 +13,34 @@ FRACTIONS = {"t95": 0.95, "t80": 0.80, "t50": 0.50}
 MIN_DECAY_FOR_FIT = 0.02
 MAX_FIT_POINTS = 4096  # group means the stretched exponential is fitted on, at most
 DEFAULT_ACCEL_N = 1.7
+# An L0 below this many times the record's own noise gives T-values that are noise crossings.
+FAINT_L0_OVER_NOISE = 10.0
+MIN_NOISE_POINTS = 16
+# MAD to standard deviation for normal noise; the difference of two samples has sqrt(2) times
+# the noise of one.
+MAD_TO_SD = 1.4826
+
+
+def noise_sd(values: np.ndarray, resolution: float = 0.0) -> float | None:
+    """One sample's noise, from the record itself: the robust spread of successive
+    differences (their median removes the slow trend) over sqrt(2), and never less than the
+    reading's resolution over sqrt(12), the resolution being the larger of the one given
+    and the smallest step seen (a reading quantised to a few codes is that uncertain however
+    steady it looks).  None for fewer than MIN_NOISE_POINTS finite values."""
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    if len(finite) < MIN_NOISE_POINTS:
+        return None
+    steps = np.diff(finite)
+    spread = MAD_TO_SD * float(np.median(np.abs(steps - np.median(steps)))) / math.sqrt(2)
+    moved = np.abs(steps[steps != 0])
+    step = max(float(np.min(moved)) if len(moved) else 0.0, resolution)
+    return max(spread, step / math.sqrt(12))
+
+
+def is_faint(l0: float, noise: float | None) -> bool:
+    """L0 too close to the noise for T-values or an ETA to mean anything."""
+    return noise is not None and l0 < FAINT_L0_OVER_NOISE * noise
 
 
 def initial_luminance(t_s: np.ndarray, l0_settle_s: float = 0.0) -> int | None:
@@ -125,9 +153,11 @@ def analyse_lifetime(
     extrapolate_to_cd_m2: float | None = None,
     accel_n: float = DEFAULT_ACCEL_N,
     i_l0: int = 0,
+    resolution_cd_m2: float = 0.0,
 ) -> dict[str, object]:
     """The lifetime summary for validated arrays (see commands.summarize_lifetime); i_l0 is
-    the index of L0's sample (the device's, or initial_luminance's)."""
+    the index of L0's sample (the device's, or initial_luminance's); resolution_cd_m2 the
+    reading's least step when known (noise_sd)."""
     t = np.asarray(t_s, float)
     lum = np.asarray(luminance_cd_m2, float)
     window = window_for(len(lum))
@@ -137,6 +167,13 @@ def analyse_lifetime(
     out: dict[str, object] = {"l0_cd_m2": l0, "t_l0_s": float(t[i_l0])}
     if l0 <= 0:
         notes.append("the luminance is zero at the start: no lifetime can be measured")
+    noise = noise_sd(lum[i_l0:], resolution_cd_m2)
+    if l0 > 0 and is_faint(l0, noise):
+        notes.append(
+            f"L0 = {l0:.3g} cd/m2 is below {FAINT_L0_OVER_NOISE:g}x the photodiode noise "
+            f"({noise:.3g} cd/m2 per sample): the T-values are crossings of the noise, not "
+            "of the decay"
+        )
     for key, x in FRACTIONS.items():
         out[f"{key}_s"] = crossing_time_s(t, smoothed, i_l0, x * l0) if l0 > 0 else None
     fit = fit_stretched_exponential(t, lum, smoothed, i_l0, l0) if l0 > 0 else None

@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from host.analysis.lifetime import is_faint, noise_sd
 from host.runs.params import JvlParams, LifetimeParams, PhotostabilityParams
+from host.runs.summaries import PD_STEP_A
 from protocol import schema
 
 # The first PL point must stand this far above the photodiode's dark current: at least
@@ -31,6 +33,13 @@ def lifetime_progress(tracker: Any, p: LifetimeParams, cols: dict[str, np.ndarra
     t = message["t_s"]
     fraction = tracker.progress
     lum = float(cols["luminance_cd_m2"][-1])
+    recent = tracker.recent_cd_m2
+    recent.extend(cols["luminance_cd_m2"][-recent.maxlen:])
+    if tracker.l0_cd_m2:
+        step_cd_m2 = (tracker.converter.cd_m2_per_a or 0.0) * PD_STEP_A
+        tracker.faint = is_faint(tracker.l0_cd_m2,
+                                 noise_sd(np.fromiter(recent, float), step_cd_m2))
+        message["faint"] = tracker.faint
     if tracker.l0_cd_m2 and np.isfinite(lum):
         ratio = lum / tracker.l0_cd_m2
         message["l_over_l0"] = ratio

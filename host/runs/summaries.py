@@ -13,6 +13,7 @@ import numpy as np
 from protocol import schema
 
 TARGET_MISS = 0.02  # an achieved L0 further than this from its target gets a note
+PD_STEP_A = 1e-12  # the sample's photodiode current is whole pA
 
 
 def hold_start_s(events: list[dict[str, Any]]) -> float:
@@ -31,6 +32,15 @@ def stress_rows(cols: dict[str, np.ndarray], start_s: float) -> np.ndarray:
     return np.isfinite(cols["luminance_cd_m2"]) & ~ramp & (cols["t_s"] >= start_s)
 
 
+def reading_step_cd_m2(calibration: dict[str, Any] | None) -> float:
+    """The least luminance step a sample can take: 1 pA, the link's photodiode unit."""
+    from photometry.photodiode import PhotodiodeCalibration, luminance_per_amp
+
+    if not calibration:
+        return 0.0
+    return PD_STEP_A * luminance_per_amp(PhotodiodeCalibration.model_validate(calibration))
+
+
 def lifetime_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
                      cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> dict[str, Any]:
     """L0 (the device's own sample), T-values and the fit, on stress time: counted from
@@ -44,7 +54,8 @@ def lifetime_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
     lum = np.clip(cols["luminance_cd_m2"][keep], 0.0, None)
     flagged = np.flatnonzero(cols["flags"][keep].astype(np.int64) & schema.FLAG_L0)
     summary = summarize_lifetime(t, lum, i_l0=int(flagged[0]) if len(flagged) else None,
-                                 l0_settle_s=float(params.get("l0_settle_s", 0.0)))
+                                 l0_settle_s=float(params.get("l0_settle_s", 0.0)),
+                                 resolution_cd_m2=reading_step_cd_m2(calibration))
     summary["stress_start_s"] = start
     target = params.get("target_l0_cd_m2")
     if target is not None:

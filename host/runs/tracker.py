@@ -1,6 +1,7 @@
 """What the host follows of one unfinished run: its program, converter, seq order, progress."""
 
 import asyncio
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,8 @@ from host.runs.ordering import SeqOrder
 from host.runs.units import Converter
 from host.store.records import Run
 from photometry.photodiode import PhotodiodeCalibration
+
+RECENT_SAMPLES = 64  # the newest luminances a live noise estimate is taken from
 
 
 class Tracker:
@@ -32,6 +35,8 @@ class Tracker:
         self.l0_cd_m2: float | None = None
         self.pl0: float | None = None
         self.refusal: str | None = None  # why the run cannot measure (the host fails it)
+        self.recent_cd_m2: deque[float] = deque(maxlen=RECENT_SAMPLES)  # for the noise
+        self.faint = False  # L0 within FAINT_L0_OVER_NOISE of the noise: no ETA
         self.last_t_s = 0.0
         self.last_setpoint_mv: int | None = None
         self.progress = run.progress
@@ -60,6 +65,6 @@ class Tracker:
         fraction = self.kind.progress(self, self.params, cols, message)
         self.progress = max(self.progress, min(fraction, 0.999))
         message["progress"] = self.progress
-        if 0.02 < self.progress < 1 and t > 0:
+        if 0.02 < self.progress < 1 and t > 0 and not self.faint:
             message["eta_s"] = t * (1 - self.progress) / self.progress
         return message

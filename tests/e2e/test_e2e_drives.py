@@ -88,3 +88,13 @@ def test_constant_current_holds_the_current_and_reports_the_voltage_rise(service
     # the current takes a rising voltage.
     assert summary["voltage_rise_at_t50_v"] > 0
     assert summary["voltage_rise_at_end_v"] >= summary["voltage_rise_at_t50_v"]
+
+
+@pytest.mark.parametrize("service", ["sim:G1?accel=20&seed=3"], indirect=True)
+def test_an_l0_within_the_photodiode_noise_gets_a_note_and_no_eta(service):
+    # 7.5 V: about 1.3e-3 cd/m2, a pA or two of photocurrent over the dark current.
+    followed = _lifetime(service.url, {"voltage_v": 7.5, "max_duration_s": 60})
+    summary = followed["final"]["summary"]
+    assert any("below 10x the photodiode noise" in note for note in summary["notes"])
+    late = [m for m in followed["progress"] if m["t_s"] > 30]
+    assert late and all(m["faint"] and "eta_s" not in m for m in late)

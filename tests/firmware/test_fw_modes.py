@@ -61,6 +61,15 @@ def test_the_dark_offset_is_removed_before_l0_and_the_fraction():
     assert _stopped(bed) == [schema.STOP_LUMINANCE_FRACTION]
 
 
+def test_an_l0_with_no_light_above_dark_never_stops_the_run_by_fraction():
+    # 6 V on G1 is far below turn-on: the photodiode reads its dark current alone.
+    bed = _run(setpoint_mv=6000, dark_pd_pa=6, stop_fraction_pm=500, l0_settle_ms=100,
+               sample_period_ms=1000, max_duration_s=20)
+    assert _event_values(bed, schema.EV_L0_CAPTURED) == [0]
+    assert _stopped(bed) == [schema.STOP_MAX_DURATION]
+    assert len(bed.samples(42)) == 20
+
+
 def test_luminance_target_ramp_brackets_the_target_then_bisects_to_within_1_percent():
     target_pa = 200000
     bed = _run(setpoint_mv=14000, target_pd_pa=target_pa, step_mv=250, dwell_ms=50,

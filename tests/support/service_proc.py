@@ -140,9 +140,10 @@ class SimProcess:
 
 def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
     """Read SSE until `end`; returns counts per event kind, the final run and the L0 values
-    the live progress messages carried."""
+    the live progress messages carried (and `progress`: every progress message)."""
     counts: dict[str, int] = {}
     live_l0: list[float] = []
+    progress: list[dict] = []
     final = None
     with httpx.stream("GET", "%s/api/runs/%d/stream" % (url, run_id),
                       timeout=httpx.Timeout(10, read=timeout_s)) as response:
@@ -156,10 +157,11 @@ def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
                 final = json.loads(line[5:])
                 break
             elif line.startswith("data:") and kind == "progress":
-                l0 = json.loads(line[5:]).get("l0_cd_m2")
+                progress.append(json.loads(line[5:]))
+                l0 = progress[-1].get("l0_cd_m2")
                 if l0 is not None and l0 not in live_l0:
                     live_l0.append(l0)
-    return {"counts": counts, "final": final, "live_l0": live_l0}
+    return {"counts": counts, "final": final, "live_l0": live_l0, "progress": progress}
 
 
 def rig_after_the_end(url: str, stored: int, timeout_s: float = 5.0) -> dict:

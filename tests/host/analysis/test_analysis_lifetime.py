@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from host.analysis.commands import AnalysisInputError, summarize_lifetime
-from host.analysis.lifetime import extrapolate_t50_s, fit_time_to_fraction_s
+from host.analysis.lifetime import extrapolate_t50_s, fit_time_to_fraction_s, noise_sd
 from host.analysis.smoothing import running_median
 
 
@@ -176,3 +176,23 @@ def test_a_long_record_is_fitted_on_group_means_of_its_consecutive_samples():
     assert t_fit.tolist() == [1.0, 4.0, 7.0, 9.0]  # groups of 3, the last one shorter
     assert y_fit.tolist() == [2.0, 8.0, 14.0, 18.0]
     assert fit_points(t, y, max_points=10)[0] is t
+
+
+def test_noise_is_the_scatter_about_the_trend_and_at_least_the_reading_step():
+    rng = np.random.default_rng(7)
+    t = np.arange(2000.0)
+    decay = 100.0 * np.exp(-t / 3000.0)
+    assert noise_sd(decay + rng.normal(0.0, 0.5, t.size)) == pytest.approx(0.5, rel=0.1)
+    steady = np.full(100, 3.0)  # a reading that never moves: its step is all it can say
+    assert noise_sd(steady, resolution=0.01) == pytest.approx(0.01 / math.sqrt(12))
+    assert noise_sd(steady[:10]) is None
+
+
+@pytest.mark.parametrize("sd, faint", [(0.2, True), (0.01, False)])
+def test_an_l0_within_ten_times_the_noise_gets_a_note(sd, faint):
+    rng = np.random.default_rng(3)
+    t = np.arange(200.0)
+    lum = np.clip(1.0 * np.exp(-t / 100.0) + rng.normal(0.0, sd, t.size), 0.0, None)
+    lum[0] = 1.0
+    notes = summarize_lifetime(t, lum)["notes"]
+    assert any("below 10x the photodiode noise" in n for n in notes) == faint

@@ -1,5 +1,6 @@
 """The run kinds: one object each, and every part of the host that names kinds reads them."""
 
+from collections import deque
 from types import SimpleNamespace
 
 import numpy as np
@@ -78,7 +79,8 @@ def test_the_store_takes_the_kinds_and_no_other(tmp_path):
 
 def _tracker(**state):
     return SimpleNamespace(**{"progress": 0.0, "l0_cd_m2": None, "pl0": None, "refusal": None,
-                              "converter": SimpleNamespace(dark_a=5e-12),
+                              "recent_cd_m2": deque(maxlen=64), "faint": False,
+                              "converter": SimpleNamespace(dark_a=5e-12, cd_m2_per_a=None),
                               "last_setpoint_mv": 0, **state})
 
 

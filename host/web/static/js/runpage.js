@@ -93,6 +93,7 @@ export function showRun(root, runId) {
     if (isNum(p.l_over_l0)) facts.push(`L/L0 = ${num(p.l_over_l0)}`);
     if (isNum(p.pl_fraction)) facts.push(`PL/PL0 = ${num(p.pl_fraction)}`);
     if (!isFinished(run) && isNum(p.eta_s)) facts.push(`ETA ≈ ${duration(p.eta_s)} (run time)`);
+    if (!isFinished(run) && p.faint) facts.push("L0 is within 10x the noise: no ETA");
     if (isFinished(run) && headline(run)) facts.push(headline(run));
     const finished = isFinished(run);
     if (finished) abortBox = null;
