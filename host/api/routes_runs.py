@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
@@ -10,7 +11,9 @@ from fastapi.responses import Response, StreamingResponse
 from host.api.deps import control_access, read_access, service
 from host.api.livestream import LiveStream
 from host.plotting.cache import plot_rows
+from host.runs import exports
 from host.runs.kinds import KINDS, RunRequest
+from host.store import RigNotFound
 from host.store.columns import CSV_COLUMNS, json_rows
 from host.store.records import RUN_STATES
 
@@ -84,6 +87,25 @@ async def samples_csv(run_id: RunId, svc=Depends(service)) -> StreamingResponse:
     chunks = await asyncio.to_thread(svc.store.iter_samples_csv, run_id)
     return StreamingResponse(chunks, media_type="text/csv", headers={
         "Content-Disposition": 'attachment; filename="run-%d.csv"' % run_id})
+
+
+@router.get("/runs/{run_id}/export.csv", dependencies=[Depends(read_access)])
+async def export_csv(run_id: RunId, svc=Depends(service)) -> StreamingResponse:
+    """The run's export: metadata in `#` lines, then its samples with derived columns
+    (host.runs.exports); `lumenrig analyze` on it gives the run's summary."""
+    chunks = await asyncio.to_thread(_export_chunks, svc, run_id)
+    return StreamingResponse(chunks, media_type="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="run-%d-export.csv"' % run_id})
+
+
+def _export_chunks(svc: Any, run_id: int) -> Iterator[str]:
+    run = _read_run(svc, run_id)
+    try:
+        firmware = svc.store.get_rig(run["rig"]).firmware
+    except RigNotFound:
+        firmware = None
+    header = exports.header_lines(run, run.pop("events"), firmware)
+    return exports.iter_export(header, svc.store.iter_export_csv(run_id))
 
 
 @router.get("/runs/{run_id}/stream", dependencies=[Depends(read_access)])

@@ -157,7 +157,8 @@ def export(
     server: Annotated[str, typer.Option(help="service URL")] = DEFAULT_SERVER,
     output: Annotated[Optional[Path], typer.Option("-o", help="file (default stdout)")] = None,
 ) -> None:
-    """Write a run's samples as CSV, or the run with its samples as JSON."""
+    """Write a run's export CSV (its metadata in `#` lines, then every sample; `analyze`
+    reads it back to the run's summary), or the run with its samples as JSON."""
     import httpx
 
     if format not in ("csv", "json"):
@@ -168,7 +169,7 @@ def export(
     out = output.open("wb") if output else sys.stdout.buffer
     try:
         if format == "csv":
-            with httpx.stream("GET", base + "/samples.csv", headers=headers, timeout=60) as r:
+            with httpx.stream("GET", base + "/export.csv", headers=headers, timeout=60) as r:
                 if r.status_code != 200:
                     r.read()
                     _fail("%s: %s" % (r.status_code, r.json().get("detail", r.text)))
@@ -201,12 +202,20 @@ def analyze(
     """Analyse a CSV offline and print the summary as JSON."""
     if kind not in KIND_NAMES:
         _fail("--kind must be one of %s, got %r" % (", ".join(KIND_NAMES), kind))
-    from host.analysis.commands import analyze_csv
+    from host.analysis.commands import analyze_csv, read_spectrum_csv
     from host.analysis.errors import INPUT_ERRORS
+    from host.runs import exports
 
     try:
-        result = analyze_csv(file, kind, spectrum_path=spectrum, extrapolate_to=extrapolate_to,
-                             accel_n=accel_n)
+        if exports.is_export(file):
+            if extrapolate_to is not None:
+                _fail("--extrapolate-to applies to a plain t_s,luminance_cd_m2 file; an "
+                      "export gives its run's own summary")
+            result = exports.summarize_export(
+                file, kind, None if spectrum is None else read_spectrum_csv(spectrum))
+        else:
+            result = analyze_csv(file, kind, spectrum_path=spectrum,
+                                 extrapolate_to=extrapolate_to, accel_n=accel_n)
     except INPUT_ERRORS as exc:
         _fail(str(exc))
     typer.echo(json.dumps(result, indent=1))

@@ -6,11 +6,13 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import Any
 
 import sqlalchemy as sa
 
 from host.store.columns import COLUMN_BY_NAME, CSV_COLUMNS
 from host.store.engine import driver_connection
+from protocol import schema
 
 
 def _csv_expr(name: str) -> str:
@@ -20,9 +22,15 @@ def _csv_expr(name: str) -> str:
 
 
 _CSV_SELECT = ", ".join(_csv_expr(name) for name in CSV_COLUMNS)
-_CHUNK = (f"SELECT {_CSV_SELECT} FROM samples"
+_CHUNK = ("SELECT {select} FROM samples"
           " WHERE run_id = {mark} AND seq > {mark} ORDER BY seq LIMIT {mark}")
-CHUNK_QUERY = {"sqlite": _CHUNK.format(mark="?"), "postgresql": _CHUNK.format(mark="%s")}
+MARKS = {"sqlite": "?", "postgresql": "%s"}
+# The export's derived columns (after CSV_COLUMNS): flags as 0/1 columns a spreadsheet reads,
+# and the current density on the run's pixel area (the one bound value; NULL without one).
+EXPORT_COLUMNS = CSV_COLUMNS + ("current_density_ma_cm2", "pl_point", "l0_point")
+_EXPORT_SELECT = (_CSV_SELECT + ", current_a * 100000.0 / {mark} AS current_density_ma_cm2"
+                  f", CASE WHEN (flags & {schema.FLAG_PL_POINT}) <> 0 THEN 1 ELSE 0 END"
+                  f", CASE WHEN (flags & {schema.FLAG_L0}) <> 0 THEN 1 ELSE 0 END")
 
 
 def iter_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_id: int,
@@ -34,20 +42,37 @@ def iter_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_i
     Empty cell = NULL; shutter_open is 1 or 0; floats are Python's shortest exact repr on
     both databases (PostgreSQL floats come over in binary, unrounded).
     """
+    return _iter_rows(connect, run_id, chunk_rows, CSV_COLUMNS, _CSV_SELECT, ())
+
+
+def iter_export_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_id: int,
+                    chunk_rows: int, pixel_area_mm2: float | None) -> Iterator[str]:
+    """iter_csv with EXPORT_COLUMNS: current_density_ma_cm2 (null without a pixel area),
+    pl_point and l0_point."""
+    return _iter_rows(connect, run_id, chunk_rows, EXPORT_COLUMNS, _EXPORT_SELECT,
+                      (pixel_area_mm2,))
+
+
+def _iter_rows(connect: Callable[[], AbstractContextManager[sa.Connection]], run_id: int,
+               chunk_rows: int, header: tuple[str, ...], select: str,
+               select_values: tuple[Any, ...]) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header)
     yield out.getvalue()
     after = -1
     while True:
         with connect() as conn:
+            dialect = conn.dialect.name
+            mark = MARKS[dialect]
+            query = _CHUNK.format(select=select.format(mark=mark), mark=mark)
             cursor = driver_connection(conn).cursor()
             try:
-                query = CHUNK_QUERY[conn.dialect.name]
-                if conn.dialect.name == "postgresql":
-                    cursor.execute(query, (run_id, after, chunk_rows), binary=True)
+                values = select_values + (run_id, after, chunk_rows)
+                if dialect == "postgresql":
+                    cursor.execute(query, values, binary=True)
                 else:
-                    cursor.execute(query, (run_id, after, chunk_rows))
+                    cursor.execute(query, values)
                 rows = cursor.fetchall()
             finally:
                 cursor.close()

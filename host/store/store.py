@@ -290,6 +290,13 @@ class Store:
         self.get_run(run_id)
         return export.iter_csv(self._read, run_id, chunk_rows)
 
+    def iter_export_csv(self, run_id: int, chunk_rows: int = 10_000) -> Iterator[str]:
+        """iter_samples_csv with export.EXPORT_COLUMNS (the run's pixel area for J)."""
+        run = self.get_run(run_id)
+        area = (run.calibration or {}).get("pixel_area_mm2")
+        return export.iter_export_csv(self._read, run_id, chunk_rows,
+                                      None if area is None else float(area))
+
     # Events
 
     def add_event(self, name: str, message: str = "", *, rig: str | None = None,

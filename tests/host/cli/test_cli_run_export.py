@@ -35,7 +35,9 @@ def test_run_prints_the_summary_and_export_writes_every_sample(service):
 
     exported = _lumenrig("export", "1", "--format", "csv", "--server", service.url)
     assert exported.returncode == 0, exported.stderr
-    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    lines = exported.stdout.splitlines(keepends=True)
+    assert lines[0] == "# lumenrig run export 1\n"
+    rows = list(csv.DictReader(io.StringIO("".join(ln for ln in lines if ln[0] != "#"))))
     assert [int(r["seq"]) for r in rows] == list(range(len(rows))) and len(rows) > 20
     assert float(rows[-1]["t_s"]) <= 61
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from host.store import CSV_COLUMNS, RunNotFound
+from host.store.export import EXPORT_COLUMNS
+from protocol import schema
 
 
 def parse(chunks) -> list[list[str]]:
@@ -63,3 +65,22 @@ def test_rows_stored_while_streaming_past_the_cursor_are_included(store, run_id,
     store.insert_samples(run_id, make_samples(np.arange(10, 12)))
     rows = parse(first + list(chunks))
     assert [int(r[0]) for r in rows[1:]] == list(range(12))
+
+
+def test_the_export_adds_current_density_on_the_pixel_and_the_flag_columns(store, make_samples):
+    store.upsert_rig("rig1", "sim:G1")
+    run = store.create_run("rig1", "jvl", {"start_v": 0, "stop_v": 5},
+                           calibration={"pixel_area_mm2": 4.0})
+    flags = np.array([schema.FLAG_PL_POINT, schema.FLAG_L0, 0])
+    store.insert_samples(run.id, make_samples(np.arange(3), current_a=np.array([1e-3, 2e-3, 0.0]),
+                                              flags=flags))
+    header, *rows = parse(store.iter_export_csv(run.id))
+    assert header == list(EXPORT_COLUMNS) and header[:len(CSV_COLUMNS)] == list(CSV_COLUMNS)
+    column = {name: [row[header.index(name)] for row in rows] for name in header}
+    # 1 mA over 4 mm2 (0.04 cm2) is 25 mA/cm2
+    assert [float(x) for x in column["current_density_ma_cm2"]] == pytest.approx([25, 50, 0])
+    assert column["pl_point"] == ["1", "0", "0"] and column["l0_point"] == ["0", "1", "0"]
+    bare = store.create_run("rig1", "jvl", {"start_v": 0, "stop_v": 5})
+    store.insert_samples(bare.id, make_samples(np.arange(2)))
+    header, *rows = parse(store.iter_export_csv(bare.id))
+    assert [row[header.index("current_density_ma_cm2")] for row in rows] == ["", ""]
