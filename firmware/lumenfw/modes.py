@@ -17,19 +17,25 @@ from protocol import schema
 CC_CONTROL_MS = 25  # one correction per this much experiment time (INA226: 8.8 ms/result)
 CC_MAX_STEP_MV = 100  # largest correction, and the step while far below or above target
 CC_GAIN_MV = 500
-CC_DEADBAND_DIV = 100  # errors below 1 % of the target are left alone
+CC_DEADBAND_DIV = 100  # errors below 1 % of the target are left alone...
+# ...but once the loop acts it goes on until the error is below 0.25 %: stopping at the edge
+# of the deadband would hold the current about 1 % off on the side it came from (the pixel's
+# current only falls as it ages), and the stress with it.  0.25 % is within one INA226 LSB of
+# the reference current (125 nA of 36 uA), so the loop stops at the reading nearest target.
+CC_SETTLE_DIV = 400
 _CC_SAFE_PRODUCT = (1 << 30) // CC_GAIN_MV  # keep error * gain a small int on the RP2040
 
 
-def cc_step_mv(target_na, current_na):
-    """Setpoint correction (mV) for one constant-current control step; integers only."""
+def cc_step_mv(target_na, current_na, deadband_div=CC_DEADBAND_DIV):
+    """Setpoint correction (mV) for one constant-current control step, 0 within
+    1/deadband_div of the target; integers only."""
     error_na = target_na - current_na
     if current_na * 2 < target_na:
         return CC_MAX_STEP_MV
     if current_na > target_na * 2:
         return -CC_MAX_STEP_MV
     magnitude_na = error_na if error_na >= 0 else -error_na
-    if magnitude_na * CC_DEADBAND_DIV < target_na:
+    if magnitude_na * deadband_div < target_na:
         return 0
     if magnitude_na < _CC_SAFE_PRODUCT:
         step_mv = magnitude_na * CC_GAIN_MV // target_na
@@ -167,17 +173,20 @@ class ConstantVoltage(Mode):
 
 class ConstantCurrent(Mode):
     """Move the supply setpoint until the DUT current tracks target_current_na, never
-    above setpoint_mv.  The setpoint integrates the error, so the loop has no offset.
-    The hold (and the L0 settle) begins once the current first comes within the deadband."""
+    above setpoint_mv.  The setpoint integrates the error, so the loop has no offset; it acts
+    on an error beyond CC_DEADBAND_DIV and then settles to within CC_SETTLE_DIV.  The hold
+    (and the L0 settle) begins once the current first settles."""
 
     def __init__(self):
         self._control_due = Mark()
         self.setpoint_mv = 0
         self.approaching = False
+        self._settling = False
 
     def begin(self, ctrl):
         self.setpoint_mv = 0
         self.approaching = True
+        self._settling = True
         ctrl.outputs.enable_output(0)
         self._control_due.set_now(ctrl.clock)
         ctrl.start_sampling(0, ctrl.program.sample_period_ms)
@@ -194,7 +203,9 @@ class ConstantCurrent(Mode):
         self._control_due.set_now(ctrl.clock)
         self._control_due.add_ms(CC_CONTROL_MS)
         # The compliance check read the current earlier in this pass.
-        step_mv = cc_step_mv(ctrl.program.target_current_na, ctrl.sampler.current_na)
+        step_mv = cc_step_mv(ctrl.program.target_current_na, ctrl.sampler.current_na,
+                             CC_SETTLE_DIV if self._settling else CC_DEADBAND_DIV)
+        self._settling = step_mv != 0
         if step_mv == 0:
             if self.approaching:
                 self.approaching = False
