@@ -83,12 +83,12 @@ class Mode:
 
 
 def start_hold(ctrl):
-    """The stress begins: L0 from the first sample, l0_settle_ms from now; then every period.
-    A resumed run keeps its L0 and samples from now on."""
-    luminance = ctrl.luminance
-    luminance.start_hold(ctrl.clock)
-    first_ms = 0 if luminance.captured else luminance.settle_ms
-    ctrl.start_sampling(first_ms, ctrl.program.sample_period_ms)
+    """The stress begins: the first sample l0_settle_ms from now (L0's, unless a resumed run
+    carries its L0), then every period.  A resumed run waits the settle too: its output has
+    just come on again, and a sample at once would read the supply and the photodiode before
+    they follow (0 V, no current, dark)."""
+    ctrl.luminance.start_hold(ctrl.clock)
+    ctrl.start_sampling(ctrl.luminance.settle_ms, ctrl.program.sample_period_ms)
 
 
 class ConstantVoltage(Mode):

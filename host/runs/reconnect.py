@@ -94,6 +94,21 @@ class Reconnect:
         finally:
             tracker.resuming = False
 
+    async def _stored_l0_pd_pa(self, tracker: Tracker, cols: dict[str, Any]) -> int:
+        """The run's L0 as the device counts it (pA above its dark offset), from the stored
+        sample flagged FLAG_L0, else the EV_L0_CAPTURED event; 0 when neither arrived (the
+        device then takes L0 anew).  The sample comes first: the gaps are closed before a
+        resume, while an event may still be on its way over a faulty link."""
+        flagged = (cols["flags"] & schema.FLAG_L0) != 0
+        if flagged.any():
+            pd_pa = int(round(float(cols["pd_a"][flagged][0]) * 1e12))
+            return max(pd_pa - tracker.dark_pd_pa, 0)
+        events = await asyncio.to_thread(self.book.store.list_events, run_id=tracker.run.id)
+        for event in events:
+            if event.code == schema.EV_L0_CAPTURED and event.data:
+                return int(event.data["value"])
+        return 0
+
     async def _resume_run(self, rig: Rig, tracker: Tracker, device_reset: bool) -> None:
         book = self.book
         run_key = tracker.run_key
@@ -114,17 +129,14 @@ class Reconnect:
         # and takes the seqs from there as new.
         next_seq = tracker.order.next_seq
         cols = await asyncio.to_thread(book.store.read_samples, tracker.run.id,
-                                       None, None, ("t_s", "setpoint_v"))
+                                       None, None, ("t_s", "setpoint_v", "pd_a", "flags"))
         period_s = tracker.fields["sample_period_ms"] / 1000
         # The run clock goes on after the last stored sample and every period the rig is
         # known to have sampled since (its claimed count), so T-values keep the stress time.
         resume_t_s = ((float(cols["t_s"][-1]) + period_s * (1 + tail_lost))
                       if len(cols["t_s"]) else period_s * tail_lost)
         hold_mv = int(round(cols["setpoint_v"][-1] * 1000)) if len(cols["t_s"]) else None
-        l0_pd_pa = 0
-        for event in await asyncio.to_thread(book.store.list_events, run_id=tracker.run.id):
-            if event.code == schema.EV_L0_CAPTURED and event.data:
-                l0_pd_pa = int(event.data["value"])
+        l0_pd_pa = await self._stored_l0_pd_pa(tracker, cols)
         fields = resume_fields(tracker.fields, next_seq=next_seq, resume_t_s=resume_t_s,
                                l0_pd_pa=l0_pd_pa, hold_setpoint_mv=hold_mv)
         try:

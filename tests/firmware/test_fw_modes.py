@@ -198,11 +198,15 @@ def test_a_resumed_run_continues_seq_and_clock_and_keeps_its_l0():
     bed = Bed(accel=100)
     bed.hello()
     bed.start_run(setpoint_mv=10000, sample_period_ms=500, resume_seq=1000,
-                  resume_t_ms=600000, l0_pd_pa=40000, stop_fraction_pm=100)
+                  resume_t_ms=600000, l0_pd_pa=40000, stop_fraction_pm=100, l0_settle_ms=100)
     bed.run_until(lambda: bed.ctrl.next_seq >= 1010, what="10 samples")
     bed.command(schema.GET_STATUS)
     samples = bed.samples(42)
-    assert samples[0]["seq"] == 1000 and samples[0]["t_s"] == 600
+    # The first resumed sample waits the settle, as a fresh run's first does: the output has
+    # just come on again, and it reads the lit pixel, not the supply on its way up.
+    assert samples[0]["seq"] == 1000 and 600.1 <= _t(samples[0]) < 600.11
+    assert samples[0]["voltage_mv"] > 9900 and samples[0]["current_na"] > 30000
+    assert not samples[0]["flags"] & schema.FLAG_L0
     assert [r["seq"] for r in samples] == list(range(1000, 1000 + len(samples)))
     assert not _event_values(bed, schema.EV_L0_CAPTURED)
     status = bed.status()
