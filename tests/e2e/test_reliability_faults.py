@@ -39,7 +39,6 @@ SEED = 1
 RING_ENV = {"LUMENRIG_SIM_SAMPLE_RING": "8192"}
 LINK_FAULTS = "corrupt=0.01,drop=0.001,seed=7"
 RESET_LIT_S = 300.0
-AMBIENT_SETTLE = 5  # resumed samples whose ambient columns a replay may differ in
 FAULTS = LINK_FAULTS + ",reset=lit:300s,cut=lit:1000s+4s,cut=lit:2200s+5s"
 PARAMS = {"voltage_v": 10.0, "stop_fraction": 0.05, "max_duration_s": 3600,
           "sample_period_s": 1.0, "host_loss_grace_s": 30}
@@ -326,15 +325,10 @@ def test_two_faulted_replays_agree_on_every_sample_both_hold(faulted_run, faulte
     after = [[tuple(row[2:]) for row in run.rows[_resume(run)["resume_seq"]:]] for run in runs]
     n = min(len(a) for a in after)
     assert n > 2500
-    # Known open: in about one replay in three the first resumed samples carry an ambient
-    # reading (temperature, humidity) from a few lit seconds earlier than the other replay's;
-    # every electrical and optical column agrees. Until that is found, the ambient columns of
-    # the first AMBIENT_SETTLE resumed samples are left out of the comparison.
-    ambient = (CSV_COLUMNS.index("temperature_c") - 2, CSV_COLUMNS.index("humidity_pct") - 2)
-    settle = [[tuple(v for i, v in enumerate(row) if i not in ambient) for row in a[:AMBIENT_SETTLE]]
-              for a in after]
-    assert settle[0] == settle[1]
-    assert after[0][AMBIENT_SETTLE:n] == after[1][AMBIENT_SETTLE:n]
+    # Ambient columns included: a resume that reaches the board while its SHT31 converts
+    # waits that reading out (tests/firmware/test_fw_ambient.py), so no replay starts from an
+    # older one.
+    assert after[0][:n] == after[1][:n]
 
 
 @pytest.mark.micropython
@@ -349,10 +343,22 @@ def test_t50_of_the_faulted_run_is_the_clean_t50_less_the_run_time_the_reset_too
     assert clean_t50_s == pytest.approx(630, rel=0.02)
     # The run time between the reset and where the host resumed the run clock is missing
     # from the faulted run's clock (the rig's memory of it died); nothing else moves T50.
-    # The host places the reset only to within a sample period: it fell somewhere between
-    # the rig's last sample and its next one (the pixel's lit time and the run clock differ
-    # by the part of a period before the first sample), so up to one more period is unknown.
+    # But after the reset the photodiode's noise is other draws than the clean run's, and
+    # near T50 G1 falls ~0.04 cd/m2 per second against ~0.1 cd/m2 of noise, so the crossing
+    # of either run moves by a second or two with its draws (measured: crossings at 0.4..0.7
+    # L0 differ by -2..+0.3 s between the runs while their fitted T50s differ by the 0.9 s the
+    # clock left out, to 0.3 s): one period each way beyond the clock's share.
     left_out_s = RESET_LIT_S - resume_t_s
     period_s = PARAMS["sample_period_s"]
     lost_s = clean_t50_s - t50_s
-    assert left_out_s - 2 * period_s <= lost_s <= left_out_s + period_s, (figures, left_out_s)
+    assert left_out_s - 2 * period_s <= lost_s <= left_out_s + 2 * period_s, (figures,
+                                                                             left_out_s)
+
+
+@pytest.mark.micropython
+def test_the_resumed_run_keeps_its_l0_and_its_first_sample_reads_the_lit_pixel(faulted_run):
+    flags, voltage = CSV_COLUMNS.index("flags"), CSV_COLUMNS.index("voltage_v")
+    rows = faulted_run.rows
+    assert [row for row in rows if row[flags] & schema.FLAG_L0] == [rows[0]]  # the first: one L0
+    first = rows[_resume(faulted_run)["resume_seq"]]
+    assert first[voltage] == pytest.approx(PARAMS["voltage_v"], abs=0.1), first

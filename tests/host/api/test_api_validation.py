@@ -77,8 +77,8 @@ def test_unknown_rig_is_404(client):
 
 
 @pytest.mark.parametrize("path", ["/api/runs/999", "/api/runs/999/samples",
-                                  "/api/runs/999/samples.csv", "/api/runs/999/stream",
-                                  "/api/runs/999/plot.png"])
+                                  "/api/runs/999/samples.csv", "/api/runs/999/export.csv",
+                                  "/api/runs/999/stream", "/api/runs/999/plot.png"])
 def test_unknown_run_is_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
