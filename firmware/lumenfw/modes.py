@@ -21,21 +21,23 @@ CC_DEADBAND_DIV = 100  # errors below 1 % of the target are left alone...
 # ...but once the loop acts it goes on until the error is below 0.25 %: stopping at the edge
 # of the deadband would hold the current about 1 % off on the side it came from (the pixel's
 # current only falls as it ages), and the stress with it.  0.25 % is within one INA226 LSB of
-# the reference current (125 nA of 36 uA), so the loop stops at the reading nearest target.
+# the reference current (125 nA of 36 uA), so the loop stops at the reading nearest target;
+# at smaller currents half a reading step is the floor (cc_step_mv).
 CC_SETTLE_DIV = 400
 _CC_SAFE_PRODUCT = (1 << 30) // CC_GAIN_MV  # keep error * gain a small int on the RP2040
 
 
-def cc_step_mv(target_na, current_na, deadband_div=CC_DEADBAND_DIV):
+def cc_step_mv(target_na, current_na, deadband_div=CC_DEADBAND_DIV, reading_step_na=0):
     """Setpoint correction (mV) for one constant-current control step, 0 within
-    1/deadband_div of the target; integers only."""
+    1/deadband_div of the target or within half a reading step (the nearest reading there is:
+    asking for more would hunt between two codes forever); integers only."""
     error_na = target_na - current_na
     if current_na * 2 < target_na:
         return CC_MAX_STEP_MV
     if current_na > target_na * 2:
         return -CC_MAX_STEP_MV
     magnitude_na = error_na if error_na >= 0 else -error_na
-    if magnitude_na * deadband_div < target_na:
+    if magnitude_na * deadband_div < target_na or magnitude_na * 2 <= reading_step_na:
         return 0
     if magnitude_na < _CC_SAFE_PRODUCT:
         step_mv = magnitude_na * CC_GAIN_MV // target_na
@@ -182,11 +184,13 @@ class ConstantCurrent(Mode):
         self.setpoint_mv = 0
         self.approaching = False
         self._settling = False
+        self._reading_step_na = 0
 
     def begin(self, ctrl):
         self.setpoint_mv = 0
         self.approaching = True
         self._settling = True
+        self._reading_step_na = ctrl.board.config.INA226_CURRENT_LSB_NA
         ctrl.outputs.enable_output(0)
         self._control_due.set_now(ctrl.clock)
         ctrl.start_sampling(0, ctrl.program.sample_period_ms)
@@ -204,7 +208,8 @@ class ConstantCurrent(Mode):
         self._control_due.add_ms(CC_CONTROL_MS)
         # The compliance check read the current earlier in this pass.
         step_mv = cc_step_mv(ctrl.program.target_current_na, ctrl.sampler.current_na,
-                             CC_SETTLE_DIV if self._settling else CC_DEADBAND_DIV)
+                             CC_SETTLE_DIV if self._settling else CC_DEADBAND_DIV,
+                             self._reading_step_na)
         self._settling = step_mv != 0
         if step_mv == 0:
             if self.approaching:

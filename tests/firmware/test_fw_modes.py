@@ -124,6 +124,16 @@ def test_constant_current_tracks_its_target():
     assert abs(l0_sample["current_na"] - target_na) <= target_na * 2 // 100
 
 
+def test_constant_current_settles_where_its_target_lies_between_two_current_readings():
+    # 10,060 nA is 60 nA from the nearest INA226 reading (125 nA steps), more than the 0.25 %
+    # (25 nA) the loop settles to: half a reading step is as near as it can get.
+    bed = _run(mode=schema.MODE_CONSTANT_CURRENT, setpoint_mv=16000, target_current_na=10060,
+               sample_period_ms=100, stop_fraction_pm=0, max_duration_s=5, accel=50)
+    assert len(_event_values(bed, schema.EV_TARGET_REACHED)) == 1
+    [l0_sample] = _l0_samples(bed.samples(42))
+    assert abs(l0_sample["current_na"] - 10060) <= 125
+
+
 def test_constant_current_never_goes_above_its_voltage_ceiling():
     bed = _run(mode=schema.MODE_CONSTANT_CURRENT, setpoint_mv=9000, target_current_na=1000000,
                sample_period_ms=100, stop_fraction_pm=0, max_duration_s=20, accel=50)
