@@ -216,9 +216,11 @@ class Collector:
 
 @contextmanager
 def connected_link(peer: RigPeer, got: Collector, **options: Any) -> Iterator[Any]:
-    """A RigLink to the peer with got listening, connected, closed afterwards."""
+    """A RigLink to the peer with got listening from before it starts (so got sees the first
+    Connected too), connected, closed afterwards."""
     from host.link import RigLink
-    with RigLink("rig1", peer.url, **options) as link:
+    with RigLink("rig1", peer.url, start=False, **options) as link:
         link.add_listener(got)
+        link.start()
         assert link.wait_connected(5.0)
         yield link

@@ -22,6 +22,9 @@ from tests.support.waiting import wait_for
 
 FAST = {"command_timeout_s": 0.3, "backoff_initial_s": 0.05, "resend_retry_s": 0.2,
         "tail_grace_s": 0.3}
+# A reconnect takes a backoff and a handshake (well under a second here); the wait for it is
+# a deadline for "eventually", long enough that a loaded machine's scheduling never trips it.
+RECONNECT_WAIT_S = 30.0
 EVENT = {"run_key": 7, "t_s": 0, "t_us": 0, "value": 0, "state": schema.STATE_RUNNING}
 
 
@@ -100,8 +103,10 @@ def test_events_the_rig_cannot_resend_are_reported_lost(peer, link, got):
 def test_link_reconnects_after_the_port_vanishes(peer, link, got):
     session = peer.sent_by_host("HELLO")[0].session_id
     peer.drop_connection()
-    wait_for(lambda: got.of(Disconnected), what="Disconnected")
-    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected")
+    wait_for(lambda: got.of(Disconnected), what="Disconnected",
+             timeout_s=RECONNECT_WAIT_S)
+    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected",
+             timeout_s=RECONNECT_WAIT_S)
     hellos = peer.sent_by_host("HELLO")
     assert len(hellos) == 2 and hellos[1].session_id == session
     assert peer.connections == 2
@@ -112,15 +117,18 @@ def test_link_reconnects_after_the_port_vanishes(peer, link, got):
 def test_a_command_queued_while_down_goes_out_after_reconnect(peer, link, got):
     peer.handlers.append(lambda m: m.msg_id == schema.STOP_RUN and (peer.ack(m) or True))
     peer.drop_connection()
-    wait_for(lambda: not link.connected, what="the link to notice")
+    wait_for(lambda: not link.connected, what="the link to notice",
+             timeout_s=RECONNECT_WAIT_S)
     assert link.command("STOP_RUN", run_key=0, wait_s=5.0).ok
 
 
 def test_a_boot_event_makes_the_link_shake_hands_again(peer, link, got):
     peer.send("EVENT", event_seq=0, code=schema.EV_BOOT, run_key=0, t_s=0, t_us=0,
               value=schema.RESET_WATCHDOG, state=schema.STATE_IDLE)
-    wait_for(lambda: len(peer.sent_by_host("HELLO")) == 2, what="a second HELLO")
-    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected")
+    wait_for(lambda: len(peer.sent_by_host("HELLO")) == 2, what="a second HELLO",
+             timeout_s=RECONNECT_WAIT_S)
+    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected",
+             timeout_s=RECONNECT_WAIT_S)
     assert link.stats()["device_resets"] == 1
     assert got.of(DeviceEvent)[0].name == "boot"
 
@@ -140,7 +148,8 @@ def test_a_reset_while_away_is_seen_in_hello_ack_and_its_events_fetched(peer, li
     peer.handlers.append(resend_events)
     peer.hello.update(reset_cause=schema.RESET_WATCHDOG, next_event_seq=2)
     peer.drop_connection()
-    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected")
+    wait_for(lambda: len(got.of(Connected)) == 2, what="a second Connected",
+             timeout_s=RECONNECT_WAIT_S)
     assert got.of(Connected)[1].device_reset
     wait_for(lambda: len(got.of(DeviceEvent)) == 3, what="the events since boot")
     assert [e.name for e in got.of(DeviceEvent)[1:]] == ["boot", "state"]
