@@ -101,10 +101,11 @@ def jvl_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
                 cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> dict[str, Any]:
     """Efficiencies from each step's last sample; EQE from the run's or the rig's spectrum."""
     from host.analysis.commands import summarize_jvl
+    from host.analysis.jvl import current_density_ma_cm2
 
     step_end = (cols["flags"] & schema.FLAG_STEP_END) != 0
     area_mm2 = float((calibration or {}).get("pixel_area_mm2") or 1.0)
-    j_ma_cm2 = cols["current_a"][step_end] * 1e3 / (area_mm2 * 1e-2)
+    j_ma_cm2 = current_density_ma_cm2(cols["current_a"][step_end], area_mm2)
     lum = cols["luminance_cd_m2"][step_end]
     lum = np.clip(np.nan_to_num(lum, nan=0.0), 0.0, None)
     spectrum = params.get("spectrum") or (calibration or {}).get("reference_spectrum")
