@@ -27,6 +27,7 @@ class SimINA226(RegisterChip):
         self._clock = clock
         self._shunt_mohm = shunt_mohm
         self._reset()
+        source.before_input_change(self._update)  # a finished conversion keeps its bench
 
     def _reset(self):
         self.config = _CONFIG_DEFAULT

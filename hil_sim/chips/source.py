@@ -9,6 +9,9 @@ class BenchSource:
     reading is the one at construction (or after the last input change), which makes the
     chips' registers static for allocation measurements of the firmware.
     on_advance(t_us) runs after each advance (the board persists its state there).
+    Chips that convert on their own time grid register a latch (before_input_change): it
+    runs before every input change, so a conversion that ended before the change is taken
+    from the bench as it was, whether or not the firmware had read it yet.
     """
 
     def __init__(self, bench, clock, frozen=False, on_advance=None):
@@ -17,6 +20,7 @@ class BenchSource:
         self.frozen = frozen
         self.epoch = 0
         self._on_advance = on_advance
+        self._latches = []
         self._t_us = -1
         self.voltage_v = 0.0  # read_electrical()'s pair (and the frozen readings)
         self.current_a = 0.0
@@ -27,6 +31,10 @@ class BenchSource:
         self.sync()
         if frozen:
             self._freeze()
+
+    def before_input_change(self, latch):
+        """Call latch() (no arguments) before every input change, the bench synced to now."""
+        self._latches.append(latch)
 
     def time_us(self):
         return self._t_us
@@ -127,26 +135,31 @@ class BenchSource:
 
     # Inputs (applied from now; frozen: the readings are refreshed once, time stays put) --
 
+    def _input_changing(self):
+        self.sync()
+        for latch in self._latches:
+            latch()
+
     def _input_changed(self):
         if self.frozen:
             self._freeze()
 
     def set_supply_setpoint_v(self, voltage_v):
-        self.sync()
+        self._input_changing()
         self.bench.set_supply_setpoint_v(voltage_v)
         self._input_changed()
 
     def set_output_relay(self, on):
-        self.sync()
+        self._input_changing()
         self.bench.set_output_relay(on)
         self._input_changed()
 
     def set_laser(self, on):
-        self.sync()
+        self._input_changing()
         self.bench.set_laser(on)
         self._input_changed()
 
     def set_shutter_drive(self, open_):
-        self.sync()
+        self._input_changing()
         self.bench.set_shutter_drive(open_)
         self._input_changed()

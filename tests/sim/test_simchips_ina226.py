@@ -103,3 +103,38 @@ def test_power_down_mode_holds_the_registers():
     clock.t_us = 100_000
     assert reg(0x02) == 2000
     """)
+
+
+_ON_THE_BENCH = """
+from hil_sim.chips.ina226 import SimINA226
+from hil_sim.chips.source import BenchSource
+from hil_sim.physics.bench import Bench
+
+def bus_after_a_step(read_before_the_step):
+    '''Bus register after a setpoint step that comes 300 us after a conversion ended,
+    with the supply still slewing from 0 to 10 V (1 V/ms).'''
+    clock = ManualClock()
+    source = BenchSource(Bench('G1', 3, 9.07e-10), clock)
+    chip = SimINA226(source, clock, cfg.SHUNT_MOHM)
+    chip.write_register(0x00, cfg.INA226_CONFIG)
+    source.set_output_relay(1)
+    source.set_supply_setpoint_v(10.0)
+    clock.t_us = chip.period_us() + 300
+    if read_before_the_step:
+        chip.read_register(0x02)
+    source.set_supply_setpoint_v(4.0)
+    clock.t_us = chip.period_us() + 600  # the next conversion is not done yet
+    return chip.read_register(0x02)
+"""
+
+
+def test_a_finished_conversion_keeps_the_bench_it_measured_across_an_input_change():
+    """The result of a conversion that ended before an input change does not depend on
+    whether the firmware read it before the change (a host command that woke the board
+    must not move a reading)."""
+    run_both(_MAKE + _ON_THE_BENCH, """
+    read_early = bus_after_a_step(True)
+    read_late = bus_after_a_step(False)
+    assert read_early == read_late, (read_early, read_late)
+    assert read_early == 7040, read_early  # 8.8 V at the conversion's end (8800 us)
+    """)
