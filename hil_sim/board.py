@@ -304,7 +304,9 @@ def build_from_env():
     the board takes in minutes; the unix port has the RAM, the Pico keeps its 512),
     LUMENRIG_SIM_STOPS_US and LUMENRIG_SIM_LIT_STOPS_US (comma-separated device and lit
     us where the clock halts for the launcher: faults due at those times) with
-    LUMENRIG_SIM_STOP_FIFOS ("notify,release" FIFO paths; see SimBoard.stop_at).
+    LUMENRIG_SIM_STOP_FIFOS ("notify,release" FIFO paths; see SimBoard.stop_at),
+    LUMENRIG_SIM_PD_WARMUP_C (degC the photodiode warms above the room over lit time: its
+    dark current drifts up; default 0).
     The host link is this process's stdin/stdout.
     """
     from hil_sim.physics.bench import Bench
@@ -316,7 +318,8 @@ def build_from_env():
     frozen = _env("LUMENRIG_SIM_FROZEN", "0") == "1"
     state_path = _env("LUMENRIG_SIM_STATE", "")
     ticks_offset_us = int(_env("LUMENRIG_SIM_TICKS_OFFSET_US", "0"))
-    bench = Bench(preset, seed, pd_a_per_cd_m2)
+    bench = Bench(preset, seed, pd_a_per_cd_m2,
+                  pd_warmup_c=float(_env("LUMENRIG_SIM_PD_WARMUP_C", "0")))
     state = None if frozen else load_state(state_path)
     start_us = 0
     cause = schema.RESET_POWER_ON

@@ -25,6 +25,9 @@ RIG = {
     # rising ~1.1x per degC (the usual silicon figure in photodiode datasheets).
     "pd_dark_a_at_25c": 5e-12,
     "pd_dark_gain_per_c": 1.1,
+    # Assumed: a photodiode that warms above the room while the rig is lit (a knob of the
+    # simulator, 0 unless asked for) approaches its warm-up first-order with this constant.
+    "pd_warmup_tau_s": 1800.0,
     # Assumed: TIA feedback filter; shot noise is integrated over this bandwidth.
     "pd_bandwidth_hz": 10.0,
     # Assumed: input-referred current noise of the TIA, rms.

@@ -10,7 +10,7 @@ on the device side is an integer, because floats allocate on MicroPython.
 
 import struct
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 # Frame limits (bytes).  The raw frame is [version][msg_id][seq u16][body][crc u16].
 HEADER_SIZE = 4
@@ -100,6 +100,8 @@ EV_OUTPUT_ON = 18  # value: setpoint_mv
 EV_OUTPUT_OFF = 19
 EV_LASER_ON = 20
 EV_LASER_OFF = 21
+EV_DARK_BEGIN = 22  # value: dark_ms; the drive is off (or the shutter closing) from here
+EV_DARK_END = 23  # value: the pause's mean dark reading, pA; the drive is back from here
 EVENT_NAMES = {
     EV_BOOT: "boot", EV_STATE: "state", EV_RUN_STARTED: "run_started",
     EV_RUN_STOPPED: "run_stopped", EV_SAFE_STOP: "safe_stop",
@@ -109,7 +111,8 @@ EVENT_NAMES = {
     EV_SHUTTER_FAULT: "shutter_fault", EV_L0_CAPTURED: "l0_captured",
     EV_TARGET_REACHED: "target_reached", EV_EXCEPTION: "exception",
     EV_I2C_ERROR: "i2c_error", EV_OUTPUT_ON: "output_on", EV_OUTPUT_OFF: "output_off",
-    EV_LASER_ON: "laser_on", EV_LASER_OFF: "laser_off",
+    EV_LASER_ON: "laser_on", EV_LASER_OFF: "laser_off", EV_DARK_BEGIN: "dark_begin",
+    EV_DARK_END: "dark_end",
 }
 
 # Fault codes (STATUS.fault_code, EV_EXCEPTION value, NACK_FAULTED detail).
@@ -155,6 +158,7 @@ FLAG_STEP_END = 128  # last (settled) sample of a sweep step
 # Sample flags only (STATUS.flags and HEARTBEAT.flags stay one byte):
 FLAG_L0 = 256  # the sample L0 is taken from: the first of the hold, l0_settle_ms after it began
 FLAG_RAMP = 512  # taken before the hold began (approach to a luminance or current target)
+FLAG_DARK = 1024  # taken in a dark pause (drive off or shutter closed): a dark-current reading
 
 # SAMPLE_BATCH.flags bits.
 BATCH_RESENT = 1
@@ -256,6 +260,10 @@ MESSAGES: tuple = (
         ("resume_seq", "I", "", 1),
         ("resume_t_ms", "I", "ms", 1),
         ("l0_pd_pa", "i", "pA", 1),
+        # Dark tracking: every dark_every_s of drive, dark_ms with the drive off (or the
+        # shutter closed), the run starting with one such pause; 0 = off.
+        ("dark_every_s", "H", "s", 1),
+        ("dark_ms", "H", "ms", 1),
     ), None),
     (STOP_RUN, "STOP_RUN", (
         _CMD,

@@ -1,6 +1,7 @@
 """The device's run state machine: runs a program on its own, and every way out is stop()."""
 
 from lumenfw import runprogram
+from lumenfw.darkpause import DarkPause
 from lumenfw.luminance import LuminanceWatch
 from lumenfw.modes import ConstantCurrent, ConstantVoltage, Mode, Photostability, Sweep
 from lumenfw.runclock import Mark, RunClock
@@ -36,6 +37,7 @@ class Controller:
         self.uptime = RunClock(board.ticks_diff)
         self.uptime.start(board.ticks_us())
         self.luminance = LuminanceWatch()
+        self.dark = DarkPause()
         self.state = schema.STATE_IDLE
         self.mode = schema.MODE_NONE
         self.run_key = 0
@@ -196,6 +198,7 @@ class Controller:
         self._safety_due.set_now(self.clock)
         self.luminance.reset(program.stop_fraction_pm, program.dark_pd_pa,
                              program.l0_settle_ms, program.l0_pd_pa)
+        self.dark.reset(program.dark_every_s, program.dark_ms, program.dark_pd_pa)
         self.stop_reason = schema.STOP_NONE
         self.fault_code = schema.FAULT_NONE
         self.compliance_tripped = False
@@ -260,13 +263,16 @@ class Controller:
         if open_:
             self.open_shutter()
         elif self.outputs.shutter_open:
-            self.outputs.drive_shutter(False)
-            self.shutter.expect(False, self.board.ticks_us())
+            self.close_shutter()
         return ACK, 0
 
     def open_shutter(self):
         self.outputs.drive_shutter(True)
         self.shutter.expect(True, self.board.ticks_us())
+
+    def close_shutter(self):
+        self.outputs.drive_shutter(False)
+        self.shutter.expect(False, self.board.ticks_us())
 
     # ---- the loop pass -------------------------------------------------------------------
 
@@ -283,6 +289,10 @@ class Controller:
         self._period_ms = period_ms
         self._sample_due.set_now(self.clock)
         self._sample_due.add_ms(first_after_ms)
+
+    def stop_sampling(self):
+        """No samples until the next start_sampling (a shutter on its way)."""
+        self._sampling = False
 
     def due_in_us(self, limit_us):
         """Device us until the device has work of its own (at most limit_us, 0 when due): the

@@ -40,6 +40,10 @@ class LuminanceWatch:
         if l0_pd_pa > 0:
             self._set_l0(l0_pd_pa)
 
+    def set_dark(self, dark_pd_pa):
+        """A dark pause measured the offset anew: L0 and the stop use it from now on."""
+        self._dark_pd_pa = dark_pd_pa
+
     def _set_l0(self, l0_pd_pa):
         self.l0_pd_pa = l0_pd_pa
         self.captured = True

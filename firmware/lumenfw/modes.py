@@ -6,6 +6,7 @@ before a sample is packed and after_sample() just after; a mode ends a run only 
 ctrl.stop(reason).
 """
 
+from lumenfw.darkpause import DARK_SETTLE_MS
 from lumenfw.luminance import CAPTURED, CROSSED
 from lumenfw.runclock import Mark
 from lumenfw.shutter import ARRIVED, FAULT
@@ -93,12 +94,30 @@ def start_hold(ctrl):
     ctrl.start_sampling(ctrl.luminance.settle_ms, ctrl.program.sample_period_ms)
 
 
+def go_dark(ctrl):
+    """A dark pause begins (the mode has just switched the drive off): dark samples from
+    DARK_SETTLE_MS on, until the pause is due to end."""
+    ctrl.dark.go_dark(ctrl.clock)
+    ctrl.event(schema.EV_DARK_BEGIN, ctrl.program.dark_ms)
+    ctrl.start_sampling(DARK_SETTLE_MS, ctrl.program.sample_period_ms)
+
+
+def end_dark(ctrl):
+    """The pause is over (the mode switches the drive on again): its mean reading is the dark
+    offset from now on."""
+    dark = ctrl.dark
+    dark.go_lit(ctrl.clock)
+    ctrl.luminance.set_dark(dark.dark_pd_pa)
+    ctrl.event(schema.EV_DARK_END, dark.dark_pd_pa)
+
+
 class ConstantVoltage(Mode):
     """Hold setpoint_mv; or find the voltage that gives target_pd_pa (coarse ramp by step_mv
     every dwell_ms, then bisection; setpoint_mv is the ceiling) and hold that one."""
 
     def __init__(self):
         self.ramping = False
+        self._driven = False  # the drive came on in this run (after its first dark pause)
         self.bracketed = False
         self.setpoint_mv = 0
         self._below_mv = 0  # highest setpoint read below the target, and its reading
@@ -107,8 +126,17 @@ class ConstantVoltage(Mode):
         self._above_pa = 0
 
     def begin(self, ctrl):
+        """The drive comes on, after a first dark pause when the run tracks dark."""
+        self.ramping = ctrl.program.ramps_to_target()
+        self._driven = False
+        if ctrl.dark.tracking():
+            go_dark(ctrl)  # the output is off: start_run made the outputs safe
+        else:
+            self._drive(ctrl)
+
+    def _drive(self, ctrl):
         program = ctrl.program
-        self.ramping = program.ramps_to_target()
+        self._driven = True
         if self.ramping:
             self.bracketed = False
             self._below_mv = 0
@@ -121,10 +149,38 @@ class ConstantVoltage(Mode):
             ctrl.outputs.enable_output(self.setpoint_mv)
             start_hold(ctrl)
 
+    def due_in_us(self, ctrl, limit_us):
+        dark = ctrl.dark
+        if self.ramping and not dark.is_dark():
+            return limit_us  # no pause while the ramp looks for the target
+        return dark.due_in_us(ctrl.clock, limit_us)
+
+    def on_pass(self, ctrl):
+        """Dark pauses of the hold: the output off for dark_ms, then the held setpoint again
+        (the hold's settle before the next sample, like the first time)."""
+        dark = ctrl.dark
+        if not dark.due(ctrl.clock):
+            return
+        if dark.is_dark():
+            end_dark(ctrl)
+            if not self._driven:  # the run's first pause: the ramp or the hold begins
+                self._drive(ctrl)
+            else:
+                ctrl.outputs.enable_output(self.setpoint_mv)
+                start_hold(ctrl)
+        elif not self.ramping:
+            ctrl.outputs.disable_output()
+            go_dark(ctrl)
+
     def sample_flags(self, ctrl):
+        if ctrl.dark.is_dark():
+            return schema.FLAG_DARK
         return schema.FLAG_RAMP if self.ramping else 0
 
     def after_sample(self, ctrl):
+        if ctrl.dark.is_dark():
+            ctrl.dark.add(ctrl.sampler.pd_pa)
+            return
         if self.ramping:
             self._ramp_step(ctrl)
             return
@@ -133,7 +189,8 @@ class ConstantVoltage(Mode):
     def _ramp_step(self, ctrl):
         """Next setpoint from the sample just taken at the end of a step's dwell."""
         program = ctrl.program
-        target_pa = program.target_pd_pa
+        # The target counts the host's dark offset; a dark pause may have measured another.
+        target_pa = program.target_pd_pa + ctrl.dark.dark_pd_pa - program.dark_pd_pa
         pd_pa = ctrl.sampler.pd_pa
         setpoint_mv = self.setpoint_mv
         if pd_pa < target_pa:
@@ -170,6 +227,8 @@ class ConstantVoltage(Mode):
     def _hold(self, ctrl):
         self.ramping = False
         ctrl.event(schema.EV_TARGET_REACHED, self.setpoint_mv)
+        if ctrl.dark.tracking():
+            ctrl.dark.next_pause_from(ctrl.clock)  # pauses count from the hold, not the ramp
         start_hold(ctrl)
 
 
@@ -282,42 +341,88 @@ class Sweep(Mode):
 
 class Photostability(Mode):
     """Laser on and shutter open (confirmed by the switch), sample throughout, flag the
-    sample at each multiple of pl_interval_s; the controller ends it at max_duration_s."""
+    sample at each multiple of pl_interval_s; the controller ends it at max_duration_s.
+    With dark tracking the run starts with the shutter closed for a dark pause, and closes it
+    for one after every dark_every_s of exposure; the PL schedule moves by each pause, so the
+    points stay pl_interval_s of exposure apart."""
 
     def __init__(self):
         self._pl_due = Mark()
         self.opening = False
+        self._exposed = False  # the shutter has opened once in this run
 
     def begin(self, ctrl):
         program = ctrl.program
+        self._exposed = False
         if program.laser:
             ctrl.outputs.set_laser(True)
+        if ctrl.dark.tracking():
+            go_dark(ctrl)  # the shutter is closed: start_run made the outputs safe
+        else:
+            self._open(ctrl)
+
+    def _open(self, ctrl):
+        ctrl.stop_sampling()  # nothing is sampled while the shutter travels
         ctrl.open_shutter()
         self.opening = True
 
-    def on_shutter(self, ctrl, status):
-        if not self.opening:
+    def due_in_us(self, ctrl, limit_us):
+        if self.opening:
+            return limit_us  # the shutter's switch wakes the board
+        return ctrl.dark.due_in_us(ctrl.clock, limit_us)
+
+    def on_pass(self, ctrl):
+        dark = ctrl.dark
+        if self.opening or not dark.due(ctrl.clock):
             return
+        if dark.is_dark():
+            self._open(ctrl)
+        else:
+            ctrl.close_shutter()
+            go_dark(ctrl)
+
+    def on_shutter(self, ctrl, status):
         if status == FAULT:
             ctrl.stop(schema.STOP_SHUTTER_FAULT)
-        elif status == ARRIVED:
-            self.opening = False
-            interval_s = ctrl.program.pl_interval_s
-            # The first PL point is the first sample at or after a multiple of the interval
-            # (t = 0 on a fresh run; the next multiple on a resumed one).
-            clock = ctrl.clock
-            if ctrl.program.resume_seq:
-                t_s = clock.t_s + (1 if clock.t_us else 0)
-                self._pl_due.set((t_s + interval_s - 1) // interval_s * interval_s, 0)
-            else:
-                self._pl_due.set(0, 0)
-            ctrl.luminance.start_hold(clock)
-            ctrl.start_sampling(0, ctrl.program.sample_period_ms)
+            return
+        if not self.opening or status != ARRIVED:
+            return
+        self.opening = False
+        clock = ctrl.clock
+        if ctrl.dark.is_dark():
+            shift_ms = ctrl.dark.dark_ms_so_far(clock)
+            end_dark(ctrl)
+            if self._exposed:
+                self._pl_due.add_ms(shift_ms)  # the points stay on the exposure's grid
+                ctrl.start_sampling(0, ctrl.program.sample_period_ms)
+                return
+        self._exposed = True
+        interval_s = ctrl.program.pl_interval_s
+        # The first PL point is the first sample at or after a multiple of the interval
+        # (t = 0 on a fresh run; the next multiple on a resumed one); after a first dark
+        # pause, the exposure's start.
+        if ctrl.program.resume_seq:
+            t_s = clock.t_s + (1 if clock.t_us else 0)
+            self._pl_due.set((t_s + interval_s - 1) // interval_s * interval_s, 0)
+        elif ctrl.dark.tracking():
+            self._pl_due.set_now(clock)
+        else:
+            self._pl_due.set(0, 0)
+        ctrl.luminance.start_hold(clock)
+        ctrl.start_sampling(0, ctrl.program.sample_period_ms)
 
     def sample_flags(self, ctrl):
+        if ctrl.dark.is_dark():
+            return schema.FLAG_DARK
         if not self._pl_due.reached(ctrl.clock):
             return 0
         interval_s = ctrl.program.pl_interval_s
         while self._pl_due.reached(ctrl.clock):
             self._pl_due.add_s(interval_s)
         return schema.FLAG_PL_POINT
+
+    def after_sample(self, ctrl):
+        if ctrl.dark.is_dark():
+            ctrl.dark.add(ctrl.sampler.pd_pa)
+            return
+        Mode.after_sample(self, ctrl)

@@ -1,5 +1,6 @@
 """A run program from START_RUN, and its check against the board's limits."""
 
+from lumenfw.darkpause import DARK_SETTLE_MS
 from protocol import schema
 
 # Index of each START_RUN head field (cmd_id is 0): NACK_OUT_OF_RANGE names the field by it.
@@ -25,6 +26,8 @@ F_LASER = FIELDS.index("laser")
 F_RESUME_SEQ = FIELDS.index("resume_seq")
 F_RESUME_T = FIELDS.index("resume_t_ms")
 F_L0_PD = FIELDS.index("l0_pd_pa")
+F_DARK_EVERY = FIELDS.index("dark_every_s")
+F_DARK_MS = FIELDS.index("dark_ms")
 
 OK = -1
 NO_PROGRAM = (0,) * len(FIELDS)
@@ -57,6 +60,8 @@ class RunProgram:
         self.resume_seq = head[F_RESUME_SEQ]
         self.resume_t_ms = head[F_RESUME_T]
         self.l0_pd_pa = head[F_L0_PD]
+        self.dark_every_s = head[F_DARK_EVERY]
+        self.dark_ms = head[F_DARK_MS]
 
     def ramps_to_target(self):
         return self.mode == schema.MODE_CONSTANT_VOLTAGE and self.target_pd_pa > 0
@@ -134,4 +139,14 @@ def check(program, limits):
         return F_RESUME_T
     if _outside(p.l0_pd_pa, 0, limits.max_pd_pa):
         return F_L0_PD
+    if p.dark_every_s:
+        # Dark pauses switch a voltage hold's output or a film's shutter; a current loop
+        # would have to find its current anew after each.  A pause ends well before the
+        # next is due, and holds at least one dark sample.
+        if mode != schema.MODE_CONSTANT_VOLTAGE and mode != schema.MODE_PHOTOSTABILITY:
+            return F_DARK_EVERY
+        if p.dark_every_s * 1000 <= p.dark_ms:
+            return F_DARK_EVERY
+        if p.dark_ms < DARK_SETTLE_MS + p.sample_period_ms:
+            return F_DARK_MS
     return OK

@@ -29,7 +29,7 @@ class Bench:
     same preset, seed and call sequence give the same numbers on CPython and MicroPython.
     """
 
-    def __init__(self, preset_name, seed, pd_amps_per_cd_m2):
+    def __init__(self, preset_name, seed, pd_amps_per_cd_m2, pd_warmup_c=0.0):
         p = presets.preset(preset_name)
         rig = presets.RIG
         self.preset_name = preset_name
@@ -42,7 +42,7 @@ class Bench:
         self._supply = Supply(rig["supply_slew_v_per_ms"], rig["supply_current_limit_a"],
                               rig["supply_max_v"])
         self._shutter = Shutter(rig["shutter_travel_s"])
-        self._pd = Photodiode(rig, p["relative_noise"])
+        self._pd = Photodiode(rig, p["relative_noise"], pd_warmup_c)
         self._rig = rig
         self._seed_with(seed)
         self._t_s = 0.0
@@ -314,4 +314,4 @@ class Bench:
         if second != self._env_key:
             self._env_key = second
             self._temperature_c = self._ambient.temperature_c(second)
-            self._dark_a = self._pd.dark_a(self._temperature_c)
+            self._dark_a = self._pd.dark_a(self._temperature_c, second)

@@ -182,6 +182,8 @@ def analyse_lifetime(
             f"no stretched-exponential fit: the curve must fall more than "
             f"{MIN_DECAY_FOR_FIT:.0%} below L0 after it"
         )
+    # Where the record ends, as a fraction of L0 (the smoothed curve's last value).
+    out["l_end_over_l0"] = float(smoothed[-1]) / l0 if l0 > 0 else None
     out["fit_l0_cd_m2"] = fit[0] if fit else None
     out["fit_tau_s"] = fit[1] if fit else None
     out["fit_beta"] = fit[2] if fit else None

@@ -24,6 +24,7 @@ MAGIC = "# lumenrig run export 1"
 L0_RULE = ("L0 is the sample flagged l0_point (flag 256): the first of the hold taken "
            "l0_settle_s into it; T-values count from where the hold began (docs/analysis.md)")
 COLUMN_NOTES = ("pl_point: 1 on a scheduled PL point (flag 16); l0_point: 1 on L0's sample; "
+                "dark: 1 on a dark pause's sample (flag 1024); "
                 "current_density_ma_cm2: current_a on the calibration's pixel area; "
                 "empty cell: no such value for this kind of run")
 RUN_FIELDS = ("id", "rig", "kind", "state", "params", "run_key", "board_id", "imported",

@@ -181,6 +181,8 @@ class LinkFollower:
         if ev.code == schema.EV_L0_CAPTURED:
             l0 = tracker.converter.columns(_one_record(pd_pa=ev.value + tracker.dark_pd_pa))
             tracker.l0_cd_m2 = float(l0["luminance_cd_m2"][0]) or None
+        elif ev.code == schema.EV_DARK_END:
+            tracker.dark_shift_a = ev.value * 1e-12 - tracker.converter.dark_a
         elif ev.code == schema.EV_RUN_STOPPED:
             tracker.stop_reason = ev.value
             self.lifecycle.finish_soon(tracker)

@@ -4,11 +4,12 @@ The API validates bodies with these models and the run procedures read them, so 
 is written once. The firmware checks the same bounds again (defence in depth).
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from lumenfw import board_config
+from lumenfw.darkpause import DARK_SETTLE_MS
 from photometry.spectrum import Spectrum
 
 # The board's limits, from its one config file; the firmware enforces them again.
@@ -34,6 +35,24 @@ def _check_grace(value: float) -> float:
 
 
 Grace = Annotated[float, Field(ge=0, le=86400), AfterValidator(_check_grace)]
+
+# The device's first dark sample comes this long into a pause (firmware darkpause.py).
+DARK_SETTLE_S = DARK_SETTLE_MS / 1000
+DarkEvery = Annotated[int, Field(
+    ge=0, le=65535, description="dark pause after every this many s of drive (whole s); "
+                                "0 = no dark tracking")]
+DarkSeconds = Annotated[float, Field(gt=0, le=65, description="length of each dark pause (s)")]
+
+
+def check_dark(params: Any) -> None:
+    """A dark pause holds at least one dark sample and ends before the next is due."""
+    if not params.dark_every_s:
+        return
+    if params.dark_s < DARK_SETTLE_S + params.sample_period_s:
+        raise ValueError("dark_s must be at least %g s + sample_period_s, so a pause holds a "
+                         "dark sample" % DARK_SETTLE_S)
+    if params.dark_s >= params.dark_every_s:
+        raise ValueError("dark_s must be shorter than dark_every_s")
 
 
 class LifetimeParams(RunParams):
@@ -69,6 +88,8 @@ class LifetimeParams(RunParams):
     max_voltage_v: float = Field(MAX_VOLTAGE_V, gt=0, le=MAX_VOLTAGE_V,
                                  description="target_l0 ramp ceiling, or the compliance "
                                              "voltage under constant current (V)")
+    dark_every_s: DarkEvery = 0
+    dark_s: DarkSeconds = 2.0
 
     @model_validator(mode="after")
     def _one_drive(self):
@@ -78,6 +99,12 @@ class LifetimeParams(RunParams):
                 ", ".join(DRIVES), ", ".join(given) if given else "none"))
         if self.current_a is not None and self.current_a >= self.compliance_a:
             raise ValueError("current_a must be below compliance_a")
+        if self.dark_every_s and (self.current_a is not None
+                                  or self.current_density_ma_cm2 is not None):
+            raise ValueError("dark tracking switches the output off now and then: not under "
+                             "constant current (the loop would start anew after each pause); "
+                             "give voltage_v or target_l0_cd_m2")
+        check_dark(self)
         return self
 
 
@@ -94,6 +121,8 @@ class PhotostabilityParams(RunParams):
     wavelength_nm: float = Field(442.0, gt=200, lt=2000, description="recorded")
     host_loss_grace_s: Grace = 30.0
     oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
+    dark_every_s: DarkEvery = 0
+    dark_s: DarkSeconds = 2.0
 
     @model_validator(mode="after")
     def _interval_fits(self):
@@ -101,6 +130,7 @@ class PhotostabilityParams(RunParams):
             raise ValueError("pl_interval_s must not exceed duration_s")
         if self.sample_period_s > self.pl_interval_s:
             raise ValueError("sample_period_s must not exceed pl_interval_s")
+        check_dark(self)
         return self
 
 

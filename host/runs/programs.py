@@ -38,6 +38,13 @@ def common_fields(params: Any, run_key: int, dark_pd_pa: int) -> dict[str, int]:
                 host_loss_grace_ms=_ms(params.host_loss_grace_s))
 
 
+def dark_fields(params: Any) -> dict[str, int]:
+    """Dark tracking's START_RUN fields (both zero when it is off)."""
+    if not params.dark_every_s:
+        return {}
+    return {"dark_every_s": params.dark_every_s, "dark_ms": _ms(params.dark_s)}
+
+
 def lifetime_program(p: LifetimeParams, converter: Converter) -> dict[str, int]:
     """A held voltage, a ramp to a luminance target then that voltage held, or a held current
     (never above max_voltage_v)."""
@@ -45,7 +52,7 @@ def lifetime_program(p: LifetimeParams, converter: Converter) -> dict[str, int]:
                   sample_period_ms=_ms(p.sample_period_s),
                   stop_fraction_pm=int(round(p.stop_fraction * 1000)),
                   l0_settle_ms=_ms(p.l0_settle_s),
-                  max_duration_s=int(math.ceil(p.max_duration_s)))
+                  max_duration_s=int(math.ceil(p.max_duration_s)), **dark_fields(p))
     if p.target_l0_cd_m2 is not None:
         fields.update(setpoint_mv=_mv(p.max_voltage_v), step_mv=_mv(p.ramp_step_v),
                       dwell_ms=_ms(p.ramp_dwell_s),
@@ -72,7 +79,7 @@ def photostability_program(q: PhotostabilityParams, converter: Converter) -> dic
     return dict(mode=schema.MODE_PHOTOSTABILITY, laser=1,
                 sample_period_ms=_ms(q.sample_period_s),
                 max_duration_s=int(math.ceil(q.duration_s)),
-                pl_interval_s=int(round(q.pl_interval_s)))
+                pl_interval_s=int(round(q.pl_interval_s)), **dark_fields(q))
 
 
 def jvl_program(j: JvlParams, converter: Converter) -> dict[str, int]:

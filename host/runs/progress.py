@@ -27,14 +27,25 @@ def pl_floor_a(dark_a: float) -> float:
     return max(PL_OVER_DARK * abs(dark_a), MIN_PL_SIGNAL_A)
 
 
+def _lit(cols: dict[str, np.ndarray], dark_shift: float, name: str) -> np.ndarray:
+    """Column name of the batch's samples outside dark pauses, less the newest pause's shift
+    from the calibrated dark."""
+    lit = (cols["flags"].astype(np.int64) & schema.FLAG_DARK) == 0
+    return cols[name][lit] - dark_shift
+
+
 def lifetime_progress(tracker: Any, p: LifetimeParams, cols: dict[str, np.ndarray],
                       message: dict[str, Any]) -> float:
     """L/L0 on its way down to stop_fraction, or time on its way to max_duration_s."""
     t = message["t_s"]
     fraction = tracker.progress
-    lum = float(cols["luminance_cd_m2"][-1])
+    lit = _lit(cols, tracker.dark_shift_a * (tracker.converter.cd_m2_per_a or 0.0),
+               "luminance_cd_m2")
+    if not len(lit):  # a batch of dark samples only
+        return max(fraction, min(1.0, t / p.max_duration_s))
+    lum = float(lit[-1])
     recent = tracker.recent_cd_m2
-    recent.extend(cols["luminance_cd_m2"][-recent.maxlen:])
+    recent.extend(lit[-recent.maxlen:])
     if tracker.l0_cd_m2:
         step_cd_m2 = (tracker.converter.cd_m2_per_a or 0.0) * PD_STEP_A
         tracker.faint = is_faint(tracker.l0_cd_m2,
@@ -52,7 +63,7 @@ def photostability_progress(tracker: Any, q: PhotostabilityParams, cols: dict[st
                             message: dict[str, Any]) -> float:
     """Time through the exposure; PL as a fraction of the first point, which must stand
     above dark (pl_floor_a), else the run is refused."""
-    pl = cols["pl"]
+    pl = cols["pl"] - tracker.dark_shift_a
     points = pl[(cols["flags"] & schema.FLAG_PL_POINT) != 0]
     if tracker.pl0 is None and tracker.refusal is None and len(points):
         first_a, floor_a = float(points[0]), pl_floor_a(tracker.converter.dark_a)
@@ -63,8 +74,9 @@ def photostability_progress(tracker: Any, q: PhotostabilityParams, cols: dict[st
                 "no photoluminescence: the first PL point is %.3g A above the photodiode's "
                 "dark current, below the %.3g A a film under the laser gives at the least "
                 "(is there a film, is the laser on and the shutter open?)" % (first_a, floor_a))
-    if tracker.pl0:
-        message["pl_fraction"] = float(pl[-1]) / tracker.pl0
+    lit = _lit(cols, tracker.dark_shift_a, "pl")
+    if tracker.pl0 and len(lit):
+        message["pl_fraction"] = float(lit[-1]) / tracker.pl0
     return min(1.0, message["t_s"] / q.duration_s)
 
 

@@ -5,6 +5,9 @@ The rules themselves are host.runs.adoption's; this acts on them."""
 import asyncio
 from typing import Any
 
+import numpy as np
+
+from host.analysis.dark import dark_rows
 from host.link import LinkError
 from host.rigs import Rig
 from host.runkey import board_text
@@ -154,3 +157,16 @@ class Reconnect:
                          "the rig %s; run resumed at seq %d, t = %.1f s"
                          % ("was reset" if device_reset else "had lost the run", next_seq,
                             resume_t_s), {"resume_seq": next_seq, "resume_t_s": resume_t_s})
+
+
+def _device_dark_pd_pa(tracker: Tracker, flags: np.ndarray, pd_pa: np.ndarray) -> int:
+    """The dark offset the device counted L0 from: the integer mean of the dark pause just
+    before it (darkpause.py), else the host's calibrated dark."""
+    dark = np.flatnonzero(dark_rows(flags))
+    if not len(dark):
+        return tracker.dark_pd_pa
+    first = len(dark) - 1
+    while first and dark[first - 1] == dark[first] - 1:
+        first -= 1
+    readings = pd_pa[dark[first:]]
+    return int(readings.sum()) // len(readings)

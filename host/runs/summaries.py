@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from host.analysis import dark
 from protocol import schema
 
 TARGET_MISS = 0.02  # an achieved L0 further than this from its target gets a note
@@ -27,36 +28,61 @@ def hold_start_s(events: list[dict[str, Any]]) -> float:
 
 
 def stress_rows(cols: dict[str, np.ndarray], start_s: float) -> np.ndarray:
-    """Which samples make the stress curve: from the hold's start on, no ramp sample."""
-    ramp = (cols["flags"].astype(np.int64) & schema.FLAG_RAMP) != 0
-    return np.isfinite(cols["luminance_cd_m2"]) & ~ramp & (cols["t_s"] >= start_s)
+    """Which samples make the stress curve: from the hold's start on, no ramp or dark sample."""
+    off_curve = (cols["flags"].astype(np.int64) & (schema.FLAG_RAMP | schema.FLAG_DARK)) != 0
+    return np.isfinite(cols["luminance_cd_m2"]) & ~off_curve & (cols["t_s"] >= start_s)
 
 
-def reading_step_cd_m2(calibration: dict[str, Any] | None) -> float:
-    """The least luminance step a sample can take: 1 pA, the link's photodiode unit."""
+def tracked_dark(cols: dict[str, np.ndarray], values: np.ndarray, per_amp: float,
+                 events: list[dict[str, Any]]) -> tuple[np.ndarray, dict[str, Any]]:
+    """values (photocurrent above the calibrated dark, times per_amp: luminance or PL) above
+    the dark baseline the run's pauses measured instead, and what the summary says of them;
+    unchanged, and nothing said, for a run without dark pauses.  The pauses' own values are
+    their readings above the calibrated dark, so the baseline comes from the same column."""
+    knots = dark.baseline_knots(cols["t_s"], values, cols["flags"])
+    if knots is None:
+        return values, {}
+    last_t_s = float(cols["t_s"][-1])
+    return values - dark.baseline(cols["t_s"], knots), {
+        "dark_pauses": len(knots[0]),
+        "dark_time_s": dark.dark_time_s(dark.pauses(events), last_t_s),
+        "dark_drift_a": (float(knots[1][-1] - knots[1][0]) / per_amp if per_amp else None),
+    }
+
+
+def _cd_m2_per_a(calibration: dict[str, Any] | None) -> float:
+    """Luminance per photodiode amp of the run's calibration (0 without one)."""
     from photometry.photodiode import PhotodiodeCalibration, luminance_per_amp
 
     if not calibration:
         return 0.0
-    return PD_STEP_A * luminance_per_amp(PhotodiodeCalibration.model_validate(calibration))
+    return luminance_per_amp(PhotodiodeCalibration.model_validate(calibration))
+
+
+def reading_step_cd_m2(calibration: dict[str, Any] | None) -> float:
+    """The least luminance step a sample can take: 1 pA, the link's photodiode unit."""
+    return PD_STEP_A * _cd_m2_per_a(calibration)
 
 
 def lifetime_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
                      cols: dict[str, np.ndarray], events: list[dict[str, Any]]) -> dict[str, Any]:
     """L0 (the device's own sample), T-values and the fit, on stress time: counted from
-    where the drive began to be held (docs/analysis.md)."""
+    where the drive began to be held, dark pauses taken out (docs/analysis.md)."""
     from host.analysis.commands import summarize_lifetime
 
     start = hold_start_s(events)
+    lum_all, dark_said = tracked_dark(cols, cols["luminance_cd_m2"],
+                                      _cd_m2_per_a(calibration), events)
     keep = stress_rows(cols, start)
-    t = cols["t_s"][keep] - start
+    t = dark.drive_time_s(cols["t_s"][keep], start, dark.pauses(events))
     # Photodiode noise around zero may dip below it; luminance cannot.
-    lum = np.clip(cols["luminance_cd_m2"][keep], 0.0, None)
+    lum = np.clip(lum_all[keep], 0.0, None)
     flagged = np.flatnonzero(cols["flags"][keep].astype(np.int64) & schema.FLAG_L0)
     summary = summarize_lifetime(t, lum, i_l0=int(flagged[0]) if len(flagged) else None,
                                  l0_settle_s=float(params.get("l0_settle_s", 0.0)),
                                  resolution_cd_m2=reading_step_cd_m2(calibration))
     summary["stress_start_s"] = start
+    summary.update(dark_said)
     target = params.get("target_l0_cd_m2")
     if target is not None:
         summary["l0_target_cd_m2"] = target
@@ -90,11 +116,16 @@ def _voltage_rise(summary: dict[str, Any], t_s: np.ndarray,
 def photostability_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
                            cols: dict[str, np.ndarray],
                            events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The PL points (flagged by the device) normalised to the first."""
+    """The PL points (flagged by the device) normalised to the first, on exposure time (dark
+    pauses taken out)."""
     from host.analysis.commands import summarize_photostability
 
-    points = ((cols["flags"] & schema.FLAG_PL_POINT) != 0) & np.isfinite(cols["pl"])
-    return summarize_photostability(cols["t_s"][points], cols["pl"][points])
+    pl, dark_said = tracked_dark(cols, cols["pl"], 1.0, events)
+    points = ((cols["flags"] & schema.FLAG_PL_POINT) != 0) & np.isfinite(pl)
+    t = dark.drive_time_s(cols["t_s"][points], 0.0, dark.pauses(events))
+    summary = summarize_photostability(t, pl[points])
+    summary.update(dark_said)
+    return summary
 
 
 def jvl_summary(params: dict[str, Any], calibration: dict[str, Any] | None,

@@ -33,6 +33,8 @@ class Tracker:
         self.fields = self.kind.start_fields(self.params, self.converter, self.run_key,
                                              self.dark_pd_pa)
         self.l0_cd_m2: float | None = None
+        # The newest dark pause's reading less the calibrated dark (A): live figures use it.
+        self.dark_shift_a = 0.0
         self.pl0: float | None = None
         self.refusal: str | None = None  # why the run cannot measure (the host fails it)
         self.recent_cd_m2: deque[float] = deque(maxlen=RECENT_SAMPLES)  # for the noise

@@ -27,10 +27,11 @@ _CHUNK = ("SELECT {select} FROM samples"
 MARKS = {"sqlite": "?", "postgresql": "%s"}
 # The export's derived columns (after CSV_COLUMNS): flags as 0/1 columns a spreadsheet reads,
 # and the current density on the run's pixel area (the one bound value; NULL without one).
-EXPORT_COLUMNS = CSV_COLUMNS + ("current_density_ma_cm2", "pl_point", "l0_point")
+EXPORT_COLUMNS = CSV_COLUMNS + ("current_density_ma_cm2", "pl_point", "l0_point", "dark")
 _EXPORT_SELECT = (_CSV_SELECT + ", current_a * 100000.0 / {mark} AS current_density_ma_cm2"
                   f", CASE WHEN (flags & {schema.FLAG_PL_POINT}) <> 0 THEN 1 ELSE 0 END"
-                  f", CASE WHEN (flags & {schema.FLAG_L0}) <> 0 THEN 1 ELSE 0 END")
+                  f", CASE WHEN (flags & {schema.FLAG_L0}) <> 0 THEN 1 ELSE 0 END"
+                  f", CASE WHEN (flags & {schema.FLAG_DARK}) <> 0 THEN 1 ELSE 0 END")
 
 
 def iter_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_id: int,
@@ -48,7 +49,7 @@ def iter_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_i
 def iter_export_csv(connect: Callable[[], AbstractContextManager[sa.Connection]], run_id: int,
                     chunk_rows: int, pixel_area_mm2: float | None) -> Iterator[str]:
     """iter_csv with EXPORT_COLUMNS: current_density_ma_cm2 (null without a pixel area),
-    pl_point and l0_point."""
+    pl_point, l0_point and dark."""
     return _iter_rows(connect, run_id, chunk_rows, EXPORT_COLUMNS, _EXPORT_SELECT,
                       (pixel_area_mm2,))
 

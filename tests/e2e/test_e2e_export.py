@@ -12,7 +12,7 @@ from tests.support.service_proc import AUTH, LUMENRIG, TOKEN, ServiceProcess, fo
 RUNS = {  # kind: (rig, params)
     "lifetime": ("rig1", {"target_l0_cd_m2": 50.0}),
     "photostability": ("rig2", {"duration_s": 3600, "pl_interval_s": 300,
-                                "sample_period_s": 10}),
+                                "sample_period_s": 10, "dark_every_s": 900, "dark_s": 12}),
     "jvl": ("rig3", {"start_v": 0, "stop_v": 14, "step_v": 0.2, "dwell_s": 0.05}),
 }
 
@@ -58,7 +58,7 @@ def test_export_then_analyze_is_the_services_summary(finished, kind):
     assert json.loads(meta["run"])["params"] == run["params"]
     assert json.loads(meta["run"])["board_id"] == run["board_id"]
     header = next(line for line in lines if not line.startswith("#")).split(",")
-    for column in ("current_density_ma_cm2", "pl_point", "l0_point", "flags"):
+    for column in ("current_density_ma_cm2", "pl_point", "l0_point", "dark", "flags"):
         assert column in header
     analyzed = _cli("analyze", str(path), "--kind", kind)
     assert analyzed.returncode == 0, analyzed.stderr
@@ -74,3 +74,13 @@ def test_analyze_of_an_export_with_the_wrong_kind_names_the_right_one(finished):
     analyzed = _cli("analyze", str(path), "--kind", "lifetime")
     assert analyzed.returncode != 0
     assert "an export of a jvl run" in analyzed.stderr and "--kind jvl" in analyzed.stderr
+
+
+def test_a_film_with_dark_pauses_counts_its_pl_points_on_exposure_time(finished):
+    url, runs, folder = finished
+    summary = runs["photostability"]["summary"]
+    # A pause at the start and after every 900 s of exposure: 4 in the 3600 s run.
+    assert summary["dark_pauses"] == 4
+    assert summary["dark_time_s"] == pytest.approx(4 * 12.05, abs=0.2)  # + the shutter's travel
+    # PL points are the first samples at or after each 300 s of exposure (10 s apart).
+    assert summary["t_min_s"] % 300 < 10.1, summary

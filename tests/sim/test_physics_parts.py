@@ -52,7 +52,7 @@ def test_shot_noise_of_a_dark_photodiode_follows_schottky():
 
 def test_dark_current_rises_1_1_times_per_degree():
     pd = Photodiode(presets.RIG, 0.0)
-    assert pd.dark_a(36.0) / pd.dark_a(26.0) == pytest.approx(1.1 ** 10)
+    assert pd.dark_a(36.0, 0.0) / pd.dark_a(26.0, 0.0) == pytest.approx(1.1 ** 10)
 
 
 def test_emission_spectrum_peaks_at_its_peak_and_halves_at_half_the_fwhm():

@@ -44,7 +44,8 @@ START_RUN_DEFAULTS = {
     "target_pd_pa": 0, "dark_pd_pa": 0, "target_current_na": 0, "compliance_na": 2000000,
     "sample_period_ms": 100, "dwell_ms": 0, "oversample": 4, "stop_fraction_pm": 500,
     "l0_settle_ms": 100, "max_duration_s": 3600, "host_loss_grace_ms": 0, "pl_interval_s": 0,
-    "laser": 0, "resume_seq": 0, "resume_t_ms": 0, "l0_pd_pa": 0,
+    "laser": 0, "resume_seq": 0, "resume_t_ms": 0, "l0_pd_pa": 0, "dark_every_s": 0,
+    "dark_ms": 0,
 }
 
 

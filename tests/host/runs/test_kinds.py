@@ -60,6 +60,31 @@ def test_params_may_be_left_out_only_where_the_kind_has_defaults_for_all():
             assert REQUESTS.validate_python({"kind": kind.name}).params == kind.params()
 
 
+@pytest.mark.parametrize("params, message", [
+    ({"current_a": 1e-4, "dark_every_s": 60}, "not under constant current"),
+    ({"voltage_v": 9.0, "dark_every_s": 60, "dark_s": 1.0}, "dark_s must be at least"),
+    ({"voltage_v": 9.0, "dark_every_s": 2, "dark_s": 2.0, "sample_period_s": 0.5},
+     "shorter than dark_every_s"),
+    ({"voltage_v": 9.0, "dark_every_s": 60.5}, "valid integer"),
+])
+def test_dark_tracking_params_are_refused_where_no_pause_can_work(params, message):
+    with pytest.raises(ValidationError, match=message):
+        KINDS["lifetime"].params.model_validate(params)
+
+
+def test_dark_tracking_fields_reach_the_program_only_when_asked_for():
+    kind = KINDS["lifetime"]
+    converter = Converter("el", None)
+    on = kind.start_fields(kind.params(voltage_v=9.0, dark_every_s=300, dark_s=3.0), converter,
+                           7, 0)
+    off = kind.start_fields(kind.params(voltage_v=9.0), converter, 7, 0)
+    assert (on["dark_every_s"], on["dark_ms"]) == (300, 3000)
+    assert (off["dark_every_s"], off["dark_ms"]) == (0, 0)
+    film = KINDS["photostability"]
+    fields = film.start_fields(film.params(dark_every_s=600, dark_s=12.0), converter, 7, 0)
+    assert (fields["dark_every_s"], fields["dark_ms"]) == (600, 12000)
+
+
 def test_the_api_schema_the_dashboard_form_reads_lists_every_kind():
     app = create_app(Settings(token="k" * 20, rigs=[]))
     body = app.openapi()["paths"]["/api/runs"]["post"]["requestBody"]["content"][
@@ -81,16 +106,29 @@ def _tracker(**state):
     return SimpleNamespace(**{"progress": 0.0, "l0_cd_m2": None, "pl0": None, "refusal": None,
                               "recent_cd_m2": deque(maxlen=64), "faint": False,
                               "converter": SimpleNamespace(dark_a=5e-12, cd_m2_per_a=None),
-                              "last_setpoint_mv": 0, **state})
+                              "last_setpoint_mv": 0, "dark_shift_a": 0.0, **state})
 
 
 def test_lifetime_progress_follows_l_over_l0_down_to_the_stop_fraction():
     params = KINDS["lifetime"].params(voltage_v=4.0, stop_fraction=0.5, max_duration_s=1000)
-    cols = {"luminance_cd_m2": np.array([80.0, 75.0])}
+    cols = {"luminance_cd_m2": np.array([80.0, 75.0]), "flags": np.array([0, 0])}
     message = {"t_s": 10.0}
     fraction = KINDS["lifetime"].progress(_tracker(l0_cd_m2=100.0), params, cols, message)
     assert message["l_over_l0"] == pytest.approx(0.75)
     assert fraction == pytest.approx(0.5)  # a quarter of the way from 1 to 0.5 is half done
+
+
+def test_lifetime_progress_skips_dark_samples_and_takes_the_newest_pause_as_dark():
+    params = KINDS["lifetime"].params(voltage_v=4.0, stop_fraction=0.5, dark_every_s=60)
+    dark = schema.FLAG_DARK
+    # Stored luminance is above the calibrated dark; the last pause read 2 cd/m2 more.
+    cols = {"luminance_cd_m2": np.array([82.0, 2.1, 1.9]), "flags": np.array([0, dark, dark])}
+    tracker = _tracker(l0_cd_m2=100.0, dark_shift_a=2e-9,
+                       converter=SimpleNamespace(dark_a=5e-12, cd_m2_per_a=1e9))
+    message = {"t_s": 10.0}
+    KINDS["lifetime"].progress(tracker, params, cols, message)
+    assert message["l_over_l0"] == pytest.approx(0.80)
+    assert list(tracker.recent_cd_m2) == [pytest.approx(80.0)]
 
 
 def test_photostability_progress_is_time_through_the_exposure_with_pl_against_the_first():
