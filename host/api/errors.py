@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from host.runs.errors import RunError
-from host.store.errors import RigNotFound, RunNotFound
+from host.store.errors import CalibrationNotFound, InvalidRunUpdate, RigNotFound, RunNotFound
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -49,6 +49,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RunNotFound)
     async def _no_run(request: Request, exc: RunNotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(CalibrationNotFound)
+    async def _no_calibration(request: Request, exc: CalibrationNotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(InvalidRunUpdate)
+    async def _bad_update(request: Request, exc: InvalidRunUpdate) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
 
     @app.exception_handler(RigNotFound)
     async def _no_rig(request: Request, exc: RigNotFound) -> JSONResponse:

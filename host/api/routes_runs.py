@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
@@ -12,10 +13,11 @@ from host.api.deps import control_access, read_access, service
 from host.api.livestream import LiveStream
 from host.plotting.cache import plot_rows
 from host.runs import exports
-from host.runs.kinds import KINDS, RunRequest
+from host.runs.kinds import KIND_NAMES, KINDS, RunRequest
+from host.runs.labels import RunEdit, RunLabels
 from host.store import RigNotFound
 from host.store.columns import CSV_COLUMNS, json_rows
-from host.store.records import RUN_STATES
+from host.store.records import RUN_STATES, Run
 
 router = APIRouter(prefix="/api")
 # Run ids are the store's INTEGER keys (32 bits on PostgreSQL): a larger id is refused here,
@@ -37,17 +39,105 @@ async def _run_dict(svc: Any, run_id: int) -> dict[str, Any]:
 @router.post("/runs", status_code=201, dependencies=[Depends(control_access)])
 async def start_run(request: Annotated[RunRequest, Body()], svc=Depends(service)
                     ) -> dict[str, Any]:
-    run = await svc.runs.start_run(request.kind, request.rig, request.params)
+    labels = RunLabels.model_validate({name: getattr(request, name)
+                                       for name in RunLabels.model_fields})
+    run = await svc.runs.start_run(request.kind, request.rig, request.params, labels)
     return await _run_dict(svc, run.id)
 
 
+# The filters GET /api/runs takes; any other query parameter is a 422, not ignored.
+LIST_FILTERS = ("q", "kind", "state", "rig", "tag", "since", "until", "archived", "limit",
+                "cursor")
+RunKindName = Literal[KIND_NAMES]  # type: ignore[valid-type]
+
+
+def list_item(run: Run) -> dict[str, Any]:
+    """A run as lists show it: no calibration and no full summary (GET /api/runs/{id} has
+    both), its kind's headline figures instead."""
+    out = run.as_dict(calibration=False)
+    summary = out.pop("summary")
+    out["figures"] = KINDS[run.kind].headline(summary)
+    out["notes_in_summary"] = len((summary or {}).get("notes") or ())
+    return out
+
+
 @router.get("/runs", dependencies=[Depends(read_access)])
-async def list_runs(svc=Depends(service), rig: str | None = None, state: RunState | None = None,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100
-                    ) -> list[dict[str, Any]]:
-    runs = await asyncio.to_thread(svc.store.list_runs, rig=rig, state=state, limit=limit,
-                                   calibration=False)
-    return [r.as_dict(calibration=False) for r in runs]
+async def list_runs(
+        request: Request, svc=Depends(service),
+        q: Annotated[str | None, Query(max_length=200,
+                                       description="text in the run's labels")] = None,
+        kind: RunKindName | None = None, state: RunState | None = None,
+        rig: Annotated[str | None, Query(max_length=64)] = None,
+        tag: Annotated[list[str] | None, Query(max_length=16,
+                                               description="runs with every one of these")] = None,
+        since: Annotated[datetime | None, Query(description="created at or after")] = None,
+        until: Annotated[datetime | None, Query(description="created before")] = None,
+        archived: Annotated[Literal["false", "true", "any"],
+                            Query(description="archived runs: hidden (false), only (true) "
+                                              "or both (any)")] = "false",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,9}$",
+                                            description="next_cursor of the page before")
+                          ] = None) -> dict[str, Any]:
+    """Runs, newest first, a page at a time: {"runs": [...], "next_cursor": ...}; give
+    next_cursor back as cursor for the next page (null: this was the last)."""
+    unknown = sorted(set(request.query_params) - set(LIST_FILTERS))
+    if unknown:
+        raise HTTPException(422, "unknown filter %s; the filters are %s"
+                            % (", ".join(unknown), ", ".join(LIST_FILTERS)))
+    runs = await asyncio.to_thread(
+        svc.store.list_runs, rig=rig, state=state, kind=kind, limit=limit + 1,
+        calibration=False, q=q, tags=tag or (), since=_utc(since), until=_utc(until),
+        archived={"false": False, "true": True, "any": None}[archived],
+        before_id=int(cursor) if cursor else None)
+    page = runs[:limit]
+    more = len(runs) > limit
+    return {"runs": [list_item(r) for r in page],
+            "next_cursor": str(page[-1].id) if more else None}
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    """A query's time; one without a zone is taken as UTC."""
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=UTC)
+
+
+@router.patch("/runs/{run_id}", dependencies=[Depends(control_access)])
+async def edit_run(run_id: RunId, edit: Annotated[RunEdit, Body()], svc=Depends(service)
+                   ) -> dict[str, Any]:
+    """Change notes, tags or the device's names (nothing measured); each change is an
+    `edited` event with who, old and new."""
+    await asyncio.to_thread(svc.store.edit_run, run_id, edit.changes(), edit.by)
+    return await _run_dict(svc, run_id)
+
+
+By = Annotated[str, Query(min_length=1, max_length=64, description="who (recorded)")]
+
+
+@router.post("/runs/{run_id}/archive", dependencies=[Depends(control_access)])
+async def archive_run(run_id: RunId, svc=Depends(service), by: By = "api") -> dict[str, Any]:
+    """Hide the run from lists (GET /api/runs?archived=true shows it); nothing is deleted."""
+    return await _set_archived(svc, run_id, True, by)
+
+
+@router.post("/runs/{run_id}/unarchive", dependencies=[Depends(control_access)])
+async def unarchive_run(run_id: RunId, svc=Depends(service), by: By = "api") -> dict[str, Any]:
+    """Show an archived run in lists again."""
+    return await _set_archived(svc, run_id, False, by)
+
+
+async def _set_archived(svc: Any, run_id: int, archived: bool, by: str) -> dict[str, Any]:
+    await asyncio.to_thread(svc.store.set_archived, run_id, archived, by)
+    return await _run_dict(svc, run_id)
+
+
+@router.get("/calibrations/{calibration_id}", dependencies=[Depends(read_access)])
+async def get_calibration(calibration_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                          svc=Depends(service)) -> dict[str, Any]:
+    """One stored calibration version (a run's calibration_id names the one it used)."""
+    return (await asyncio.to_thread(svc.store.get_calibration_version,
+                                    calibration_id)).as_dict()
 
 
 @router.get("/runs/{run_id}", dependencies=[Depends(read_access)])

@@ -15,6 +15,7 @@ from pydantic import Field, create_model
 
 from host.analysis.errors import INPUT_ERRORS
 from host.runs import progress, summaries
+from host.runs.labels import RunLabels
 from host.runs.params import JvlParams, LifetimeParams, PhotostabilityParams, RunParams
 from host.runs.programs import (
     common_fields,
@@ -45,6 +46,11 @@ class RunKind:
     summary: Callable[[dict[str, Any], dict[str, Any] | None, Columns, list[dict[str, Any]]],
                       dict[str, Any]]
     summary_columns: tuple[str, ...]  # what summary reads: a long run's other columns stay on disk
+    figures: tuple[str, ...]  # the summary's headline figures, shown in run lists
+
+    def headline(self, summary: dict[str, Any] | None) -> dict[str, Any]:
+        """The headline figures of a summary (null where it has none)."""
+        return {name: (summary or {}).get(name) for name in self.figures}
 
     def start_fields(self, params: Any, converter: Converter, run_key: int,
                      dark_pd_pa: int = 0) -> dict[str, int]:
@@ -68,20 +74,23 @@ LIFETIME = RunKind(
     needs_calibration=True, plot_column="luminance_cd_m2", progress_figure=("l_over_l0", "L/L0"),
     program=lifetime_program, progress=progress.lifetime_progress,
     summary=summaries.lifetime_summary,
-    summary_columns=("t_s", "luminance_cd_m2", "voltage_v", "flags"))
+    summary_columns=("t_s", "luminance_cd_m2", "voltage_v", "flags"),
+    figures=("l0_cd_m2", "t95_s", "t80_s", "t50_s", "t50_fit_s", "l_end_over_l0"))
 
 PHOTOSTABILITY = RunKind(
     name="photostability", params=PhotostabilityParams, params_required=False,
     modes=(schema.MODE_PHOTOSTABILITY,), light="pl", needs_calibration=False,
     plot_column="pl", progress_figure=("pl_fraction", "PL"),
     program=photostability_program, progress=progress.photostability_progress,
-    summary=summaries.photostability_summary, summary_columns=("t_s", "pl", "flags"))
+    summary=summaries.photostability_summary, summary_columns=("t_s", "pl", "flags"),
+    figures=("min_fraction", "t_min_s", "final_fraction"))
 
 JVL = RunKind(
     name="jvl", params=JvlParams, params_required=False, modes=(schema.MODE_SWEEP,),
     light="el", needs_calibration=True, plot_column="current_a", progress_figure=None,
     program=jvl_program, progress=progress.jvl_progress, summary=summaries.jvl_summary,
-    summary_columns=("voltage_v", "current_a", "luminance_cd_m2", "flags"))
+    summary_columns=("voltage_v", "current_a", "luminance_cd_m2", "flags"),
+    figures=("eqe_max_pct", "ce_max_cd_a", "pe_max_lm_w", "l_max_cd_m2", "turn_on_v"))
 
 KINDS: dict[str, RunKind] = {kind.name: kind for kind in (LIFETIME, PHOTOSTABILITY, JVL)}
 KIND_NAMES = tuple(KINDS)
@@ -92,8 +101,9 @@ def kind_of_mode(mode: int) -> RunKind | None:
     return next((kind for kind in KINDS.values() if mode in kind.modes), None)
 
 
-class RunTarget(RunParams):
-    """What every run request names besides its kind and parameters: the rig."""
+class RunTarget(RunLabels):
+    """What every run request names besides its kind and parameters: the rig, and the
+    run's labels (the device under test, operator, notes, tags)."""
 
     rig: str = Field("rig1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 

@@ -14,6 +14,7 @@ from host.runkey import board_text, key_text, new_run_key
 from host.runs.book import RunBook
 from host.runs.errors import RunError
 from host.runs.kinds import KINDS, RunKind
+from host.runs.labels import RunLabels, apply_area
 from host.runs.programs import BeyondTheRig
 from host.runs.recovery import Recovery
 from host.runs.sink import SampleSink
@@ -79,14 +80,14 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ starting
 
-    async def start_run(self, kind: str, rig_name: str, params: Any) -> Run:
+    async def start_run(self, kind: str, rig_name: str, params: Any, labels: RunLabels) -> Run:
         """Check the rig is free, create the run and START_RUN it, one start per rig at a
         time: a start refused here leaves no run record behind."""
         rig = self.book.rig_named(rig_name)
         async with self._start_locks.setdefault(rig.name, asyncio.Lock()):
-            return await self._start_run(kind, rig, params)
+            return await self._start_run(kind, rig, params, labels)
 
-    async def _start_run(self, kind: str, rig: Rig, params: Any) -> Run:
+    async def _start_run(self, kind: str, rig: Rig, params: Any, labels: RunLabels) -> Run:
         rig_name = rig.name
         store = self.book.store
         if rig.active_run_id is not None:
@@ -105,7 +106,8 @@ class Lifecycle:
         if kind == "photostability" and not rig.link.capabilities & schema.CAP_LASER:
             raise RunError(409, "rig %s has no laser (its board does not report one): a "
                            "photostability run needs the laser to excite the film" % rig_name)
-        calibration = await asyncio.to_thread(store.get_calibration, rig_name)
+        calibration = apply_area(await asyncio.to_thread(store.get_calibration, rig_name),
+                                 labels)
         if KINDS[kind].needs_calibration and calibration is None:
             raise RunError(409, "rig %s has no photodiode calibration: PUT it to "
                            "/api/rigs/%s/calibration first" % (rig_name, rig_name))
@@ -115,7 +117,7 @@ class Lifecycle:
                                           params.model_dump(mode="json"),
                                           calibration=calibration, run_key=new_run_key(),
                                           board_id=board_text(rig.link.board_id),
-                                          exclusive=True)
+                                          exclusive=True, labels=labels.stored())
         except RigBusy as exc:  # another service on this database started on the rig
             raise RunError(409, "%s in the database; another service may be running it"
                            % exc) from exc

@@ -25,6 +25,7 @@ from host.live.fanout import Hub
 from host.rigs import Rig
 from host.runs.book import RunBook
 from host.runs.following import LinkFollower
+from host.runs.labels import RunLabels
 from host.runs.lifecycle import Lifecycle
 from host.runs.orphans import Orphans
 from host.runs.reconnect import Reconnect
@@ -70,8 +71,9 @@ class RunManager:
 
     # ------------------------------------------------------------------ what the API calls
 
-    async def start_run(self, kind: str, rig_name: str, params: Any) -> Run:
-        return await self.lifecycle.start_run(kind, rig_name, params)
+    async def start_run(self, kind: str, rig_name: str, params: Any,
+                        labels: RunLabels | None = None) -> Run:
+        return await self.lifecycle.start_run(kind, rig_name, params, labels or RunLabels())
 
     async def abort(self, run_id: int) -> Run:
         return await self.lifecycle.abort(run_id)

@@ -3,6 +3,7 @@
 from host.store.columns import CSV_COLUMNS, SAMPLE_COLUMNS, SAMPLE_NAMES, json_rows
 from host.store.engine import DEFAULT_URL
 from host.store.errors import (
+    CalibrationNotFound,
     InvalidRunUpdate,
     RigBusy,
     RigNotFound,
@@ -23,7 +24,7 @@ from host.store.store import UNSET, Store
 
 __all__ = [
     "CSV_COLUMNS", "DEFAULT_URL", "FINISHED_STATES", "RUN_KINDS", "RUN_STATES", "SAMPLE_COLUMNS",
-    "SAMPLE_NAMES", "UNSET", "Calibration", "Event", "InvalidRunUpdate", "RigBusy", "RigRecord",
+    "SAMPLE_NAMES", "UNSET", "Calibration", "CalibrationNotFound", "Event", "InvalidRunUpdate", "RigBusy", "RigRecord",
     "RigNotFound",
     "Run", "RunNotFound", "SchemaVersionError", "Store", "StoreError", "json_rows",
 ]

@@ -21,6 +21,14 @@ class RigNotFound(StoreError, LookupError):
         self.rig = rig
 
 
+class CalibrationNotFound(StoreError, LookupError):
+    """No stored calibration version with that id."""
+
+    def __init__(self, calibration_id: int) -> None:
+        super().__init__(f"no calibration with id {calibration_id}")
+        self.calibration_id = calibration_id
+
+
 class RigBusy(StoreError):
     """The rig already has an unfinished run (queued, running or interrupted) in the store,
     perhaps started by another service on the same database."""

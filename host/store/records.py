@@ -42,7 +42,8 @@ class RigRecord:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One experiment; timestamps are UTC-aware, `calibration` is the rig's at creation.
+    """One experiment; timestamps are UTC-aware, `calibration` is the rig's at creation
+    (with the device's area in place of the pixel area when the run gave one).
 
     run_key is the run's identity on the wire (shown as 16 hex digits), board_id the board
     (16 hex digits) it was started on; imported: adopted from a board that ran it for
@@ -64,6 +65,12 @@ class Run:
     finished_at: datetime | None
     error: str | None
     calibration: dict[str, Any] | None
+    calibration_id: int | None  # the calibration version it was started with
+    device: dict[str, Any] | None  # the device under test (host.runs.labels)
+    operator: str | None
+    notes: str
+    tags: list[str]
+    archived: bool
 
     @property
     def finished(self) -> bool:

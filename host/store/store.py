@@ -7,6 +7,7 @@ from another thread; readers run beside the writer (WAL).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -20,7 +21,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from host.store import export, ingest, readback
 from host.store.columns import SampleBatch
 from host.store.engine import is_memory_sqlite, make_engine
-from host.store.errors import InvalidRunUpdate, RigBusy, RigNotFound, RunNotFound
+from host.store.errors import (
+    CalibrationNotFound,
+    InvalidRunUpdate,
+    RigBusy,
+    RigNotFound,
+    RunNotFound,
+)
 from host.store.records import (
     FINISHED_STATES,
     RUN_KINDS,
@@ -125,10 +132,13 @@ class Store:
     def create_run(self, rig: str, kind: str, params: Mapping[str, Any], *,
                    calibration: Mapping[str, Any] | None = None, run_key: int | None = None,
                    board_id: str | None = None, imported: bool = False,
-                   state: str = "queued", exclusive: bool = False) -> Run:
+                   state: str = "queued", exclusive: bool = False,
+                   labels: Mapping[str, Any] | None = None) -> Run:
         """A new run (queued unless state says otherwise). calibration defaults to the rig's
         current one (None if never set): the run keeps the calibration it was measured with,
-        whatever changes later. run_key: its wire identity, unique in the store.
+        whatever changes later, and the id of the version it came from. run_key: its wire
+        identity, unique in the store. labels: device, operator, notes, tags
+        (host.runs.labels.RunLabels.stored()).
 
         exclusive: RigBusy if the rig has an unfinished run, checked with the rig's row
         locked (PostgreSQL), so that of services sharing the database and racing to start
@@ -137,6 +147,7 @@ class Store:
             raise ValueError(f"unknown run kind {kind!r}; expected one of {RUN_KINDS}")
         if state not in ("queued", "running"):
             raise ValueError(f"a new run is queued or running, not {state!r}")
+        label_values = _label_values(labels or {})
         with self._write() as conn:
             _require_rig(conn, rig, lock=exclusive)
             if exclusive:
@@ -145,15 +156,66 @@ class Store:
                     .order_by(runs.c.id).limit(1)).first()
                 if busy is not None:
                     raise RigBusy(rig, busy.id, busy.state)
-            if calibration is None:
-                calibration = _latest_calibration(conn, rig)
+            latest = _latest_calibration_row(conn, rig)
+            if calibration is None and latest is not None:
+                calibration = latest.calibration
             run_id = conn.execute(runs.insert().values(
                 rig=rig, kind=kind, state=state, params=dict(params), progress=0.0,
                 created_at=utc_now(), run_key=run_key, board_id=board_id, imported=imported,
                 started_at=utc_now() if state == "running" else None,
                 calibration=None if calibration is None else dict(calibration),
+                calibration_id=None if latest is None else latest.id, **label_values,
             ).returning(runs.c.id)).scalar_one()
-            return _run(conn.execute(sa.select(runs).where(runs.c.id == run_id)).one())
+            return _run(_run_row(conn, run_id))
+
+    def edit_run(self, run_id: int, changes: Mapping[str, Any], by: str) -> Run:
+        """Change a run's notes, tags or device names (`device.NAME`, None clears it) and
+        record each change as an `edited` event (by, field, old, new) in one transaction.
+        Only labels change: what was measured cannot be edited."""
+        with self._write() as conn:
+            row = _run_row(conn, run_id, for_update=True)
+            device = dict(row.device or {})
+            values: dict[str, Any] = {}
+            for field, new in changes.items():
+                if field.startswith("device."):
+                    name = field.removeprefix("device.")
+                    old = device.get(name)
+                    if new is None:
+                        device.pop(name, None)
+                    else:
+                        device[name] = new
+                    values["device"] = device or None
+                elif field in ("notes", "tags"):
+                    old = row._mapping[field]
+                    values[field] = new
+                else:
+                    raise InvalidRunUpdate(f"{field} cannot be edited")
+                if old == new:
+                    continue
+                conn.execute(events.insert().values(
+                    run_id=run_id, rig=row.rig, t=utc_now(), code=None, name="edited",
+                    message=f"{field} changed by {by}",
+                    data={"by": by, "field": field, "old": old, "new": new}))
+            if values:
+                merged = {"device": row.device, "operator": row.operator, "notes": row.notes,
+                          "tags": row.tags, **values}
+                values["search"] = _search_text(merged)
+                conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            return _run(_run_row(conn, run_id))
+
+    def set_archived(self, run_id: int, archived: bool, by: str) -> Run:
+        """Hide a run from lists by default (archived) or show it again; an event says who.
+        Nothing is deleted."""
+        with self._write() as conn:
+            row = _run_row(conn, run_id, for_update=True)
+            if row.archived != archived:
+                conn.execute(runs.update().where(runs.c.id == run_id)
+                             .values(archived=archived))
+                name = "archived" if archived else "unarchived"
+                conn.execute(events.insert().values(
+                    run_id=run_id, rig=row.rig, t=utc_now(), code=None, name=name,
+                    message=f"{name} by {by}", data={"by": by}))
+            return _run(_run_row(conn, run_id))
 
     def update_run(self, run_id: int, *, state: str = UNSET, progress: float = UNSET,
                    summary: Mapping[str, Any] | None = UNSET, error: str | None = UNSET,
@@ -200,12 +262,19 @@ class Store:
 
     def list_runs(self, *, rig: str | None = None, state: str | Iterable[str] | None = None,
                   kind: str | None = None, limit: int | None = 100,
-                  calibration: bool = True) -> list[Run]:
-        """Newest first; state may be one state or several. calibration=False leaves each
-        run's calibration unread (None), for lists that do not show it."""
+                  calibration: bool = True, q: str | None = None,
+                  tags: Sequence[str] = (), since: datetime | None = None,
+                  until: datetime | None = None, archived: bool | None = None,
+                  before_id: int | None = None) -> list[Run]:
+        """Newest first (by id); state may be one state or several. calibration=False
+        leaves each run's calibration unread (None), for lists that do not show it.
+
+        q: text in the run's labels (case-insensitive); tags: every one of them;
+        since/until: created at or after / before; archived: None for both;
+        before_id: runs older than that id (the next page of a list)."""
         columns = [c if calibration or c.name != "calibration" else sa.null().label(c.name)
-                   for c in runs.c]
-        query = sa.select(*columns).order_by(runs.c.created_at.desc(), runs.c.id.desc())
+                   for c in runs.c if c.name != "search"]
+        query = sa.select(*columns).order_by(runs.c.id.desc())
         if rig is not None:
             query = query.where(runs.c.rig == rig)
         if state is not None:
@@ -213,6 +282,19 @@ class Store:
             query = query.where(runs.c.state.in_(states))
         if kind is not None:
             query = query.where(runs.c.kind == kind)
+        if q:
+            pattern = "%" + _like_escaped(q.lower()) + "%"
+            query = query.where(runs.c.search.like(pattern, escape="\\"))
+        for i, tag in enumerate(tags):
+            query = query.where(_has_tag(self.dialect, tag, i))
+        if since is not None:
+            query = query.where(runs.c.created_at >= since)
+        if until is not None:
+            query = query.where(runs.c.created_at < until)
+        if archived is not None:
+            query = query.where(runs.c.archived == archived)
+        if before_id is not None:
+            query = query.where(runs.c.id < before_id)
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:
@@ -353,7 +435,17 @@ class Store:
         """The rig's current calibration, None if it never had one."""
         with self._read() as conn:
             _require_rig(conn, rig)
-            return _latest_calibration(conn, rig)
+            row = _latest_calibration_row(conn, rig)
+            return None if row is None else row.calibration
+
+    def get_calibration_version(self, calibration_id: int) -> Calibration:
+        """One stored calibration version by id (CalibrationNotFound when there is none)."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(calibrations)
+                               .where(calibrations.c.id == calibration_id)).one_or_none()
+        if row is None:
+            raise CalibrationNotFound(calibration_id)
+        return _calibration(row)
 
 
 def _require_rig(conn: sa.Connection, rig: str, lock: bool = False) -> None:
@@ -386,10 +478,47 @@ def _run_row(conn: sa.Connection, run_id: int, for_update: bool = False) -> sa.R
     return row
 
 
-def _latest_calibration(conn: sa.Connection, rig: str) -> dict[str, Any] | None:
-    return conn.execute(sa.select(calibrations.c.calibration)
+def _latest_calibration_row(conn: sa.Connection, rig: str) -> Any:
+    """(id, calibration) of the rig's current calibration, None if it never had one."""
+    return conn.execute(sa.select(calibrations.c.id, calibrations.c.calibration)
                         .where(calibrations.c.rig == rig)
-                        .order_by(calibrations.c.id.desc()).limit(1)).scalar_one_or_none()
+                        .order_by(calibrations.c.id.desc()).limit(1)).one_or_none()
+
+
+_LABEL_COLUMNS = ("device", "operator", "notes", "tags")
+
+
+def _label_values(labels: Mapping[str, Any]) -> dict[str, Any]:
+    """The run columns of a run's labels, with their search text."""
+    unknown = set(labels) - set(_LABEL_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown run labels {sorted(unknown)}; expected {_LABEL_COLUMNS}")
+    values = {"device": labels.get("device") or None, "operator": labels.get("operator"),
+              "notes": labels.get("notes") or "", "tags": list(labels.get("tags") or ())}
+    values["search"] = _search_text(values)
+    return values
+
+
+def _search_text(values: Mapping[str, Any]) -> str:
+    """Lowercased text of a run's labels, one per line, that `q` is looked for in."""
+    parts = [str(v) for v in (values.get("device") or {}).values()]
+    parts += [values.get("operator") or "", values.get("notes") or ""]
+    parts += list(values.get("tags") or ())
+    return "\n".join(p for p in parts if p).lower()
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _has_tag(dialect: str, tag: str, index: int) -> sa.TextClause:
+    """Runs whose tags list holds tag (JSON containment on PostgreSQL, json_each on SQLite)."""
+    name = f"tag_{index}"
+    if dialect == "postgresql":
+        return sa.text(f"runs.tags @> CAST(:{name} AS JSONB)").bindparams(
+            **{name: json.dumps([tag])})
+    return sa.text(f"EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.value = :{name})"
+                   ).bindparams(**{name: tag})
 
 
 def _rig(row: sa.Row[Any]) -> RigRecord:
@@ -398,7 +527,10 @@ def _rig(row: sa.Row[Any]) -> RigRecord:
 
 def _run(row: sa.Row[Any]) -> Run:
     values = row._asdict()
+    values.pop("search", None)
     values["progress"] = float(values["progress"])
+    values["tags"] = list(values["tags"] or ())
+    values["archived"] = bool(values["archived"])
     return Run(**values)
 
 

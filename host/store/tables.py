@@ -12,7 +12,7 @@ from host.store.columns import SAMPLE_COLUMNS
 from host.store.records import RUN_KINDS, RUN_STATES
 
 # Bump when a table changes, and add the step to upgrade.UPGRADES.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -91,6 +91,15 @@ runs = sa.Table(
     sa.Column("finished_at", UtcDateTime, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("calibration", Json, nullable=True),
+    # Labels (host.runs.labels): the device under test, who ran it, notes and tags; `search`
+    # is their lowercased text for `?q=`; an archived run is left out of lists by default.
+    sa.Column("calibration_id", sa.Integer, sa.ForeignKey("calibrations.id"), nullable=True),
+    sa.Column("device", Json, nullable=True),
+    sa.Column("operator", sa.String(64), nullable=True),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("tags", Json, nullable=False, server_default="[]"),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("search", sa.Text, nullable=False, server_default=""),
     sa.CheckConstraint(_in("state", RUN_STATES), name="run_state"),
     sa.CheckConstraint(_in("kind", RUN_KINDS), name="run_kind"),
     sa.CheckConstraint("progress >= 0 AND progress <= 1", name="run_progress"),

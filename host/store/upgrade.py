@@ -65,8 +65,24 @@ def _rebuild_runs_on_sqlite(conn: sa.Connection) -> None:
         raise SchemaVersionError(f"upgrading the runs table broke foreign keys: {broken[:5]}")
 
 
+def _v2_to_v3(conn: sa.Connection) -> None:
+    """Runs get labels (device, operator, notes, tags), an archived flag, their search text
+    and the id of the calibration version they used (unknown, null, for older runs)."""
+    json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    false = "false" if conn.dialect.name == "postgresql" else "0"
+    # A SQLite table rebuilt by _v1_to_v2 in this same upgrade already has them.
+    present = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+    for column in (f"device {json_type}", "operator VARCHAR(64)",
+                   "notes TEXT NOT NULL DEFAULT ''", f"tags {json_type} NOT NULL DEFAULT '[]'",
+                   f"archived BOOLEAN NOT NULL DEFAULT {false}",
+                   "search TEXT NOT NULL DEFAULT ''",
+                   "calibration_id INTEGER REFERENCES calibrations (id)"):
+        if column.split()[0] not in present:
+            conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN " + column)
+
+
 # UPGRADES[v] turns a version-v database into version v + 1 inside one transaction.
-UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2}
+UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def ensure_schema(conn: sa.Connection) -> tuple[int | None, int]:

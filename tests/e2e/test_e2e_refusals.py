@@ -32,7 +32,7 @@ def test_a_current_density_beyond_the_compliance_is_422_and_leaves_no_run(servic
     response = _post(service.url, "lifetime", {"current_density_ma_cm2": 1e5})
     assert response.status_code == 422, response.text
     assert "not below compliance_a" in response.json()["detail"]
-    assert httpx.get(service.url + "/api/runs", timeout=5).json() == []
+    assert httpx.get(service.url + "/api/runs", timeout=5).json()["runs"] == []
 
 
 @pytest.mark.parametrize("service", [("sim:G1?accel=100&seed=1", None)], indirect=True)
@@ -56,4 +56,4 @@ def test_a_rig_without_a_laser_refuses_photostability_with_409(service):
     response = _post(service.url, "photostability", {"duration_s": 600, "pl_interval_s": 60})
     assert response.status_code == 409
     assert "has no laser" in response.json()["detail"]
-    assert httpx.get(service.url + "/api/runs", timeout=5).json() == []
+    assert httpx.get(service.url + "/api/runs", timeout=5).json()["runs"] == []

@@ -162,7 +162,7 @@ def test_two_rigs_run_side_by_side_each_on_its_own_link(service):
                                                                 "lab-film": "completed"}
     assert finals[led["id"]]["summary"]["stop_reason"] == "max_duration"
     assert finals[film["id"]]["summary"]["min_fraction"] < 0.9
-    by_rig = httpx.get(service.url + "/api/runs", params={"rig": "lab-film"}, timeout=10).json()
+    by_rig = httpx.get(service.url + "/api/runs", params={"rig": "lab-film"}, timeout=10).json()["runs"]
     assert [r["id"] for r in by_rig] == [film["id"]]
 
 

@@ -91,7 +91,7 @@ def test_abort_of_unknown_run_is_404(client):
 
 def test_reads_are_open_on_a_loopback_bind(client):
     assert client.get("/api/health").json()["status"] == "ok"
-    assert client.get("/api/runs").json() == []
+    assert client.get("/api/runs").json()["runs"] == []
 
 
 def test_every_endpoint_needs_the_token_on_a_non_loopback_bind(tmp_path):

@@ -54,7 +54,7 @@ def _stored(client, run_id):
     run = client.get(f"/api/runs/{run_id}").json()
     samples = client.get(f"/api/runs/{run_id}/samples").json()
     calibration = client.get("/api/rigs/rig1").json()["calibration"]
-    runs = [(r["id"], r["state"]) for r in client.get("/api/runs").json()]
+    runs = [(r["id"], r["state"]) for r in client.get("/api/runs").json()["runs"]]
     return run, samples, calibration, runs
 
 

@@ -286,7 +286,7 @@ def test_runs_are_listed_without_their_calibration(tmp_path):
         assert answer.status_code == 201, answer.text
         run = answer.json()
         assert run["calibration"]["pixel_area_mm2"] > 0, "one run shows its calibration"
-        listed = httpx.get(service.url + "/api/runs", timeout=10).json()
+        listed = httpx.get(service.url + "/api/runs", timeout=10).json()["runs"]
         assert [r["id"] for r in listed] == [run["id"]]
         assert "calibration" not in listed[0]
         wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, run["id"]),

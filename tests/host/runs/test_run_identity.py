@@ -167,7 +167,7 @@ def test_an_orphan_run_is_listed_stopped_and_imported_with_every_sample(tmp_path
                                                       "params": SWEEP})
             assert refused.status_code == 409 and run["run_key"] in refused.text
             assert "orphan/stop" in refused.text
-            assert httpx.get(second.url + "/api/runs", timeout=10).json() == [], \
+            assert httpx.get(second.url + "/api/runs", timeout=10).json()["runs"] == [], \
                 "nothing was stored of the orphan, and no record was left by the refusal"
 
             stopped = _post(second.url, "/api/rigs/rig1/orphan/stop")

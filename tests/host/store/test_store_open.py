@@ -151,7 +151,7 @@ def _v1_database(url: str) -> None:
 def test_a_version_1_database_is_upgraded_keeping_every_run_and_event(store_url):
     _v1_database(store_url)
     with Store(store_url) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         done, left = store.get_run(1), store.get_run(2)
         assert done.state == "completed" and done.run_key is None and not done.imported
         # A run left running has no key to find it on a board by: closed, with the reason.
@@ -161,3 +161,60 @@ def test_a_version_1_database_is_upgraded_keeping_every_run_and_event(store_url)
         store.update_run(run.id, state="running")
         assert store.update_run(run.id, state="interrupted").state == "interrupted"
         assert store.get_run_by_key(99).id == run.id == 3
+        assert (done.notes, done.tags, done.device, done.archived) == ("", [], None, False)
+
+
+def _v2_database(url: str) -> None:
+    """A database as schema version 2 left it: one finished run with a calibration."""
+    from host.store import tables
+    from host.store.engine import make_engine
+
+    v2 = sa.MetaData()
+    for table in (tables.schema_version, tables.rigs, tables.samples, tables.calibrations,
+                  tables.events):
+        table.to_metadata(v2)
+    sa.Table(
+        "runs", v2,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("rig", sa.String(64), sa.ForeignKey("rigs.name"), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("params", tables.Json, nullable=False),
+        sa.Column("progress", sa.Double, nullable=False, default=0.0),
+        sa.Column("summary", tables.Json, nullable=True),
+        sa.Column("run_key", sa.BigInteger, nullable=True, unique=True),
+        sa.Column("board_id", sa.String(16), nullable=True),
+        sa.Column("imported", sa.Boolean, nullable=False, default=False),
+        sa.Column("created_at", tables.UtcDateTime, nullable=False),
+        sa.Column("started_at", tables.UtcDateTime, nullable=True),
+        sa.Column("finished_at", tables.UtcDateTime, nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("calibration", tables.Json, nullable=True),
+        sa.Index("ix_runs_rig_state", "rig", "state"),
+    )
+    engine = make_engine(url)
+    now = tables.utc_now()
+    with engine.begin() as conn:
+        v2.create_all(conn)
+        conn.execute(v2.tables["schema_version"].insert().values(id=1, version=2))
+        conn.execute(v2.tables["rigs"].insert().values(name="rig1", spec="sim:G1",
+                                                       first_seen=now, last_seen=now))
+        conn.execute(v2.tables["runs"].insert().values(
+            rig="rig1", kind="lifetime", state="completed", params={"voltage_v": 10.0},
+            progress=1.0, created_at=now, run_key=7, imported=False,
+            calibration={"pixel_area_mm2": 1.0}))
+    engine.dispose()
+
+
+def test_a_version_2_database_gets_run_labels_and_keeps_its_runs(store_url):
+    _v2_database(store_url)
+    with Store(store_url) as store:
+        assert store.schema_version == 3
+        old = store.get_run(1)
+        assert (old.run_key, old.calibration, old.calibration_id) == (7, {"pixel_area_mm2": 1.0},
+                                                                       None)
+        assert (old.device, old.operator, old.notes, old.tags, old.archived) == (
+            None, None, "", [], False)
+        edited = store.edit_run(1, {"notes": "re-measured", "tags": ["pe"]}, by="ana")
+        assert (edited.notes, edited.tags) == ("re-measured", ["pe"])
+        assert [r.id for r in store.list_runs(q="RE-MEAS", tags=["pe"])] == [1]

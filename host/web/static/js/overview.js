@@ -73,9 +73,9 @@ function rigCard(rig) {
       ])));
 }
 
-/** The one-line result of a finished run for the list. */
+/** The one-line result of a finished run: from a list item's figures or a run's summary. */
 export function headline(run) {
-  const s = run.summary || {};
+  const s = run.figures || run.summary || {};
   if (run.kind === "lifetime") {
     if (isNum(s.t50_s)) return `T50 ${duration(s.t50_s)}`;
     if (isNum(s.t50_fit_s)) return `T50 ≈ ${duration(s.t50_fit_s)} (fit)`;
@@ -137,7 +137,7 @@ export function showOverview(root, { navigate }) {
   };
   const loadRuns = async () => {
     try {
-      fill(runsBox, runsTable(await api("/api/runs?limit=50")));
+      fill(runsBox, runsTable((await api("/api/runs?limit=50")).runs));
     } catch (e) {
       fill(runsBox, el("p", { class: "form-error" }, `runs: ${e.message}`));
     }
