@@ -23,7 +23,7 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 run: install
-	$(VENV)/bin/lumenrig serve --rig sim:G1 --db sqlite:///data/lumenrig.sqlite --host 127.0.0.1 --port 8000
+	$(VENV)/bin/lumenrig serve --rig sim:G1 --host 127.0.0.1 --port 8000
 
 test: install
 	$(PY) -m pytest -q

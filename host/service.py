@@ -2,7 +2,9 @@
 
 import asyncio
 import logging
+import logging.handlers
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import AsyncIterator
 
 from fastapi import FastAPI
@@ -66,11 +68,24 @@ def create_app(settings: Settings) -> FastAPI:
     return build_app(service, lifespan)
 
 
+LOG_FILE = "lumenrig.log"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _log_to(path: Path) -> None:
+    """Log to stderr and to a file in the data directory (5 MB, then rotated, 3 kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [
+        logging.StreamHandler(),
+        logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3,
+                                             encoding="utf-8")]
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=handlers)
+
+
 def serve_forever(settings: Settings) -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    _log_to(settings.data_dir / LOG_FILE)
     from host.api.httpbounds import BoundedHttpToolsProtocol
 
     app = create_app(settings)

@@ -1,13 +1,26 @@
 """What a service instance is configured with: database, bind address, rigs, data folder."""
 
+import os
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from host.security import is_loopback
 
-DEFAULT_DATA_DIR = Path("data")
+
+def default_data_dir() -> Path:
+    """Where a service keeps its database, token and log unless told otherwise: the user's
+    data directory (`~/.local/share/lumenrig` on Linux), or LUMENRIG_DATA_DIR; never the
+    folder it happens to be started from, so the CLI finds the same token anywhere."""
+    configured = os.environ.get("LUMENRIG_DATA_DIR", "").strip()
+    return Path(configured) if configured else Path(platformdirs.user_data_dir("lumenrig",
+                                                                               appauthor=False))
+
+
+DEFAULT_DATA_DIR = default_data_dir()
+DATABASE_FILE = "lumenrig.sqlite"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -59,14 +72,29 @@ def _check_sim_spec(spec: str) -> None:
             raise ValueError("--rig %s" % exc) from None
 
 
+def database_url_in(data_dir: Path) -> str:
+    """The SQLite database a service keeps in its data directory."""
+    return "sqlite:///%s" % (data_dir / DATABASE_FILE)
+
+
 class Settings(BaseModel):
+    """A service's configuration; without db_url, the SQLite database in data_dir."""
+
     model_config = ConfigDict(frozen=True)
-    db_url: str = "sqlite:///data/lumenrig.sqlite"
+    db_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     rigs: list[RigSpec] = []
     data_dir: Path = DEFAULT_DATA_DIR
     token: str = Field(min_length=16, repr=False)  # never in a repr, so never in a log line
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_data_dir(cls, values: dict) -> dict:
+        if isinstance(values, dict) and not values.get("db_url"):
+            values = dict(values, db_url=database_url_in(
+                Path(values.get("data_dir") or DEFAULT_DATA_DIR)))
+        return values
 
     @field_validator("db_url")
     @classmethod

@@ -1,12 +1,17 @@
-"""Follow a run from the command line: a progress line fed by the service's SSE stream."""
+"""Follow a run from the command line: a progress line fed by the service's SSE stream, and
+how a followed run ends the command (summary on stdout, exit code, Ctrl-C)."""
 
 import json
 import time
+from typing import NoReturn
 
 import httpx
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from host.cli.api import Refused, Service, Unreachable, detail_of
+from host.cli.options import EXIT_INTERRUPTED, fail
 from host.runs.kinds import KINDS
 
 FINAL_STATES = ("completed", "aborted", "failed")
@@ -37,11 +42,29 @@ def _sse_events(response: httpx.Response):
             kind, data = None, []
 
 
-def follow_run(server: str, run_id: int, headers: dict) -> dict:
-    """Show elapsed time, L/L0 or PL fraction, and ETA until the run ends; return the run."""
-    base = server.rstrip("/") + "/api/runs/%d" % run_id
-    run = httpx.get(base, headers=headers, timeout=30).json()
-    columns = (TextColumn("run %d {task.fields[what]}" % run_id), BarColumn(),
+def _stream_until_end(service: Service, path: str, run: dict, progress: Progress,
+                      task) -> None:
+    """Update the bar from the live stream until it ends or says the run stopped."""
+    with httpx.stream("GET", service.server + path + "/stream", headers=service.headers,
+                      timeout=httpx.Timeout(30, read=60)) as response:
+        if response.status_code != 200:
+            response.read()
+            raise Refused(response.status_code, detail_of(response))
+        for kind, data in _sse_events(response):
+            if kind == "progress":
+                progress.update(task, completed=data.get("progress", 0.0),
+                                what=_describe(run, data))
+            elif kind == "end" or (kind == "state" and data.get("state") in STOP_STATES):
+                return
+
+
+def follow_run(service: Service, run: dict) -> dict:
+    """Show elapsed time, L/L0 or PL fraction, and ETA until the run ends; return the run.
+
+    A service that stops answering is waited for (it may be restarting); Ctrl-C ends the
+    wait with KeyboardInterrupt, the run itself going on."""
+    path = "/api/runs/%d" % run["id"]
+    columns = (TextColumn("run %d {task.fields[what]}" % run["id"]), BarColumn(),
                TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
     # stderr: stdout carries the summary JSON, for scripts to read.
@@ -49,17 +72,33 @@ def follow_run(server: str, run_id: int, headers: dict) -> dict:
         task = progress.add_task("run", total=1.0, what=run["state"])
         while run["state"] not in STOP_STATES:
             try:
-                with httpx.stream("GET", base + "/stream", headers=headers,
-                                  timeout=httpx.Timeout(30, read=60)) as response:
-                    for kind, data in _sse_events(response):
-                        if kind == "progress":
-                            progress.update(task, completed=data.get("progress", 0.0),
-                                            what=_describe(run, data))
-                        elif kind == "end" or (kind == "state"
-                                               and data.get("state") in STOP_STATES):
-                            break
-            except httpx.HTTPError:
-                time.sleep(1.0)  # the service restarted or the network blinked: poll again
-            run = httpx.get(base, headers=headers, timeout=30).json()
+                _stream_until_end(service, path, run, progress, task)
+                run = service.get(path)
+            except (httpx.HTTPError, Unreachable):
+                progress.update(task, what="service not answering; trying again")
+                time.sleep(1.0)  # the service restarted or the network blinked
         progress.update(task, completed=run.get("progress") or 1.0, what=run["state"])
     return run
+
+
+def goes_on(run_id: int | None, rig: str | None) -> NoReturn:
+    """Ctrl-C while following: the run is the rig's, not this command's; say how to get back
+    to it, and end as an interrupted command does (130)."""
+    if run_id is None:
+        typer.echo("interrupted before the service answered; `lumenrig runs --state running` "
+                   "shows whether the run started", err=True)
+    else:
+        typer.echo("run %d goes on on %s; `lumenrig follow %d` to watch, `lumenrig abort %d` "
+                   "to stop" % (run_id, rig or "its rig", run_id, run_id), err=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def finish(final: dict) -> None:
+    """Print the summary JSON on stdout; end with 1 unless the run completed."""
+    typer.echo(json.dumps(final.get("summary"), indent=1))
+    if final["state"] == "interrupted":
+        fail("run %s is interrupted: rig %s has been out of reach past the run's host-loss "
+             "grace; the service records the run's true end if the board comes back"
+             % (final["id"], final["rig"]), 1)
+    if final["state"] != "completed":
+        fail("run %s ended %s: %s" % (final["id"], final["state"], final.get("error") or ""), 1)

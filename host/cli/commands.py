@@ -1,37 +1,58 @@
-"""The `lumenrig` command: serve, run, export, sim, analyze."""
+"""The `lumenrig` command: serve, sim, analyze and backup here; the client commands (run,
+follow, abort, export, runs, show, tag, note) in runs_cmds and find_cmds, on the same app."""
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from pydantic import ValidationError
 
+from host.cli import find_cmds, runs_cmds
+from host.cli.options import fail as _fail
 from host.runs.kinds import KIND_NAMES
+from host.settings import DEFAULT_DATA_DIR
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lumenrig: LED and emissive-film lifetime rig.")
+app.add_typer(runs_cmds.app)
+app.add_typer(find_cmds.app)
 
-DEFAULT_SERVER = "http://127.0.0.1:8000"
 KIND_CHOICES = " | ".join(KIND_NAMES)
+DISTRIBUTION = "lumenrig"  # pyproject.toml [project] name
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo("error: " + message, err=True)
-    raise typer.Exit(code)
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo("%s %s" % (DISTRIBUTION, version(DISTRIBUTION)))
+        except PackageNotFoundError:
+            _fail("%s is not installed in this Python (pip install -e .): no version to tell"
+                  % DISTRIBUTION, 1)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="print the installed version and exit")] = False) -> None:
+    """Options before the command: --version."""
 
 
 @app.command()
 def serve(
     rig: Annotated[Optional[list[str]], typer.Option("--rig", help="[NAME=]SPEC, repeatable")
                    ] = None,
-    db: Annotated[str, typer.Option(help="sqlite:///PATH or postgresql+psycopg://...")] = (
-        "sqlite:///data/lumenrig.sqlite"),
+    db: Annotated[str, typer.Option(
+        help="sqlite:///PATH or postgresql+psycopg://... (default: DATA_DIR/lumenrig.sqlite)",
+        show_default=False)] = "",
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    data_dir: Annotated[Path, typer.Option(help="token, SQLite and logs")] = Path("data"),
+    data_dir: Annotated[Path, typer.Option(
+        help="token, SQLite and logs (LUMENRIG_DATA_DIR sets the default)")] = DEFAULT_DATA_DIR,
 ) -> None:
     """Serve the API, live streams and dashboard for the given rigs."""
     from host.security import TokenError, is_loopback, load_or_create_token
@@ -89,106 +110,6 @@ def _check_database(url: str) -> None:
                                                   type(exc).__name__))
 
 
-def _parse_param(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise typer.BadParameter("expected key=value, got %r" % text)
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
-def _token() -> str | None:
-    token = os.environ.get("LUMENRIG_TOKEN")
-    if token:
-        return token
-    path = Path("data") / "token"
-    return path.read_text().strip() if path.exists() else None
-
-
-@app.command()
-def run(
-    kind: Annotated[str, typer.Argument(help=KIND_CHOICES)],
-    param: Annotated[Optional[list[str]], typer.Option("--param", "-p",
-                                                       help="key=value, repeatable")] = None,
-    rig: Annotated[str, typer.Option(help="rig name")] = "rig1",
-    server: Annotated[str, typer.Option(help="service URL")] = DEFAULT_SERVER,
-    follow: Annotated[bool, typer.Option(help="show progress until the run ends")] = True,
-) -> None:
-    """Start a run through the service, show its progress, print its summary."""
-    import httpx
-
-    from host.cli.client import follow_run
-
-    if kind not in KIND_NAMES:
-        _fail("kind must be one of %s, got %r" % (", ".join(KIND_NAMES), kind))
-    params = dict(_parse_param(p) for p in param or [])
-    token = _token()
-    if not token:
-        _fail("no token: set LUMENRIG_TOKEN or run from the folder holding data/token")
-    headers = {"Authorization": "Bearer " + token}
-    try:
-        response = httpx.post(server.rstrip("/") + "/api/runs", headers=headers, timeout=30,
-                              json={"kind": kind, "rig": rig, "params": params})
-    except httpx.HTTPError as exc:
-        _fail("cannot reach %s: %s" % (server, exc))
-    if response.status_code != 201:
-        _fail("%s: %s" % (response.status_code, response.json().get("detail", response.text)))
-    run_info = response.json()
-    typer.echo("run %s started on %s" % (run_info["id"], rig), err=True)
-    if not follow:
-        typer.echo(json.dumps(run_info, indent=1))
-        return
-    final = follow_run(server, run_info["id"], headers)
-    typer.echo(json.dumps(final.get("summary"), indent=1))
-    if final["state"] == "interrupted":
-        _fail("run %s is interrupted: rig %s has been out of reach past the run's host-loss "
-              "grace; the service records the run's true end if the board comes back"
-              % (final["id"], rig), 1)
-    if final["state"] != "completed":
-        _fail("run %s ended %s: %s" % (final["id"], final["state"], final.get("error") or ""), 1)
-
-
-@app.command()
-def export(
-    run_id: Annotated[int, typer.Argument(min=1)],
-    format: Annotated[str, typer.Option("--format", help="csv | json")] = "csv",
-    server: Annotated[str, typer.Option(help="service URL")] = DEFAULT_SERVER,
-    output: Annotated[Optional[Path], typer.Option("-o", help="file (default stdout)")] = None,
-) -> None:
-    """Write a run's export CSV (its metadata in `#` lines, then every sample; `analyze`
-    reads it back to the run's summary), or the run with its samples as JSON."""
-    import httpx
-
-    if format not in ("csv", "json"):
-        _fail("--format must be csv or json, got %r" % format)
-    token = _token()
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    base = server.rstrip("/") + "/api/runs/%d" % run_id
-    out = output.open("wb") if output else sys.stdout.buffer
-    try:
-        if format == "csv":
-            with httpx.stream("GET", base + "/export.csv", headers=headers, timeout=60) as r:
-                if r.status_code != 200:
-                    r.read()
-                    _fail("%s: %s" % (r.status_code, r.json().get("detail", r.text)))
-                for chunk in r.iter_bytes():
-                    out.write(chunk)
-        else:
-            meta = httpx.get(base, headers=headers, timeout=60)
-            if meta.status_code != 200:
-                _fail("%s: %s" % (meta.status_code, meta.json().get("detail", meta.text)))
-            samples = httpx.get(base + "/samples", headers=headers, timeout=300)
-            document = dict(meta.json(), samples=samples.json())
-            out.write(json.dumps(document).encode() + b"\n")
-    except httpx.HTTPError as exc:
-        _fail("cannot reach %s: %s" % (server, exc))
-    finally:
-        if output:
-            out.close()
-
-
 @app.command()
 def analyze(
     file: Annotated[Path, typer.Argument(help="CSV with a header row")],
@@ -219,6 +140,27 @@ def analyze(
     except INPUT_ERRORS as exc:
         _fail(str(exc))
     typer.echo(json.dumps(result, indent=1))
+
+
+@app.command()
+def backup(
+    target: Annotated[Path, typer.Argument(help="the copy to write (a new file)")],
+    db: Annotated[str, typer.Option(
+        help="the database to copy (default: DATA_DIR/lumenrig.sqlite)", show_default=False)
+                  ] = "",
+    data_dir: Annotated[Path, typer.Option(
+        help="the service's data folder (LUMENRIG_DATA_DIR sets the default)")
+                        ] = DEFAULT_DATA_DIR,
+) -> None:
+    """Copy the SQLite database to a new file, safely while the service is running."""
+    from host.settings import database_url_in
+    from host.store.backup import BackupError, backup_sqlite
+
+    try:
+        size_bytes = backup_sqlite(db or database_url_in(data_dir), target)
+    except BackupError as exc:
+        _fail(str(exc), 1)
+    typer.echo("%s (%.1f MB)" % (target, size_bytes / 1e6))
 
 
 @app.command()

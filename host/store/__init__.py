@@ -1,7 +1,6 @@
 """The host's store: rigs, runs, every sample, events and calibrations (SQLite or PostgreSQL)."""
 
 from host.store.columns import CSV_COLUMNS, SAMPLE_COLUMNS, SAMPLE_NAMES, json_rows
-from host.store.engine import DEFAULT_URL
 from host.store.errors import (
     CalibrationNotFound,
     InvalidRunUpdate,
@@ -23,7 +22,7 @@ from host.store.records import (
 from host.store.store import UNSET, Store
 
 __all__ = [
-    "CSV_COLUMNS", "DEFAULT_URL", "FINISHED_STATES", "RUN_KINDS", "RUN_STATES", "SAMPLE_COLUMNS",
+    "CSV_COLUMNS", "FINISHED_STATES", "RUN_KINDS", "RUN_STATES", "SAMPLE_COLUMNS",
     "SAMPLE_NAMES", "UNSET", "Calibration", "CalibrationNotFound", "Event", "InvalidRunUpdate", "RigBusy", "RigRecord",
     "RigNotFound",
     "Run", "RunNotFound", "SchemaVersionError", "Store", "StoreError", "json_rows",

@@ -1,4 +1,4 @@
-"""Opening the database: URL defaults, SQLite pragmas, JSON that both dialects accept."""
+"""Opening the database: SQLite pragmas, JSON that both dialects accept."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
-
-DEFAULT_URL = "sqlite:///data/lumenrig.sqlite"
 
 # WAL lets the API read while a run writes; NORMAL sync is durable across a process crash
 # (only a power cut can lose the last commits); the cache holds a run's recent pages.
@@ -50,13 +48,13 @@ def is_memory_sqlite(url: sa.URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def make_engine(url: str | sa.URL | None) -> sa.Engine:
+def make_engine(url: str | sa.URL) -> sa.Engine:
     """An engine for a SQLite file (its folder created) or in-memory DB, or PostgreSQL.
 
     PostgreSQL URLs use psycopg 3 (`postgresql+psycopg://user@host:port/db`; a bare
     `postgresql://` is read the same way).
     """
-    parsed = sa.make_url(url or DEFAULT_URL)
+    parsed = sa.make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed)

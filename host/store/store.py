@@ -53,12 +53,12 @@ UNSET: Any = _Unset()  # "leave as it is", where None means "clear"
 class Store:
     """Open (and create or upgrade) the database at url; close() when done.
 
-    url: `sqlite:///PATH` (default `sqlite:///data/lumenrig.sqlite`, relative to the
-    working directory, folder created), `sqlite://` (in memory, for tests), or
+    url: `sqlite:///PATH` (folder created; a service's is DATA_DIR/lumenrig.sqlite, see
+    host.settings), `sqlite://` (in memory, for tests), or
     `postgresql+psycopg://user@host:port/db`.
     """
 
-    def __init__(self, url: str | sa.URL | None = None) -> None:
+    def __init__(self, url: str | sa.URL) -> None:
         self._engine = make_engine(url)
         self.dialect: str = self._engine.dialect.name
         self.url: str = self._engine.url.render_as_string(hide_password=True)

@@ -4,7 +4,6 @@ rig (the MicroPython firmware behind a pty): start, follow, finish and abort run
 Screenshots (desktop and 390 px phone width) go to test-artifacts/.
 """
 
-import os
 import threading
 from typing import Self
 
@@ -17,7 +16,7 @@ from host.runs.kinds import KINDS
 from host.service import create_app
 from host.settings import RigSpec, Settings
 from host.store import Store
-from tests.support.browser import Browser, available, free_port, wait_until
+from tests.support.browser import Browser, free_port, wait_until
 from tests.support.paths import ARTIFACTS
 from tests.support.service_proc import AUTH, TOKEN, ServiceProcess
 
@@ -35,18 +34,6 @@ def service(tmp_path_factory):
     proc = ServiceProcess([RIG], f"sqlite:///{data / 'dashboard.sqlite'}", data).start()
     yield proc
     proc.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    missing = available()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing}: CI must provide Chromium", pytrace=False)
-        pytest.skip(f"{missing} (`make install` installs it)")
-    opened = Browser()
-    yield opened
-    opened.quit()
 
 
 @pytest.fixture

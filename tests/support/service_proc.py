@@ -68,6 +68,10 @@ class ServiceProcess:
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir / ("service-%d.log" % self.port)
 
+    def service_env(self) -> dict[str, str]:
+        """The service's environment: this one with the tests' token and self.env."""
+        return dict(os.environ, LUMENRIG_TOKEN=TOKEN, **self.env)
+
     def start(self, connect_timeout_s: float = 60) -> "ServiceProcess":
         argv = [str(LUMENRIG), "serve", "--db", self.db_url, "--port", str(self.port),
                 "--data-dir", str(self.data_dir)]
@@ -75,8 +79,7 @@ class ServiceProcess:
             argv += ["--rig", rig]
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, LUMENRIG_TOKEN=TOKEN, **self.env),
-                                     start_new_session=True)
+                                     env=self.service_env(), start_new_session=True)
         log.close()
 
         def ready():

@@ -8,17 +8,25 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from host.settings import Settings, default_data_dir
 from host.store import SchemaVersionError, Store
 from host.store.tables import SCHEMA_VERSION
 from tests.conftest import sample_columns
 
 
-def test_default_url_is_a_sqlite_file_under_data(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    with Store() as store:
+def test_a_service_without_a_url_keeps_its_sqlite_file_in_its_data_dir(tmp_path):
+    settings = Settings(data_dir=tmp_path / "lab", token="t" * 32)
+    with Store(settings.db_url) as store:
         assert store.dialect == "sqlite"
         store.upsert_rig("rig1", "sim:G1")
-    assert (tmp_path / "data" / "lumenrig.sqlite").is_file()
+    assert (tmp_path / "lab" / "lumenrig.sqlite").is_file()
+
+
+def test_the_default_data_dir_follows_lumenrig_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("LUMENRIG_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert default_data_dir() == tmp_path / "elsewhere"
+    monkeypatch.delenv("LUMENRIG_DATA_DIR")
+    assert default_data_dir().name == "lumenrig" and default_data_dir().is_absolute()
 
 
 def test_sqlite_file_uses_wal_and_foreign_keys(sqlite_url):

@@ -1,5 +1,7 @@
-// The dashboard's entry: hash routes (#/ the overview, #/runs/42 a run) and the token status.
+// The dashboard's entry: hash routes (#/ the overview, #/runs/42 a run, #/compare?runs=1,4 a
+// comparison) and the token status.
 
+import { showCompare } from "./compare.js";
 import { el, fill } from "./dom.js";
 import { showOverview } from "./overview.js";
 import { showRun } from "./runpage.js";
@@ -15,9 +17,12 @@ function navigate(hash) {
 
 function route() {
   leave();
-  const match = location.hash.match(/^#\/runs\/(\d+)$/);
+  const hash = location.hash;
+  const run = hash.match(/^#\/runs\/(\d+)$/);
   window.scrollTo(0, 0);
-  leave = match ? showRun(root, Number(match[1])) : showOverview(root, { navigate });
+  if (run) leave = showRun(root, Number(run[1]));
+  else if (/^#\/compare(\?|$)/.test(hash)) leave = showCompare(root, hash);
+  else leave = showOverview(root, { navigate });
 }
 
 function tokenStatus() {

@@ -1,15 +1,14 @@
-// The overview: every rig's state and link health, the start-a-run form, the runs list.
+// The overview: every rig's state and link health, the start-a-run form, the runs list
+// (runstable.js).
 
 import { api } from "./api.js";
-import { DASH, duration, el, fill, isNum, num, si, when } from "./dom.js";
+import { DASH, duration, el, fill, isNum, num, si } from "./dom.js";
+import { badge } from "./runfacts.js";
 import { renderRunForm } from "./runform.js";
+import { runsList } from "./runstable.js";
 
 const RIGS_MS = 2000;
 const RUNS_MS = 3000;
-
-function badge(text, tone) {
-  return el("span", { class: `badge ${tone}` }, text);
-}
 
 function onOff(value, on = "on", off = "off", bad = false) {
   if (value === undefined || value === null) return badge("?", "muted");
@@ -73,48 +72,15 @@ function rigCard(rig) {
       ])));
 }
 
-/** The one-line result of a finished run: from a list item's figures or a run's summary. */
-export function headline(run) {
-  const s = run.figures || run.summary || {};
-  if (run.kind === "lifetime") {
-    if (isNum(s.t50_s)) return `T50 ${duration(s.t50_s)}`;
-    if (isNum(s.t50_fit_s)) return `T50 ≈ ${duration(s.t50_fit_s)} (fit)`;
-  } else if (run.kind === "photostability" && isNum(s.final_fraction)) {
-    return `PL ends at ${num(s.final_fraction)} (min ${num(s.min_fraction)})`;
-  } else if (run.kind === "jvl" && isNum(s.ce_max_cd_a)) {
-    return `CE max ${num(s.ce_max_cd_a)} cd/A${isNum(s.eqe_max_pct) ? ` · EQE max ${num(s.eqe_max_pct)} %` : ""}`;
-  }
-  return run.error || "";
-}
-
-export function stateBadge(state) {
-  const tone = { completed: "good", running: "run", queued: "muted", interrupted: "warn",
-    aborted: "warn", failed: "bad" };
-  return badge(state, tone[state] || "muted");
-}
-
-function runsTable(runs) {
-  if (!runs.length) return el("p", { class: "muted" }, "No runs yet: start one above.");
-  return el("div", { class: "table-wrap" }, el("table", { class: "runs" },
-    el("thead", {}, el("tr", {}, ["run", "kind", "rig", "state", "progress", "started", "result"]
-      .map((h) => el("th", {}, h)))),
-    el("tbody", {}, runs.map((run) => el("tr", { dataset: { run: run.id } },
-      el("td", {}, el("a", { href: `#/runs/${run.id}` }, `#${run.id}`)),
-      el("td", {}, run.kind), el("td", {}, run.rig), el("td", {}, stateBadge(run.state)),
-      el("td", {}, `${Math.round((run.progress || 0) * 100)} %`),
-      el("td", {}, when(run.started_at || run.created_at)),
-      el("td", {}, headline(run)))))));
-}
-
 /** Render the overview into `root`; returns a function that stops its polling. */
 export function showOverview(root, { navigate }) {
   const rigsBox = el("div", { class: "cards", id: "rigs" }, el("p", { class: "muted" }, "loading rigs…"));
   const formBox = el("div", { id: "run-form-box" }, el("p", { class: "muted" }, "loading the form…"));
-  const runsBox = el("div", { id: "runs" }, el("p", { class: "muted" }, "loading runs…"));
+  const runs = runsList({ navigate });
   fill(root,
     el("section", {}, el("h2", {}, "Rigs"), rigsBox),
     el("section", { class: "card", id: "new-run" }, el("h2", {}, "Start a run"), formBox),
-    el("section", {}, el("h2", {}, "Runs"), runsBox));
+    el("section", {}, el("h2", {}, "Runs"), runs.node));
   let stopped = false;
   const timers = [];
   const every = (ms, job) => {
@@ -135,13 +101,6 @@ export function showOverview(root, { navigate }) {
       return [];
     }
   };
-  const loadRuns = async () => {
-    try {
-      fill(runsBox, runsTable((await api("/api/runs?limit=50")).runs));
-    } catch (e) {
-      fill(runsBox, el("p", { class: "form-error" }, `runs: ${e.message}`));
-    }
-  };
   (async () => {
     const rigs = await loadRigs();
     try {
@@ -151,7 +110,7 @@ export function showOverview(root, { navigate }) {
     }
     timers.push(setTimeout(() => every(RIGS_MS, loadRigs), RIGS_MS));
   })();
-  every(RUNS_MS, loadRuns);
+  every(RUNS_MS, runs.load);
   return () => {
     stopped = true;
     timers.forEach(clearTimeout);

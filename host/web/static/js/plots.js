@@ -10,7 +10,7 @@ export function plottingAvailable() {
   return typeof window.Plotly === "object" && typeof window.Plotly.react === "function";
 }
 
-function baseLayout(xTitle, yTitle, extra = {}) {
+export function baseLayout(xTitle, yTitle, extra = {}) {
   return {
     margin: { l: 58, r: 14, t: 10, b: 46 },
     xaxis: { title: { text: xTitle }, zeroline: false, automargin: true },
@@ -128,7 +128,9 @@ export function figures(run, series, live) {
 
 /** Draw (or redraw in place) each figure into a child of `container`. */
 export function draw(container, figs) {
-  for (const fig of figs) {
+  // Every box first, then the plots: a plot drawn while it was the grid's only box would keep
+  // that full width after its neighbours arrive (plotly resizes on window resizes only).
+  const boxes = figs.map((fig) => {
     let box = container.querySelector(`[data-figure="${fig.id}"]`);
     if (!box) {
       box = document.createElement("figure");
@@ -137,6 +139,13 @@ export function draw(container, figs) {
       box.append(document.createElement("figcaption"), document.createElement("div"));
       container.append(box);
     }
+    return box;
+  });
+  for (const box of container.querySelectorAll("[data-figure]")) {
+    if (!figs.some((f) => f.id === box.dataset.figure)) box.remove();
+  }
+  figs.forEach((fig, i) => {
+    const box = boxes[i];
     box.querySelector("figcaption").textContent = fig.title;
     box.dataset.points = String(fig.points);
     box.dataset.marker = fig.marker || "";
@@ -144,10 +153,7 @@ export function draw(container, figs) {
     div.className = "plot-area";
     if (plottingAvailable()) window.Plotly.react(div, fig.traces, fig.layout, CONFIG);
     else div.textContent = "plotly.js is not available: run `make install` (the dashboard's other parts still work)";
-  }
-  for (const box of container.querySelectorAll("[data-figure]")) {
-    if (!figs.some((f) => f.id === box.dataset.figure)) box.remove();
-  }
+  });
 }
 
 /** Release the plots in `container` (plotly keeps window listeners until purged). */

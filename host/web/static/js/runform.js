@@ -1,21 +1,13 @@
 // The start-a-run form, built from the API's own schema (/openapi.json): the kinds, each
-// kind's parameters, their defaults and limits. The browser checks nothing itself: the API
-// does, and its message is shown beside the form.
+// kind's parameters, their defaults and limits, and the run's labels (labelfields.js). The
+// browser checks nothing itself: the API does, and its message is shown beside the form.
 
 import { api } from "./api.js";
 import { el, fill } from "./dom.js";
+import { labelFieldset, labelSpecs, labelValues } from "./labelfields.js";
+import { loadOpenApi, resolve } from "./openapi.js";
 
 const MAIN_FIELDS = 6; // a lifetime's four drives, its stop fraction and duration
-let schemaPromise = null;
-
-function resolve(openapi, node) {
-  let current = node;
-  while (current && current.$ref) {
-    const path = current.$ref.replace(/^#\//, "").split("/");
-    current = path.reduce((obj, key) => obj[key], openapi);
-  }
-  return current;
-}
 
 function limitsText(s) {
   const low = s.exclusiveMinimum !== undefined ? `${s.exclusiveMinimum} <`
@@ -57,15 +49,11 @@ export function runKinds(openapi) {
   });
 }
 
-export function loadRunKinds() {
-  if (!schemaPromise) {
-    schemaPromise = fetch("/openapi.json").then((r) => {
-      if (!r.ok) throw new Error(`/openapi.json: ${r.status}`);
-      return r.json();
-    }).then(runKinds);
-    schemaPromise.catch(() => { schemaPromise = null; });
-  }
-  return schemaPromise;
+/** The labels' fields, from the first kind's request (every kind's carries the same). */
+export function runLabels(openapi) {
+  const body = openapi.paths["/api/runs"].post.requestBody.content["application/json"].schema;
+  const first = Object.values(body.discriminator.mapping)[0];
+  return labelSpecs(openapi, resolve(openapi, { $ref: first }));
 }
 
 function field(kind, p) {
@@ -94,7 +82,10 @@ function valueOf(input) {
 
 /** Build the form into `container`; `onStarted(run)` is called with the API's 201 body. */
 export async function renderRunForm(container, rigNames, onStarted) {
-  const kinds = await loadRunKinds();
+  const openapi = await loadOpenApi();
+  const kinds = runKinds(openapi);
+  const labels = runLabels(openapi);
+  const labelBox = labelFieldset(labels);
   const error = el("p", { class: "form-error", id: "run-form-error", role: "alert",
     "aria-live": "polite" });
   const kindSelect = el("select", { name: "kind", id: "run-kind" },
@@ -124,7 +115,7 @@ export async function renderRunForm(container, rigNames, onStarted) {
     el("div", { class: "row" },
       el("div", { class: "field" }, el("label", { for: "run-kind" }, "kind"), kindSelect),
       el("div", { class: "field" }, el("label", { for: "run-rig" }, "rig"), rigSelect)),
-    sets, el("div", { class: "actions" }, submit), error);
+    labelBox, sets, el("div", { class: "actions" }, submit), error);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
@@ -137,7 +128,8 @@ export async function renderRunForm(container, rigNames, onStarted) {
     submit.disabled = true;
     try {
       const run = await api("/api/runs", { method: "POST",
-        body: { kind: kindSelect.value, rig: rigSelect.value, params } });
+        body: { kind: kindSelect.value, rig: rigSelect.value, params,
+          ...labelValues(labelBox, labels) } });
       onStarted(run);
     } catch (e) {
       error.textContent = e.message;

@@ -3,7 +3,7 @@
 import { api, download, readsNeedAuth } from "./api.js";
 import { DASH, duration, el, fill, isNum, num, when } from "./dom.js";
 import { isFinished, RunFeed } from "./live.js";
-import { headline, stateBadge } from "./overview.js";
+import { headline, stateBadge } from "./runfacts.js";
 import { draw, figures, purge } from "./plots.js";
 
 const REDRAW_MS = 300;

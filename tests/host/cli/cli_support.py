@@ -1,0 +1,54 @@
+"""The `lumenrig` client commands as a user runs them: a subprocess with a chosen environment
+and folder, and a service that keeps its generated token in its data folder."""
+
+import os
+import select
+import subprocess
+from pathlib import Path
+
+from tests.support.service_proc import LUMENRIG, ServiceProcess
+
+# What the CLI reads from the environment; each test says which of these it has.
+CLI_ENV = ("LUMENRIG_TOKEN", "LUMENRIG_DATA_DIR")
+
+
+def cli_env(**given: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CLI_ENV}
+    env.update(given)
+    return env
+
+
+def lumenrig(*args: str, env: dict[str, str], cwd: Path | None = None,
+             timeout_s: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LUMENRIG), *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=timeout_s)
+
+
+def start_lumenrig(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([str(LUMENRIG), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def first_stderr_line(proc: subprocess.Popen, timeout_s: float = 30) -> str:
+    """The command's first line on stderr, or fail after timeout_s (never hang the suite)."""
+    ready, _, _ = select.select([proc.stderr], [], [], timeout_s)
+    assert ready, "no line on stderr within %.0f s" % timeout_s
+    line = proc.stderr.readline()
+    assert line, "the command ended before it said anything: %r" % (proc.communicate(),)
+    return line
+
+
+class TokenFileService(ServiceProcess):
+    """`lumenrig serve` without LUMENRIG_TOKEN: it generates a token into its data folder,
+    which the CLI must find there (`token` reads it)."""
+
+    def service_env(self) -> dict[str, str]:
+        return cli_env(**self.env)
+
+    @property
+    def token(self) -> str:
+        return (self.data_dir / "token").read_text().strip()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": "Bearer " + self.token}
