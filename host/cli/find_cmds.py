@@ -48,6 +48,11 @@ def list_runs(
         "--tag", help="runs with every one given, repeatable", show_default=False)] = None,
     q: Annotated[Optional[str], typer.Option(
         "--q", help="text in the device, operator, notes or tags", show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option(
+        help="created at or after this ISO 8601 time (no zone: UTC)", show_default=False)
+                     ] = None,
+    until: Annotated[Optional[str], typer.Option(
+        help="created before this ISO 8601 time (no zone: UTC)", show_default=False)] = None,
     archived: Annotated[bool, typer.Option(help="list only archived runs")] = False,
     limit: Annotated[int, typer.Option(min=1, help="at most this many runs")] = 50,
     as_json: AsJson = False,
@@ -57,7 +62,8 @@ def list_runs(
 ) -> None:
     """List runs, newest first: id, kind, rig, state, device, tags, headline result."""
     filters = {"kind": kind.value if kind else None, "state": state, "rig": rig,
-               "tag": tag or None, "q": q, "archived": "true" if archived else None}
+               "tag": tag or None, "q": q, "since": since, "until": until,
+               "archived": "true" if archived else None}
     params = {name: value for name, value in filters.items() if value is not None}
     service = connect(server, token, data_dir)
     runs: list[dict] = []

@@ -288,7 +288,7 @@ class RigLink:
     def _on_reply(self, msg: Any) -> None:
         pending = self._table.get(msg.cmd_id)
         if msg.msg_id == schema.STATUS:
-            self._view.saw_status(msg)
+            self._view.saw_status(msg, time.monotonic())
             self._dispatch.put(deliveries.StatusSeen(self.name, msg))
         if pending is None:
             self._stats.add("late_replies")  # answer to an earlier try of a finished command

@@ -43,6 +43,7 @@ class DeviceView:
         self.last_sample: np.ndarray | None = None  # one record, converted when asked
         self.heartbeat_at: float | None = None
         self.sample_at: float | None = None
+        self.status_at: float | None = None
 
     def saw_hello(self, hello: Any) -> None:
         self.hello = hello
@@ -54,8 +55,9 @@ class DeviceView:
         self.next_seq, self.next_event_seq = heartbeat.next_seq, heartbeat.next_event_seq
         self.heartbeat_at = now
 
-    def saw_status(self, status: Any) -> None:
+    def saw_status(self, status: Any, now: float) -> None:
         self.last_status = status
+        self.status_at = now
         self.state, self.mode, self.run_key = status.state, status.mode, status.run_key
         self.flags = status.flags
 
@@ -92,4 +94,27 @@ class DeviceView:
             "last_sample_age_s": None if self.sample_at is None else round(now - self.sample_at, 3),
             "heartbeat_age_s": (None if self.heartbeat_at is None
                                 else round(now - self.heartbeat_at, 3)),
+            "status_age_s": None if self.status_at is None else round(now - self.status_at, 3),
+            "ambient": self._ambient(now, "ambient" in capabilities),
         }
+
+    def _ambient(self, now: float, sensed: bool) -> dict[str, Any] | None:
+        """Temperature and humidity from the newest of the last sample (during a run) and
+        the last STATUS (an idle rig is asked every few seconds), with its age; None on a
+        board without the sensor or before any reading."""
+        if not sensed:
+            return None
+        readings = []  # (when, temperature_cc, humidity_cpct, source)
+        if self.last_status is not None and self.status_at is not None:
+            status = self.last_status
+            readings.append((self.status_at, status.temperature_cc, status.humidity_cpct,
+                             "status"))
+        if self.last_sample is not None and self.sample_at is not None:
+            sample = self.last_sample[0]
+            readings.append((self.sample_at, int(sample["temperature_cc"]),
+                             int(sample["humidity_cpct"]), "sample"))
+        if not readings:
+            return None
+        at, temperature_cc, humidity_cpct, source = max(readings, key=lambda r: r[0])
+        return {"temperature_c": temperature_cc / 100, "humidity_pct": humidity_cpct / 100,
+                "age_s": round(now - at, 3), "source": source}

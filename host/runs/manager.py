@@ -16,6 +16,7 @@ The manager only puts the parts together; each has one job:
   orphans    runs a board holds that this service did not start
   reconnect  a rig's run settled with its board after a handshake
   following  each rig's link deliveries, in order, to the part they concern
+  idlestatus idle rigs asked for their STATUS (ambient readings) every few seconds
 """
 
 import asyncio
@@ -25,6 +26,7 @@ from host.live.fanout import Hub
 from host.rigs import Rig
 from host.runs.book import RunBook
 from host.runs.following import LinkFollower
+from host.runs.idlestatus import ask_idle_rigs
 from host.runs.labels import RunLabels
 from host.runs.lifecycle import Lifecycle
 from host.runs.orphans import Orphans
@@ -59,6 +61,7 @@ class RunManager:
             rig.link.start()  # after the queue listens: no Connected is missed
         self._tasks.append(asyncio.create_task(self.lifecycle.watch_links(),
                                                name="link-watch"))
+        self._tasks.append(asyncio.create_task(ask_idle_rigs(self.book), name="idle-status"))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -191,6 +191,12 @@ def test_overview_shows_the_rig_and_fits_a_phone(page, service):
     for label in ("output", "shutter", "interlock", "ambient", "frames", "CRC errors", "gaps",
                   "resends"):
         assert label in text, label
+    _wait_rig_idle(service)
+    wait_until(lambda: "°C" in page.text(card) and "%RH" in page.text(card), 30,
+               "the idle rig's temperature and humidity")
+    # Idle: the output's reading is the last run's, greyed and titled as such.
+    assert "last run" in page.js(
+        "return document.querySelector(arguments[0]).title", card + " .reading.stale")
     page.screenshot(ARTIFACTS / "dashboard-overview-desktop.png")
     page.viewport(*PHONE, mobile=True)
     assert page.js("return window.innerWidth") == PHONE[0]

@@ -212,7 +212,7 @@ def test_the_host_names_the_fault_the_device_reports():
                             exc.run_key, exc.t_s, exc.t_us, exc.value, exc.state, False)
     assert _event_text(delivered) == "exception: i2c fault"
     view = DeviceView()
-    view.saw_status(wire.decode(schema.STATUS, bed.bodies(schema.STATUS)[-1]))
+    view.saw_status(wire.decode(schema.STATUS, bed.bodies(schema.STATUS)[-1]), 0.0)
     assert view.as_dict(now=0.0)["fault"] == "i2c"
 
 

@@ -171,6 +171,17 @@ def test_an_unreachable_service_exits_1_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_runs_since_and_until_split_the_runs_at_a_creation_time(service, runs):
+    first_new = httpx.get("%s/api/runs/%d" % (service.url, runs["lifetime"])).json()
+    since = json.loads(_cli(service, "runs", "--json", "--since", first_new["created_at"]).stdout)
+    assert sorted(run["id"] for run in since) == sorted(runs.values())
+    until = json.loads(_cli(service, "runs", "--json", "--until", first_new["created_at"],
+                            "--limit", "500").stdout)
+    assert not {run["id"] for run in until} & set(runs.values()) and len(until) == SEEDED
+    refused = _cli(service, "runs", "--since", "last tuesday")
+    assert refused.returncode == 2 and "since" in refused.stderr
+
+
 def test_bad_flag_values_get_typers_own_error():
     for args, message in ((("runs", "--kind", "film"), "Invalid value for '--kind'"),
                           (("show", "two"), "Invalid value for 'run_id'")):

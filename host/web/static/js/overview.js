@@ -9,21 +9,36 @@ import { runsList } from "./runstable.js";
 
 const RIGS_MS = 2000;
 const RUNS_MS = 3000;
+// A reading older than this is shown greyed, with its age: the device samples a run at least
+// every few seconds, and the service asks an idle rig for its ambient every 5 s.
+const READING_STALE_S = 30;
+const AMBIENT_STALE_S = 20;
 
 function onOff(value, on = "on", off = "off", bad = false) {
   if (value === undefined || value === null) return badge("?", "muted");
   return value ? badge(on, bad ? "bad" : "good") : badge(off, bad ? "good" : "muted");
 }
 
-/** The latest reading in physical units: the device's raw last sample (names carry units). */
+/** The output's latest reading in physical units, from the device's raw last sample. */
 function reading(rig) {
   const raw = (rig.device || {}).last_sample;
-  if (raw) {
-    return { voltage_v: raw.voltage_mv / 1e3, current_a: raw.current_na * 1e-9,
-      temperature_c: raw.temperature_cc / 100, humidity_pct: raw.humidity_cpct / 100,
-      age_s: rig.device.last_sample_age_s };
-  }
-  return rig.last_sample || {};
+  if (!raw) return {};
+  return { voltage_v: raw.voltage_mv / 1e3, current_a: raw.current_na * 1e-9,
+    age_s: rig.device.last_sample_age_s };
+}
+
+/** value, greyed and marked with its age when stale (why: say what it is, not just that). */
+function aged(value, ageS, stale, why) {
+  const age = isNum(ageS) ? ` (${duration(ageS)} ago)` : "";
+  return el("span", { class: stale ? "reading stale" : "reading", title: stale ? why + age : "" },
+    value, stale ? age : "");
+}
+
+function ambientText(device) {
+  const ambient = device.ambient;
+  if (!ambient) return (device.capabilities || []).includes("ambient") ? DASH : "no sensor";
+  return aged(`${num(ambient.temperature_c)} °C · ${num(ambient.humidity_pct)} %RH`,
+    ambient.age_s, !(ambient.age_s < AMBIENT_STALE_S), "not read lately");
 }
 
 function dl(pairs) {
@@ -39,22 +54,25 @@ function rigCard(rig) {
   const interlock = flags.interlock_ok === undefined ? badge("?", "muted")
     : flags.interlock_ok ? badge("closed (safe)", "good") : badge("OPEN", "bad");
   const running = rig.active_run !== null && rig.active_run !== undefined;
+  const outputStale = !running || !(r.age_s < READING_STALE_S);
   return el("article", { class: "card rig", dataset: { rig: rig.name } },
     el("header", {},
       el("h3", {}, rig.name),
       rig.connected ? badge("connected", "good") : badge("not connected", "bad"),
       running ? el("a", { class: "badge run", href: `#/runs/${rig.active_run}` },
         `running run ${rig.active_run}`) : badge(device.state || "unknown", "muted")),
-    el("p", { class: "spec" }, rig.spec, rig.simulator ? ` (simulated ${rig.simulator.preset}, ×${rig.simulator.accel})` : "",
+    el("p", { class: "spec" }, rig.spec, rig.simulator ? ` (simulated ${rig.simulator.preset}, ×${rig.simulator.accel ?? "max"})` : "",
       device.firmware_version ? ` · firmware ${device.firmware_version}` : "",
       !rig.connected && device.detail ? ` · ${device.detail}` : ""),
     dl([
       ["state", `${device.state || DASH}${device.mode && device.mode !== "none" ? ` (${device.mode})` : ""}`],
-      ["output", el("span", {}, onOff(flags.output_on), " ", si(r.voltage_v, "V"), " · ", si(r.current_a, "A"))],
+      ["output", el("span", {}, onOff(flags.output_on), " ",
+        aged(`${si(r.voltage_v, "V")} · ${si(r.current_a, "A")}`, r.age_s, outputStale,
+          running ? "no sample lately" : "the last run's last reading"))],
       ["shutter", onOff(flags.shutter_open, "open", "closed")],
       ["laser", onOff(flags.laser_on, "on", "off", true)],
       ["interlock", interlock],
-      ["ambient", `${num(r.temperature_c)} °C · ${num(r.humidity_pct)} %RH`],
+      ["ambient", ambientText(device)],
       ["last sample", isNum(r.age_s) ? `${duration(r.age_s)} ago` : DASH],
     ]),
     el("details", { class: "link", open: true },
