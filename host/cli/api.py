@@ -101,3 +101,7 @@ class Service:
     def patch(self, path: str, **kwargs: Any) -> Any:
         self.need_token()
         return self.request("PATCH", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        self.need_token()
+        return self.request("PUT", path, **kwargs)

@@ -1,5 +1,6 @@
 """The `lumenrig` command: serve, sim, analyze and backup here; the client commands (run,
-follow, abort, export, runs, show, tag, note) in runs_cmds and find_cmds, on the same app."""
+follow, abort, export, runs, show, tag, note, calibrate) in runs_cmds, find_cmds and
+calibrate_cmds, on the same app."""
 
 import json
 import os
@@ -9,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-from host.cli import find_cmds, runs_cmds
+from host.cli import calibrate_cmds, find_cmds, runs_cmds
 from host.cli.options import fail as _fail
 from host.runs.kinds import KIND_NAMES
 from host.settings import DEFAULT_DATA_DIR
@@ -18,6 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="lumenrig: LED and emissive-film lifetime rig.")
 app.add_typer(runs_cmds.app)
 app.add_typer(find_cmds.app)
+app.add_typer(calibrate_cmds.app)
 
 KIND_CHOICES = " | ".join(KIND_NAMES)
 DISTRIBUTION = "lumenrig"  # pyproject.toml [project] name
