@@ -6,7 +6,14 @@ MPY := $(VENV)/bin/micropython
 STAMP := $(VENV)/.installed
 PORT ?= /dev/ttyACM0
 
-.PHONY: install system-deps run test test-fast typecheck lint bench sim flash clean
+# The precompiled firmware (hil_sim/fwbuild.py, docs/firmware-build.md): what `make flash`
+# copies to the Pico and what the simulator runs; the launcher also rebuilds what is stale.
+FW_BUILD := build/firmware
+# (the folders too: a deleted module changes its folder's mtime, and its .mpy must go)
+FW_SOURCES := firmware/main.py $(shell find firmware/lumenfw protocol -name '*.py' 2>/dev/null) \
+	$(shell find firmware/lumenfw protocol -type d -not -name __pycache__ 2>/dev/null)
+
+.PHONY: install system-deps run test test-fast typecheck lint bench sim firmware flash clean
 
 install: $(STAMP)
 
@@ -40,8 +47,14 @@ bench: install
 sim: install
 	$(VENV)/bin/lumenrig sim --device G1
 
-flash: install
+firmware: build/.firmware-made
+
+build/.firmware-made: $(FW_SOURCES) $(STAMP)
+	$(PY) -m hil_sim.fwbuild $(FW_BUILD)
+	touch $@
+
+flash: firmware
 	bash scripts/flash.sh $(PORT)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache build

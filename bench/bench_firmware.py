@@ -1,4 +1,5 @@
-"""Firmware figures on the MicroPython unix port: heap allocated per sample, loop cost, heap in use.
+"""Firmware figures on the MicroPython unix port: heap allocated per sample, loop cost, heap in use,
+and the precompiled firmware's RAM: what its import keeps, and its peak in each run kind.
 
 The real firmware (lumenfw.device.Device on hil_sim's SimBoard) runs a constant-voltage run at
 1 s sampling with frozen physics (the simulated chips answer from fixed registers, so what
@@ -15,8 +16,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hil_sim import fwbuild
+from hil_sim.launcher import MICROPYPATHS
 from hil_sim.optics import pd_amps_per_cd_m2
+from tests.support.fw_harness import START_RUN_DEFAULTS
+from tests.support.fw_runs import RUNS
 from tests.support.mpy import run_micropython
+
+# The heap MicroPython 1.2x leaves a plain Pico (RP2040): what the rp2 port's linker script
+# (ports/rp2/memmap_mp_rp2040.ld, __GcHeapStart..__GcHeapEnd) keeps of the 256 kB main SRAM
+# after .data (gc.c, vm.c, parse.c run from RAM), .bss and the C heap; gc.mem_free() at a
+# fresh REPL reports about this much (less on a Pico W, whose network stack takes RAM). A
+# figure to compare with, not measured here: there is no board on this machine.
+PICO_FREE_HEAP_BYTES = 190 * 1024
 
 SCRIPT = """
 import gc, json, time
@@ -130,6 +142,202 @@ print(json.dumps(measure()))
 """
 
 
+# The precompiled firmware's RAM, in a VM of its own on the build (hil_sim/fwbuild.py): the
+# heap its imports keep (main.py's module list, as the Pico's boot imports them), and, when
+# a run is given, the highest heap in use during that run on a SimBoard with real physics.
+# gc stays disabled (gc.collect() still collects) and the heap is collected after every
+# loop pass that allocated, so each pass starts from live heap alone: live heap + what the
+# pass allocated is what was in use at its end. The simulator's share is subtracted: its
+# modules, bench and board (everything built before the firmware's Device), and whatever
+# it allocates during a pass, counted by wrapping every call the firmware makes into it
+# (the board's methods, the I2C bus, the pins) at class level before anything is built.
+HEAP_SCRIPT = """
+import sys
+if "" in sys.path:
+    sys.path.remove("")  # the build, not the sources in the working folder
+import gc, json
+
+NONE = object()
+ACCT = [0, 0]  # nesting depth of simulator calls, bytes they allocated
+
+
+def charged(f):
+    # f with what it allocates counted in ACCT[1]; positional arguments only, no tuple.
+    def call(self, a=NONE, b=NONE, c=NONE):
+        ACCT[0] += 1
+        before = gc.mem_alloc()
+        try:
+            if a is NONE:
+                result = f(self)
+            elif b is NONE:
+                result = f(self, a)
+            elif c is NONE:
+                result = f(self, a, b)
+            else:
+                result = f(self, a, b, c)
+        finally:
+            ACCT[0] -= 1
+        if ACCT[0] == 0:
+            ACCT[1] += gc.mem_alloc() - before
+        return result
+    return call
+
+
+def charge_simulator():
+    from hil_sim.board import SimBoard
+    from hil_sim.gpio import ControlFilePin, SimPin, SourcePin
+    from hil_sim.i2c import SimI2C
+    for cls, names in (
+            # (its clock readings are small ints, its link the HostLink below: nothing
+            # to allocate)
+            (SimBoard, ("sleep_us", "idle_us", "feed_watchdog")),
+            (SimI2C, ("readfrom_mem_into", "writeto_mem", "writeto", "readfrom_into",
+                      "scan")),
+            (SimPin, ("value", "on", "off")), (SourcePin, ("value",)),
+            (ControlFilePin, ("value",))):
+        for name in names:
+            setattr(cls, name, charged(getattr(cls, name)))
+
+
+def firmware_files():
+    from lumenfw import board
+    from protocol import schema
+    return [board.__file__, schema.__file__]
+
+
+def measure(run):
+    gc.collect()
+    base = gc.mem_alloc()
+    import main
+    for name in main._FIRMWARE_MODULES:
+        __import__(name)
+    gc.collect()
+    out = {"import": gc.mem_alloc() - base, "files": firmware_files()}
+    if run is None:
+        return out
+    preset, seed, fields = run
+    charge_simulator()
+    from hil_sim.board import SimBoard
+    from hil_sim.physics.bench import Bench
+    from lumenfw.device import Device
+    from protocol import frame, messages, schema
+
+    class HostLink:
+        # Hands the device its HELLO and START_RUN, drops what the device writes.
+        def __init__(self, queued):
+            self.queued = queued
+            self.sent = 0
+
+        def read_into(self, buf):
+            queued = self.queued
+            n = min(len(buf), len(queued) - self.sent)
+            for i in range(n):  # no slices: nothing allocated
+                buf[i] = queued[self.sent + i]
+            self.sent += n
+            return n
+
+        def write(self, buf, n):
+            pass
+
+        def wait(self, timeout_ms):
+            return False
+
+    head = tuple(fields[name] for name in messages.field_names(schema.START_RUN))
+    link = HostLink(
+        frame.build(schema.HELLO, 0, messages.pack(schema.HELLO, (7, schema.SCHEMA_HASH, 1)))
+        + frame.build(schema.START_RUN, 1, messages.pack(schema.START_RUN, head)))
+    board = SimBoard(Bench(preset, seed, PD[preset]), accel=1000000, link=link)
+    gc.collect()
+    simulator = gc.mem_alloc() - base - out["import"]
+    device = Device(board)
+    device.boot()
+    ctrl = device.ctrl
+    peak = peak_pass = passes = collects = 0
+    started = False
+    gc.collect()
+    live = gc.mem_alloc()
+    gc.disable()
+    while True:
+        device.step_safely()
+        device.sleep_safely()
+        passes += 1
+        firmware = gc.mem_alloc() - ACCT[1]  # the simulator's garbage since the collection out
+        if firmware > peak:
+            peak = firmware
+            peak_pass = passes
+        if firmware != live or ACCT[1] > 32768:
+            gc.collect()
+            collects += 1
+            live = gc.mem_alloc()
+            ACCT[1] = 0
+        if ctrl.state == schema.STATE_RUNNING:
+            started = True
+        elif started:
+            break
+    gc.enable()
+    out.update(peak=peak - base - simulator, peak_pass=peak_pass, simulator=simulator,
+               passes=passes, collects=collects, stop_reason=ctrl.stop_reason,
+               t_s=ctrl.clock.t_s)
+    return out
+
+
+print(json.dumps(measure(RUN)))
+"""
+
+
+def measure_heap(kind: str | None = None, heap: str = "448k") -> dict[str, Any]:
+    """The precompiled firmware's heap (HEAP_SCRIPT, in bytes): "import", "files" (where
+    lumenfw and protocol came from), and with a run kind of tests.support.fw_runs.RUNS also
+    "peak" (firmware share), "peak_pass" (loop pass it was reached in, from 1),
+    "simulator" (its share, subtracted), "passes", "stop_reason", "t_s". The build is brought
+    up to date first."""
+    fwbuild.build()
+    run = None
+    pd = {}
+    if kind is not None:
+        program = RUNS[kind]
+        fields = dict(START_RUN_DEFAULTS, cmd_id=1, run_key=7, **program.fields)
+        run = (program.preset, program.seed, fields)
+        pd = {program.preset: pd_amps_per_cd_m2(program.preset)}
+    source = HEAP_SCRIPT.replace("PD[", "%r[" % pd).replace("measure(RUN)",
+                                                             "measure(%r)" % (run,))
+    done = run_micropython(source, timeout_s=300, heap=heap,
+                           env={"MICROPYPATH": MICROPYPATHS["mpy"]})
+    if done.returncode != 0:
+        raise RuntimeError(f"micropython failed: {done.stderr.decode()[-2000:]}"
+                           f"{done.stdout.decode()[-2000:]}")
+    figures = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    if not all(f.endswith(".mpy") for f in figures["files"]):
+        raise RuntimeError(f"the firmware did not load from the build: {figures['files']}")
+    if kind is not None and figures["stop_reason"] != RUNS[kind].stop_reason:
+        raise RuntimeError(f"the {kind} run did not end as it should: {figures}")
+    return figures
+
+
+def heap_figures(kinds=tuple(RUNS)) -> dict[str, dict[str, Any]]:
+    """fw_import_heap_bytes, and fw_run_peak_heap_bytes over the run kinds (each kind's too),
+    beside the Pico's free heap."""
+    pico = ("; a Pico has ~%d kB free, and the 64-bit unix port's objects take up to twice "
+            "a Pico's bytes" % (PICO_FREE_HEAP_BYTES // 1024))
+    out = {"fw_import_heap_bytes": {"value": measure_heap()["import"],
+                                    "unit": "B kept by the .mpy imports" + pico,
+                                    "goal": "<= 64 kB (unix port)"}}
+    peaks = {}
+    for kind in kinds:
+        m = measure_heap(kind)
+        peaks[kind] = m["peak"]
+        out["fw_run_peak_heap_bytes_" + kind] = {
+            "value": m["peak"], "unit": "B in use at most, firmware share (at pass %d of %d, "
+            "%.0f device s; the simulator's %d B not counted)" % (
+                m["peak_pass"], m["passes"], m["t_s"], m["simulator"])}
+    worst = max(peaks, key=peaks.__getitem__)
+    out["fw_run_peak_heap_bytes"] = {"value": peaks[worst],
+                                     "unit": "B in use at most (%s)" % worst + pico}
+    out["fw_pico_free_heap_bytes"] = {
+        "value": PICO_FREE_HEAP_BYTES, "unit": "B (RP2040, MicroPython 1.2x; not measured)"}
+    return out
+
+
 def measure(samples: int, accel: int = 2000) -> dict[str, Any]:
     """Raw counters from one MicroPython process (SAMPLES samples through each path)."""
     source = SCRIPT % {"samples": samples, "pd": pd_amps_per_cd_m2("G1"), "accel": accel}
@@ -144,6 +352,8 @@ def measure(samples: int, accel: int = 2000) -> dict[str, Any]:
 
 
 def run(samples: int = 3000) -> dict[str, dict[str, Any]]:
+    """Every figure; below 1000 samples (a smoke test) only the J-V-L sweep's heap peak is
+    measured, the quickest run kind."""
     m = measure(samples)
     n = m["samples"]
     return {
@@ -162,6 +372,7 @@ def run(samples: int = 3000) -> dict[str, dict[str, Any]]:
                                           "unit": "us/sample (baseline)"},
         "fw_heap_used_bytes": {"value": m["heap_used"], "unit": "B (of -X heapsize=4m)"},
         "fw_heap_free_bytes": {"value": m["heap_free"], "unit": "B"},
+        **heap_figures(tuple(RUNS) if samples >= 1000 else ("jvl",)),
     }
 
 

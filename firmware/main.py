@@ -13,7 +13,7 @@ from lumenfw.board import safe_outputs
 _FIRMWARE_MODULES = (
     "protocol.messages", "protocol.decoder", "protocol.writer", "lumenfw.photodiode",
     "lumenfw.parts", "lumenfw.runprogram", "lumenfw.modes", "lumenfw.controller",
-    "lumenfw.commands", "lumenfw.link", "lumenfw.safety", "lumenfw.device",
+    "lumenfw.selftest", "lumenfw.commands", "lumenfw.link", "lumenfw.safety", "lumenfw.device",
 )
 
 

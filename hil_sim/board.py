@@ -10,6 +10,7 @@ import sys
 
 from hil_sim import clock as clocks
 from hil_sim import costs
+from hil_sim.chips import CHIP_NAMES
 from hil_sim.chips.ads1115 import SimADS1115
 from hil_sim.chips.ina226 import SimINA226
 from hil_sim.chips.mcp4725 import SimMCP4725
@@ -38,13 +39,15 @@ class SimBoard(Board):
     at (hil_sim/clock.py).  link: an object with read_into(buf) and write(buf, n), and
     optionally wait(timeout_ms) (a StdioLink on stdin/stdout under the launcher; None = no
     host, writes are counted and dropped).  state_path: where the bench snapshot and the experiment time are kept so a
-    restarted process continues the same DUT history.  Tests reach the parts through
-    .source, .dac, .ina, .ads, .sht, .clock.
+    restarted process continues the same DUT history.  chip_faults: {chip name: "missing" or
+    "stuck"} (hil_sim.chips.CHIP_NAMES; the fault grammar's missing= and stuck=).  Tests
+    reach the parts through .source, .dac, .ina, .ads, .sht, .clock.
     """
 
     def __init__(self, bench, config=board_config, accel=1, frozen=False, link=None,
                  state_path=None, start_us=0, ticks_offset_us=0,
-                 reset_cause=schema.RESET_POWER_ON, name="sim", board_id=0, interlock=None):
+                 reset_cause=schema.RESET_POWER_ON, name="sim", board_id=0, interlock=None,
+                 chip_faults=None):
         self.clock = clocks.VirtualClock(accel, start_us, ticks_offset_us)
         self.passes = 0
         self.name = name
@@ -86,6 +89,14 @@ class SimBoard(Board):
             source, self.clock, tia_gain, config.TIA_FEEDBACK_OHM, config.TIA_RAIL_MV,
             config.ADS_PD_CHANNEL))
         self.sht = i2c.attach(config.ADDR_SHT31, SimSHT31(source, self.clock))
+        addresses = chip_addresses(config)
+        for chip, fault in (chip_faults or {}).items():
+            if fault == "missing":
+                i2c.fail(addresses[chip])
+            elif fault == "stuck":
+                i2c.stick(addresses[chip])
+            else:
+                raise ValueError("chip fault %r: missing or stuck" % fault)
         Board.__init__(self, config, i2c, relay, laser, shutter, tia_gain, SimPin(0),
                        SourcePin(source.shutter_closed), interlock, reset_cause, board_id)
         self._persist(True)
@@ -273,6 +284,23 @@ class SimBoard(Board):
         f.write((text + "\n" + " " * pad if pad > 0 else text + "\n").encode())
 
 
+def chip_addresses(config):
+    """{chip name: its I2C address} on a board of this config."""
+    return dict(zip(CHIP_NAMES, (config.ADDR_INA226, config.ADDR_DAC, config.ADDR_ADS1115,
+                                 config.ADDR_SHT31)))
+
+
+def parse_chip_faults(text):
+    """{chip: "missing" or "stuck"} from "missing=sht31,stuck=ina226" (the launcher's
+    LUMENRIG_SIM_CHIP_FAULTS, already checked by hil_sim.faults)."""
+    faults = {}
+    for item in text.split(","):
+        if item:
+            fault, _, chip = item.partition("=")
+            faults[chip] = fault
+    return faults
+
+
 def load_state(path):
     """The last state a SimBoard wrote to path, or None when there is none (or it is torn)."""
     if not path or not _exists(path):
@@ -306,7 +334,8 @@ def build_from_env():
     us where the clock halts for the launcher: faults due at those times) with
     LUMENRIG_SIM_STOP_FIFOS ("notify,release" FIFO paths; see SimBoard.stop_at),
     LUMENRIG_SIM_PD_WARMUP_C (degC the photodiode warms above the room over lit time: its
-    dark current drifts up; default 0).
+    dark current drifts up; default 0), LUMENRIG_SIM_CHIP_FAULTS (missing=CHIP and
+    stuck=CHIP items, comma-separated: the fault plan's chip faults).
     The host link is this process's stdin/stdout.
     """
     from hil_sim.physics.bench import Bench
@@ -350,7 +379,7 @@ def build_from_env():
         # ticks restart near 0 at every boot, as on the Pico, whatever the experiment time
         ticks_offset_us=ticks_offset_us - start_us,
         reset_cause=cause, name=name, board_id=board_id,
-        interlock=interlock)
+        interlock=interlock, chip_faults=parse_chip_faults(_env("LUMENRIG_SIM_CHIP_FAULTS", "")))
     stops = _env("LUMENRIG_SIM_STOPS_US", "")
     lit_stops = _env("LUMENRIG_SIM_LIT_STOPS_US", "")
     if stops or lit_stops:

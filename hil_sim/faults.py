@@ -1,16 +1,20 @@
-"""Link fault grammar and the byte-level fault injector of the simulated rig (CPython)."""
+"""Fault grammar (link faults and chip faults) and the byte-level fault injector of the
+simulated rig (CPython)."""
 
 import math
 import random
 import re
 from dataclasses import dataclass, field
 
+from hil_sim.chips import CHIP_NAMES
+
 UP = "up"  # device -> host
 DOWN = "down"  # host -> device
 DIRECTIONS = (UP, DOWN)
 
 _RATE_KEYS = ("corrupt", "drop")
-_KEYS = ("corrupt", "drop", "delay", "cut", "reset", "seed")
+_CHIP_KEYS = ("missing", "stuck")
+_KEYS = ("corrupt", "drop", "delay", "cut", "reset", "seed") + _CHIP_KEYS
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_RE = re.compile(_NUMBER + r"\Z")
 _DURATION_RE = re.compile(r"(" + _NUMBER + r")(us|ms|s|min|h)\Z")
@@ -29,7 +33,8 @@ class FaultPlan:
     cuts are (at device s, duration wall s); resets are at device s.  lit_cuts and
     lit_resets are the same at lit time: device time while the rig's output or laser is on
     (`lit:` in the grammar), which a run reaches at the same point whatever the rig idled
-    before it."""
+    before it. missing and stuck are chips of the board (hil_sim.chips.CHIP_NAMES, sorted):
+    a missing chip does not ACK its address, a stuck one ACKs and reads 0xFF throughout."""
 
     corrupt: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
     drop: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
@@ -39,12 +44,20 @@ class FaultPlan:
     seed: int = 0
     lit_cuts: tuple = ()
     lit_resets: tuple = ()
+    missing: tuple = ()
+    stuck: tuple = ()
 
     def is_empty(self):
-        """True when the plan changes nothing on the link."""
+        """True when the plan changes nothing, on the link or on the board."""
         return not (any(self.corrupt.values()) or any(self.drop.values())
                     or any(self.delay_s.values()) or self.cuts or self.resets
-                    or self.lit_cuts or self.lit_resets)
+                    or self.lit_cuts or self.lit_resets or self.missing or self.stuck)
+
+    def chip_text(self):
+        """The chip faults alone in the grammar ("missing=sht31,stuck=ina226"; "" for
+        none): what the launcher hands the simulated board."""
+        return ",".join([f"missing={chip}" for chip in self.missing]
+                        + [f"stuck={chip}" for chip in self.stuck])
 
     def __str__(self):
         """The plan in the grammar, canonical: parse_faults(str(plan)) == plan."""
@@ -68,6 +81,8 @@ class FaultPlan:
                 items.append(f"reset={clock}{_format_duration(at_s)}")
         if self.seed:
             items.append(f"seed={self.seed}")
+        if self.missing or self.stuck:
+            items.append(self.chip_text())
         return ",".join(items)
 
 
@@ -107,6 +122,7 @@ def parse_faults(text):
     rates = {"corrupt": {}, "drop": {}, "delay": {}}
     cuts = {"": [], LIT: []}
     resets = {"": [], LIT: []}
+    chips = {}  # chip -> "missing" or "stuck"
     seed = None
     if text == "":
         return FaultPlan()
@@ -125,6 +141,10 @@ def parse_faults(text):
                     f"{where}: direction must be up: or down:, not {direction!r}:")
         if key not in _KEYS:
             raise FaultSpecError(f"{where}: unknown key {key!r}, keys are {', '.join(_KEYS)}")
+        if direction is not None and key in _CHIP_KEYS:
+            raise FaultSpecError(
+                f"{where}: {key} is a fault of a chip on the board and takes no up:/down: "
+                "prefix")
         if direction is not None and key not in rates:
             raise FaultSpecError(
                 f"{where}: {key} acts on both directions and takes no up:/down: prefix")
@@ -147,6 +167,13 @@ def parse_faults(text):
         elif key == "reset":
             clock, at = _split_clock(value)
             resets[clock].append(parse_duration_s(at, where))
+        elif key in _CHIP_KEYS:
+            if value not in CHIP_NAMES:
+                raise FaultSpecError(f"{where}: {key} takes a chip, one of "
+                                     f"{', '.join(CHIP_NAMES)}; got {value!r}")
+            if value in chips:
+                raise FaultSpecError(f"{where}: chip {value} already {chips[value]}")
+            chips[value] = key
         else:
             if seed is not None:
                 raise FaultSpecError(f"{where}: seed given twice")
@@ -158,7 +185,9 @@ def parse_faults(text):
         drop={d: rates["drop"].get(d, 0.0) for d in DIRECTIONS},
         delay_s={d: rates["delay"].get(d, 0.0) for d in DIRECTIONS},
         cuts=tuple(sorted(cuts[""])), resets=tuple(sorted(resets[""])), seed=seed or 0,
-        lit_cuts=tuple(sorted(cuts[LIT])), lit_resets=tuple(sorted(resets[LIT])))
+        lit_cuts=tuple(sorted(cuts[LIT])), lit_resets=tuple(sorted(resets[LIT])),
+        missing=tuple(sorted(c for c, k in chips.items() if k == "missing")),
+        stuck=tuple(sorted(c for c, k in chips.items() if k == "stuck")))
 
 
 def _split_clock(at):

@@ -4,13 +4,38 @@ from hil_sim.costs import i2c_transfer_us
 
 ENODEV = 19  # no ACK of the address: what machine.I2C raises for a missing chip
 EIO = 5
+SCAN_FIRST = 0x08  # machine.I2C.scan() probes the 7-bit addresses 0x08..0x77
+SCAN_LAST = 0x77
+
+
+class StuckChip:
+    """A chip that ACKs its address but whose every byte reads `byte` (0xFF: a chip holding
+    SDA released, e.g. a damaged one); writes are ACKed and change nothing."""
+
+    def __init__(self, byte=0xFF):
+        self.byte = byte
+
+    def mem_read(self, reg, buf):
+        self.read(buf)
+
+    def read(self, buf):
+        for i in range(len(buf)):
+            buf[i] = self.byte
+
+    def mem_write(self, reg, buf):
+        pass
+
+    def write(self, buf):
+        pass
 
 
 class SimI2C:
     """Chips implement mem_read(reg, buf), mem_write(reg, buf), write(buf), read(buf).
 
     A chip method may raise OSError itself (e.g. a NACK while busy).  fail(address, errno)
-    makes every transfer to that address raise, to test the firmware's I2C fault path.
+    makes every transfer to that address raise, to test the firmware's I2C fault path (with
+    ENODEV the chip is missing: scan() leaves it out too); stick(address) leaves it
+    answering with a constant (StuckChip).
     With a clock, each transfer charges its bus time at freq_hz (hil_sim/costs.py) before
     the chip sees it, as the bytes take that long on the wire.
     """
@@ -18,6 +43,7 @@ class SimI2C:
     def __init__(self, clock=None, freq_hz=400_000):
         self._chips = {}
         self._faults = {}
+        self._stuck = {}
         self._clock = clock
         self._freq_hz = freq_hz
         self.transfers = 0
@@ -37,13 +63,25 @@ class SimI2C:
         else:
             self._faults.pop(address, None)
 
+    def stick(self, address, byte=0xFF):
+        """The chip at address keeps ACKing, but reads `byte` throughout and ignores writes;
+        byte None heals it."""
+        if byte is None:
+            self._stuck.pop(address, None)
+        else:
+            self._stuck[address] = StuckChip(byte)
+
     def scan(self):
+        """The addresses that ACK, as machine.I2C.scan() probes them (one address byte each)."""
+        self._charge(0, SCAN_LAST - SCAN_FIRST + 1)
         return sorted(a for a in self._chips if a not in self._faults)
 
     def _chip(self, address):
         self.transfers += 1
         if self._faults and address in self._faults:
             raise OSError(self._faults[address])
+        if self._stuck and address in self._stuck:
+            return self._stuck[address]
         chip = self._chips.get(address)
         if chip is None:
             raise OSError(ENODEV)

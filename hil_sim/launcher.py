@@ -14,15 +14,23 @@ import time
 import tty
 from pathlib import Path
 
+from hil_sim import fwbuild
 from hil_sim.faults import LIT, FaultInjector, FaultPlan, parse_faults
 from hil_sim.relay import Relay
+from hil_sim.spec import SOURCES, check_heap, check_source
 from lumenfw import board_config
 from protocol import schema
 
 REPO = Path(__file__).resolve().parent.parent
 # The unix-port entry: the simulated board handed to firmware/main.py's loop.
 SIM_ENTRY = REPO / "hil_sim" / "unix_main.py"
-MICROPYPATH = os.pathsep.join([str(REPO / "firmware"), str(REPO), ".frozen"])
+# The VM's import path by firmware source: the precompiled build (the Pico's filesystem,
+# hil_sim/fwbuild.py) or the sources; then the repository for hil_sim itself.
+MICROPYPATHS = {
+    "mpy": os.pathsep.join([str(fwbuild.BUILD_DIR), str(REPO), ".frozen"]),
+    "py": os.pathsep.join([str(REPO / "firmware"), str(REPO), ".frozen"]),
+}
+assert set(MICROPYPATHS) == set(SOURCES)
 # The firmware and the simulated bench keep ~200 kB on the 64-bit unix port (code included),
 # plus the sample ring. The heap is sized to that, not generously: MicroPython scans its
 # allocation table for every call frame too large for the C stack, so a big heap full of
@@ -34,8 +42,12 @@ _MAX_RESTART_DELAY_S = 10.0
 # Runs the script as __main__, as `micropython SCRIPT` would, but also prints an uncaught
 # exception on stderr (the launcher's log): the unix port prints it on stdout only, which is
 # the host link here, as the USB console is on the board.
+# The unix port puts "" (the working folder, the repository) first on sys.path for -c; it
+# goes, so that the firmware's packages come from MICROPYPATH alone.
 _RUN_SCRIPT = """\
 import sys
+if "" in sys.path:
+    sys.path.remove("")
 path = sys.argv.pop()
 try:
     with open(path) as f:
@@ -108,20 +120,23 @@ class SimRig:
     (hil_sim/unix_main.py, the firmware on a SimBoard; tests use small stand-ins). state_dir: keep the device state (and
     log) there instead of a temporary folder removed by stop(). extra_env: added to the
     process environment (e.g. LUMENRIG_SIM_FROZEN=1). heap: the unix port's heapsize
-    ("1m"); by default heap_for() the sample ring the board will keep.
+    ("448k", "1m"; hil_sim.spec.check_heap); by default heap_for() the sample ring the board
+    will keep. source: "mpy" runs the precompiled build (brought up to date by start()),
+    "py" the sources.
     """
 
     def __init__(self, preset, accel=1.0, seed=0, faults="", *, script=None, heap=None,
                  pd_amps_per_cd_m2=None, state_dir=None, restart_delay_s=0.5,
-                 micropython=None, extra_env=None):
+                 micropython=None, extra_env=None, source="mpy"):
         self.preset = preset
+        self.source = check_source(source)
         self.accel = None if accel in (None, "max") else float(accel)
         if self.accel is not None and not self.accel > 0:
             raise ValueError(f"accel must be above 0 (or 'max'), got {accel!r}")
         self.seed = int(seed)
         self.plan = faults if isinstance(faults, FaultPlan) else parse_faults(faults)
         self.script = Path(script) if script is not None else SIM_ENTRY
-        self.heap = heap
+        self.heap = None if heap is None else check_heap(heap)
         self.restart_delay_s = restart_delay_s
         self._pd_amps_per_cd_m2 = pd_amps_per_cd_m2
         self._micropython = micropython
@@ -189,6 +204,8 @@ class SimRig:
             self._tmp = None
 
     def _prepare(self):
+        if self.source == "mpy":
+            fwbuild.build()  # compiles only what changed since the last start
         pd = self._pd_amps_per_cd_m2
         if pd is None:
             pd = pd_amps_per_cd_m2(self.preset)
@@ -224,7 +241,7 @@ class SimRig:
         os.close(host_slave)  # the host opens the path; until then the relay discards its bytes
         env = dict(os.environ)
         env.update({
-            "MICROPYPATH": MICROPYPATH,
+            "MICROPYPATH": MICROPYPATHS[self.source],
             "LUMENRIG_SIM_PRESET": self.preset,
             "LUMENRIG_SIM_ACCEL": "max" if self.accel is None else repr(self.accel),
             "LUMENRIG_SIM_SEED": str(self.seed),
@@ -236,6 +253,7 @@ class SimRig:
             "LUMENRIG_SIM_LIT_STOPS_US": ",".join(str(t) for t in self._stops_us(
                 self.plan.lit_cuts, self.plan.lit_resets)),
             "LUMENRIG_SIM_STOP_FIFOS": f"{notify_path},{release_path}",
+            "LUMENRIG_SIM_CHIP_FAULTS": self.plan.chip_text(),
         })
         env.pop("LUMENRIG_SIM_RESET_CAUSE", None)
         env.update(self._extra_env)

@@ -1,4 +1,5 @@
-"""Simulated-rig specs `sim:PRESET?accel=K&seed=N&faults=F`: parse, check, format (CPython)."""
+"""Simulated-rig specs `sim:PRESET?accel=K&seed=N&faults=F&source=S&heap=H`: parse, check,
+format (CPython)."""
 
 import math
 import re
@@ -13,7 +14,14 @@ PRESETS = tuple(presets.PRESETS)
 MAX_ACCEL = 1e6
 _MAX_SEED = 2**32 - 1
 _NUMBER_RE = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
-_KEYS = ("accel", "seed", "faults")
+# The firmware the VM runs: the precompiled build (what a Pico runs) or the sources.
+SOURCES = ("mpy", "py")
+# The unix port's -X heapsize: a whole number of bytes, kB (k) or MB (m).
+_HEAP_RE = re.compile(r"([1-9][0-9]*)([km]?)\Z")
+_HEAP_UNIT = {"": 1, "k": 1024, "m": 1024 * 1024}
+MIN_HEAP_BYTES = 64 * 1024
+MAX_HEAP_BYTES = 1024 * 1024 * 1024
+_KEYS = ("accel", "seed", "faults", "source", "heap")
 _KEY_LIST = ", ".join(_KEYS)
 
 
@@ -25,12 +33,15 @@ class SimSpecError(ValueError):
 class SimSpec:
     """A checked simulated-rig spec. accel: at most this many device seconds per wall
     second, or None ("max": as fast as the CPU allows); seed: the physics noise seed;
-    faults: the link fault plan."""
+    faults: the link fault plan; source: "mpy" (the precompiled build) or "py"; heap: the
+    VM's heapsize text ("448k"), or None for the launcher's default (heap_for)."""
 
     preset: str
     accel: float | None = 1.0
     seed: int = 0
     faults: FaultPlan = field(default_factory=FaultPlan)
+    source: str = "mpy"
+    heap: str | None = None
 
     def __str__(self):
         """Canonical spec text: parse_sim_spec(str(spec)) == spec."""
@@ -44,13 +55,17 @@ class SimSpec:
         faults = str(self.faults)
         if faults:
             params.append("faults=" + quote(faults, safe=":=,.+"))
+        if self.source != "mpy":
+            params.append("source=" + self.source)
+        if self.heap is not None:
+            params.append("heap=" + self.heap)
         return PREFIX + self.preset + ("?" + "&".join(params) if params else "")
 
     def make_rig(self, **options):
         """A SimRig for this spec (not started); options go to SimRig (state_dir, ...)."""
         from hil_sim.launcher import SimRig
         return SimRig(self.preset, accel=self.accel, seed=self.seed, faults=self.faults,
-                      **options)
+                      source=self.source, heap=self.heap, **options)
 
 
 def is_sim_spec(text):
@@ -94,17 +109,41 @@ def check_seed(seed):
     return seed
 
 
-def make_sim_spec(preset, accel=1.0, seed=0, faults=""):
+def check_source(source):
+    """"mpy" or "py", else SimSpecError."""
+    if source not in SOURCES:
+        raise SimSpecError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    return source
+
+
+def check_heap(heap):
+    """The heapsize text, canonical ("192k"), for MIN_HEAP_BYTES..MAX_HEAP_BYTES, else
+    SimSpecError. A heap too small for the firmware is not caught here: the VM then stops
+    at boot with a MemoryError in the device log (a crash, restarted as any crash)."""
+    text = str(heap).strip().lower()
+    found = _HEAP_RE.match(text)
+    if not found:
+        raise SimSpecError(f"heap {heap!r} is not a size: a whole number of bytes, "
+                           f"or with k or m (192k, 2m)")
+    size = int(found.group(1)) * _HEAP_UNIT[found.group(2)]
+    if not MIN_HEAP_BYTES <= size <= MAX_HEAP_BYTES:
+        raise SimSpecError(f"heap must be 64k to 1024m, got {heap!r}")
+    return text
+
+
+def make_sim_spec(preset, accel=1.0, seed=0, faults="", source="mpy", heap=None):
     """A SimSpec from separate values (the CLI's options); SimSpecError on bad input."""
     try:
         plan = faults if isinstance(faults, FaultPlan) else parse_faults(faults)
     except FaultSpecError as exc:
         raise SimSpecError(f"faults: {exc}") from None
-    return SimSpec(check_preset(preset), check_accel(accel), check_seed(seed), plan)
+    return SimSpec(check_preset(preset), check_accel(accel), check_seed(seed), plan,
+                   check_source(source), None if heap is None else check_heap(heap))
 
 
 def parse_sim_spec(text):
-    """Parse `sim:PRESET[?accel=K&seed=N&faults=F]`; values may be percent-encoded.
+    """Parse `sim:PRESET[?accel=K&seed=N&faults=F&source=S&heap=H]`; values may be
+    percent-encoded.
 
     '+' is kept as a plus (it separates a cut's start and duration), not read as a space.
     Raises SimSpecError naming what is wrong.
@@ -132,6 +171,7 @@ def parse_sim_spec(text):
                     f"{text!r}: the value of {key!r} is not UTF-8 once percent-decoded") from None
     try:
         return make_sim_spec(preset, values.get("accel", 1.0), values.get("seed", 0),
-                             values.get("faults", ""))
+                             values.get("faults", ""), values.get("source", "mpy"),
+                             values.get("heap"))
     except SimSpecError as exc:
         raise SimSpecError(f"{text!r}: {exc}") from None

@@ -4,6 +4,7 @@ A rig is opened in the service's lifespan and closed with it. Only the RigLink t
 serial port; everything else asks the link (snapshot, stats, commands).
 """
 
+import asyncio
 import logging
 from typing import Any
 
@@ -37,6 +38,9 @@ class Rig:
         self.orphan: dict[str, Any] | None = None
         self.down_since: float | None = None
         self.ingest_error: str | None = None  # the last samples that could not be stored
+        # The board's last self-test result (host.selftest.report) and the one in flight.
+        self.selftest: dict[str, Any] | None = None
+        self.selftest_task: asyncio.Task | None = None
         # The run manager's recovery of missing samples on this rig (host/runs/recovery.py).
         self.recovery = {"samples_missing": 0, "samples_lost": 0, "resend_requests": 0,
                          "resend_refused": 0}
@@ -67,7 +71,7 @@ class Rig:
 
     def describe(self) -> dict[str, Any]:
         """GET /api/rigs/{rig}: connection, firmware, state, flags, last sample, link stats,
-        recovery of missing samples."""
+        recovery of missing samples, the last self-test."""
         link = self.link
         snapshot = link.snapshot() if link else {"connected": False}
         out = {
@@ -82,6 +86,7 @@ class Rig:
             "active_run": self.active_run_id,
             "orphan_run": self.orphan,
             "ingest_error": self.ingest_error,
+            "selftest": self.selftest,
             "last_sample": self.last_sample,
         }
         if self.sim is not None:

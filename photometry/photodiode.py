@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from photometry.errors import PhotometryInputError
 from photometry.photopic import K_M_LM_PER_W, integration_grid, photopic_v
-from photometry.spectrum import CurveColumn, Spectrum, as_spectrum, check_wavelength_grid
+from photometry.spectrum import (
+    WAVELENGTHS,
+    CurveColumn,
+    Spectrum,
+    as_spectrum,
+    check_wavelength_grid,
+)
 
 # Photon energy h*c/q in eV*nm: responsivity at 100 % quantum efficiency is lambda_nm / this (A/W).
 HC_OVER_Q_EV_NM = 1239.841984
@@ -32,8 +38,11 @@ class ResponsivityCurve(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    wavelength_nm: CurveColumn
-    a_per_w: CurveColumn
+    wavelength_nm: CurveColumn = Field(description=WAVELENGTHS)
+    a_per_w: CurveColumn = Field(description=(
+        "responsivity at each wavelength, A/W; from 0 to the 100 %% quantum-efficiency limit "
+        "(wavelength_nm / %g), peaking at %g or more" % (HC_OVER_Q_EV_NM,
+                                                         MIN_PEAK_RESPONSIVITY_A_PER_W)))
 
     @model_validator(mode="after")
     def _check_physical(self) -> "ResponsivityCurve":
@@ -77,13 +86,27 @@ class PhotodiodeCalibration(BaseModel):
 
     # Bounds a benchtop rig can have: a photodiode of 0.1 mm to 100 mm across, 0.1 mm to 1 m
     # from the pixel, and a pixel from 10 um x 10 um to 10 cm x 10 cm.
-    pd_radius_mm: Annotated[float, Field(ge=0.05, le=50, allow_inf_nan=False)]
-    pd_distance_mm: Annotated[float, Field(ge=0.1, le=1000, allow_inf_nan=False)]
-    pixel_area_mm2: Annotated[float, Field(ge=1e-4, le=10000, allow_inf_nan=False)]
-    responsivity: ResponsivityCurve
-    dark_current_a: Annotated[float, Field(ge=-1e-6, le=1e-6, allow_inf_nan=False)] = 0.0
-    scale_factor: Annotated[float, Field(ge=0.1, le=10, allow_inf_nan=False)] = 1.0
-    reference_spectrum: Spectrum | None = None
+    pd_radius_mm: Annotated[float, Field(
+        ge=0.05, le=50, allow_inf_nan=False,
+        description="radius of the photodiode's active area, mm")]
+    pd_distance_mm: Annotated[float, Field(
+        ge=0.1, le=1000, allow_inf_nan=False,
+        description="distance from the pixel to the photodiode, on the pixel's axis, mm")]
+    pixel_area_mm2: Annotated[float, Field(
+        ge=1e-4, le=10000, allow_inf_nan=False,
+        description="emitting area of the pixel, mm2; a run's device area_mm2 replaces it")]
+    responsivity: ResponsivityCurve = Field(description="the photodiode's spectral "
+                                                        "responsivity")
+    dark_current_a: Annotated[float, Field(
+        ge=-1e-6, le=1e-6, allow_inf_nan=False,
+        description="photodiode current in the dark, subtracted from every reading, A")] = 0.0
+    scale_factor: Annotated[float, Field(
+        ge=0.1, le=10, allow_inf_nan=False,
+        description="multiplies the computed luminance: from a cross-check with a luminance "
+                    "meter, 1 when none was made")] = 1.0
+    reference_spectrum: Spectrum | None = Field(None, description=(
+        "the device's EL spectrum, for luminance when a run gives none; the responsivity "
+        "curve must cover all but %g %% of its power" % (100 * MAX_UNCOVERED_POWER_FRACTION)))
 
     @model_validator(mode="after")
     def _check_coverage(self) -> "PhotodiodeCalibration":

@@ -15,8 +15,13 @@ MAX_CURVE_POINTS = 10_000
 # Spectra outside the near-UV to near-IR range are not something this rig measures.
 MIN_WAVELENGTH_NM = 200.0
 MAX_WAVELENGTH_NM = 2000.0
+# A curve has at least this many points (check_wavelength_grid).
+MIN_CURVE_POINTS = 3
 # One column of a measured curve (wavelengths, intensities, responsivities).
 CurveColumn = Annotated[list[FiniteFloat], Field(max_length=MAX_CURVE_POINTS)]
+# What a curve's wavelength column must be (check_wavelength_grid checks it).
+WAVELENGTHS = ("wavelengths, nm; increasing strictly, from %g to %g, at least %d points"
+               % (MIN_WAVELENGTH_NM, MAX_WAVELENGTH_NM, MIN_CURVE_POINTS))
 
 
 class Spectrum(BaseModel):
@@ -27,8 +32,10 @@ class Spectrum(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    wavelength_nm: CurveColumn
-    intensity: CurveColumn
+    wavelength_nm: CurveColumn = Field(description=WAVELENGTHS)
+    intensity: CurveColumn = Field(description="relative spectral power per nm at each "
+                                               "wavelength, baseline removed; none negative, "
+                                               "not all zero")
 
     @model_validator(mode="after")
     def _check_shape(self) -> "Spectrum":
@@ -54,8 +61,9 @@ def check_wavelength_grid(wavelength_nm: list[float], values: list[float], name:
         raise ValueError(
             f"wavelength_nm has {len(wavelength_nm)} points but {name} has {len(values)}"
         )
-    if len(wavelength_nm) < 3:
-        raise ValueError(f"a curve needs at least 3 points, got {len(wavelength_nm)}")
+    if len(wavelength_nm) < MIN_CURVE_POINTS:
+        raise ValueError(f"a curve needs at least {MIN_CURVE_POINTS} points, "
+                         f"got {len(wavelength_nm)}")
     for i in range(1, len(wavelength_nm)):
         if wavelength_nm[i] <= wavelength_nm[i - 1]:
             raise ValueError(

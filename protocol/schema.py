@@ -10,7 +10,7 @@ on the device side is an integer, because floats allocate on MicroPython.
 
 import struct
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 # Frame limits (bytes).  The raw frame is [version][msg_id][seq u16][body][crc u16].
 HEADER_SIZE = 4
@@ -37,6 +37,8 @@ SAMPLE_BATCH = 13
 EVENT = 14
 LOG = 15
 RESEND_EVENTS = 16
+SELF_TEST = 17
+SELF_TEST_RESULT = 18
 
 # Device states.
 STATE_IDLE = 0
@@ -173,6 +175,41 @@ CAP_SHUTTER_SWITCH = 32
 CAP_AMBIENT = 64
 CAP_WATCHDOG = 128
 
+# Self-test scopes (SELF_TEST.scope).
+SELFTEST_QUICK = 0  # nothing moves: the bus, each chip's identity and read-backs, interlock, supply
+SELFTEST_FULL = 1  # the quick checks, then the shutter's travel and every range's dark current
+
+# Self-test checks (SELF_TEST_RESULT record.check); value, low and high as given beside each.
+CHK_I2C_SCAN = 1  # value: I2C_BIT_* of the expected chips that answer; low = high = all of them
+CHK_INA226_MANUFACTURER = 2  # value: register 0xFE; low = high = 0x5449 ("TI")
+CHK_INA226_DIE = 3  # value: register 0xFF; low = high = 0x2260
+CHK_SHT31_STATUS = 4  # value: status word (CRC checked); high: the error bits that must be 0
+CHK_SHT31_SERIAL = 5  # value: serial number, u32 sent as its i32 (both words CRC checked)
+CHK_DAC_READBACK = 6  # value: DAC code read back after writing 0 V, relay open; low = high = 0
+CHK_ADS1115_CONFIG = 7  # value: config register read back; low = high = the word written, idle
+CHK_INTERLOCK = 8  # value: 1 loop closed, 0 open; low = high = 1
+CHK_SUPPLY_OFFSET = 9  # value: nA the INA226 reads with the relay open; low..high: its offset
+CHK_SHUTTER_OPEN = 10  # value: ms until the closed switch released; high: the shutter timeout
+CHK_SHUTTER_CLOSE = 11  # value: ms until the closed switch was made; high: the same
+CHK_DARK_RANGE = 16  # + photodiode range index: value: dark pA on that range; low..high: limit
+I2C_BIT_DAC = 1
+I2C_BIT_INA226 = 2
+I2C_BIT_ADS1115 = 4
+I2C_BIT_SHT31 = 8
+
+# A check's outcome (record.state), and what record.detail adds (0: nothing).
+CHECK_SKIPPED = 0
+CHECK_PASS = 1
+CHECK_FAIL = 2
+CHECK_STATE_NAMES = ("skipped", "pass", "fail")
+DETAIL_NONE = 0
+DETAIL_NO_ANSWER = 1  # the chip did not answer on the bus; value: the errno
+DETAIL_CRC = 2  # the chip's CRC did not match its data
+DETAIL_TIMEOUT = 3  # it did not happen within high; value: what was waited
+DETAIL_NOT_AT_START = 4  # the part was not where the check starts from (the shutter open)
+DETAIL_NOT_FITTED = 5  # skipped: the board has no such part
+DETAIL_INTERLOCK_OPEN = 6  # skipped: the interlock loop is open, so the shutter stays put
+
 
 
 def struct_format(fields):
@@ -198,6 +235,18 @@ SAMPLE_FIELDS = (
 SAMPLE_NAMES = tuple(f[0] for f in SAMPLE_FIELDS)
 SAMPLE_FORMAT = struct_format(SAMPLE_FIELDS)
 SAMPLE_SIZE = struct.calcsize(SAMPLE_FORMAT)
+
+# One self-test check: 15 bytes (the result fits one frame with every check of a board with
+# up to 8 photodiode ranges).
+SELFTEST_FIELDS = (
+    ("check", "B", "", 1),
+    ("state", "B", "", 1),
+    ("detail", "B", "", 1),
+    ("value", "i", "", 1),  # unit: as the check says (code, nA, ms, pA)
+    ("low", "i", "", 1),
+    ("high", "i", "", 1),
+)
+MAX_SELFTEST_RECORDS = 19
 
 _CMD = ("cmd_id", "H", "", 1)
 # A run's identity on the wire: a random nonzero 63-bit key the host draws for each run, so
@@ -337,10 +386,24 @@ MESSAGES: tuple = (
         _CMD,
         ("from_event_seq", "H", "", 1),
     ), None),
+    (SELF_TEST, "SELF_TEST", (
+        _CMD,
+        ("scope", "B", "", 1),  # SELFTEST_QUICK or SELFTEST_FULL
+    ), None),
+    # The answer to SELF_TEST (NACK_BUSY during a run): one record per check done.
+    (SELF_TEST_RESULT, "SELF_TEST_RESULT", (
+        _CMD,
+        ("scope", "B", "", 1),
+        ("failed", "B", "", 1),  # records with state CHECK_FAIL
+        ("fault", "B", "", 1),  # FAULT_* of an exception that ended the test early, else 0
+    ), ("records", SELFTEST_FIELDS, MAX_SELFTEST_RECORDS)),
 )
 
 # Host -> device messages that carry a cmd_id and are answered with ACK or NACK.
-COMMANDS = (START_RUN, STOP_RUN, SET_OUTPUT, SHUTTER, GET_STATUS, RESEND, RESEND_EVENTS)
+COMMANDS = (START_RUN, STOP_RUN, SET_OUTPUT, SHUTTER, GET_STATUS, RESEND, RESEND_EVENTS,
+            SELF_TEST)
+# Device -> host answers to a command, besides ACK and NACK (each carries the cmd_id first).
+REPLIES = (ACK, NACK, STATUS, SELF_TEST_RESULT)
 
 
 def _fnv1a_32(text):

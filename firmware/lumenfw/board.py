@@ -16,7 +16,8 @@ class Board:
     Attributes:
       config: the board config module (lumenfw/board_config.py or an equivalent).
       i2c: readfrom_mem_into(addr, reg, buf), writeto_mem(addr, reg, buf),
-        writeto(addr, buf), readfrom_into(addr, buf); failures raise OSError.
+        writeto(addr, buf), readfrom_into(addr, buf), scan() (the addresses that ACK);
+        failures raise OSError.
       relay, laser, shutter, tia_gain, status_led: output pins, `.value(v)` / `.value()`.
       shutter_closed: input pin, 1 = the shutter's closed switch is made.
       interlock: input pin, 1 = interlock loop closed = safe.

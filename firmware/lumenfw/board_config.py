@@ -52,6 +52,7 @@ INA226_CAL = 2048
 # Config: AVG=4 (001), VBUSCT=1.1 ms (100), VSHCT=1.1 ms (100), continuous shunt+bus (111):
 # one averaged result every 4 * (1.1 + 1.1) ms = 8.8 ms.
 INA226_CONFIG = 0x4000 | (0b001 << 9) | (0b100 << 6) | (0b100 << 3) | 0b111
+INA226_PERIOD_US = 8_800  # the averaging period of INA226_CONFIG
 MAX_COMPLIANCE_NA = 4_000_000  # the most a run may ask; below the 4.096 mA full scale
 
 # Photodiode transimpedance amplifier (TIA) in front of ADS1115 input AIN0.
@@ -79,6 +80,14 @@ PD_CLIP_CODE = 32_767  # the ADC's limit: the reading says only "at least this m
 # Run limits the controller checks START_RUN against.
 MIN_SAMPLE_PERIOD_MS = 50  # 16 conversions + 2 ranging conversions + INA226 fit
 MAX_OVERSAMPLE = 16
+
+# Self-test limits (lumenfw/selftest.py).  With the output relay open the INA226 reads its own
+# offset: at most 10 uV across the 20 ohm shunt (datasheet 6.5, Vos) is 500 nA, plus one LSB.
+SELFTEST_CURRENT_OFFSET_NA = 625
+# Dark reading of every photodiode range with all light off, plus two codes of the range:
+# a photodiode's dark current is pA (the reference one 5 pA at 25 degC, 90 pA warmed by
+# 30 degC); 1 nA is light getting in or an offset in the TIA.
+SELFTEST_DARK_MAX_PA = 1_000
 
 # Ring sizes (entries).
 SAMPLE_RING = 512

@@ -1,4 +1,5 @@
-"""Host commands: each decoded command becomes one reply (ACK, NACK or STATUS)."""
+"""Host commands: each decoded command becomes one reply (ACK, NACK, STATUS or
+SELF_TEST_RESULT)."""
 
 from lumenfw.controller import ACK
 from lumenfw.runprogram import RunProgram
@@ -16,8 +17,10 @@ def nack(cmd_id, of_msg, code, detail):
 class Commands:
     """Executes commands on the controller; the link owns sessions and the reply cache."""
 
-    def __init__(self, ctrl):
+    def __init__(self, ctrl, selftest=None):
+        """selftest: a lumenfw.selftest.SelfTest (None: SELF_TEST is an unknown message)."""
         self._ctrl = ctrl
+        self._selftest = selftest
 
     def execute(self, msg_id, head):
         """(reply msg_id, reply body) for a command's unpacked head (cmd_id first)."""
@@ -38,6 +41,13 @@ class Commands:
         elif msg_id == schema.RESEND_EVENTS:
             ctrl.events.resend_from(head[1])
             code, detail = ACK, 0
+        elif msg_id == schema.SELF_TEST and self._selftest is not None:
+            if ctrl.state == schema.STATE_RUNNING:
+                code, detail = schema.NACK_BUSY, ctrl.run_key
+            elif head[1] > schema.SELFTEST_FULL:
+                code, detail = schema.NACK_OUT_OF_RANGE, 1
+            else:  # idle, safe-stopped or faulted: a faulted board is what it is for
+                return schema.SELF_TEST_RESULT, self._selftest.run(cmd_id, head[1])
         else:
             code, detail = schema.NACK_UNKNOWN_MESSAGE, msg_id
         if code == ACK:

@@ -12,6 +12,7 @@ from lumenfw.parts import build_parts
 from lumenfw.ring import SampleRing
 from lumenfw.safety import Safety
 from lumenfw.sampler import Sampler
+from lumenfw.selftest import SelfTest
 from lumenfw.shutter import ShutterWatch
 from protocol import schema
 
@@ -46,7 +47,8 @@ class Device:
         identity = Identity(board.board_id, board.reset_cause,
                             parts.limits.capabilities(parts.sht is not None,
                                                       parts.has_watchdog))
-        self.link = Link(board, self.outbox, self.ctrl, Commands(self.ctrl), identity)
+        self.link = Link(board, self.outbox, self.ctrl,
+                         Commands(self.ctrl, SelfTest(board, parts, self.ctrl)), identity)
         self.safety = Safety(self.ctrl, self.link)
         self._idle_max_us = board.config.IDLE_MAX_MS * 1000
         self._wake_guard_us = board.config.WAKE_GUARD_US
@@ -57,6 +59,9 @@ class Device:
     def boot(self):
         """Outputs safe (DAC included), then 0x00, EVENT boot, a first heartbeat; chips set up.
 
+        A chip that does not answer its address is reported (EV_I2C_ERROR with the address)
+        and the device comes up anyway: without the INA226 (set up here) in FAULT, without
+        the SHT31 with empty ambient readings; the host's self-test names what is missing.
         A failure here leaves the device in FAULT with the outputs safe.
         """
         board = self.board
@@ -67,9 +72,20 @@ class Device:
         self.ctrl.event(schema.EV_BOOT, board.reset_cause)
         self.link.heartbeat(now_ms)
         try:
+            self._report_missing_chips()
+            self.sampler.bus_address = self.parts.ina_address
             self.parts.setup()
         except Exception as exc:  # noqa: BLE001 - any failure: safe, report, keep serving
             self.fault(exc)
+
+    def _report_missing_chips(self):
+        """EV_I2C_ERROR for each chip the bus scan does not find (the INA226's own setup
+        reports it)."""
+        parts = self.parts
+        answering = self.board.i2c.scan()
+        for address, _bit in parts.chips:
+            if address not in answering and address != parts.ina_address:
+                self.ctrl.event(schema.EV_I2C_ERROR, address)
 
     def step(self):
         """One loop pass: clocks, safety, the run, link in, host loss, ambient, link out.

@@ -6,6 +6,7 @@ from lumenfw.drivers.mcp4725 import MCP4725
 from lumenfw.drivers.sht31 import SHT31
 from lumenfw.limits import Limits
 from lumenfw.photodiode import Photodiode
+from protocol import schema
 
 
 class Parts:
@@ -23,6 +24,11 @@ class Parts:
                                      board.sleep_us)
         self.sht_address = config.ADDR_SHT31
         self.sht = SHT31(i2c, config.ADDR_SHT31)
+        # Every chip's address with its bit in the self-test's I2C scan.
+        self.chips = ((config.ADDR_DAC, schema.I2C_BIT_DAC),
+                      (config.ADDR_INA226, schema.I2C_BIT_INA226),
+                      (config.ADDR_ADS1115, schema.I2C_BIT_ADS1115),
+                      (config.ADDR_SHT31, schema.I2C_BIT_SHT31))
         self.sample_ring = config.SAMPLE_RING
         self.event_ring = config.EVENT_RING
         self.has_watchdog = True

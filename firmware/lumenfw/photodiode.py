@@ -15,7 +15,7 @@ class Photodiode:
     """
 
     def __init__(self, ads, tia_pin, config, sleep_us=None):
-        self._ads = ads
+        self.ads = ads  # the ADS1115 driver (the self-test reads its config back)
         self._sleep_us = sleep_us  # waits out a conversion before polling (None: poll only)
         self._tia_pin = tia_pin
         self._ranges = config.PD_RANGES
@@ -38,8 +38,24 @@ class Photodiode:
         self.range_index = index
         self._tia_pin.value(self._ranges[index][0])
 
+    def select_range(self, index):
+        """Put the TIA and the PGA on range index (read_pa ranges on from there)."""
+        self._select(index)
+
+    def read_range_pa(self, index, conversions, settle_us):
+        """Mean pA of `conversions` conversions on range index, no ranging, settle_us after
+        the range is selected (the self-test's dark reading of each range)."""
+        self._select(index)
+        if self._sleep_us is not None:
+            self._sleep_us(settle_us)
+        total = 0
+        for _ in range(conversions):
+            total += self._convert()
+        entry = self._ranges[index]
+        return total * entry[2] // (entry[3] * conversions)
+
     def _convert(self):
-        ads = self._ads
+        ads = self.ads
         ads.start(self._channel, self._ranges[self.range_index][1], self._rate)
         if self._sleep_us is not None:
             self._sleep_us(self._conversion_us)  # the conversion's time, then usually one poll

@@ -88,6 +88,16 @@ class Sampler:
         except OSError:
             pass  # a reading nobody will use; the run's own start reports a dead sensor
 
+    def pause_ambient(self):
+        """Someone else talks to the SHT31 now (the self-test): a measurement in flight is
+        waited out and dropped, and the schedule starts afresh on the next service."""
+        if self._sht is None:
+            return
+        if self._ambient_pending:
+            self._drop_reading_in_flight()
+        self._ambient_pending = False
+        self._ambient_started = False
+
     def ambient_due_in_us(self, limit_us):
         """Device us until service_ambient() has work (at most limit_us)."""
         if self._sht is None:

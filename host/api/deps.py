@@ -1,11 +1,17 @@
-"""Request dependencies: the service, and the bearer-token checks."""
+"""Request dependencies: the service, the bearer-token checks, the rig path parameter."""
 
-from fastapi import HTTPException, Request
+from typing import Annotated
+
+from fastapi import HTTPException, Path, Request
+from fastapi.security import HTTPBearer
 
 from host.security import bearer_from_header, token_matches
 
-TOKEN_HINT = ("send 'Authorization: Bearer <token>': the token is LUMENRIG_TOKEN or the one "
-              "printed at first start and kept in the data folder's 'token' file")
+TOKEN_SOURCE = ("the token is LUMENRIG_TOKEN or the one printed at first start and kept in the "
+                "data folder's 'token' file")
+TOKEN_HINT = "send 'Authorization: Bearer <token>': " + TOKEN_SOURCE
+BEARER_SCHEME = "bearer"  # the security scheme's name in the API's schema
+RigName = Annotated[str, Path(description="the rig's name (GET /api/rigs lists them)")]
 
 
 def service(request: Request):
@@ -20,12 +26,23 @@ def _check(request: Request) -> None:
                             headers={"WWW-Authenticate": "Bearer"})
 
 
-def control_access(request: Request) -> None:
-    """Every POST/PUT: the token, always."""
-    _check(request)
+class _ControlAccess(HTTPBearer):
+    """Every POST/PUT/PATCH: the token, always. Being an HTTPBearer, it is what puts the
+    bearer scheme in the API's schema on these operations (Swagger UI's Authorize sends it);
+    the check and its 401 are _check's, the same as for reads."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        _check(request)
+
+
+control_access = _ControlAccess(
+    scheme_name=BEARER_SCHEME, auto_error=False,
+    description="The control token (%s). Every POST, PUT and PATCH needs it; on a service bound "
+                "to a non-loopback address every endpoint does." % TOKEN_SOURCE)
 
 
 def read_access(request: Request) -> None:
-    """GETs: open on a loopback bind, the token otherwise."""
+    """GETs: open on a loopback bind, the token otherwise (host.api.openapi then names the
+    scheme on every operation)."""
     if not request.app.state.service.settings.loopback:
         _check(request)

@@ -5,7 +5,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from host.api.deps import control_access, read_access, service
+from host.api.deps import RigName, control_access, read_access, service
+from host.api.responses import (
+    NOT_FOUND,
+    REFUSED,
+    Health,
+    OrphanStopped,
+    Rig,
+    RigWithCalibration,
+    Run,
+    StoredCalibration,
+    returns,
+)
 from photometry.photodiode import PhotodiodeCalibration
 
 router = APIRouter(prefix="/api")
@@ -18,8 +29,9 @@ def _rig(svc: Any, name: str):
     return rig
 
 
-@router.get("/health", dependencies=[Depends(read_access)])
+@router.get("/health", dependencies=[Depends(read_access)], **returns(Health))
 async def health(svc=Depends(service)) -> dict[str, Any]:
+    """The database, each rig's link and ingest, and the live streams; always answers."""
     database = "ok"
     try:
         await asyncio.to_thread(svc.store.list_rigs)
@@ -35,13 +47,16 @@ async def health(svc=Depends(service)) -> dict[str, Any]:
             "ingest_errors": ingest_errors, "streams": svc.hub.stats()}
 
 
-@router.get("/rigs", dependencies=[Depends(read_access)])
+@router.get("/rigs", dependencies=[Depends(read_access)], **returns(list[Rig]))
 async def list_rigs(svc=Depends(service)) -> list[dict[str, Any]]:
+    """Every rig this service owns, as GET /api/rigs/{rig} without the calibration."""
     return [rig.describe() for rig in svc.rigs.values()]
 
 
-@router.get("/rigs/{rig}", dependencies=[Depends(read_access)])
-async def get_rig(rig: str, svc=Depends(service)) -> dict[str, Any]:
+@router.get("/rigs/{rig}", dependencies=[Depends(read_access)], responses=NOT_FOUND,
+            **returns(RigWithCalibration))
+async def get_rig(rig: RigName, svc=Depends(service)) -> dict[str, Any]:
+    """The rig's link and board state, the run it is busy with, its calibration."""
     found = _rig(svc, rig)
     out = found.describe()
     calibration = await asyncio.to_thread(svc.store.get_calibration, found.name)
@@ -55,24 +70,29 @@ async def get_rig(rig: str, svc=Depends(service)) -> dict[str, Any]:
     return out
 
 
-@router.put("/rigs/{rig}/calibration", dependencies=[Depends(control_access)])
-async def put_calibration(rig: str, calibration: PhotodiodeCalibration,
+@router.put("/rigs/{rig}/calibration", dependencies=[Depends(control_access)],
+            responses=NOT_FOUND, **returns(StoredCalibration))
+async def put_calibration(rig: RigName, calibration: PhotodiodeCalibration,
                           svc=Depends(service)) -> dict[str, Any]:
+    """Store the rig's photodiode calibration as a new version; runs started from now on use
+    it (a run keeps the one it started with)."""
     found = _rig(svc, rig)
     stored = await asyncio.to_thread(svc.store.set_calibration, found.name,
                                      calibration.model_dump(mode="json"))
     return stored.as_dict()
 
 
-@router.post("/rigs/{rig}/orphan/stop", dependencies=[Depends(control_access)])
-async def stop_orphan(rig: str, svc=Depends(service)) -> dict[str, Any]:
+@router.post("/rigs/{rig}/orphan/stop", dependencies=[Depends(control_access)],
+             responses=NOT_FOUND | REFUSED, **returns(OrphanStopped))
+async def stop_orphan(rig: RigName, svc=Depends(service)) -> dict[str, Any]:
     """Stop a run the board holds that this service did not start (outputs made safe)."""
     return await svc.runs.stop_orphan(rig)
 
 
 @router.post("/rigs/{rig}/orphan/import", status_code=201,
-             dependencies=[Depends(control_access)])
-async def import_orphan(rig: str, svc=Depends(service)) -> dict[str, Any]:
+             dependencies=[Depends(control_access)], responses=NOT_FOUND | REFUSED,
+             **returns(Run))
+async def import_orphan(rig: RigName, svc=Depends(service)) -> dict[str, Any]:
     """File the board's orphan run as a new run, flagged imported, with every sample the
     board still holds; a running one is followed from then on."""
     run = await svc.runs.import_orphan(rig)

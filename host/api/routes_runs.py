@@ -11,8 +11,22 @@ from fastapi.responses import Response, StreamingResponse
 
 from host.api.deps import control_access, read_access, service
 from host.api.livestream import LiveStream
+from host.api.responses import (
+    CSV,
+    EVENT_STREAM,
+    NOT_FOUND,
+    PNG,
+    REFUSED,
+    RunPage,
+    RunWithEvents,
+    Samples,
+    StoredCalibration,
+    returns,
+)
+from host.plotting import png
 from host.plotting.cache import plot_rows
-from host.runs import exports
+from host.runs import eventtext, exports
+from host.runs.figurewords import FIGURES, SUFFIX_UNITS
 from host.runs.kinds import KIND_NAMES, KINDS, RunRequest
 from host.runs.labels import RunEdit, RunLabels
 from host.store import RigNotFound
@@ -27,8 +41,12 @@ RunState = Literal[RUN_STATES]  # type: ignore[valid-type]
 
 
 def _read_run(svc: Any, run_id: int) -> dict[str, Any]:
+    """The run with its events, each with `text`: what it says in words with units."""
     out = svc.store.get_run(run_id).as_dict()
-    out["events"] = [e.as_dict() for e in svc.store.list_events(run_id=run_id)]
+    events = [e.as_dict() for e in svc.store.list_events(run_id=run_id)]
+    for event, text in zip(events, eventtext.texts(events, out), strict=True):
+        event["text"] = text
+    out["events"] = events
     return out
 
 
@@ -36,9 +54,11 @@ async def _run_dict(svc: Any, run_id: int) -> dict[str, Any]:
     return await asyncio.to_thread(_read_run, svc, run_id)
 
 
-@router.post("/runs", status_code=201, dependencies=[Depends(control_access)])
+@router.post("/runs", status_code=201, dependencies=[Depends(control_access)],
+             responses=NOT_FOUND | REFUSED, **returns(RunWithEvents))
 async def start_run(request: Annotated[RunRequest, Body()], svc=Depends(service)
                     ) -> dict[str, Any]:
+    """Start a run of one kind on a rig; the body's schema is the kind's (see `kind`)."""
     labels = RunLabels.model_validate({name: getattr(request, name)
                                        for name in RunLabels.model_fields})
     run = await svc.runs.start_run(request.kind, request.rig, request.params, labels)
@@ -61,13 +81,14 @@ def list_item(run: Run) -> dict[str, Any]:
     return out
 
 
-@router.get("/runs", dependencies=[Depends(read_access)])
+@router.get("/runs", dependencies=[Depends(read_access)], **returns(RunPage))
 async def list_runs(
         request: Request, svc=Depends(service),
         q: Annotated[str | None, Query(max_length=200,
                                        description="text in the run's labels")] = None,
-        kind: RunKindName | None = None, state: RunState | None = None,
-        rig: Annotated[str | None, Query(max_length=64)] = None,
+        kind: Annotated[RunKindName | None, Query(description="runs of this kind")] = None,
+        state: Annotated[RunState | None, Query(description="runs in this state")] = None,
+        rig: Annotated[str | None, Query(max_length=64, description="runs on this rig")] = None,
         tag: Annotated[list[str] | None, Query(max_length=16,
                                                description="runs with every one of these")] = None,
         since: Annotated[datetime | None, Query(description="created at or after")] = None,
@@ -75,7 +96,7 @@ async def list_runs(
         archived: Annotated[Literal["false", "true", "any"],
                             Query(description="archived runs: hidden (false), only (true) "
                                               "or both (any)")] = "false",
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        limit: Annotated[int, Query(ge=1, le=1000, description="runs per page")] = 100,
         cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,9}$",
                                             description="next_cursor of the page before")
                           ] = None) -> dict[str, Any]:
@@ -103,7 +124,8 @@ def _utc(when: datetime | None) -> datetime | None:
     return when.replace(tzinfo=UTC)
 
 
-@router.patch("/runs/{run_id}", dependencies=[Depends(control_access)])
+@router.patch("/runs/{run_id}", dependencies=[Depends(control_access)], responses=NOT_FOUND,
+              **returns(RunWithEvents))
 async def edit_run(run_id: RunId, edit: Annotated[RunEdit, Body()], svc=Depends(service)
                    ) -> dict[str, Any]:
     """Change notes, tags or the device's names (nothing measured); each change is an
@@ -115,13 +137,15 @@ async def edit_run(run_id: RunId, edit: Annotated[RunEdit, Body()], svc=Depends(
 By = Annotated[str, Query(min_length=1, max_length=64, description="who (recorded)")]
 
 
-@router.post("/runs/{run_id}/archive", dependencies=[Depends(control_access)])
+@router.post("/runs/{run_id}/archive", dependencies=[Depends(control_access)],
+             responses=NOT_FOUND, **returns(RunWithEvents))
 async def archive_run(run_id: RunId, svc=Depends(service), by: By = "api") -> dict[str, Any]:
     """Hide the run from lists (GET /api/runs?archived=true shows it); nothing is deleted."""
     return await _set_archived(svc, run_id, True, by)
 
 
-@router.post("/runs/{run_id}/unarchive", dependencies=[Depends(control_access)])
+@router.post("/runs/{run_id}/unarchive", dependencies=[Depends(control_access)],
+             responses=NOT_FOUND, **returns(RunWithEvents))
 async def unarchive_run(run_id: RunId, svc=Depends(service), by: By = "api") -> dict[str, Any]:
     """Show an archived run in lists again."""
     return await _set_archived(svc, run_id, False, by)
@@ -132,32 +156,57 @@ async def _set_archived(svc: Any, run_id: int, archived: bool, by: str) -> dict[
     return await _run_dict(svc, run_id)
 
 
-@router.get("/calibrations/{calibration_id}", dependencies=[Depends(read_access)])
-async def get_calibration(calibration_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+@router.get("/figures", dependencies=[Depends(read_access)])
+async def figure_words() -> dict[str, Any]:
+    """What run summaries' figures are called in words, and their units: {"figures": {name:
+    {"words", "unit"}}, "suffix_units": [[suffix, unit], ...]} (a name not listed has the
+    unit of the first suffix it ends with)."""
+    return {"figures": {name: {"words": said, "unit": unit}
+                        for name, (said, unit) in FIGURES.items()},
+            "suffix_units": [list(pair) for pair in SUFFIX_UNITS]}
+
+
+@router.get("/calibrations/{calibration_id}", dependencies=[Depends(read_access)],
+            responses=NOT_FOUND, **returns(StoredCalibration))
+async def get_calibration(calibration_id: Annotated[int, Path(
+                              ge=1, le=2**31 - 1, description="calibration version id")],
                           svc=Depends(service)) -> dict[str, Any]:
     """One stored calibration version (a run's calibration_id names the one it used)."""
     return (await asyncio.to_thread(svc.store.get_calibration_version,
                                     calibration_id)).as_dict()
 
 
-@router.get("/runs/{run_id}", dependencies=[Depends(read_access)])
+# Written by json.dumps in a worker thread (a calibration can hold thousands of points), so
+# response_model only documents it.
+@router.get("/runs/{run_id}", dependencies=[Depends(read_access)], responses=NOT_FOUND,
+            response_model=RunWithEvents)
 async def get_run(run_id: RunId, svc=Depends(service)) -> Response:
+    """The run: state, progress, parameters, labels, summary, calibration and events."""
     def answer() -> bytes:
         return json.dumps(_read_run(svc, run_id), allow_nan=False).encode()
     return Response(await asyncio.to_thread(answer), media_type="application/json")
 
 
-@router.post("/runs/{run_id}/abort", dependencies=[Depends(control_access)])
+@router.post("/runs/{run_id}/abort", dependencies=[Depends(control_access)],
+             responses=NOT_FOUND | REFUSED, **returns(RunWithEvents))
 async def abort_run(run_id: RunId, svc=Depends(service)) -> dict[str, Any]:
+    """Stop the run; the device makes its outputs safe."""
     await svc.runs.abort(run_id)
     return await _run_dict(svc, run_id)
 
 
-@router.get("/runs/{run_id}/samples", dependencies=[Depends(read_access)])
+@router.get("/runs/{run_id}/samples", dependencies=[Depends(read_access)], responses=NOT_FOUND,
+            response_model=Samples)  # written by json.dumps: documented, not re-checked
 async def samples(run_id: RunId, svc=Depends(service),
-                  start_s: float | None = None, end_s: float | None = None,
-                  max_points: Annotated[int | None, Query(ge=3, le=1_000_000)] = None
+                  start_s: Annotated[float | None, Query(
+                      description="from this run time on, s")] = None,
+                  end_s: Annotated[float | None, Query(
+                      description="up to this run time, s; not before start_s")] = None,
+                  max_points: Annotated[int | None, Query(
+                      ge=3, le=1_000_000, description="downsample to this many rows, keeping "
+                                                      "the plot's shape (LTTB)")] = None
                   ) -> Response:
+    """The run's samples as rows, all of them or a time range, optionally downsampled."""
     if start_s is not None and end_s is not None and end_s < start_s:
         raise HTTPException(422, "end_s (%g) is before start_s (%g)" % (end_s, start_s))
     run = await asyncio.to_thread(svc.store.get_run, run_id)
@@ -172,14 +221,17 @@ async def samples(run_id: RunId, svc=Depends(service),
     return Response(await asyncio.to_thread(answer), media_type="application/json")
 
 
-@router.get("/runs/{run_id}/samples.csv", dependencies=[Depends(read_access)])
+@router.get("/runs/{run_id}/samples.csv", dependencies=[Depends(read_access)],
+            response_class=StreamingResponse, responses=CSV | NOT_FOUND)
 async def samples_csv(run_id: RunId, svc=Depends(service)) -> StreamingResponse:
+    """Every sample as CSV, the columns of GET /api/runs/{run_id}/samples."""
     chunks = await asyncio.to_thread(svc.store.iter_samples_csv, run_id)
     return StreamingResponse(chunks, media_type="text/csv", headers={
         "Content-Disposition": 'attachment; filename="run-%d.csv"' % run_id})
 
 
-@router.get("/runs/{run_id}/export.csv", dependencies=[Depends(read_access)])
+@router.get("/runs/{run_id}/export.csv", dependencies=[Depends(read_access)],
+            response_class=StreamingResponse, responses=CSV | NOT_FOUND)
 async def export_csv(run_id: RunId, svc=Depends(service)) -> StreamingResponse:
     """The run's export: metadata in `#` lines, then its samples with derived columns
     (host.runs.exports); `lumenrig analyze` on it gives the run's summary."""
@@ -198,18 +250,26 @@ def _export_chunks(svc: Any, run_id: int) -> Iterator[str]:
     return exports.iter_export(header, svc.store.iter_export_csv(run_id))
 
 
-@router.get("/runs/{run_id}/stream", dependencies=[Depends(read_access)])
+@router.get("/runs/{run_id}/stream", dependencies=[Depends(read_access)],
+            response_class=StreamingResponse, responses=EVENT_STREAM | NOT_FOUND)
 async def stream(run_id: RunId, request: Request, svc=Depends(service)) -> StreamingResponse:
+    """The run live (server-sent events, host.api.livestream): `run`, then `samples`,
+    `progress`, `event`, `state`, and `end` when it ends; `resync` when the client fell
+    behind."""
     run = await _run_dict(svc, run_id)  # 404 before the stream starts
     return LiveStream(run, svc.hub.subscribe(run_id), request)
 
 
-@router.get("/runs/{run_id}/plot.png", dependencies=[Depends(read_access)])
-async def plot(run_id: RunId, svc=Depends(service)) -> Response:
-    from host.plotting.png import run_plot_png
-
-    run = await asyncio.to_thread(svc.store.get_run, run_id)
+@router.get("/runs/{run_id}/plot.png", dependencies=[Depends(read_access)],
+            response_class=Response, responses=PNG | NOT_FOUND)
+async def plot(run_id: RunId, svc=Depends(service),
+               dpi: Annotated[int, Query(ge=png.DPI_RANGE[0], le=png.DPI_RANGE[1],
+                                         description="dots per inch: the figure is %g inches "
+                                         "wide, %d px at the default"
+                                         % (png.WIDTH_IN, png.WIDTH_IN * png.DEFAULT_DPI))
+                    ] = png.DEFAULT_DPI) -> Response:
+    """The run's figure for a report: the run page's panels in one PNG."""
+    run = await _run_dict(svc, run_id)
     cols = await asyncio.to_thread(svc.store.read_samples, run_id)
-    area = float((run.calibration or {}).get("pixel_area_mm2") or 1.0)
-    png = await asyncio.to_thread(run_plot_png, run.as_dict(), cols, area)
-    return Response(png, media_type="image/png")
+    image = await asyncio.to_thread(png.run_plot_png, run, cols, dpi)
+    return Response(image, media_type="image/png")

@@ -12,7 +12,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from host.cli.api import Refused, Service, Unreachable, detail_of
 from host.cli.options import EXIT_INTERRUPTED, fail
-from host.runs.kinds import KINDS
 
 FINAL_STATES = ("completed", "aborted", "failed")
 # Where following stops: the final states, and `interrupted` (the rig is out of reach; the
@@ -21,6 +20,8 @@ STOP_STATES = (*FINAL_STATES, "interrupted")
 
 
 def _describe(run: dict, last: dict | None) -> str:
+    from host.runs.kinds import KINDS  # here: it loads the analysis, which `lumenrig` need not
+
     kind = KINDS.get(run["kind"])
     figure = kind.progress_figure if kind is not None else None
     if figure is not None and last and last.get(figure[0]) is not None:

@@ -10,9 +10,9 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-from host.cli import calibrate_cmds, find_cmds, runs_cmds
+from host.cli import calibrate_cmds, find_cmds, runs_cmds, selftest_cmd
 from host.cli.options import fail as _fail
-from host.runs.kinds import KIND_NAMES
+from host.runs.kindnames import KIND_NAMES
 from host.settings import DEFAULT_DATA_DIR
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -20,6 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 app.add_typer(runs_cmds.app)
 app.add_typer(find_cmds.app)
 app.add_typer(calibrate_cmds.app)
+app.add_typer(selftest_cmd.app)
 
 KIND_CHOICES = " | ".join(KIND_NAMES)
 DISTRIBUTION = "lumenrig"  # pyproject.toml [project] name

@@ -66,8 +66,8 @@ def _summary(run: dict[str, Any]) -> list[str]:
 
 def _events(run: dict[str, Any]) -> list[str]:
     events = run.get("events") or []
-    pairs = [(local_time(e.get("t"), seconds=True), e.get("message") or e.get("name") or "")
-             for e in events]
+    pairs = [(local_time(e.get("t"), seconds=True),
+              e.get("text") or e.get("message") or e.get("name") or "") for e in events]
     return ["events (%d):" % len(events)] + _aligned(pairs)
 
 

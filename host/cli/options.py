@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn, Optional
 import typer
 
 from host.cli.api import Service, ServiceError, find_token
-from host.runs.kinds import KIND_NAMES
+from host.runs.kindnames import KIND_NAMES
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 EXIT_INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)

@@ -346,7 +346,7 @@ class RigLink:
             self._on_hello_ack(msg, now)
         elif msg_id == schema.HEARTBEAT:
             self._on_heartbeat(msg, now)
-        elif msg_id in (schema.ACK, schema.NACK, schema.STATUS):
+        elif msg_id in schema.REPLIES:
             self._on_reply(msg)
         elif msg_id == schema.EVENT:
             self._on_event(msg, now)

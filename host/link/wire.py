@@ -32,6 +32,7 @@ class WireMessage(BaseModel):
     msg_id: ClassVar[int] = -1
     head_names: ClassVar[tuple[str, ...]] = ()
     tail_kind: ClassVar[str | None] = None
+    record_names: ClassVar[tuple[str, ...]] = ()  # a records tail's field names, in order
 
 
 class WireSample(BaseModel):
@@ -62,14 +63,24 @@ def _fields_of(fields: tuple) -> dict[str, Any]:
 
 
 Sample = create_model("Sample", __base__=WireSample, **_fields_of(schema.SAMPLE_FIELDS))
+# The record model of each records tail, by its field tuple (SAMPLE_BATCH's is Sample).
+RECORDS: dict[tuple, type[BaseModel]] = {schema.SAMPLE_FIELDS: Sample}
+
+
+def _record_model(name: str, fields: tuple) -> type[BaseModel]:
+    if fields not in RECORDS:
+        RECORDS[fields] = create_model(_camel(name) + "Record", __base__=WireSample,
+                                       **_fields_of(fields))
+    return RECORDS[fields]
 
 
 def _build_model(entry: tuple) -> type[WireMessage]:
     msg_id, name, fields, tail = entry
     definitions = _fields_of(fields)
     if tail is not None and tail[0] == "records":
+        record = _record_model(name, tail[1])
         definitions["records"] = (
-            Annotated[list[Sample], Field(max_length=tail[2])],  # type: ignore[valid-type]
+            Annotated[list[record], Field(max_length=tail[2])],  # type: ignore[valid-type]
             ...,
         )
     elif tail is not None:
@@ -79,6 +90,7 @@ def _build_model(entry: tuple) -> type[WireMessage]:
     model.msg_id = msg_id
     model.head_names = tuple(f[0] for f in fields)
     model.tail_kind = None if tail is None else tail[0]
+    model.record_names = tuple(f[0] for f in tail[1]) if model.tail_kind == "records" else ()
     return model
 
 
@@ -102,13 +114,22 @@ def model_for(msg: int | str) -> type[WireMessage]:
     return MODELS[msg]
 
 
+def record_model(msg: int | str) -> type[BaseModel]:
+    """The model of one record of a message with a records tail (Sample for SAMPLE_BATCH)."""
+    model = model_for(msg)
+    if model.tail_kind != "records":
+        raise KeyError(f"{model.__name__} has no records")
+    return RECORDS[schema.BY_ID[model.msg_id][3][1]]
+
+
 def decode(msg_id: int, body: bytes) -> WireMessage:
     """Model instance of a body; raises protocol.messages.MessageError on a bad length."""
     model = model_for(msg_id)
     head, tail = messages.unpack(msg_id, body)
     values: dict[str, Any] = dict(zip(model.head_names, head))
     if model.tail_kind == "records":
-        values["records"] = [Sample(**dict(zip(schema.SAMPLE_NAMES, rec))) for rec in tail or ()]
+        record = record_model(msg_id)
+        values["records"] = [record(**dict(zip(model.record_names, rec))) for rec in tail or ()]
     elif model.tail_kind == "bytes":
         values["data"] = tail
     return model(**values)
@@ -121,7 +142,7 @@ def encode(message: WireMessage) -> bytes:
     tail: Any = None
     if cls.tail_kind == "records":
         records = message.records  # type: ignore[attr-defined]
-        tail = [tuple(getattr(rec, name) for name in schema.SAMPLE_NAMES) for rec in records]
+        tail = [tuple(getattr(rec, name) for name in cls.record_names) for rec in records]
     elif cls.tail_kind == "bytes":
         tail = message.data  # type: ignore[attr-defined]
     return messages.pack(cls.msg_id, head, tail)

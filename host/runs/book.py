@@ -9,6 +9,7 @@ from typing import Any
 
 from host.live.fanout import Hub
 from host.rigs import Rig
+from host.runs import eventtext
 from host.runs.errors import RunError
 from host.runs.tracker import Tracker
 from host.store import Store
@@ -73,8 +74,10 @@ class RunBook:
         run_id = tracker.run.id if tracker is not None else None
         event = await asyncio.to_thread(self.store.add_event, name, message, rig=rig.name,
                                         run_id=run_id, code=code, data=data, key=key)
-        if event is not None and run_id is not None:
-            self.hub.publish(run_id, "event", event.as_dict())
+        if event is not None and tracker is not None:
+            said = event.as_dict()
+            said["text"] = eventtext.texts([said], tracker.run.as_dict())[0]
+            self.hub.publish(tracker.run.id, "event", said)
 
     async def update(self, tracker: Tracker, **fields: Any) -> Run:
         """Write fields of the tracker's run and keep the tracker's copy in step."""

@@ -22,6 +22,7 @@ from host.runs.orphans import Orphans, stored_run
 from host.runs.reconnect import Reconnect
 from host.runs.sink import SampleSink
 from host.runs.tracker import Tracker
+from host.selftest import runner as selftest
 from protocol import schema
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ class LinkFollower:
             await asyncio.to_thread(book.store.upsert_rig, rig.name, rig.spec.spec,
                                     _firmware_info(item.hello))
             await self.reconnect.reconcile(rig, item.hello, item.device_reset)
+            selftest.after_handshake(rig, item.hello)
         elif isinstance(item, rig_link.DeviceEvent):
             await self._device_event(rig, item)
         elif isinstance(item, rig_link.HeartbeatSeen):

@@ -15,6 +15,7 @@ from pydantic import Field, create_model
 
 from host.analysis.errors import INPUT_ERRORS
 from host.runs import progress, summaries
+from host.runs.kindnames import KIND_NAMES
 from host.runs.labels import RunLabels
 from host.runs.params import JvlParams, LifetimeParams, PhotostabilityParams, RunParams
 from host.runs.programs import (
@@ -24,7 +25,13 @@ from host.runs.programs import (
     photostability_program,
 )
 from host.runs.units import Converter
+from host.selftest import checks as parts
 from protocol import schema
+
+# The board parts every run measures with: the supply (DAC), the DUT's V and I (INA226) and
+# the photodiode (ADS1115 and the TIA); a run needing a part its rig's self-test failed is
+# refused (host.selftest).
+MEASURING_PARTS = (parts.INA226, parts.DAC, parts.ADS1115, parts.PHOTODIODE)
 
 Columns = dict[str, np.ndarray]
 
@@ -47,6 +54,7 @@ class RunKind:
                       dict[str, Any]]
     summary_columns: tuple[str, ...]  # what summary reads: a long run's other columns stay on disk
     figures: tuple[str, ...]  # the summary's headline figures, shown in run lists
+    parts: tuple[str, ...] = MEASURING_PARTS  # board parts it needs (host.selftest.checks)
 
     def headline(self, summary: dict[str, Any] | None) -> dict[str, Any]:
         """The headline figures of a summary (null where it has none)."""
@@ -83,7 +91,8 @@ PHOTOSTABILITY = RunKind(
     plot_column="pl", progress_figure=("pl_fraction", "PL"),
     program=photostability_program, progress=progress.photostability_progress,
     summary=summaries.photostability_summary, summary_columns=("t_s", "pl", "flags"),
-    figures=("min_fraction", "t_min_s", "final_fraction"))
+    figures=("min_fraction", "t_min_s", "final_fraction"),
+    parts=MEASURING_PARTS + (parts.SHUTTER,))
 
 JVL = RunKind(
     name="jvl", params=JvlParams, params_required=False, modes=(schema.MODE_SWEEP,),
@@ -93,7 +102,8 @@ JVL = RunKind(
     figures=("eqe_max_pct", "ce_max_cd_a", "pe_max_lm_w", "l_max_cd_m2", "turn_on_v"))
 
 KINDS: dict[str, RunKind] = {kind.name: kind for kind in (LIFETIME, PHOTOSTABILITY, JVL)}
-KIND_NAMES = tuple(KINDS)
+if tuple(KINDS) != KIND_NAMES:
+    raise RuntimeError("host.runs.kindnames must list %s" % (tuple(KINDS),))
 
 
 def kind_of_mode(mode: int) -> RunKind | None:
@@ -105,14 +115,19 @@ class RunTarget(RunLabels):
     """What every run request names besides its kind and parameters: the rig, and the
     run's labels (the device under test, operator, notes, tags)."""
 
-    rig: str = Field("rig1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    rig: str = Field("rig1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                     description="the rig to run on (GET /api/rigs lists them)")
 
 
 def _request_model(kind: RunKind) -> type[RunTarget]:
     """POST /api/runs body for one kind, named as the API's schema shows it."""
     name = kind.params.__name__.removesuffix("Params") + "Request"
-    params: Any = (kind.params, ...) if kind.params_required else (kind.params, kind.params())
-    return create_model(name, __base__=RunTarget, kind=(Literal[kind.name], ...),  # type: ignore[call-overload]
+    params: Any = (kind.params, Field(
+        ... if kind.params_required else kind.params(),
+        description="the %s run's parameters%s" % (
+            kind.name, "" if kind.params_required else "; left out: the defaults")))
+    return create_model(name, __base__=RunTarget,  # type: ignore[call-overload]
+                        kind=(Literal[kind.name], Field(description="the kind of run")),
                         params=params)
 
 

@@ -20,6 +20,7 @@ from host.runs.recovery import Recovery
 from host.runs.sink import SampleSink
 from host.runs.tracker import Tracker
 from host.runs.units import Converter
+from host.selftest.runner import refusal as selftest_refusal
 from host.store import RigBusy
 from host.store.records import Run
 from photometry.photodiode import PhotodiodeCalibration
@@ -106,6 +107,9 @@ class Lifecycle:
         if kind == "photostability" and not rig.link.capabilities & schema.CAP_LASER:
             raise RunError(409, "rig %s has no laser (its board does not report one): a "
                            "photostability run needs the laser to excite the film" % rig_name)
+        broken = await selftest_refusal(rig, kind, KINDS[kind].parts)
+        if broken is not None:
+            raise RunError(409, broken)
         calibration = apply_area(await asyncio.to_thread(store.get_calibration, rig_name),
                                  labels)
         if KINDS[kind].needs_calibration and calibration is None:

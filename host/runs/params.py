@@ -1,7 +1,9 @@
 """Run requests and their parameters, with the physical limits beside each field.
 
 The API validates bodies with these models and the run procedures read them, so a limit
-is written once. The firmware checks the same bounds again (defence in depth).
+is written once. The firmware checks the same bounds again (defence in depth). A field's
+description says what it is and its unit; the API's schema adds its bounds in words from
+the same Field (host.api.openapi), so only a rule between fields is written out here.
 """
 
 from typing import Annotated, Any
@@ -34,14 +36,24 @@ def _check_grace(value: float) -> float:
     return value
 
 
-Grace = Annotated[float, Field(ge=0, le=86400), AfterValidator(_check_grace)]
+Grace = Annotated[float, Field(ge=0, le=86400, description=(
+    "the device stops safely after this long without the host, s; 0 = never (the run goes "
+    "on without it), else at least 1")), AfterValidator(_check_grace)]
+Oversample = Annotated[int, Field(ge=1, le=MAX_OVERSAMPLE,
+                                  description="readings averaged into each sample")]
+Compliance = Annotated[float, Field(gt=0, le=MAX_COMPLIANCE_A,
+                                    description="the most current the supply gives, A")]
 
 # The device's first dark sample comes this long into a pause (firmware darkpause.py).
 DARK_SETTLE_S = DARK_SETTLE_MS / 1000
 DarkEvery = Annotated[int, Field(
-    ge=0, le=65535, description="dark pause after every this many s of drive (whole s); "
-                                "0 = no dark tracking")]
-DarkSeconds = Annotated[float, Field(gt=0, le=65, description="length of each dark pause (s)")]
+    ge=0, le=65535, description="drive time between dark pauses, s, whole seconds; 0 = no "
+                                "dark tracking")]
+DarkSeconds = Annotated[float, Field(gt=0, le=65, description=(
+    "length of each dark pause, s; at least %g + sample_period_s and shorter than "
+    "dark_every_s" % DARK_SETTLE_S))]
+# A J-V-L sweep takes at most this many steps.
+MAX_SWEEP_STEPS = 2000
 
 
 def check_dark(params: Any) -> None:
@@ -64,30 +76,36 @@ class LifetimeParams(RunParams):
     """
 
     voltage_v: float | None = Field(None, gt=0, le=MAX_VOLTAGE_V,
-                                    description="hold this voltage (V)")
+                                    description="drive: hold this voltage on the device, V")
     target_l0_cd_m2: float | None = Field(
         None, gt=0, le=100000,
-        description="find the voltage that gives this luminance, then hold it")
-    current_a: float | None = Field(None, gt=0, le=MAX_COMPLIANCE_A,
-                                    description="hold this current (A)")
+        description="drive: find the voltage that gives this luminance, then hold it, cd/m2")
+    current_a: float | None = Field(
+        None, gt=0, le=MAX_COMPLIANCE_A,
+        description="drive: hold this current through the device, A; below compliance_a")
     current_density_ma_cm2: float | None = Field(
         None, gt=0, le=100000,
-        description="hold this current density (mA/cm2) on the calibration's pixel area")
-    stop_fraction: float = Field(0.5, gt=0, lt=1, description="stop at this fraction of L0")
-    max_duration_s: float = Field(7 * 24 * 3600.0, gt=0, le=MAX_DURATION_S)
-    sample_period_s: float = Field(1.0, ge=MIN_SAMPLE_PERIOD_S, le=3600)
-    compliance_a: float = Field(MAX_COMPLIANCE_A, gt=0, le=MAX_COMPLIANCE_A)
-    host_loss_grace_s: Grace = Field(
-        60.0, description="device stops safely after this long without the host; 0 = never")
-    oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
+        description="drive: hold this current density on the pixel area (the device's "
+                    "area_mm2, else the calibration's), mA/cm2; its current below "
+                    "compliance_a")
+    stop_fraction: float = Field(0.5, gt=0, lt=1,
+                                 description="stop when luminance falls to this fraction of L0")
+    max_duration_s: float = Field(7 * 24 * 3600.0, gt=0, le=MAX_DURATION_S,
+                                  description="stop after this long at the latest, s")
+    sample_period_s: float = Field(1.0, ge=MIN_SAMPLE_PERIOD_S, le=3600,
+                                   description="time between samples, s")
+    compliance_a: Compliance = MAX_COMPLIANCE_A
+    host_loss_grace_s: Grace = 60.0
+    oversample: Oversample = 4
     l0_settle_s: float = Field(0.1, ge=0, le=3600,
-                               description="L0 is the first sample this long into the hold")
-    ramp_step_v: float = Field(0.25, gt=0, le=5, description="target_l0 coarse ramp step (V)")
+                               description="L0 is the first sample this long into the hold, s")
+    ramp_step_v: float = Field(0.25, gt=0, le=5,
+                               description="coarse step of the target_l0_cd_m2 ramp, V")
     ramp_dwell_s: float = Field(0.05, ge=MIN_SAMPLE_PERIOD_S, le=600,
-                                description="target_l0 time per ramp step (s)")
+                                description="time per step of the target_l0_cd_m2 ramp, s")
     max_voltage_v: float = Field(MAX_VOLTAGE_V, gt=0, le=MAX_VOLTAGE_V,
-                                 description="target_l0 ramp ceiling, or the compliance "
-                                             "voltage under constant current (V)")
+                                 description="ceiling of the target_l0_cd_m2 ramp, or the "
+                                             "compliance voltage under constant current, V")
     dark_every_s: DarkEvery = 0
     dark_s: DarkSeconds = 2.0
 
@@ -114,13 +132,20 @@ DRIVES = ("voltage_v", "target_l0_cd_m2", "current_a", "current_density_ma_cm2")
 class PhotostabilityParams(RunParams):
     """A film under a CW laser: PL points every pl_interval_s, monitoring in between."""
 
-    duration_s: float = Field(7200.0, gt=0, le=MAX_DURATION_S)
-    pl_interval_s: float = Field(300.0, ge=1, le=86400)
-    sample_period_s: float = Field(10.0, ge=MIN_SAMPLE_PERIOD_S, le=3600)
-    laser_power_mw_cm2: float = Field(50.0, gt=0, le=10000, description="recorded")
-    wavelength_nm: float = Field(442.0, gt=200, lt=2000, description="recorded")
+    duration_s: float = Field(7200.0, gt=0, le=MAX_DURATION_S,
+                              description="length of the run, s")
+    pl_interval_s: float = Field(300.0, ge=1, le=86400,
+                                 description="time between PL points, s; not above duration_s")
+    sample_period_s: float = Field(10.0, ge=MIN_SAMPLE_PERIOD_S, le=3600,
+                                   description="time between samples, s; not above "
+                                               "pl_interval_s")
+    laser_power_mw_cm2: float = Field(50.0, gt=0, le=10000,
+                                      description="the laser's power density on the film, "
+                                                  "recorded (not set), mW/cm2")
+    wavelength_nm: float = Field(442.0, gt=200, lt=2000,
+                                 description="the laser's wavelength, recorded (not set), nm")
     host_loss_grace_s: Grace = 30.0
-    oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
+    oversample: Oversample = 4
     dark_every_s: DarkEvery = 0
     dark_s: DarkSeconds = 2.0
 
@@ -137,23 +162,32 @@ class PhotostabilityParams(RunParams):
 class JvlParams(RunParams):
     """Voltage sweep reading V, I and luminance per step; EL spectrum for EQE."""
 
-    start_v: float = Field(0.0, ge=0, le=MAX_VOLTAGE_V)
-    stop_v: float = Field(14.0, gt=0, le=MAX_VOLTAGE_V)
-    step_v: float = Field(0.2, ge=0.001, le=MAX_VOLTAGE_V)
-    dwell_s: float = Field(0.5, ge=MIN_SAMPLE_PERIOD_S, le=600)
-    sample_period_s: float | None = Field(None, ge=MIN_SAMPLE_PERIOD_S, le=600,
-                                          description="default: dwell_s / 2, at least the board's minimum")
-    compliance_a: float = Field(MAX_COMPLIANCE_A, gt=0, le=MAX_COMPLIANCE_A)
+    start_v: float = Field(0.0, ge=0, le=MAX_VOLTAGE_V,
+                           description="the sweep's first voltage, V")
+    stop_v: float = Field(14.0, gt=0, le=MAX_VOLTAGE_V,
+                          description="the sweep's last voltage, V; above start_v")
+    step_v: float = Field(0.2, ge=0.001, le=MAX_VOLTAGE_V,
+                          description="the sweep's step, V; at most %d steps from start_v to "
+                                      "stop_v" % MAX_SWEEP_STEPS)
+    dwell_s: float = Field(0.5, ge=MIN_SAMPLE_PERIOD_S, le=600,
+                           description="time at each step, s")
+    sample_period_s: float | None = Field(
+        None, ge=MIN_SAMPLE_PERIOD_S, le=600,
+        description="time between samples, s; not above dwell_s; default dwell_s / 2, at "
+                    "least %g" % MIN_SAMPLE_PERIOD_S)
+    compliance_a: Compliance = MAX_COMPLIANCE_A
     host_loss_grace_s: Grace = 30.0
-    oversample: int = Field(4, ge=1, le=MAX_OVERSAMPLE)
-    spectrum: Spectrum | None = None
+    oversample: Oversample = 4
+    spectrum: Spectrum | None = Field(
+        None, description="the device's EL spectrum, for EQE, peak and FWHM; default the "
+                          "rig calibration's reference_spectrum")
 
     @model_validator(mode="after")
     def _sweep_shape(self):
         if self.stop_v <= self.start_v:
             raise ValueError("stop_v must be above start_v")
-        if (self.stop_v - self.start_v) / self.step_v > 2000:
-            raise ValueError("more than 2000 sweep steps: raise step_v")
+        if (self.stop_v - self.start_v) / self.step_v > MAX_SWEEP_STEPS:
+            raise ValueError("more than %d sweep steps: raise step_v" % MAX_SWEEP_STEPS)
         if self.sample_period_s is not None and self.sample_period_s > self.dwell_s:
             raise ValueError("sample_period_s must not exceed dwell_s")
         return self

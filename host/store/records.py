@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from host.runkey import key_text
-from host.runs.kinds import KIND_NAMES
+from host.runs.kindnames import KIND_NAMES
 
 RUN_STATES = ("queued", "running", "interrupted", "completed", "aborted", "failed")
 FINISHED_STATES = ("completed", "aborted", "failed")

@@ -204,6 +204,20 @@ def test_overview_shows_the_rig_and_fits_a_phone(page, service):
     page.screenshot(ARTIFACTS / "dashboard-overview-phone.png")
 
 
+def test_rig_card_shows_the_quick_self_test_and_runs_the_full_one(page, service):
+    card = "article.rig[data-rig=rig1]"
+    _wait_rig_idle(service)
+    wait_until(lambda: "self-test passed (quick" in page.text(card), 30,
+               "the quick self-test of the connection on the card")
+    page.js("sessionStorage.setItem('lumenrig.token', arguments[0])", TOKEN)
+    page.click(card + " button.selftest-run")
+    wait_until(lambda: "self-test passed (full" in page.text(card), 60,
+               "the full self-test's result on the card")
+    rig = httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()
+    assert rig["selftest"]["scope"] == "full" and rig["selftest"]["passed"]
+    assert _script_errors(page) == []
+
+
 def test_runs_list_links_each_run_to_its_page_and_back(page, service):
     run_id = _store_long_lifetime_run(service.db_url, 500)
     row = f"table.runs tr[data-run='{run_id}']"
@@ -288,7 +302,7 @@ def test_a_long_stored_run_opens_downsampled_to_a_bounded_plot(page, service):
     assert _script_errors(page) == []
 
 
-def test_jvl_sweep_from_the_form_draws_jv_lv_and_ce_j(page, service):
+def test_jvl_sweep_from_the_form_draws_jv_lv_and_the_efficiencies_against_j(page, service):
     _wait_rig_idle(service)
     run_id = _start(page, "jvl", {})
     wait_until(lambda: _state(page) == "completed", 60, "the sweep to complete")
@@ -300,8 +314,9 @@ def test_jvl_sweep_from_the_form_draws_jv_lv_and_ce_j(page, service):
                        "'[data-figure]')].map((f) => [f.dataset.figure, "
                        "Number(f.dataset.points)]))")
 
-    wait_until(lambda: counts() == {"jv": total, "lv": total, "cej": total}, 10,
-               f"J-V, L-V and CE-J with all {total} samples")
+    wait_until(lambda: counts() == {"jv": total, "lv": total, "cej": total, "eqej": total,
+                                    "pej": total}, 10,
+               f"J-V, L-V, CE-J, EQE-J and PE-J with all {total} samples")
     page.screenshot(ARTIFACTS / "dashboard-jvl-desktop.png")
     assert _script_errors(page) == []
 

@@ -52,6 +52,11 @@ def test_lifetime_run_of_g1_at_10_v_gives_the_preset_t50(service):
     # About one sample per device second; a loaded machine stretches the spacing, never the
     # timestamps.
     assert _assert_every_seq_once(service.url, run["id"]) > 300
+    # The live stream says each event as the run page does, in words with units.
+    stored = {e["id"]: e["text"] for e in httpx.get(
+        "%s/api/runs/%d" % (service.url, run["id"]), timeout=10).json()["events"]}
+    assert followed["events"] and all(e["text"] == stored[e["id"]] for e in followed["events"])
+    assert any(e["text"] == "run stopped: luminance fraction" for e in followed["events"])
 
 
 def _ideal_sweep_summary(preset: str, step_v: float, dwell_s: float, stop_v: float) -> dict:

@@ -44,7 +44,19 @@ def test_lit_prefix_counts_a_time_in_lit_time():
     assert str(plan) == "cut=20.0s+1.0s,cut=lit:1000.0s+4.0s,reset=lit:300.0s"
 
 
+def test_chip_faults_name_a_chip_each_and_come_back_canonical():
+    plan = parse_faults("stuck=ina226,drop=0.1,missing=sht31,missing=ads1115")
+    assert (plan.missing, plan.stuck) == (("ads1115", "sht31"), ("ina226",))
+    assert plan.chip_text() == "missing=ads1115,missing=sht31,stuck=ina226"
+    assert str(plan) == "drop=0.1,missing=ads1115,missing=sht31,stuck=ina226"
+    assert not parse_faults("missing=mcp4725").is_empty()
+
+
 @pytest.mark.parametrize("text, fragment", [
+    ("missing=sht35", "missing takes a chip, one of ina226, mcp4725, ads1115, sht31"),
+    ("stuck=", "stuck takes a chip"),
+    ("missing=sht31,stuck=sht31", "chip sht31 already missing"),
+    ("up:stuck=ina226", "fault of a chip on the board"),
     ("corrupt=2", "probability per byte, 0 to 1"),
     ("drop=-0.1", "not a plain decimal number"),
     ("delay=20", "write a number and a unit"),

@@ -32,6 +32,55 @@ def test_an_injected_fault_fails_then_heals():
     """)
 
 
+def test_a_stuck_chip_acks_reads_0xff_and_ignores_writes():
+    run_both("""
+    bench, board = fixed_board()
+    board.i2c.stick(cfg.ADDR_INA226)
+    buf = bytearray(2)
+    board.i2c.writeto_mem(cfg.ADDR_INA226, 5, b"\\x08\\x00")
+    board.i2c.readfrom_mem_into(cfg.ADDR_INA226, 0xFE, buf)
+    assert buf == b"\\xff\\xff"
+    assert cfg.ADDR_INA226 in board.i2c.scan()
+    board.i2c.stick(cfg.ADDR_INA226, None)
+    board.i2c.readfrom_mem_into(cfg.ADDR_INA226, 0xFE, buf)
+    assert buf == b"\\x54\\x49"
+    """)
+
+
+def test_a_board_built_with_chip_faults_has_one_chip_missing_and_one_stuck():
+    run_both("""
+    from hil_sim.board import parse_chip_faults
+    faults = parse_chip_faults("missing=sht31,stuck=mcp4725")
+    assert faults == {"sht31": "missing", "mcp4725": "stuck"}
+    board = SimBoard(FixedBench(), chip_faults=faults)
+    assert board.i2c.scan() == sorted([cfg.ADDR_DAC, cfg.ADDR_INA226, cfg.ADDR_ADS1115])
+    expect_oserror(lambda: SHT31(board.i2c, cfg.ADDR_SHT31).start(), 19)
+    assert MCP4725(board.i2c, cfg.ADDR_DAC).read_code() == 0xFFF
+    """)
+
+
+def test_the_identity_registers_answer_as_the_parts_do():
+    run_both("""
+    from lumenfw.drivers.sht31 import CMD_READ_SERIAL, CMD_READ_STATUS
+    from hil_sim.chips.sht31 import SERIAL, STATUS_AFTER_RESET
+    bench, board = fixed_board()
+    ina = INA226(board.i2c, cfg.ADDR_INA226, cfg.INA226_CAL, cfg.INA226_CURRENT_LSB_NA,
+                 cfg.INA226_CONFIG)
+    assert (ina.read_manufacturer(), ina.read_die_id()) == (0x5449, 0x2260)
+    sht = SHT31(board.i2c, cfg.ADDR_SHT31)
+    sht.command(CMD_READ_STATUS)
+    assert sht.read_words(1) == STATUS_AFTER_RESET
+    sht.command(CMD_READ_SERIAL)
+    assert sht.read_words(2) == SERIAL
+    sht.command(0x3041)  # clear status: the reset flag goes
+    sht.command(CMD_READ_STATUS)
+    assert sht.read_words(1) == 0
+    ads = ADS1115(board.i2c, cfg.ADDR_ADS1115)
+    ads.write_config(0x4583)
+    assert ads.read_config() == 0xC583  # idle: OS reads 1
+    """)
+
+
 def test_a_register_chip_nacks_the_conversion_register_write():
     run_both("""
     bench, board = fixed_board()

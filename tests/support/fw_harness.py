@@ -203,7 +203,7 @@ class Bed:
 
         def reply():
             for mid, h, _ in self.messages[since:]:
-                if mid in (schema.ACK, schema.NACK, schema.STATUS) and h[0] == cmd_id:
+                if mid in schema.REPLIES and h[0] == cmd_id:
                     return mid, h
             return None
 

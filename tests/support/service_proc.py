@@ -143,8 +143,10 @@ class SimProcess:
 
 def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
     """Read SSE until `end`; returns counts per event kind, the final run and the L0 values
-    the live progress messages carried (and `progress`: every progress message)."""
+    the live progress messages carried (and `progress`: every progress message; `events`:
+    every run event)."""
     counts: dict[str, int] = {}
+    events: list[dict] = []
     live_l0: list[float] = []
     progress: list[dict] = []
     final = None
@@ -159,12 +161,15 @@ def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
             elif line.startswith("data:") and kind == "end":
                 final = json.loads(line[5:])
                 break
+            elif line.startswith("data:") and kind == "event":
+                events.append(json.loads(line[5:]))
             elif line.startswith("data:") and kind == "progress":
                 progress.append(json.loads(line[5:]))
                 l0 = progress[-1].get("l0_cd_m2")
                 if l0 is not None and l0 not in live_l0:
                     live_l0.append(l0)
-    return {"counts": counts, "final": final, "live_l0": live_l0, "progress": progress}
+    return {"counts": counts, "final": final, "live_l0": live_l0, "progress": progress,
+            "events": events}
 
 
 def rig_after_the_end(url: str, stored: int, timeout_s: float = 5.0) -> dict:

@@ -13,6 +13,13 @@ _MODE_SINGLE = 0x0100
 _COMP_DISABLE = 0x0003
 
 
+def config_word(channel, pga_index, rate_index):
+    """Config register for one single-ended, single-shot conversion of AIN<channel>, its
+    start bit (OS) clear (datasheet 9.6.3)."""
+    return (((_MUX_SINGLE_AIN0 + channel) << 12) | (pga_index << 9) | _MODE_SINGLE
+            | (rate_index << 5) | _COMP_DISABLE)
+
+
 def conversion_us(rate_index):
     """Nominal single-shot conversion time, 1 / data rate, rounded up (datasheet 9.3.6)."""
     sps = RATE_SPS[rate_index]
@@ -33,6 +40,17 @@ class ADS1115:
         self._wbuf[0] = word >> 8
         self._wbuf[1] = word & 0xFF
         self._i2c.writeto_mem(self._address, REG_CONFIG, self._wbuf)
+
+    def write_config(self, word):
+        """Write the config register as it is (a conversion starts only with OS set)."""
+        self._wbuf[0] = word >> 8
+        self._wbuf[1] = word & 0xFF
+        self._i2c.writeto_mem(self._address, REG_CONFIG, self._wbuf)
+
+    def read_config(self):
+        """The config register; its OS bit reads 1 while no conversion runs."""
+        self._i2c.readfrom_mem_into(self._address, REG_CONFIG, self._rbuf)
+        return (self._rbuf[0] << 8) | self._rbuf[1]
 
     def ready(self):
         """True when no conversion is in progress (OS bit reads 1, datasheet 9.6.3)."""

@@ -7,7 +7,9 @@ REG_POWER = 0x03
 REG_CURRENT = 0x04
 REG_CALIBRATION = 0x05
 REG_MANUFACTURER = 0xFE
-MANUFACTURER_TI = 0x5449
+REG_DIE_ID = 0xFF
+MANUFACTURER_TI = 0x5449  # "TI" (datasheet 7.6.9)
+DIE_ID_INA226 = 0x2260  # device id 0x226, revision 0 (datasheet 7.6.10)
 _RESET = 0x8000
 
 
@@ -42,6 +44,12 @@ class INA226:
         self._write(REG_CALIBRATION, self._calibration)
         if self._read(REG_CALIBRATION) != self._calibration:
             raise OSError(5)  # EIO: the write did not stick
+
+    def read_manufacturer(self):
+        return self._read(REG_MANUFACTURER)
+
+    def read_die_id(self):
+        return self._read(REG_DIE_ID)
 
     def restart(self):
         """Abort the conversion in progress and start averaging afresh (a config write does

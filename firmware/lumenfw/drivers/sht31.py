@@ -2,6 +2,9 @@
 
 _MEASURE_HIGH = b"\x24\x00"  # high repeatability, no clock stretching (datasheet table 9)
 MEASURE_MS = 16  # longest high-repeatability measurement is 15.5 ms
+CMD_READ_STATUS = 0xF32D  # one word: the status register (datasheet, "Status Register")
+CMD_READ_SERIAL = 0x3780  # two words: the serial number, no clock stretching (Sensirion
+# SHT3x application note "Electronic Identification Code")
 
 
 def crc8(buf, offset):
@@ -24,6 +27,23 @@ class SHT31:
         self._buf = bytearray(6)
         self.temperature_cc = 0
         self.humidity_cpct = 0
+
+    def command(self, code):
+        """Send a 16-bit command (CMD_READ_STATUS, CMD_READ_SERIAL); fetch its answer with
+        read_words() at least 1 ms later (not for the sampling path: it allocates)."""
+        self._i2c.writeto(self._address, bytes((code >> 8, code & 0xFF)))
+
+    def read_words(self, count):
+        """count 16-bit words, each followed by its CRC, joined MSB first; None when a CRC
+        is wrong."""
+        buf = bytearray(3 * count)
+        self._i2c.readfrom_into(self._address, buf)
+        value = 0
+        for offset in range(0, 3 * count, 3):
+            if crc8(buf, offset) != buf[offset + 2]:
+                return None
+            value = (value << 16) | (buf[offset] << 8) | buf[offset + 1]
+        return value
 
     def start(self):
         """Begin a measurement; read() it at least MEASURE_MS later.

@@ -165,3 +165,91 @@ def test_a_photodiode_blind_where_the_device_emits_is_422(client):
     response = client.put("/api/rigs/rig1/calibration", json=body, headers=AUTH)
     assert response.status_code == 422
     assert "blind" in response.json()["detail"]
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in px from a PNG's IHDR chunk."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _stored_runs(url: str) -> dict[str, int]:
+    """A finished run of each kind written straight into the store: {kind: run id}."""
+    import numpy as np
+
+    from host.runs.kinds import KINDS
+    from host.store import Store
+    from protocol import schema
+
+    n = 300
+    t_s = np.arange(n, dtype=float)
+    ones = np.ones(n)
+    lit = schema.FLAG_OUTPUT_ON | schema.FLAG_INTERLOCK_OK
+    voltage = np.linspace(0.0, 14.0, n)
+    columns = {
+        "lifetime": {"voltage_v": 10 * ones, "current_a": 2e-4 * (1 - t_s / 2000),
+                     "luminance_cd_m2": 50.0 * np.exp(-((t_s / 250) ** 0.8)),
+                     "flags": np.full(n, lit)},
+        "photostability": {"voltage_v": 0 * ones, "current_a": 0 * ones,
+                           "pl": 1e-7 * np.exp(-t_s / 600), "shutter_open": ones,
+                           "flags": np.where(t_s % 30 == 0, lit | schema.FLAG_PL_POINT, lit)},
+        "jvl": {"voltage_v": voltage, "current_a": 1e-6 * np.expm1(voltage / 2),
+                "luminance_cd_m2": 1e-2 * np.expm1(voltage / 1.8),
+                "flags": np.full(n, lit | schema.FLAG_STEP_END)},
+    }
+    params = {"lifetime": {"voltage_v": 10.0, "stop_fraction": 0.5}, "photostability": {},
+              "jvl": {}}
+    ids = {}
+    with Store(url) as store:
+        store.upsert_rig("rig1", "sim:G1")
+        store.set_calibration("rig1", _calibration())
+        for kind, cols in columns.items():
+            cols = dict(cols, seq=np.arange(n), t_s=t_s, setpoint_v=cols["voltage_v"],
+                        pd_a=1e-9 * ones, temperature_c=26 * ones, humidity_pct=60 * ones,
+                        pd_range=np.zeros(n, dtype=int))
+            run = store.create_run("rig1", kind, params[kind])
+            store.update_run(run.id, state="running")
+            store.insert_samples(run.id, cols)
+            summary = KINDS[kind].summarize(params[kind], run.calibration,
+                                            store.read_samples(run.id), [])
+            store.update_run(run.id, state="completed", progress=1.0, summary=summary)
+            ids[kind] = run.id
+    return ids
+
+
+@pytest.fixture
+def stored(tmp_path):
+    """A client of a service whose store holds a finished run of each kind."""
+    url = "sqlite:///%s" % (tmp_path / "plots.sqlite")
+    ids = _stored_runs(url)
+    with TestClient(create_app(Settings(db_url=url, token=TOKEN, data_dir=tmp_path))) as c:
+        yield c, ids
+
+
+def test_plot_png_is_at_least_1600_px_wide_by_default_for_every_kind(stored):
+    client, ids = stored
+    for kind, run_id in ids.items():
+        response = client.get("/api/runs/%d/plot.png" % run_id)
+        assert response.status_code == 200, (kind, response.text)
+        assert response.headers["content-type"] == "image/png"
+        width, height = _png_size(response.content)
+        assert width >= 1600 and height >= 1000, (kind, width, height)
+
+
+def test_plot_png_is_drawn_at_the_dpi_asked_for(stored):
+    client, ids = stored
+    default = _png_size(client.get("/api/runs/%d/plot.png" % ids["lifetime"]).content)
+    for dpi in (100, 300):
+        response = client.get("/api/runs/%d/plot.png" % ids["lifetime"], params={"dpi": dpi})
+        assert response.status_code == 200
+        width, height = _png_size(response.content)
+        assert width == pytest.approx(default[0] * dpi / 200, abs=1)
+        assert height == pytest.approx(default[1] * dpi / 200, abs=1)
+
+
+@pytest.mark.parametrize("dpi", ["49", "401", "0", "-100", "1e9", "150.5", "high"])
+def test_plot_png_refuses_a_dpi_that_is_not_a_bounded_integer_with_422(stored, dpi):
+    client, ids = stored
+    response = client.get("/api/runs/%d/plot.png" % ids["lifetime"], params={"dpi": dpi})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("dpi: "), response.json()

@@ -19,7 +19,8 @@ def _model_from_values(msg_id, values, tail):
     model = wire.model_for(msg_id)
     kwargs = dict(zip(model.head_names, values))
     if model.tail_kind == "records":
-        kwargs["records"] = [wire.Sample(**dict(zip(schema.SAMPLE_NAMES, r))) for r in tail]
+        record = wire.record_model(msg_id)
+        kwargs["records"] = [record(**dict(zip(model.record_names, r))) for r in tail]
     elif model.tail_kind == "bytes":
         kwargs["data"] = tail
     return model(**kwargs)

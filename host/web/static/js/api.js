@@ -49,7 +49,7 @@ export async function api(path, { method = "GET", body, raw = false } = {}) {
   const control = method !== "GET";
   let token = getToken();
   if (control && !token) {
-    token = await askToken("Starting or stopping a run needs the control token.");
+    token = await askToken("Starting, stopping or changing a run needs the control token.");
     if (!token) throw new ApiError(401, "no control token given");
   }
   let response = await send(method, path, body, token);

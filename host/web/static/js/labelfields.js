@@ -1,6 +1,7 @@
-// The run form's labels: what the run measures (device name, sample id, pixel, batch) and who
-// ran it, notes and tags. Built from the POST /api/runs schema (hints are its descriptions);
-// empty fields are not sent, and the API judges the rest.
+// A run's labels as form fields: what the run measures (device name, sample id, pixel, batch)
+// and who ran it, notes and tags. Built from the API's schema (hints are its descriptions):
+// the run form's from POST /api/runs (empty fields are not sent), the run page's editor's
+// from PATCH /api/runs/{id} (what changed is sent). The API judges the rest.
 
 import { el } from "./dom.js";
 import { nonNull, resolve } from "./openapi.js";
@@ -32,16 +33,16 @@ export function labelSpecs(openapi, request) {
     hint: describe(openapi, props.operator) });
   if (props.tags) specs.push({ id: "run-tags", name: "tags", label: "tags",
     hint: `comma-separated; ${describe(openapi, props.tags)}; each ${
-      describe(openapi, props.tags.items) || "one word"}` });
+      describe(openapi, (nonNull(openapi, props.tags) || {}).items) || "one word"}` });
   if (props.notes) specs.push({ id: "run-notes", name: "notes", label: "notes", multiline: true,
     hint: describe(openapi, props.notes) });
   return specs;
 }
 
 /** The fieldset for `specs`. */
-export function labelFieldset(specs) {
+export function labelFieldset(specs, legend = "device under test and labels (optional)") {
   return el("fieldset", { class: "params labels", id: "run-labels" },
-    el("legend", {}, "device under test and labels (optional)"),
+    el("legend", {}, legend),
     el("div", { class: "fields" }, specs.map((s) => el("div", { class: `field${s.multiline ? " wide" : ""}` },
       el("label", { for: s.id }, s.label),
       s.multiline
@@ -65,6 +66,36 @@ export function labelValues(fieldset, specs) {
     if (s.group === "device") device[s.name] = text;
     else if (s.name === "tags") out.tags = splitTags(text);
     else out[s.name] = text;
+  }
+  if (Object.keys(device).length) out.device = device;
+  return out;
+}
+
+function shown(run, spec) {
+  if (spec.group === "device") return (run.device || {})[spec.name] ?? "";
+  if (spec.name === "tags") return (run.tags || []).join(", ");
+  return run[spec.name] ?? "";
+}
+
+/** Put the run's labels into the fields. */
+export function fillLabels(fieldset, specs, run) {
+  for (const s of specs) fieldset.querySelector(`#${s.id}`).value = shown(run, s);
+}
+
+/** The PATCH body of what differs from the run: {notes?, tags?, device?: {name: text or null
+ * (cleared)}}; {} when nothing does. */
+export function labelEdits(fieldset, specs, run) {
+  const out = {};
+  const device = {};
+  for (const s of specs) {
+    const text = fieldset.querySelector(`#${s.id}`).value.trim();
+    if (s.name === "tags") {
+      const tags = splitTags(text);
+      if (tags.join(",") !== (run.tags || []).join(",")) out.tags = tags;
+    } else if (text !== String(shown(run, s)).trim()) {
+      if (s.group === "device") device[s.name] = text || null;
+      else out[s.name] = text;
+    }
   }
   if (Object.keys(device).length) out.device = device;
   return out;

@@ -6,6 +6,7 @@ import { DASH, duration, el, fill, isNum, num, si } from "./dom.js";
 import { badge } from "./runfacts.js";
 import { renderRunForm } from "./runform.js";
 import { runsList } from "./runstable.js";
+import { selftestBlock } from "./selftestcard.js";
 
 const RIGS_MS = 2000;
 const RUNS_MS = 3000;
@@ -45,7 +46,7 @@ function dl(pairs) {
   return el("dl", {}, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
-function rigCard(rig) {
+function rigCard(rig, redraw) {
   const device = rig.device || {};
   const flags = device.flags || {};
   const link = rig.link || {};
@@ -75,6 +76,7 @@ function rigCard(rig) {
       ["ambient", ambientText(device)],
       ["last sample", isNum(r.age_s) ? `${duration(r.age_s)} ago` : DASH],
     ]),
+    selftestBlock(rig, running, redraw),
     el("details", { class: "link", open: true },
       el("summary", {}, "link health"),
       dl([
@@ -112,7 +114,8 @@ export function showOverview(root, { navigate }) {
   const loadRigs = async () => {
     try {
       const rigs = await api("/api/rigs");
-      fill(rigsBox, rigs.length ? rigs.map(rigCard) : el("p", { class: "muted" }, "This service serves no rigs."));
+      fill(rigsBox, rigs.length ? rigs.map((rig) => rigCard(rig, loadRigs))
+        : el("p", { class: "muted" }, "This service serves no rigs."));
       return rigs;
     } catch (e) {
       fill(rigsBox, el("p", { class: "form-error" }, `rigs: ${e.message}`));

@@ -1,6 +1,7 @@
 // The start-a-run form, built from the API's own schema (/openapi.json): the kinds, each
-// kind's parameters, their defaults and limits, and the run's labels (labelfields.js). The
-// browser checks nothing itself: the API does, and its message is shown beside the form.
+// kind's parameters, their defaults and limits (in each description: host/api/openapi.py),
+// and the run's labels (labelfields.js). The browser checks nothing itself: the API does,
+// and its message is shown beside the form.
 
 import { api } from "./api.js";
 import { el, fill } from "./dom.js";
@@ -8,14 +9,6 @@ import { labelFieldset, labelSpecs, labelValues } from "./labelfields.js";
 import { loadOpenApi, resolve } from "./openapi.js";
 
 const MAIN_FIELDS = 6; // a lifetime's four drives, its stop fraction and duration
-
-function limitsText(s) {
-  const low = s.exclusiveMinimum !== undefined ? `${s.exclusiveMinimum} <`
-    : s.minimum !== undefined ? `${s.minimum} ≤` : "";
-  const high = s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}`
-    : s.maximum !== undefined ? `≤ ${s.maximum}` : "";
-  return low || high ? `${low} x ${high}`.trim() : "";
-}
 
 /** One parameter from its JSON schema, or null for what a form cannot hold (objects). */
 function parameter(openapi, name, raw) {
@@ -28,7 +21,6 @@ function parameter(openapi, name, raw) {
     nullable: options.some((o) => o.type === "null"),
     default: raw.default,
     description: raw.description || value.description || "",
-    limits: limitsText(value),
   };
 }
 
@@ -58,7 +50,7 @@ export function runLabels(openapi) {
 
 function field(kind, p) {
   const id = `f-${kind}-${p.name}`;
-  const hint = [p.limits, p.description, p.nullable && p.default == null ? "empty: not sent" : ""]
+  const hint = [p.description, p.nullable && p.default == null ? "empty: not sent" : ""]
     .filter(Boolean).join(" · ");
   const input = p.type === "boolean"
     ? el("input", { id, name: p.name, type: "checkbox", checked: p.default === true })
