@@ -111,8 +111,13 @@ def test_compare_page_overlays_runs_and_groups_their_figures(page, service, runs
     # The DOM holds one drawn line per trace too.
     assert page.js("return document.querySelectorAll("
                    "'[data-figure=lifetime] .scatterlayer .trace').length") == 3
-    for figure in ("jv", "lv", "cej"):
+    for figure in ("jv", "lv", "cej", "eqej"):
         assert _traces(page, figure) == [_label(sweep, SWEEP[0])], figure
+    # EQE from the run's own CE and spectrum: its highest point is the summary's EQE max.
+    highest_eqe = page.js("const d = document.querySelector(\"[data-figure='eqej'] .plot-area\");"
+                          "return Math.max(...d.data[0].y.filter((y) => y !== null));")
+    eqe_max = _run(service, sweep)["summary"]["eqe_max_pct"]
+    assert highest_eqe == pytest.approx(eqe_max, rel=1e-6)
     # Each plot within its own box (one drawn before its neighbours existed would overflow).
     assert page.js("return [...document.querySelectorAll('#compare-plots figure')].every((f) =>"
                    " f.querySelector('.main-svg').getBoundingClientRect().width"

@@ -3,8 +3,10 @@
 // {column: [values]}) and returns figures for plots.js draw(), or [] when no run fits.
 
 import { isNum, timeUnit } from "./dom.js";
+import { eqePerCdA } from "./jvlplots.js";
 import { baseLayout } from "./plots.js";
 import { runLabel } from "./runfacts.js";
+import { stressClock } from "./stresstime.js";
 
 // Sample flag bits (protocol/schema.py).
 const FLAG_PL_POINT = 16;
@@ -28,23 +30,21 @@ function rowsWhere(cols, keep) {
 }
 
 /**
- * A lifetime run's decay on stress time: L/L0 against the time since the hold began
- * (summary.stress_start_s, where the T-values and the fit count from), without the ramp's or
- * dark pauses' samples. Pause time is not taken out of the axis (T-values on drive time are in
- * the figures table).
+ * A lifetime run's decay on stress time, as its run page and its T-values count it: L/L0
+ * against the time since the hold began with dark pauses taken out (stresstime.js), without
+ * the ramp's or dark pauses' samples.
  */
 export function lifetimeCurve({ run, cols }) {
   const summary = run.summary || {};
-  const start = isNum(summary.stress_start_s) ? summary.stress_start_s : 0;
-  const t = cols.t_s || [];
   const lum = cols.luminance_cd_m2 || [];
   const flags = cols.flags || [];
-  const rows = rowsWhere(cols, (i) => isNum(lum[i]) && isNum(t[i]) && t[i] >= start
-    && !((flags[i] || 0) & (FLAG_RAMP | FLAG_DARK)));
+  const clock = stressClock(run, { column: (name) => cols[name] || [] });
+  const kept = clock.rows.map((row, k) => [row, clock.t[k]])
+    .filter(([i]) => isNum(lum[i]) && !((flags[i] || 0) & (FLAG_RAMP | FLAG_DARK)));
   const l0 = isNum(summary.l0_cd_m2) && summary.l0_cd_m2 > 0 ? summary.l0_cd_m2
-    : (rows.length ? lum[rows[0]] : null);
+    : (kept.length ? lum[kept[0][0]] : null);
   if (!isNum(l0) || l0 <= 0) return null;
-  return { t: rows.map((i) => t[i] - start), ratio: rows.map((i) => lum[i] / l0) };
+  return { t: kept.map(([, t]) => t), ratio: kept.map(([i]) => lum[i] / l0) };
 }
 
 export function lifetimeFigures(items, timeAxis = "linear") {
@@ -53,7 +53,7 @@ export function lifetimeFigures(items, timeAxis = "linear") {
   if (!curves.length) return [];
   const longest = Math.max(...curves.map((c) => c.curve.t[c.curve.t.length - 1] || 0));
   const unit = timeUnit(longest);
-  const xTitle = `time since the hold began (${unit.label})${timeAxis === "log" ? ", log" : ""}`;
+  const xTitle = `time under stress (${unit.label})${timeAxis === "log" ? ", log" : ""}`;
   const points = curves.reduce((a, c) => a + c.curve.t.length, 0);
   return [{ id: "lifetime", title: "Lifetime: L / L0 vs time", points,
     traces: curves.map(({ run, curve }) => trace(run, curve.t.map((v) => v / unit.scale), curve.ratio)),
@@ -105,7 +105,9 @@ export function jvlCurve({ run, cols }) {
   const l = rows.map((i) => (isNum(lum[i]) && lum[i] > 0 ? lum[i] : null));
   // CE = L / J with J in A/m2 (10x mA/cm2).
   const ce = jMaCm2.map((j, k) => (isNum(j) && j > 0 && l[k] !== null ? l[k] / (j * 10) : null));
+  const perCdA = eqePerCdA(run.summary);
   return { v: rows.map((i) => v[i]), j: jMaCm2, l, ce,
+    eqe: ce.map((c) => (perCdA !== null && isNum(c) ? c * perCdA : null)),
     jPositive: jMaCm2.map((j) => (isNum(j) && j > 0 ? j : null)) };
 }
 
@@ -126,6 +128,11 @@ export function jvlFigures(items) {
     { id: "cej", title: "CE-J", points,
       traces: curves.map(({ run, curve }) => trace(run, curve.jPositive, curve.ce, dots)),
       layout: baseLayout("J (mA/cm²)", "CE (cd/A)", { ...LEGEND,
+        xaxis: { type: "log", title: { text: "J (mA/cm²)" }, automargin: true } }) },
+    // EQE from each run's own CE and EL spectrum (a run without a spectrum has none).
+    { id: "eqej", title: "EQE-J", points,
+      traces: curves.map(({ run, curve }) => trace(run, curve.jPositive, curve.eqe, dots)),
+      layout: baseLayout("J (mA/cm²)", "EQE (%)", { ...LEGEND,
         xaxis: { type: "log", title: { text: "J (mA/cm²)" }, automargin: true } }) },
   ];
 }
