@@ -123,6 +123,8 @@ class Reconnect:
             await book.event(rig, run_key, "resume_failed", "could not resume the run: %s" % exc)
             return
         if status.run_key == run_key:  # resumed already, or it ended there: never run it twice
+            if tracker.resume_sent is not None:  # by a START_RUN whose answer was lost
+                await self._resumed(rig, tracker, *tracker.resume_sent)
             if status.state != schema.STATE_RUNNING:
                 self.lifecycle.finish_soon(tracker)
             return
@@ -142,6 +144,7 @@ class Reconnect:
         l0_pd_pa = await self._stored_l0_pd_pa(tracker, cols)
         fields = resume_fields(tracker.fields, next_seq=next_seq, resume_t_s=resume_t_s,
                                l0_pd_pa=l0_pd_pa, hold_setpoint_mv=hold_mv)
+        tracker.resume_sent = (next_seq, resume_t_s, device_reset)
         try:
             reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **fields)
         except LinkError as exc:
@@ -149,14 +152,22 @@ class Reconnect:
             await book.event(rig, run_key, "resume_failed", "could not resume the run: %s" % exc)
             return
         if not reply.ok:
+            tracker.resume_sent = None
             await self.lifecycle.end(tracker, "failed", error=(
                 "the rig lost the run (%s) and refused to resume it: %s"
                 % ("reset" if device_reset else "not running", reply.error)))
             return
-        await book.event(rig, run_key, "resumed",
-                         "the rig %s; run resumed at seq %d, t = %.1f s"
-                         % ("was reset" if device_reset else "had lost the run", next_seq,
-                            resume_t_s), {"resume_seq": next_seq, "resume_t_s": resume_t_s})
+        await self._resumed(rig, tracker, next_seq, resume_t_s, device_reset)
+
+    async def _resumed(self, rig: Rig, tracker: Tracker, next_seq: int, resume_t_s: float,
+                       device_reset: bool) -> None:
+        """The rig runs the run again from next_seq: one `resumed` event, also when the
+        START_RUN's answer was lost and the rig was found running it later."""
+        tracker.resume_sent = None
+        await self.book.event(rig, tracker.run_key, "resumed",
+                              "the rig %s; run resumed at seq %d, t = %.1f s"
+                              % ("was reset" if device_reset else "had lost the run", next_seq,
+                                 resume_t_s), {"resume_seq": next_seq, "resume_t_s": resume_t_s})
 
 
 def _device_dark_pd_pa(tracker: Tracker, flags: np.ndarray, pd_pa: np.ndarray) -> int:

@@ -53,6 +53,8 @@ class Tracker:
         self.device_next_seq = 0  # the most the rig has said it took (HEARTBEAT, HELLO_ACK)
         self.backfill: asyncio.Task | None = None
         self.resume_pending = False  # a resume failed on the link: try at the next heartbeat
+        # The START_RUN of a resume whose answer never came: (resume_seq, resume_t_s, reset).
+        self.resume_sent: tuple[int, float, bool] | None = None
 
     def saw_next_seq(self, next_seq: int) -> None:
         """The rig said it has taken samples below next_seq (HEARTBEAT, HELLO_ACK)."""
