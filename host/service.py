@@ -14,6 +14,7 @@ from host.live.fanout import Hub
 from host.plotting.cache import SampleCache
 from host.rigs import Rig
 from host.runs.manager import RunManager
+from host.sequences.runner import SequenceRunner
 from host.settings import Settings
 from host.store import Store
 
@@ -30,6 +31,7 @@ class Service:
         self.hub = Hub()
         self.rigs: dict[str, Rig] = {}
         self.runs: RunManager | None = None
+        self.sequences: SequenceRunner | None = None
 
     async def open(self) -> None:
         allocator.limit_arenas()  # before the first worker thread allocates
@@ -42,8 +44,12 @@ class Service:
             await asyncio.to_thread(rig.open, self.store)
         self.runs = RunManager(self.store, self.hub, self.rigs)
         await self.runs.start()
+        self.sequences = SequenceRunner(self.store, self.runs)
+        await self.sequences.start()
 
     async def close(self) -> None:
+        if self.sequences is not None:
+            await self.sequences.stop()
         if self.runs is not None:
             await self.runs.stop()
         for rig in self.rigs.values():

@@ -7,7 +7,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from host.runs.errors import RunError
-from host.store.errors import CalibrationNotFound, InvalidRunUpdate, RigNotFound, RunNotFound
+from host.store.errors import (
+    CalibrationNotFound,
+    InvalidRunUpdate,
+    RigNotFound,
+    RunNotFound,
+    SequenceNotFound,
+)
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -48,6 +54,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RunNotFound)
     async def _no_run(request: Request, exc: RunNotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(SequenceNotFound)
+    async def _no_sequence(request: Request, exc: SequenceNotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
 
     @app.exception_handler(CalibrationNotFound)

@@ -101,8 +101,9 @@ class _RunFields(_Answer):
     rig: str = Field(description="the rig it runs on")
     kind: KindName = Field(description="the kind of run")
     state: RunState = Field(description="queued, running, interrupted (the rig has been out "
-                                        "of reach past the run's host-loss grace), completed, "
-                                        "aborted or failed")
+                                        "of reach past the run's host-loss grace), paused (its "
+                                        "sequence's check-up runs), completed, aborted or "
+                                        "failed")
     params: dict[str, Any] = Field(description="the kind's parameters as started (the "
                                                "LifetimeParams, PhotostabilityParams or "
                                                "JvlParams schema); an imported run's are "
@@ -124,6 +125,10 @@ class _RunFields(_Answer):
     notes: str = Field(description="free text")
     tags: list[str] = Field(description="the run's tags")
     archived: bool = Field(description="hidden from lists (nothing is deleted)")
+    sequence_id: int | None = Field(None, description="the test sequence it is a step of")
+    step_index: int | None = Field(None, description="its step in that sequence, from 0")
+    checkup_of: int | None = Field(None, description="a check-up: the stress run it "
+                                                     "interrupted")
 
 
 class RunListItem(_RunFields):

@@ -61,6 +61,21 @@ class Lifecycle:
         self.recovery.watch(tracker)
         return tracker
 
+    async def adopt_stored(self, run: Run, rig: Rig) -> Tracker:
+        """Follow again a run with samples stored (a restart, a pause's end): from the seq
+        after them, with its L0 and run clock as stored."""
+        store = self.book.store
+        top = await asyncio.to_thread(store.max_seq, run.id)
+        tracker = self.adopt(run, rig, 0 if top is None else top + 1)
+        if top is not None:
+            cols = await asyncio.to_thread(store.read_samples, run.id, None, None,
+                                           ("t_s", "luminance_cd_m2", "flags"))
+            tracker.last_t_s = float(cols["t_s"].max())
+            l0 = cols["luminance_cd_m2"][(cols["flags"] & schema.FLAG_L0) != 0]
+            if len(l0) and l0[0] > 0:
+                tracker.l0_cd_m2 = float(l0[0])
+        return tracker
+
     async def adopt_unfinished(self) -> None:
         """Follow again every run the store holds unfinished (a service restart)."""
         store = self.book.store
@@ -71,8 +86,7 @@ class Lifecycle:
                                         error="rig %s is not served any more" % run.rig)
                 continue
             try:
-                top = await asyncio.to_thread(store.max_seq, run.id)
-                self.adopt(run, rig, 0 if top is None else top + 1)
+                await self.adopt_stored(run, rig)
             except Exception as exc:  # one damaged row must not keep the service down
                 log.exception("run %d cannot be followed again", run.id)
                 await asyncio.to_thread(
@@ -81,14 +95,21 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ starting
 
-    async def start_run(self, kind: str, rig_name: str, params: Any, labels: RunLabels) -> Run:
+    async def start_run(self, kind: str, rig_name: str, params: Any, labels: RunLabels,
+                        place: dict[str, int | None] | None = None) -> Run:
         """Check the rig is free, create the run and START_RUN it, one start per rig at a
-        time: a start refused here leaves no run record behind."""
+        time: a start refused here leaves no run record behind. place: the run's place in
+        a test sequence (sequence_id, step_index, checkup_of)."""
         rig = self.book.rig_named(rig_name)
-        async with self._start_locks.setdefault(rig.name, asyncio.Lock()):
-            return await self._start_run(kind, rig, params, labels)
+        async with self.start_lock(rig):
+            return await self._start_run(kind, rig, params, labels, place or {})
 
-    async def _start_run(self, kind: str, rig: Rig, params: Any, labels: RunLabels) -> Run:
+    def start_lock(self, rig: Rig) -> asyncio.Lock:
+        """Held while a run is started on the rig (or a paused one goes on)."""
+        return self._start_locks.setdefault(rig.name, asyncio.Lock())
+
+    async def _start_run(self, kind: str, rig: Rig, params: Any, labels: RunLabels,
+                         place: dict[str, int | None]) -> Run:
         rig_name = rig.name
         store = self.book.store
         if rig.active_run_id is not None:
@@ -121,7 +142,7 @@ class Lifecycle:
                                           params.model_dump(mode="json"),
                                           calibration=calibration, run_key=new_run_key(),
                                           board_id=board_text(rig.link.board_id),
-                                          exclusive=True, labels=labels.stored())
+                                          exclusive=True, labels=labels.stored(), **place)
         except RigBusy as exc:  # another service on this database started on the rig
             raise RunError(409, "%s in the database; another service may be running it"
                            % exc) from exc
@@ -177,6 +198,8 @@ class Lifecycle:
         if run.finished:
             raise RunError(409, "run %d is already %s" % (run_id, run.state))
         tracker = self.book.trackers.get(run_id)
+        if tracker is None and run.state == "paused":  # the rig is not running it
+            return await self.end_paused(run, "aborted", "aborted while paused for a check-up")
         if tracker is None or run.state == "queued" and not tracker.starting:
             if tracker is not None:
                 await self.end(tracker, "aborted", error="aborted before it started")
@@ -189,6 +212,7 @@ class Lifecycle:
                                   "abort requested while the rig had not yet answered "
                                   "START_RUN; whatever it starts is stopped")
             return await self._ended(tracker, START_TRIES * 1.0 + FINISH_BACKFILL_S + 5)
+        tracker.pausing = False  # an abort during a pause is an abort
         link = tracker.rig.link
         if run.state == "interrupted" and not link.connected:
             await self.end(tracker, "aborted", error=(
@@ -227,6 +251,59 @@ class Lifecycle:
         except LinkError as exc:
             log.warning("rig %s: could not stop run key %s: %s", rig.name, key_text(run_key),
                         exc)
+
+    # ------------------------------------------------------------------ pausing
+
+    async def pause(self, run_id: int) -> Run:
+        """Stop the stress of a running run for a check-up (host.sequences): the rig stops
+        it, its last samples are fetched and it is `paused`, the rig free. The run goes on
+        from its stored samples later (RunManager.resume). A run the rig ended meanwhile
+        ends as it would have."""
+        tracker = self.book.trackers.get(run_id)
+        if tracker is None or tracker.run.state != "running" or tracker.finishing:
+            run = await asyncio.to_thread(self.book.store.get_run, run_id)
+            raise RunError(409, "run %d is %s, not running: it cannot be paused"
+                           % (run_id, run.state))
+        tracker.pausing = True
+        try:
+            reply = await tracker.rig.link.acommand(schema.STOP_RUN, run_key=tracker.run_key,
+                                                    tries=START_TRIES)
+        except LinkError as exc:
+            tracker.pausing = False
+            raise RunError(503, "rig %s did not answer the pause: %s"
+                           % (tracker.rig.name, exc)) from exc
+        if not reply.ok:
+            tracker.pausing = False
+            raise RunError(409, reply.error or "refused")
+        if tracker.stop_reason is None:
+            tracker.stop_reason = schema.STOP_HOST_ABORT
+        self.finish_soon(tracker)
+        return await self._ended(tracker, FINISH_BACKFILL_S + 5)
+
+    async def _park(self, tracker: Tracker) -> None:
+        """The rig stopped the run for a pause: store what waited, then `paused`, the rig
+        free; the event says both clocks (stress time here, wall time in its stamp)."""
+        ready = tracker.order.release_all()
+        if len(ready):
+            await self.sink.store(tracker.rig, tracker, ready)
+        await self.book.event(tracker.rig, tracker.run_key, "paused", (
+            "stress paused at t = %.1f s of stress for a check-up" % tracker.last_t_s),
+            {"stress_t_s": tracker.last_t_s, "next_seq": tracker.order.next_seq})
+        await self.book.update(tracker, state="paused", progress=tracker.progress)
+        self.book.leave(tracker)
+        self.book.publish_state(tracker.run)
+
+    async def end_paused(self, run: Run, state: str, error: str | None) -> Run:
+        """End a paused run where it stands (nothing runs on the rig): summary, state."""
+        try:
+            summary = await self._summary(run)
+        except Exception as exc:
+            log.exception("run %d: no summary", run.id)
+            summary = {"notes": ["no summary could be made: %s" % exc]}
+        ended = await asyncio.to_thread(self.book.store.update_run, run.id, state=state,
+                                        error=error, summary=summary)
+        self.book.hub.publish(run.id, "end", ended.as_dict(calibration=False))
+        return ended
 
     # ------------------------------------------------------------------ out of reach
 
@@ -287,6 +364,15 @@ class Lifecycle:
                 await asyncio.sleep(0.1)
             await self.recovery.give_up(tracker, upto + 1, "never arrived")
         reason = schema.STOP_NONE if reason is None else reason
+        if tracker.pausing and reason == schema.STOP_HOST_ABORT:
+            try:
+                await self._park(tracker)
+                return
+            except Exception as exc:  # the run ends all the same, and says why
+                log.exception("run %d could not be paused", tracker.run.id)
+                await self.end(tracker, "failed", error="the pause could not be stored: %s"
+                               % exc)
+                return
         if reason in COMPLETED_STOPS or (tracker.run.kind == "jvl"
                                          and reason == schema.STOP_COMPLIANCE):
             state, error = "completed", None

@@ -25,6 +25,7 @@ from typing import Any
 from host.live.fanout import Hub
 from host.rigs import Rig
 from host.runs.book import RunBook
+from host.runs.errors import RunError
 from host.runs.following import LinkFollower
 from host.runs.idlestatus import ask_idle_rigs
 from host.runs.labels import RunLabels
@@ -46,7 +47,8 @@ class RunManager:
         recovery = Recovery(self.book, self.sink)
         self.lifecycle = Lifecycle(self.book, self.sink, recovery)
         self.orphans = Orphans(self.book, self.lifecycle)
-        reconnect = Reconnect(self.book, recovery, self.lifecycle, self.orphans)
+        self.reconnect = reconnect = Reconnect(self.book, recovery, self.lifecycle,
+                                               self.orphans)
         self.follower = LinkFollower(self.book, self.sink, self.lifecycle, reconnect,
                                      self.orphans)
         self._tasks: list[asyncio.Task] = []
@@ -75,8 +77,31 @@ class RunManager:
     # ------------------------------------------------------------------ what the API calls
 
     async def start_run(self, kind: str, rig_name: str, params: Any,
-                        labels: RunLabels | None = None) -> Run:
-        return await self.lifecycle.start_run(kind, rig_name, params, labels or RunLabels())
+                        labels: RunLabels | None = None,
+                        place: dict[str, int | None] | None = None) -> Run:
+        return await self.lifecycle.start_run(kind, rig_name, params, labels or RunLabels(),
+                                              place)
+
+    async def pause(self, run_id: int) -> Run:
+        return await self.lifecycle.pause(run_id)
+
+    async def resume(self, run_id: int) -> Run:
+        """A paused run goes on from its stored samples (its rig must be free)."""
+        store = self.book.store
+        run = await asyncio.to_thread(store.get_run, run_id)
+        if run.state != "paused":
+            raise RunError(409, "run %d is %s, not paused" % (run_id, run.state))
+        rig = self.book.rig_named(run.rig)
+        async with self.lifecycle.start_lock(rig):
+            if rig.active_run_id is not None:
+                raise RunError(409, "rig %s is busy with run %d" % (rig.name, rig.active_run_id))
+            if not rig.link.connected:
+                raise RunError(503, "rig %s is not connected" % rig.name)
+            tracker = await self.lifecycle.adopt_stored(run, rig)
+            await self.book.update(tracker, state="running")
+            self.book.publish_state(tracker.run)
+        await self.reconnect.resume_paused(rig, tracker)
+        return tracker.run
 
     async def abort(self, run_id: int) -> Run:
         return await self.lifecycle.abort(run_id)

@@ -97,6 +97,16 @@ class Reconnect:
         finally:
             tracker.resuming = False
 
+    async def resume_paused(self, rig: Rig, tracker: Tracker) -> None:
+        """A paused run goes on (after its check-up): from its stored samples, with its L0
+        and held setpoint, its run clock (stress time) where it stopped."""
+        tracker.resuming = True
+        tracker.after_pause = True
+        try:
+            await self._resume_run(rig, tracker, False)
+        finally:
+            tracker.resuming = False
+
     async def _stored_l0_pd_pa(self, tracker: Tracker, cols: dict[str, Any]) -> int:
         """The run's L0 as the device counts it (pA above its dark offset), from the stored
         sample flagged FLAG_L0, else the EV_L0_CAPTURED event; 0 when neither arrived (the
@@ -122,7 +132,9 @@ class Reconnect:
             tracker.resume_pending = True
             await book.event(rig, run_key, "resume_failed", "could not resume the run: %s" % exc)
             return
-        if status.run_key == run_key:  # resumed already, or it ended there: never run it twice
+        paused_here = tracker.after_pause and status.state != schema.STATE_RUNNING
+        if status.run_key == run_key and not paused_here:
+            # resumed already, or it ended there: never run it twice
             if tracker.resume_sent is not None:  # by a START_RUN whose answer was lost
                 await self._resumed(rig, tracker, *tracker.resume_sent)
             if status.state != schema.STATE_RUNNING:
@@ -164,10 +176,13 @@ class Reconnect:
         """The rig runs the run again from next_seq: one `resumed` event, also when the
         START_RUN's answer was lost and the rig was found running it later."""
         tracker.resume_sent = None
+        why = ("the check-up is over" if tracker.after_pause else
+               "the rig was reset" if device_reset else "the rig had lost the run")
+        tracker.after_pause = False
         await self.book.event(rig, tracker.run_key, "resumed",
-                              "the rig %s; run resumed at seq %d, t = %.1f s"
-                              % ("was reset" if device_reset else "had lost the run", next_seq,
-                                 resume_t_s), {"resume_seq": next_seq, "resume_t_s": resume_t_s})
+                              "%s; run resumed at seq %d, t = %.1f s" % (why, next_seq,
+                                                                         resume_t_s),
+                              {"resume_seq": next_seq, "resume_t_s": resume_t_s})
 
 
 def _device_dark_pd_pa(tracker: Tracker, flags: np.ndarray, pd_pa: np.ndarray) -> int:

@@ -47,6 +47,8 @@ class Tracker:
         self.stop_reason: int | None = None
         self.starting = False  # START_RUN sent and not answered yet: no reconcile meanwhile
         self.resuming = False
+        self.pausing = False  # stopped for a check-up: the rig's stop pauses, not aborts
+        self.after_pause = False  # resuming a paused run: the rig holds it stopped, not lost
         # Samples are stored in seq order; next_seq: the first not stored (or given up).
         self.order = SeqOrder(next_seq)
         self.epoch = 0  # bumped when a resume renumbers: answers about older seqs are stale

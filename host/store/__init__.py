@@ -8,6 +8,7 @@ from host.store.errors import (
     RigNotFound,
     RunNotFound,
     SchemaVersionError,
+    SequenceNotFound,
     StoreError,
 )
 from host.store.records import (
@@ -18,6 +19,7 @@ from host.store.records import (
     Event,
     RigRecord,
     Run,
+    Sequence,
 )
 from host.store.store import UNSET, Store
 
@@ -25,5 +27,6 @@ __all__ = [
     "CSV_COLUMNS", "FINISHED_STATES", "RUN_KINDS", "RUN_STATES", "SAMPLE_COLUMNS",
     "SAMPLE_NAMES", "UNSET", "Calibration", "CalibrationNotFound", "Event", "InvalidRunUpdate", "RigBusy", "RigRecord",
     "RigNotFound",
-    "Run", "RunNotFound", "SchemaVersionError", "Store", "StoreError", "json_rows",
+    "Run", "RunNotFound", "SchemaVersionError", "Sequence", "SequenceNotFound", "Store",
+    "StoreError", "json_rows",
 ]

@@ -29,6 +29,14 @@ class CalibrationNotFound(StoreError, LookupError):
         self.calibration_id = calibration_id
 
 
+class SequenceNotFound(StoreError, LookupError):
+    """No test sequence with that id."""
+
+    def __init__(self, sequence_id: int) -> None:
+        super().__init__(f"no sequence with id {sequence_id}")
+        self.sequence_id = sequence_id
+
+
 class RigBusy(StoreError):
     """The rig already has an unfinished run (queued, running or interrupted) in the store,
     perhaps started by another service on the same database."""

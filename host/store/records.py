@@ -9,11 +9,15 @@ from typing import Any
 from host.runkey import key_text
 from host.runs.kindnames import KIND_NAMES
 
-RUN_STATES = ("queued", "running", "interrupted", "completed", "aborted", "failed")
+RUN_STATES = ("queued", "running", "interrupted", "paused", "completed", "aborted", "failed")
 FINISHED_STATES = ("completed", "aborted", "failed")
 # interrupted: the rig's link has been gone past the run's host-loss grace; the board has
 # made itself safe and the run ends for good once it is back (or is aborted by hand).
 UNFINISHED_STATES = ("queued", "running", "interrupted")
+# paused: a sequence has stopped the stress for a check-up (host.sequences); the rig is free
+# for the check-up and the run goes on from its stored samples (stress time continuous).
+SEQUENCE_STATES = ("queued", "running", "completed", "aborted", "failed")
+SEQUENCE_FINISHED = ("completed", "aborted", "failed")
 RUN_KINDS = KIND_NAMES  # the store checks a run's kind against the kinds the host runs
 
 
@@ -71,6 +75,11 @@ class Run:
     notes: str
     tags: list[str]
     archived: bool
+    # Its place in a test sequence (host.sequences): the sequence, the step, and for a
+    # check-up the stress run it interrupted; None for a run started alone.
+    sequence_id: int | None = None
+    step_index: int | None = None
+    checkup_of: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -104,6 +113,32 @@ class Event:
     message: str
     data: dict[str, Any] | None
     key: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (timestamps as ISO 8601 UTC)."""
+        return _jsonable(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    """A test sequence (host.sequences): the request as validated (`spec`), where it is
+    (`step_index`, and `cursor`, what its runner needs to go on after a restart)."""
+
+    id: int
+    rig: str
+    channel: int
+    state: str
+    spec: dict[str, Any]
+    step_index: int
+    cursor: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in SEQUENCE_FINISHED
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (timestamps as ISO 8601 UTC)."""

@@ -27,18 +27,24 @@ from host.store.errors import (
     RigBusy,
     RigNotFound,
     RunNotFound,
+    SequenceNotFound,
 )
 from host.store.records import (
     FINISHED_STATES,
     RUN_KINDS,
     RUN_STATES,
+    SEQUENCE_FINISHED,
+    SEQUENCE_STATES,
     UNFINISHED_STATES,
     Calibration,
     Event,
     RigRecord,
     Run,
 )
-from host.store.tables import calibrations, events, rigs, runs, samples, utc_now
+from host.store.records import (
+    Sequence as SequenceRecord,
+)
+from host.store.tables import calibrations, events, rigs, runs, samples, sequences, utc_now
 from host.store.upgrade import ensure_schema
 
 
@@ -133,12 +139,14 @@ class Store:
                    calibration: Mapping[str, Any] | None = None, run_key: int | None = None,
                    board_id: str | None = None, imported: bool = False,
                    state: str = "queued", exclusive: bool = False,
-                   labels: Mapping[str, Any] | None = None) -> Run:
+                   labels: Mapping[str, Any] | None = None, sequence_id: int | None = None,
+                   step_index: int | None = None, checkup_of: int | None = None) -> Run:
         """A new run (queued unless state says otherwise). calibration defaults to the rig's
         current one (None if never set): the run keeps the calibration it was measured with,
         whatever changes later, and the id of the version it came from. run_key: its wire
         identity, unique in the store. labels: device, operator, notes, tags
-        (host.runs.labels.RunLabels.stored()).
+        (host.runs.labels.RunLabels.stored()). sequence_id, step_index, checkup_of: its
+        place in a test sequence (host.sequences).
 
         exclusive: RigBusy if the rig has an unfinished run, checked with the rig's row
         locked (PostgreSQL), so that of services sharing the database and racing to start
@@ -165,6 +173,7 @@ class Store:
                 started_at=utc_now() if state == "running" else None,
                 calibration=None if calibration is None else dict(calibration),
                 calibration_id=None if latest is None else latest.id, **label_values,
+                sequence_id=sequence_id, step_index=step_index, checkup_of=checkup_of,
             ).returning(runs.c.id)).scalar_one()
             return _run(_run_row(conn, run_id))
 
@@ -304,6 +313,73 @@ class Store:
         """Queued, running or interrupted runs, oldest first: what a restarted host must
         reattach."""
         query = sa.select(runs).where(runs.c.state.in_(UNFINISHED_STATES)).order_by(runs.c.id)
+        with self._read() as conn:
+            return [_run(r) for r in conn.execute(query)]
+
+    # Sequences
+
+    def create_sequence(self, rig: str, channel: int, spec: Mapping[str, Any]) -> SequenceRecord:
+        """A new queued test sequence on the rig's channel; spec: the validated request."""
+        with self._write() as conn:
+            _require_rig(conn, rig)
+            sequence_id = conn.execute(sequences.insert().values(
+                rig=rig, channel=channel, state="queued", spec=dict(spec), step_index=0,
+                cursor={}, created_at=utc_now()).returning(sequences.c.id)).scalar_one()
+            return _sequence(_sequence_row(conn, sequence_id))
+
+    def get_sequence(self, sequence_id: int) -> SequenceRecord:
+        with self._read() as conn:
+            return _sequence(_sequence_row(conn, sequence_id))
+
+    def list_sequences(self, *, rig: str | None = None, state: str | None = None,
+                       limit: int = 100) -> list[SequenceRecord]:
+        """Newest first."""
+        query = sa.select(sequences).order_by(sequences.c.id.desc()).limit(limit)
+        if rig is not None:
+            query = query.where(sequences.c.rig == rig)
+        if state is not None:
+            query = query.where(sequences.c.state == state)
+        with self._read() as conn:
+            return [_sequence(r) for r in conn.execute(query)]
+
+    def unfinished_sequences(self) -> list[SequenceRecord]:
+        """Queued or running sequences, oldest first: what a restarted service goes on with."""
+        query = (sa.select(sequences).where(sequences.c.state.in_(("queued", "running")))
+                 .order_by(sequences.c.id))
+        with self._read() as conn:
+            return [_sequence(r) for r in conn.execute(query)]
+
+    def update_sequence(self, sequence_id: int, *, state: str = UNSET, step_index: int = UNSET,
+                        cursor: Mapping[str, Any] = UNSET, error: str | None = UNSET
+                        ) -> SequenceRecord:
+        """Change the given fields; entering `running` stamps started_at, a finished state
+        finished_at. A finished sequence keeps its state (InvalidRunUpdate)."""
+        values: dict[str, Any] = {k: v for k, v in (
+            ("state", state), ("step_index", step_index), ("error", error)) if v is not UNSET}
+        if cursor is not UNSET:
+            values["cursor"] = dict(cursor)
+        if "state" in values and state not in SEQUENCE_STATES:
+            raise InvalidRunUpdate(f"unknown sequence state {state!r}")
+        with self._write() as conn:
+            current = _sequence(_sequence_row(conn, sequence_id, for_update=True))
+            if "state" in values and state != current.state:
+                if current.finished:
+                    raise InvalidRunUpdate(f"sequence {sequence_id} is already "
+                                           f"{current.state}; it cannot become {state}")
+                if state == "running" and current.started_at is None:
+                    values["started_at"] = utc_now()
+                if state in SEQUENCE_FINISHED:
+                    values["finished_at"] = utc_now()
+            if values:
+                conn.execute(sequences.update().where(sequences.c.id == sequence_id)
+                             .values(**values))
+            return _sequence(_sequence_row(conn, sequence_id))
+
+    def sequence_runs(self, sequence_id: int) -> list[Run]:
+        """The runs of a sequence in the order they were made, without their calibrations."""
+        columns = [c if c.name != "calibration" else sa.null().label(c.name)
+                   for c in runs.c if c.name != "search"]
+        query = sa.select(*columns).where(runs.c.sequence_id == sequence_id).order_by(runs.c.id)
         with self._read() as conn:
             return [_run(r) for r in conn.execute(query)]
 
@@ -478,6 +554,17 @@ def _run_row(conn: sa.Connection, run_id: int, for_update: bool = False) -> sa.R
     return row
 
 
+def _sequence_row(conn: sa.Connection, sequence_id: int,
+                  for_update: bool = False) -> sa.Row[Any]:
+    query = sa.select(sequences).where(sequences.c.id == sequence_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise SequenceNotFound(sequence_id)
+    return row
+
+
 def _latest_calibration_row(conn: sa.Connection, rig: str) -> Any:
     """(id, calibration) of the rig's current calibration, None if it never had one."""
     return conn.execute(sa.select(calibrations.c.id, calibrations.c.calibration)
@@ -532,6 +619,10 @@ def _run(row: sa.Row[Any]) -> Run:
     values["tags"] = list(values["tags"] or ())
     values["archived"] = bool(values["archived"])
     return Run(**values)
+
+
+def _sequence(row: sa.Row[Any]) -> SequenceRecord:
+    return SequenceRecord(**row._asdict())
 
 
 def _event(row: sa.Row[Any]) -> Event:

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from host.store.columns import SAMPLE_COLUMNS
-from host.store.records import RUN_KINDS, RUN_STATES
+from host.store.records import RUN_KINDS, RUN_STATES, SEQUENCE_STATES
 
 # Bump when a table changes, and add the step to upgrade.UPGRADES.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -100,10 +100,31 @@ runs = sa.Table(
     sa.Column("tags", Json, nullable=False, server_default="[]"),
     sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("search", sa.Text, nullable=False, server_default=""),
+    # A run of a test sequence: its step, and for a check-up the stress run it interrupted.
+    sa.Column("sequence_id", sa.Integer, sa.ForeignKey("sequences.id"), nullable=True),
+    sa.Column("step_index", sa.Integer, nullable=True),
+    sa.Column("checkup_of", sa.Integer, sa.ForeignKey("runs.id"), nullable=True),
     sa.CheckConstraint(_in("state", RUN_STATES), name="run_state"),
     sa.CheckConstraint(_in("kind", RUN_KINDS), name="run_kind"),
     sa.CheckConstraint("progress >= 0 AND progress <= 1", name="run_progress"),
     sa.Index("ix_runs_rig_state", "rig", "state"),
+)
+
+sequences = sa.Table(
+    "sequences", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rig", sa.String(64), sa.ForeignKey("rigs.name"), nullable=False),
+    sa.Column("channel", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("spec", Json, nullable=False),  # the request as validated (host.sequences.spec)
+    sa.Column("step_index", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cursor", Json, nullable=False, server_default="{}"),  # the runner's place
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=True),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.CheckConstraint(_in("state", SEQUENCE_STATES), name="sequence_state"),
+    sa.Index("ix_sequences_rig_state", "rig", "state"),
 )
 
 # Keyed by (run_id, seq): a resent or resumed sample can never become a second row.

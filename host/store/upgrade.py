@@ -9,7 +9,14 @@ import sqlalchemy as sa
 from host.store.engine import driver_connection
 from host.store.errors import SchemaVersionError
 from host.store.records import RUN_STATES
-from host.store.tables import SCHEMA_VERSION, metadata, runs, schema_version, utc_now
+from host.store.tables import (
+    SCHEMA_VERSION,
+    metadata,
+    runs,
+    schema_version,
+    sequences,
+    utc_now,
+)
 
 # Columns of `runs` at schema version 1 that version 2 keeps.
 _RUN_COLUMNS_V1 = ("id", "rig", "kind", "state", "params", "progress", "summary", "created_at",
@@ -26,7 +33,7 @@ def _v1_to_v2(conn: sa.Connection) -> None:
     """
     states = ", ".join(f"'{state}'" for state in RUN_STATES)
     if conn.dialect.name == "sqlite":
-        _rebuild_runs_on_sqlite(conn)
+        _rebuild_runs_on_sqlite(conn, _RUN_COLUMNS_V1, "imported")
     else:
         for statement in (
                 "ALTER TABLE runs DROP CONSTRAINT run_state",
@@ -40,10 +47,12 @@ def _v1_to_v2(conn: sa.Connection) -> None:
         state="failed", error=_NO_KEY_NOTE, finished_at=utc_now()))
 
 
-def _rebuild_runs_on_sqlite(conn: sa.Connection) -> None:
-    """SQLite cannot change a CHECK constraint in place: the table is rebuilt, as SQLite's
-    own ALTER TABLE guide does it, in one explicit transaction with foreign keys off (with
-    them on, dropping the old table would cascade to every event of every run).
+def _rebuild_runs_on_sqlite(conn: sa.Connection, columns: tuple[str, ...],
+                            false_column: str | None = None) -> None:
+    """SQLite cannot change a CHECK constraint in place: the table is rebuilt to today's
+    columns, as SQLite's own ALTER TABLE guide does it, in one explicit transaction with
+    foreign keys off (with them on, dropping the old table would cascade to every event of
+    every run). columns: what is copied; false_column: a new flag set false on every row.
 
     The connection keeps foreign keys off after the commit: Store reopens its connections.
     """
@@ -56,8 +65,12 @@ def _rebuild_runs_on_sqlite(conn: sa.Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE runs RENAME TO runs_v1")
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_runs_rig_state")
     runs.create(conn)
-    names = ", ".join(_RUN_COLUMNS_V1)
-    conn.exec_driver_sql(f"INSERT INTO runs ({names}, imported) SELECT {names}, 0 FROM runs_v1")
+    names = ", ".join(columns)
+    if false_column:
+        conn.exec_driver_sql(f"INSERT INTO runs ({names}, {false_column}) "
+                             f"SELECT {names}, 0 FROM runs_v1")
+    else:
+        conn.exec_driver_sql(f"INSERT INTO runs ({names}) SELECT {names} FROM runs_v1")
     conn.exec_driver_sql("DROP TABLE runs_v1")
     conn.exec_driver_sql("PRAGMA legacy_alter_table=OFF")
     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -81,8 +94,35 @@ def _v2_to_v3(conn: sa.Connection) -> None:
             conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN " + column)
 
 
+# Columns of `runs` at schema version 3, all kept by version 4.
+_RUN_COLUMNS_V3 = _RUN_COLUMNS_V1 + ("run_key", "board_id", "imported", "calibration_id",
+                                     "device", "operator", "notes", "tags", "archived",
+                                     "search")
+
+
+def _v3_to_v4(conn: sa.Connection) -> None:
+    """Test sequences: their table, a run's place in one (sequence, step, the stress run a
+    check-up interrupted) and the run state `paused`."""
+    sequences.create(conn, checkfirst=True)
+    present = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+    if "sequence_id" in present:  # rebuilt to today's table by _v1_to_v2 in this upgrade
+        return
+    if conn.dialect.name == "sqlite":
+        _rebuild_runs_on_sqlite(conn, _RUN_COLUMNS_V3)
+        return
+    states = ", ".join(f"'{state}'" for state in RUN_STATES)
+    for statement in (
+            "ALTER TABLE runs DROP CONSTRAINT IF EXISTS run_state",
+            f"ALTER TABLE runs ADD CONSTRAINT run_state CHECK (state IN ({states}))",
+            "ALTER TABLE runs ADD COLUMN sequence_id INTEGER REFERENCES sequences (id)",
+            "ALTER TABLE runs ADD COLUMN step_index INTEGER",
+            "ALTER TABLE runs ADD COLUMN checkup_of INTEGER REFERENCES runs (id)"):
+        conn.exec_driver_sql(statement)
+
+
 # UPGRADES[v] turns a version-v database into version v + 1 inside one transaction.
-UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3,
+                                                        3: _v3_to_v4}
 
 
 def ensure_schema(conn: sa.Connection) -> tuple[int | None, int]:
@@ -109,6 +149,7 @@ def ensure_schema(conn: sa.Connection) -> tuple[int | None, int]:
                 f"no upgrade from schema version {stored} to {stored + 1}")
         step(conn)
         stored += 1
+    if stored != found:  # written once, last: a SQLite rebuild must begin the transaction
         conn.execute(schema_version.update().values(version=stored))
     metadata.create_all(conn)  # tables a later version added
     return found, stored

@@ -159,7 +159,7 @@ def _v1_database(url: str) -> None:
 def test_a_version_1_database_is_upgraded_keeping_every_run_and_event(store_url):
     _v1_database(store_url)
     with Store(store_url) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         done, left = store.get_run(1), store.get_run(2)
         assert done.state == "completed" and done.run_key is None and not done.imported
         # A run left running has no key to find it on a board by: closed, with the reason.
@@ -217,7 +217,7 @@ def _v2_database(url: str) -> None:
 def test_a_version_2_database_gets_run_labels_and_keeps_its_runs(store_url):
     _v2_database(store_url)
     with Store(store_url) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == 4
         old = store.get_run(1)
         assert (old.run_key, old.calibration, old.calibration_id) == (7, {"pixel_area_mm2": 1.0},
                                                                        None)
@@ -226,3 +226,49 @@ def test_a_version_2_database_gets_run_labels_and_keeps_its_runs(store_url):
         edited = store.edit_run(1, {"notes": "re-measured", "tags": ["pe"]}, by="ana")
         assert (edited.notes, edited.tags) == ("re-measured", ["pe"])
         assert [r.id for r in store.list_runs(q="RE-MEAS", tags=["pe"])] == [1]
+
+
+def _v3_database(url: str) -> None:
+    """A database as schema version 3 left it: runs without a sequence, no `paused` state,
+    one finished run."""
+    from host.store import tables
+    from host.store.engine import make_engine
+
+    v3 = sa.MetaData()
+    for table in (tables.schema_version, tables.rigs, tables.samples, tables.calibrations,
+                  tables.events):
+        table.to_metadata(v3)
+    states = "', '".join(s for s in tables.RUN_STATES if s != "paused")
+    sa.Table("runs", v3,
+             *(c._copy() for c in tables.runs.columns
+               if c.name not in ("sequence_id", "step_index", "checkup_of")),
+             sa.CheckConstraint(f"state IN ('{states}')", name="run_state"))
+    engine = make_engine(url)
+    now = tables.utc_now()
+    with engine.begin() as conn:
+        v3.create_all(conn)
+        conn.execute(v3.tables["schema_version"].insert().values(id=1, version=3))
+        conn.execute(v3.tables["rigs"].insert().values(name="rig1", spec="sim:G1",
+                                                       first_seen=now, last_seen=now))
+        conn.execute(v3.tables["runs"].insert().values(
+            rig="rig1", kind="lifetime", state="completed", params={"voltage_v": 10.0},
+            progress=1.0, created_at=now, run_key=7, imported=False, notes="kept",
+            tags=["g1"], archived=False, search="kept"))
+    engine.dispose()
+
+
+def test_a_version_3_database_gets_sequences_and_the_paused_state(store_url):
+    """Version 3 to 4: runs keep every column, gain their place in a sequence, and may be
+    paused (the CHECK constraint is rebuilt on SQLite, altered on PostgreSQL)."""
+    _v3_database(store_url)
+    with Store(store_url) as store:
+        assert store.schema_version == 4
+        old = store.get_run(1)
+        assert (old.run_key, old.state, old.notes, old.tags, old.sequence_id,
+                old.checkup_of) == (7, "completed", "kept", ["g1"], None, None)
+        sequence = store.create_sequence("rig1", 0, {"steps": []})
+        run = store.create_run("rig1", "lifetime", {"voltage_v": 10.0}, run_key=8,
+                               sequence_id=sequence.id, step_index=0)
+        store.update_run(run.id, state="running")
+        assert store.update_run(run.id, state="paused").state == "paused"
+        assert [r.id for r in store.sequence_runs(sequence.id)] == [run.id]

@@ -106,8 +106,8 @@ def test_progress_outside_zero_to_one_is_rejected(store, run_id):
 
 
 def test_unknown_state_is_rejected(store, run_id):
-    with pytest.raises(InvalidRunUpdate, match="paused"):
-        store.update_run(run_id, state="paused")
+    with pytest.raises(InvalidRunUpdate, match="resting"):
+        store.update_run(run_id, state="resting")
 
 
 def test_summary_nan_is_stored_as_null(store, run_id):
