@@ -308,8 +308,11 @@ class SequenceRunner:
                                     {"step_index": index, "checkup_of": stress.id})
         run = await self._until_ended(run.id)
         if run.state != "completed":
-            log.warning("sequence %d: check-up run %d ended %s", sequence_id, run.id,
-                        run.state)
+            await asyncio.to_thread(
+                self.store.add_event, "checkup_failed", "check-up run %d ended %s%s; the "
+                "stress goes on" % (run.id, run.state, ": %s" % run.error if run.error else ""),
+                rig=stress.rig, run_id=stress.id, data={"checkup_run_id": run.id},
+                key="checkup_failed:%d" % run.id)
 
 
 def _never_started(run: Run) -> bool:
