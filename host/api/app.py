@@ -8,9 +8,11 @@ from host.api import errors, openapi
 from host.api.docs import mount_docs
 from host.api.limits import BodyLimit
 from host.api.responses import ERRORS
+from host.api.routes_recipes import router as recipes_router
 from host.api.routes_rigs import router as rigs_router
 from host.api.routes_runs import router as runs_router
 from host.api.routes_selftest import router as selftest_router
+from host.api.routes_sequence_report import router as sequence_report_router
 from host.api.routes_sequences import router as sequences_router
 from host.web.mount import mount_dashboard
 
@@ -25,7 +27,8 @@ def build_app(service: Any, lifespan: Any) -> FastAPI:
                   swagger_ui_oauth2_redirect_url=None)
     app.state.service = service
     errors.install(app)
-    for router in (rigs_router, runs_router, selftest_router, sequences_router):
+    for router in (rigs_router, runs_router, selftest_router, sequences_router,
+                   recipes_router, sequence_report_router):
         app.include_router(router, responses=ERRORS)  # every route's 401 and 422 documented
     openapi.install(app, loopback=service.settings.loopback)
     mount_docs(app, OPENAPI_URL)

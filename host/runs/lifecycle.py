@@ -74,6 +74,12 @@ class Lifecycle:
             l0 = cols["luminance_cd_m2"][(cols["flags"] & schema.FLAG_L0) != 0]
             if len(l0) and l0[0] > 0:
                 tracker.l0_cd_m2 = float(l0[0])
+        if run.sequence_id is not None and run.checkup_of is None and run.state == "running":
+            # Its sequence stopped it for a check-up and the service died before it was
+            # `paused`: the rig's stop is still a pause (host.sequences.runner).
+            sequence = await asyncio.to_thread(store.get_sequence, run.sequence_id)
+            tracker.pausing = (sequence.cursor.get("phase") == "pausing"
+                               and sequence.step_index == run.step_index)
         return tracker
 
     async def adopt_unfinished(self) -> None:

@@ -220,7 +220,8 @@ def test_a_value_just_beyond_each_documented_bound_is_422_and_one_at_it_is_not(c
 def _path_with(path, **values):
     return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), {"run_id": 1, "rig": "rig1",
                                                                       "calibration_id": 1,
-                                                                      "sequence_id": 1}
+                                                                      "sequence_id": 1,
+                                                                      "name": "jvl-before-after"}
                                                          [m.group(1)])), path)
 
 
