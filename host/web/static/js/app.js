@@ -1,10 +1,12 @@
 // The dashboard's entry: hash routes (#/ the overview, #/runs/42 a run, #/compare?runs=1,4 a
-// comparison) and the token status.
+// comparison, #/sequences the sequences, #/sequences/5 one) and the token status.
 
 import { showCompare } from "./compare.js";
 import { el, fill } from "./dom.js";
 import { showOverview } from "./overview.js";
 import { showRun } from "./runpage.js";
+import { showSequence } from "./sequencepage.js";
+import { showSequences } from "./sequences.js";
 import { askToken, forgetToken, getToken } from "./token.js";
 
 const root = document.getElementById("view");
@@ -19,8 +21,11 @@ function route() {
   leave();
   const hash = location.hash;
   const run = hash.match(/^#\/runs\/(\d+)$/);
+  const sequence = hash.match(/^#\/sequences\/(\d+)$/);
   window.scrollTo(0, 0);
   if (run) leave = showRun(root, Number(run[1]));
+  else if (sequence) leave = showSequence(root, Number(sequence[1]));
+  else if (/^#\/sequences\/?$/.test(hash)) leave = showSequences(root, { navigate });
   else if (/^#\/compare(\?|$)/.test(hash)) leave = showCompare(root, hash);
   else leave = showOverview(root, { navigate });
 }

@@ -46,3 +46,15 @@ export function mainFigure(run) {
   }
   return "";
 }
+
+/** Where a run sits in a test sequence, linked: "step 2 of sequence 5" or "check-up of run
+ * 12, sequence 5"; null for a run of its own. */
+export function sequencePlace(run) {
+  if (!run.sequence_id) return null;
+  const sequence = el("a", { href: `#/sequences/${run.sequence_id}` }, `sequence ${run.sequence_id}`);
+  if (run.checkup_of) {
+    return el("span", {}, "check-up of ",
+      el("a", { href: `#/runs/${run.checkup_of}` }, `run ${run.checkup_of}`), ", ", sequence);
+  }
+  return el("span", {}, isNum(run.step_index) ? `step ${run.step_index + 1} of ` : "part of ", sequence);
+}

@@ -4,7 +4,7 @@
 import { api, download, readsNeedAuth } from "./api.js";
 import { DASH, duration, el, fill, isNum, num } from "./dom.js";
 import { isFinished, RunFeed } from "./live.js";
-import { headline, stateBadge } from "./runfacts.js";
+import { headline, sequencePlace, stateBadge } from "./runfacts.js";
 import { eventsList, lacksText, mergeEvents } from "./runevents.js";
 import { labelsBox } from "./runlabels.js";
 import { draw, purge } from "./plots.js";
@@ -116,6 +116,7 @@ export function showRun(root, runId) {
       el("div", { class: "bar", style: `width: ${pct}%` }), el("span", {}, `${pct} %`)),
       el("p", { class: "live-line", id: "live-line" }, liveFacts(run, p).join(" · ") || DASH),
       el("p", { class: "muted", id: "run-times" }, timesLine(run)),
+      sequencePlace(run) ? el("p", { class: "muted", id: "run-sequence" }, sequencePlace(run)) : null,
       el("p", { class: "muted", id: "link-state" }, `data: ${feed.linkState}`),
       run.error ? el("p", { class: "form-error" }, run.error) : null,
       abortBox);
