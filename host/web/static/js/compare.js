@@ -69,7 +69,7 @@ export function showCompare(root, hash) {
   }
 
   function renderHead(failures) {
-    const stillRunning = loaded.filter(({ run }) => ["queued", "running", "interrupted"].includes(run.state));
+    const stillRunning = loaded.filter(({ run }) => ["queued", "running", "interrupted", "paused"].includes(run.state));
     fill(head,
       el("h2", {}, `Compare ${loaded.length} run${loaded.length === 1 ? "" : "s"}`),
       el("ul", { class: "compare-runs", id: "compare-runs" }, loaded.map(({ run }) =>

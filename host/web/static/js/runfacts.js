@@ -7,8 +7,8 @@ export function badge(text, tone) {
 }
 
 export function stateBadge(state) {
-  const tone = { completed: "good", running: "run", queued: "muted", interrupted: "warn",
-    aborted: "warn", failed: "bad" };
+  const tone = { completed: "good", running: "run", paused: "run", queued: "muted",
+    interrupted: "warn", aborted: "warn", failed: "bad" };
   return badge(state, tone[state] || "muted");
 }
 
