@@ -41,8 +41,8 @@ def _known_state(value: Optional[str]) -> Optional[str]:
 def list_runs(
     kind: Annotated[Optional[KindName], typer.Option(show_default=False)] = None,
     state: Annotated[Optional[str], typer.Option(
-        callback=_known_state, help="queued, running, interrupted, completed, aborted or "
-                                    "failed", show_default=False)] = None,
+        callback=_known_state, help="queued, running, interrupted, paused, completed, aborted "
+                                    "or failed", show_default=False)] = None,
     rig: Annotated[Optional[str], typer.Option(show_default=False)] = None,
     tag: Annotated[Optional[list[str]], typer.Option(
         "--tag", help="runs with every one given, repeatable", show_default=False)] = None,
