@@ -6,6 +6,7 @@ for tests).
 
 import json
 import os
+import select
 import sys
 
 from hil_sim import clock as clocks
@@ -29,6 +30,38 @@ QUIET_ACCEL = 1000
 WAIT_CHUNK_MS = 20  # an idle wait looks at the interlock file at least this often (wall)
 _RESET_CAUSES = {"power_on": schema.RESET_POWER_ON, "soft": schema.RESET_SOFT,
                  "watchdog": schema.RESET_WATCHDOG}
+
+
+class PtyLink(StdioLink):
+    """The simulated board's end of its pty. A hang-up means the launcher that held the other
+    end (the rig's cable and its host side) is gone for good, killed with the service that
+    ran it: the board ends instead of spinning on a stream that can never speak again."""
+
+    def read_into(self, buf):
+        n = 0
+        size = len(buf)
+        one = self._one
+        while n < size:
+            event = 0
+            for ready in self._poll.ipoll(0):
+                event = ready[1]
+            if event & _HANG_UP:
+                raise SystemExit(3)
+            if not event or not self._rx.readinto(one):
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
+
+    def wait(self, timeout_ms):
+        for _, event in self._poll.ipoll(timeout_ms):
+            if event & _HANG_UP:
+                raise SystemExit(3)
+            return True
+        return False
+
+
+_HANG_UP = select.POLLHUP | select.POLLERR
 
 
 class SimBoard(Board):
@@ -374,7 +407,7 @@ def build_from_env():
     if overrides:
         config = config_with(board_config, **overrides)
     board = SimBoard(
-        bench, config=config, accel=accel, frozen=frozen, link=StdioLink(sys.stdin.buffer, sys.stdout.buffer),
+        bench, config=config, accel=accel, frozen=frozen, link=PtyLink(sys.stdin.buffer, sys.stdout.buffer),
         state_path=state_path, start_us=start_us,
         # ticks restart near 0 at every boot, as on the Pico, whatever the experiment time
         ticks_offset_us=ticks_offset_us - start_us,

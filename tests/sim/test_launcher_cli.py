@@ -69,3 +69,24 @@ def test_cli_rejects_bad_fault_text_with_the_grammar_message():
     result = run_cli("--device", "G1", "--faults", "cut=5s")
     assert result.returncode == 2
     assert b"cut needs AT+DURATION" in result.stderr
+
+
+def test_the_firmware_ends_when_the_process_holding_its_pty_is_killed(tmp_path):
+    """SIGKILL of `lumenrig sim` (or of a service running a sim: rig) closes the far end of
+    the firmware's pty: the MicroPython process sees the hang-up and ends, even at
+    accel=max, instead of spinning on as an orphan."""
+    from tests.support.service_proc import SimProcess
+
+    sim = SimProcess(tmp_path / "sim.log", "max", seed=1).start()
+    firmware = wait_for(lambda: child_pids(sim.proc.pid), 30, "the firmware process")
+    device_log = Path(sim.log_path.read_text().split("firmware log ")[1].split()[0])
+    wait_for(lambda: "firmware from" in device_log.read_text(), 30, "the firmware to boot")
+    os.kill(sim.proc.pid, signal.SIGKILL)
+    sim.proc.wait(10)
+
+    def ended(pid: int) -> bool:
+        try:
+            return Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+    wait_for(lambda: all(ended(pid) for pid in firmware), 30, "the firmware to end")
