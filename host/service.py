@@ -1,11 +1,12 @@
-"""The service: what the FastAPI lifespan opens (store, rigs, runs) and closes, and serving it."""
+"""The service: what the FastAPI lifespan opens (store, rigs, runs, MQTT telemetry) and closes,
+and serving it."""
 
 import asyncio
 import logging
 import logging.handlers
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from fastapi import FastAPI
 
@@ -17,6 +18,9 @@ from host.runs.manager import RunManager
 from host.sequences.runner import SequenceRunner
 from host.settings import Settings
 from host.store import Store
+
+if TYPE_CHECKING:
+    from host.mqtt.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ class Service:
         self.rigs: dict[str, Rig] = {}
         self.runs: RunManager | None = None
         self.sequences: SequenceRunner | None = None
+        self.telemetry: "Telemetry | None" = None  # with --mqtt only
 
     async def open(self) -> None:
         allocator.limit_arenas()  # before the first worker thread allocates
@@ -42,6 +47,12 @@ class Service:
             rig = Rig(spec)
             self.rigs[rig.name] = rig
             await asyncio.to_thread(rig.open, self.store)
+        broker = self.settings.mqtt
+        if broker is not None:  # before the runs start, so their first messages are published
+            from host.mqtt.telemetry import Telemetry
+
+            self.telemetry = Telemetry(broker, self.settings.site, self.rigs, self.store)
+            await self.telemetry.start(self.hub)
         self.runs = RunManager(self.store, self.hub, self.rigs)
         await self.runs.start()
         self.sequences = SequenceRunner(self.store, self.runs)
@@ -52,6 +63,8 @@ class Service:
             await self.sequences.stop()
         if self.runs is not None:
             await self.runs.stop()
+        if self.telemetry is not None:
+            await self.telemetry.stop()
         for rig in self.rigs.values():
             await asyncio.to_thread(rig.close)
         if self.store is not None:

@@ -1,4 +1,5 @@
-"""What a service instance is configured with: database, bind address, rigs, data folder."""
+"""What a service instance is configured with: database, bind address, rigs, data folder, and
+the MQTT broker it publishes to under its site's name."""
 
 import os
 import re
@@ -7,6 +8,7 @@ from pathlib import Path
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from host.mqtt.broker import Broker, check_level, default_site, parse_broker_url
 from host.security import is_loopback
 
 
@@ -87,6 +89,9 @@ class Settings(BaseModel):
     rigs: list[RigSpec] = []
     data_dir: Path = DEFAULT_DATA_DIR
     token: str = Field(min_length=16, repr=False)  # never in a repr, so never in a log line
+    # MQTT telemetry (host.mqtt): off without a URL; site names this service in the topics.
+    mqtt_url: str = ""
+    site: str = Field(default_factory=default_site)
 
     @model_validator(mode="before")
     @classmethod
@@ -103,6 +108,23 @@ class Settings(BaseModel):
             raise ValueError("--db must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB, "
                              "got %r" % url)
         return url
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _known_broker(cls, url: str) -> str:
+        if url.strip():
+            parse_broker_url(url)  # raises ValueError saying what is wrong
+        return url.strip()
+
+    @field_validator("site")
+    @classmethod
+    def _site_is_a_topic_level(cls, site: str) -> str:
+        return check_level(site, "--site")
+
+    @property
+    def mqtt(self) -> Broker | None:
+        """The broker to publish to, None for no MQTT."""
+        return parse_broker_url(self.mqtt_url) if self.mqtt_url else None
 
     @property
     def loopback(self) -> bool:

@@ -183,6 +183,21 @@ class Streams(_Answer):
     cut: int = Field(description="clients cut for falling behind since the service started")
 
 
+class MqttHealth(_Answer):
+    """The MQTT telemetry's publisher (lumenrig serve --mqtt)."""
+
+    broker: str = Field(description="the broker and topic prefix, mqtt://HOST:PORT/PREFIX")
+    site: str = Field(description="this service's site, the topic level after the prefix")
+    connected: bool = Field(description="the broker is connected now")
+    published: int = Field(description="messages the broker acknowledged since the service "
+                                       "started")
+    dropped: int = Field(description="messages dropped since the service started: pushed out "
+                                     "of the full queue (the oldest go first) or not "
+                                     "encodable; the store has every sample all the same")
+    queued: int = Field(description="messages waiting for the broker or for its "
+                                    "acknowledgement now")
+
+
 class Health(_Answer):
     """Whether the service can do its work."""
 
@@ -194,6 +209,8 @@ class Health(_Answer):
     ingest_errors: dict[str, str] = Field(description="{rig: the last samples that could not "
                                                       "be stored, why}")
     streams: Streams = Field(description="live stream clients")
+    mqtt: MqttHealth | None = Field(None, description="the MQTT telemetry, null when the "
+                                                      "service publishes none (no --mqtt)")
 
 
 class Recovery(_Answer):

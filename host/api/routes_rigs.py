@@ -31,7 +31,8 @@ def _rig(svc: Any, name: str):
 
 @router.get("/health", dependencies=[Depends(read_access)], **returns(Health))
 async def health(svc=Depends(service)) -> dict[str, Any]:
-    """The database, each rig's link and ingest, and the live streams; always answers."""
+    """The database, each rig's link and ingest, the live streams and the MQTT telemetry;
+    always answers."""
     database = "ok"
     try:
         await asyncio.to_thread(svc.store.list_rigs)
@@ -44,7 +45,8 @@ async def health(svc=Depends(service)) -> dict[str, Any]:
             "dialect": svc.store.dialect,
             "rigs": {name: rig.link.connected if rig.link else False
                      for name, rig in svc.rigs.items()},
-            "ingest_errors": ingest_errors, "streams": svc.hub.stats()}
+            "ingest_errors": ingest_errors, "streams": svc.hub.stats(),
+            "mqtt": svc.telemetry.stats() if svc.telemetry is not None else None}
 
 
 @router.get("/rigs", dependencies=[Depends(read_access)], **returns(list[Rig]))

@@ -57,8 +57,15 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     data_dir: Annotated[Path, typer.Option(
         help="token, SQLite and logs (LUMENRIG_DATA_DIR sets the default)")] = DEFAULT_DATA_DIR,
+    mqtt: Annotated[str, typer.Option(
+        envvar="LUMENRIG_MQTT", show_default=False,
+        help="publish telemetry to the broker at mqtt://HOST:PORT/PREFIX?queue=N (port 1883, "
+             "prefix lumenrig, queue 1000 messages: all but HOST optional)")] = "",
+    site: Annotated[str, typer.Option(
+        envvar="LUMENRIG_SITE", show_default=False,
+        help="this service's name in the MQTT topics (default: the host name)")] = "",
 ) -> None:
-    """Serve the API, live streams and dashboard for the given rigs."""
+    """Serve the API, live streams and dashboard for the given rigs (and MQTT telemetry)."""
     from host.security import TokenError, is_loopback, load_or_create_token
     from host.settings import Settings, parse_rig_args
 
@@ -77,7 +84,7 @@ def serve(
         typer.echo("control token (shown once, kept in %s): %s" % (data_dir / "token", token))
     try:
         settings = Settings(db_url=db, host=host, port=port, rigs=rigs, data_dir=data_dir,
-                            token=token)
+                            token=token, mqtt_url=mqtt, **({"site": site} if site else {}))
     except ValidationError as exc:
         _fail("; ".join(_validation_message(e) for e in exc.errors()))
     _check_database(settings.db_url)

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from typing import Any
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class Hub:
 
     def __init__(self) -> None:
         self._subs: dict[int, set[Subscription]] = defaultdict(set)
+        self._taps: list[Callable[[int, str, Any], None]] = []
         self.published = 0
         self.clients_cut = 0
         self.unencodable = 0
@@ -95,8 +96,23 @@ class Hub:
             if not subs:
                 del self._subs[sub.run_id]
 
+    def add_tap(self, tap: Callable[[int, str, Any], None]) -> None:
+        """tap(run_id, kind, data) is called with every message, on the event loop, before
+        the clients get it: it must not block, and must not change data (the clients'
+        message). One that raises is logged; ingest and the clients go on."""
+        self._taps.append(tap)
+
+    def remove_tap(self, tap: Callable[[int, str, Any], None]) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
+
     def publish(self, run_id: int, kind: str, data: Any) -> None:
         self.published += 1
+        for tap in self._taps:
+            try:
+                tap(run_id, kind, data)
+            except Exception:
+                log.exception("run %d: a tap failed on a live %s message", run_id, kind)
         subs = self._subs.get(run_id)
         if not subs:
             return
