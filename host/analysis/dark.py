@@ -15,7 +15,7 @@ from protocol import schema
 
 def dark_rows(flags: np.ndarray) -> np.ndarray:
     """The samples read in a dark pause."""
-    return (flags.astype(np.int64) & schema.FLAG_DARK) != 0
+    return (flags.astype(np.int64, copy=False) & schema.FLAG_DARK) != 0
 
 
 def pauses(events: list[dict[str, Any]]) -> list[tuple[float, float]]:

@@ -28,13 +28,23 @@ def noise_sd(values: np.ndarray, resolution: float = 0.0) -> float | None:
     and the smallest step seen (a reading quantised to a few codes is that uncertain however
     steady it looks).  None for fewer than MIN_NOISE_POINTS finite values."""
     finite = np.asarray(values, float)
-    finite = finite[np.isfinite(finite)]
+    ok = np.isfinite(finite)
+    if not ok.all():
+        finite = finite[ok]
+    del ok
     if len(finite) < MIN_NOISE_POINTS:
         return None
+    # One record-long temporary: the steps, reordered by the first median and then
+    # overwritten; the median and the smallest move do not depend on the order.
     steps = np.diff(finite)
-    spread = MAD_TO_SD * float(np.median(np.abs(steps - np.median(steps)))) / math.sqrt(2)
-    moved = np.abs(steps[steps != 0])
-    step = max(float(np.min(moved)) if len(moved) else 0.0, resolution)
+    middle = np.median(steps, overwrite_input=True)
+    smallest = min(float(np.min(steps, where=steps > 0, initial=np.inf)),
+                   -float(np.max(steps, where=steps < 0, initial=-np.inf)))
+    np.subtract(steps, middle, out=steps)
+    np.abs(steps, out=steps)
+    spread = MAD_TO_SD * float(np.median(steps, overwrite_input=True)) / math.sqrt(2)
+    del steps
+    step = max(smallest if math.isfinite(smallest) else 0.0, resolution)
     return max(spread, step / math.sqrt(12))
 
 
@@ -82,15 +92,15 @@ def fit_stretched_exponential(
     None when the curve has not decayed MIN_DECAY_FOR_FIT below L0, or the fit fails.
     """
     t = t_s[i_l0:]
-    with np.errstate(all="ignore"):
-        y = luminance[i_l0:] / l0
     if len(t) < 4 or float(np.min(smoothed[i_l0:])) > (1.0 - MIN_DECAY_FOR_FIT) * l0:
         return None
     t_scale = float(t[-1]) if t[-1] > 0 else 1.0
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", OptimizeWarning)
-        tau0, beta0 = _linearised_guess(t / t_scale, smoothed[i_l0:] / l0)
-        t_fit, y_fit = fit_points(t / t_scale, y)
+        t_rel = t / t_scale
+        tau0, beta0 = _linearised_guess(t_rel, smoothed[i_l0:], l0)
+        t_fit, y_fit = fit_points(t_rel, luminance[i_l0:] / l0)
+        del t_rel
         try:
             params, _ = curve_fit(
                 stretched_exponential,
@@ -120,17 +130,38 @@ def fit_points(t_s: np.ndarray, y: np.ndarray,
     return np.add.reduceat(t_s, starts) / counts, np.add.reduceat(y, starts) / counts
 
 
-def _linearised_guess(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    # ln(-ln y) = beta ln t - beta ln tau: a straight line where 0 < y < 1 (Kohlrausch plot).
+def _linearised_guess(t: np.ndarray, smoothed: np.ndarray, l0: float) -> tuple[float, float]:
+    # ln(-ln y) = beta ln t - beta ln tau: a straight line where 0 < y < 1 (Kohlrausch plot),
+    # y = smoothed / l0; its points are made in place.
+    y = smoothed / l0
     ok = (t > 0) & (y > 0.01) & (y < 0.99)
     if np.count_nonzero(ok) < 2:
         return 1.0, 1.0
-    slope, intercept = np.polyfit(np.log(t[ok]), np.log(-np.log(y[ok])), 1)
+    line = y[ok]
+    del y
+    ln_t = t[ok]
+    del ok
+    np.log(ln_t, out=ln_t)
+    np.log(line, out=line)
+    np.negative(line, out=line)
+    np.log(line, out=line)
+    slope, intercept = _straight_line(ln_t, line)
     if not math.isfinite(slope) or slope <= 0:
         return 1.0, 1.0
     beta = min(max(float(slope), 0.05), 5.0)
     ln_tau = min(max(-float(intercept) / float(slope), math.log(1e-6)), math.log(1e6))
     return math.exp(ln_tau), beta
+
+
+def _straight_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(slope, intercept) of y on x by least squares, from the centred sums; x and y are
+    overwritten. np.polyfit gives the same to rounding, but builds its design matrix and
+    copies it: several times the points."""
+    x_mean, y_mean = float(np.mean(x)), float(np.mean(y))
+    np.subtract(x, x_mean, out=x)
+    np.subtract(y, y_mean, out=y)
+    slope = float(np.dot(x, y)) / float(np.dot(x, x))
+    return slope, y_mean - slope * x_mean
 
 
 def fit_time_to_fraction_s(tau_s: float, beta: float, fraction: float) -> float:

@@ -29,7 +29,8 @@ def hold_start_s(events: list[dict[str, Any]]) -> float:
 
 def stress_rows(cols: dict[str, np.ndarray], start_s: float) -> np.ndarray:
     """Which samples make the stress curve: from the hold's start on, no ramp or dark sample."""
-    off_curve = (cols["flags"].astype(np.int64) & (schema.FLAG_RAMP | schema.FLAG_DARK)) != 0
+    off_curve = (cols["flags"].astype(np.int64, copy=False)
+                 & (schema.FLAG_RAMP | schema.FLAG_DARK)) != 0
     return np.isfinite(cols["luminance_cd_m2"]) & ~off_curve & (cols["t_s"] >= start_s)
 
 
@@ -43,7 +44,9 @@ def tracked_dark(cols: dict[str, np.ndarray], values: np.ndarray, per_amp: float
     if knots is None:
         return values, {}
     last_t_s = float(cols["t_s"][-1])
-    return values - dark.baseline(cols["t_s"], knots), {
+    above = dark.baseline(cols["t_s"], knots)
+    np.subtract(values, above, out=above)
+    return above, {
         "dark_pauses": len(knots[0]),
         "dark_time_s": dark.dark_time_s(dark.pauses(events), last_t_s),
         "dark_drift_a": (float(knots[1][-1] - knots[1][0]) / per_amp if per_amp else None),
@@ -76,8 +79,11 @@ def lifetime_summary(params: dict[str, Any], calibration: dict[str, Any] | None,
     keep = stress_rows(cols, start)
     t = dark.drive_time_s(cols["t_s"][keep], start, dark.pauses(events))
     # Photodiode noise around zero may dip below it; luminance cannot.
-    lum = np.clip(lum_all[keep], 0.0, None)
-    flagged = np.flatnonzero(cols["flags"][keep].astype(np.int64) & schema.FLAG_L0)
+    lum = lum_all[keep]
+    np.clip(lum, 0.0, None, out=lum)
+    del lum_all  # a dark-tracked run's own copy: not held through the analysis
+    flagged = np.flatnonzero(cols["flags"][keep].astype(np.int64, copy=False)
+                             & schema.FLAG_L0)
     summary = summarize_lifetime(t, lum, i_l0=int(flagged[0]) if len(flagged) else None,
                                  l0_settle_s=float(params.get("l0_settle_s", 0.0)),
                                  resolution_cd_m2=reading_step_cd_m2(calibration))
