@@ -59,7 +59,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                                                      "bounds"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorDetail, "description": "no such run, rig or calibration"}}
+    404: {"model": ErrorDetail, "description": "no such run, rig, calibration, sequence or recipe"}}
 REFUSED: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorDetail, "description": "the rig cannot do it now (busy, not "
                                                "connected, no calibration, no such run on it)"},
