@@ -84,6 +84,7 @@ def measure():
     assert ctrl.state == schema.STATE_RUNNING, "the board refused the START_RUN"
     while ctrl.next_seq < 200:  # past the command path, first batches, ambient readings
         device.step()
+        device.sleep()
     out = {}
     gc.collect()
     gc.disable()
@@ -95,6 +96,7 @@ def measure():
         t0 = time.ticks_us()
         device.step()
         pass_us = time.ticks_diff(time.ticks_us(), t0)
+        device.sleep()  # (not timed: the wait for the next due event, paced by accel)
         if ctrl.next_seq != seq:
             sample_passes += 1
             sample_us += pass_us

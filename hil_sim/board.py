@@ -112,6 +112,7 @@ class SimBoard(Board):
         tia_gain = SimPin(0)
         if interlock is None:
             interlock = SimPin(1)
+        self._interlock_seen = interlock.value()  # its level when the last wait began
         self._interlock_wake = interlock  # the input itself: what wakes an idle (not a read
         # by the firmware, for whoever watches the firmware's reads of board.interlock)
         i2c = SimI2C(self.clock, config.I2C_FREQ_HZ)
@@ -131,7 +132,8 @@ class SimBoard(Board):
             else:
                 raise ValueError("chip fault %r: missing or stuck" % fault)
         Board.__init__(self, config, i2c, relay, laser, shutter, tia_gain, SimPin(0),
-                       SourcePin(source.shutter_closed), interlock, reset_cause, board_id)
+                       SourcePin(source.shutter_closed), interlock, reset_cause, board_id,
+                       ina_alert=SourcePin(self.ina.alert_released))
         self._persist(True)
 
     # Clocks -----------------------------------------------------------------------------
@@ -151,7 +153,9 @@ class SimBoard(Board):
     def idle_us(self, us):
         """The loop pass is over (its CPU time is charged); wait up to us of device time,
         returning early when the host has written (but never within the board's
-        WAKE_GUARD_US of the end: that pass is due anyway) or the interlock changed.
+        WAKE_GUARD_US of the end: that pass is due anyway) or the interlock changed, and at
+        the device time the INA226's ALERT asserts (SimINA226.alert_due_us: exact, at any
+        accel).
 
         Where an early wake lands in device time depends on the wall (as on a board); what
         the firmware does in such a pass cannot change a sample (the bench is a function of
@@ -163,8 +167,15 @@ class SimBoard(Board):
         if us <= 0:
             return
         end_us = clock.now_us() + us
+        alert_us = self.ina.alert_due_us(clock.now_us(), end_us)
+        if alert_us >= 0:
+            end_us = alert_us  # the pin's edge ends the wait there, as its interrupt would
         guard_us = self.config.WAKE_GUARD_US
         if us > guard_us and self._input_waiting(0):
+            return
+        level = self._interlock_wake.value()
+        if level != self._interlock_seen:  # it changed during the pass: the edge's interrupt
+            self._interlock_seen = level  # is pending, so the wait ends before it begins
             return
         accel = clock.accel
         if accel is None:
@@ -173,7 +184,6 @@ class SimBoard(Board):
                 clock.unpaced()
                 return
             accel = QUIET_ACCEL
-        level = self._interlock_wake.value()
         clock.catch_up(accel)
         while True:
             wait_us = clock.wall_until_us(end_us, accel)
@@ -186,7 +196,9 @@ class SimBoard(Board):
                     clocks.sleep_wall_us(wait_us)
             else:
                 woke = self._input_waiting(min(wait_us // 1000, WAIT_CHUNK_MS))
-            if self._interlock_wake.value() != level:  # a safety input: wake at once
+            now_level = self._interlock_wake.value()
+            if now_level != level:  # a safety input: wake at once
+                self._interlock_seen = now_level
                 clock.advance_to(clock.paced_us(end_us, accel))
                 return
             if woke:

@@ -55,6 +55,8 @@ ROLES = {
     "PIN_SHUTTER_CLOSED": ("Shutter closed", "closed-position microswitch, to 3V3"),
     "PIN_INTERLOCK": ("Interlock sense", "optocoupler on the far end of the interlock loop, "
                                          "to 3V3"),
+    "PIN_INA_ALERT": ("Compliance alert", "the INA226's ALERT (open drain, active low), "
+                                          "10 kohm pull-up to 3V3"),
     "PIN_SAFE_BOOT": ("Safe boot", "removable jumper to GND"),
     "ADDR_DAC": ("Supply setpoint", "MCP4725 12-bit DAC"),
     "ADDR_INA226": ("DUT voltage and current", "INA226 with the shunt"),
@@ -266,8 +268,14 @@ def numbers_table(config=board_config):
          "`MAX_COMPLIANCE_NA`"),
         ("Shunt drop at that compliance", _quantity(
             config.MAX_COMPLIANCE_NA * 1e-9 * shunt_ohm, "V"), "`MAX_COMPLIANCE_NA` x shunt"),
-        ("Interlock and compliance look while an output is on, at least every",
-         _quantity(config.SAFETY_POLL_MS * 1e-3, "s"), "`SAFETY_POLL_MS`"),
+        ("A wait ends after the interlock opens or ALERT asserts, within",
+         _quantity(config.SAFETY_SLICE_MS * 1e-3, "s"), "`SAFETY_SLICE_MS`"),
+        ("Setpoint climb: largest step, hold per step",
+         "%s, %s" % (_quantity(config.CLIMB_MAX_STEP_MV / 1000, "V"),
+                     _quantity(config.CLIMB_HOLD_US * 1e-6, "s")),
+         "`CLIMB_MAX_STEP_MV`, `CLIMB_HOLD_US`"),
+        ("Setpoint climb: steepest DUT it is sized for, e-fold current per",
+         _quantity(config.CLIMB_MV_PER_NEPER / 1000, "V"), "`CLIMB_MV_PER_NEPER`"),
         ("Watchdog (a hung loop resets the board)", _quantity(config.WATCHDOG_MS * 1e-3, "s"),
          "`WATCHDOG_MS`"),
         ("Shutter move confirmed by its switch within",

@@ -21,6 +21,8 @@ class Board:
       relay, laser, shutter, tia_gain, status_led: output pins, `.value(v)` / `.value()`.
       shutter_closed: input pin, 1 = the shutter's closed switch is made.
       interlock: input pin, 1 = interlock loop closed = safe.
+      ina_alert: input pin, 0 = the INA226 has latched a result at or over the compliance
+        (a board without the wire gives a pin that always reads 1).
       reset_cause: schema.RESET_* of this boot.
       board_id: unsigned 64-bit int, stable across resets.
       name: short text naming the board.
@@ -29,7 +31,8 @@ class Board:
     name = "board"
 
     def __init__(self, config, i2c, relay, laser, shutter, tia_gain, status_led,
-                 shutter_closed, interlock, reset_cause=schema.RESET_UNKNOWN, board_id=0):
+                 shutter_closed, interlock, reset_cause=schema.RESET_UNKNOWN, board_id=0,
+                 ina_alert=None):
         self.config = config
         self.i2c = i2c
         self.relay = relay
@@ -39,6 +42,7 @@ class Board:
         self.status_led = status_led
         self.shutter_closed = shutter_closed
         self.interlock = interlock
+        self.ina_alert = ina_alert if ina_alert is not None else NoAlert()
         self.reset_cause = reset_cause
         self.board_id = board_id
 
@@ -60,7 +64,9 @@ class Board:
 
     def idle_us(self, us):
         """The loop has nothing due for us: wait at most that long, returning early when the
-        host has written (so a command is answered within a few ms however long the wait)."""
+        host has written (so a command is answered within a few ms however long the wait),
+        when the interlock opens or when the INA226's ALERT asserts (so a safety input is
+        acted on at once, with no pass spent looking at it in between)."""
         raise NotImplementedError
 
     # Wall clock for the link (heartbeats, host loss, batch age): never accelerated.
@@ -81,6 +87,13 @@ class Board:
 
     def feed_watchdog(self):
         raise NotImplementedError
+
+
+class NoAlert:
+    """The ALERT input of a board without the wire: never asserted."""
+
+    def value(self, v=None):
+        return 1
 
 
 class StdioLink:

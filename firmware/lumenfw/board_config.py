@@ -22,17 +22,18 @@ PIN_TIA_GAIN = 13  # level = index into TIA_FEEDBACK_OHM
 PIN_STATUS_LED = 25  # the Pico's own LED
 PIN_SHUTTER_CLOSED = 14  # input, pull-down: 1 = the closed switch is made
 PIN_INTERLOCK = 15  # input, pull-down: 1 = loop closed = safe; a broken wire reads open
+PIN_INA_ALERT = 16  # input, pull-up: INA226 ALERT (open drain, latched); 0 = compliance reached
 PIN_SAFE_BOOT = 22  # input, pull-up: jumper to GND = do not start the firmware (keep the REPL)
 
 SHUTTER_OPEN_LEVEL = 1
 SHUTTER_TIMEOUT_MS = 500  # the closed switch must change within this after a drive change
 
 WATCHDOG_MS = 4000  # rp2 hardware maximum is 8388 ms
-# The loop sleeps until its next due event; while the supply output is on it still wakes
-# this often to read the DUT current against the run's compliance (the supply's own 50 mA
-# hardware limit acts at once; this is the run's tighter limit).
-SAFETY_POLL_MS = 50
-IDLE_MAX_MS = 250  # the longest single wait of the loop (the watchdog is fed every pass)
+# The loop sleeps until its next due event.  The interlock opening and the INA226's ALERT
+# end a wait at once (pin interrupts; the board looks at their flag every SAFETY_SLICE_MS
+# while it waits on the USB input), so no pass is spent looking at them in between.
+SAFETY_SLICE_MS = 2
+IDLE_MAX_MS = 1000  # the longest single wait of the loop (the watchdog is fed every pass)
 # A pass for the link (the host wrote, a heartbeat is due) never starts this close before
 # the next due sample or step: it would push that pass back by its own length.  The link
 # work then waits for the due pass instead (at most this long).
@@ -54,6 +55,16 @@ INA226_CAL = 2048
 INA226_CONFIG = 0x4000 | (0b001 << 9) | (0b100 << 6) | (0b100 << 3) | 0b111
 INA226_PERIOD_US = 8_800  # the averaging period of INA226_CONFIG
 MAX_COMPLIANCE_NA = 4_000_000  # the most a run may ask; below the 4.096 mA full scale
+
+# Setpoint climb (lumenfw/climb.py): up-steps sized so that the current reaches at most 90 % of
+# the compliance in a DUT whose current grows e-fold per CLIMB_MV_PER_NEPER or slower (4 per
+# volt; the simulated G1 pixel's steepest is 1.75 per volt), each held until an INA226 result
+# lies wholly after the output settled: the soft start's 5 time constants (24 ms, 10 kohm x
+# 470 nF) and two averaging periods.
+CLIMB_MV_PER_NEPER = 250
+CLIMB_MIN_STEP_MV = 5  # one DAC code (4.9 mV): the creep between 90 % and 100 % of the limit
+CLIMB_MAX_STEP_MV = 2_000
+CLIMB_HOLD_US = 24_000 + 2 * INA226_PERIOD_US
 
 # Photodiode transimpedance amplifier (TIA) in front of ADS1115 input AIN0.
 TIA_FEEDBACK_OHM = (10_000_000, 100_000)  # index = PIN_TIA_GAIN level

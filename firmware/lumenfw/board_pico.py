@@ -23,6 +23,8 @@ class PicoBoard(Board):
         Ctrl-C is disabled on the console, which from here on carries binary frames.
         """
         pin = machine.Pin
+        interlock = pin(config.PIN_INTERLOCK, pin.IN, pin.PULL_DOWN)
+        ina_alert = pin(config.PIN_INA_ALERT, pin.IN, pin.PULL_UP)
         i2c = machine.I2C(config.I2C_ID, scl=pin(config.PIN_SCL), sda=pin(config.PIN_SDA),
                           freq=config.I2C_FREQ_HZ)
         Board.__init__(
@@ -33,10 +35,18 @@ class PicoBoard(Board):
             tia_gain=pin(config.PIN_TIA_GAIN, pin.OUT, value=0),
             status_led=pin(config.PIN_STATUS_LED, pin.OUT, value=0),
             shutter_closed=pin(config.PIN_SHUTTER_CLOSED, pin.IN, pin.PULL_DOWN),
-            interlock=pin(config.PIN_INTERLOCK, pin.IN, pin.PULL_DOWN),
+            interlock=interlock,
             reset_cause=_reset_cause(),
             board_id=int.from_bytes(machine.unique_id(), "big"),
+            ina_alert=ina_alert,
         )
+        # The interlock opening and the ALERT asserting (both falling edges) end the loop's
+        # wait: the interrupt only sets a flag (no allocation, safe as a hard IRQ), idle_us
+        # looks at it every SAFETY_SLICE_MS and the pass that follows acts on the pins.
+        self._safety_edge = False
+        self._slice_ms = config.SAFETY_SLICE_MS
+        interlock.irq(handler=self._on_safety_edge, trigger=pin.IRQ_FALLING, hard=True)
+        ina_alert.irq(handler=self._on_safety_edge, trigger=pin.IRQ_FALLING, hard=True)
         micropython.kbd_intr(-1)
         self._link = StdioLink(sys.stdin.buffer, sys.stdout.buffer)
         self._wdt = machine.WDT(timeout=config.WATCHDOG_MS) if watchdog else None
@@ -53,13 +63,24 @@ class PicoBoard(Board):
     def sleep_us(self, us):
         time.sleep_us(us)
 
+    def _on_safety_edge(self, _pin):
+        self._safety_edge = True
+
     def idle_us(self, us):
         """Wait on the USB input (woken by the host's bytes) until WAKE_GUARD_US before the
-        end; the guard itself is slept through (see board_config.WAKE_GUARD_US)."""
+        end, in slices of SAFETY_SLICE_MS that end the wait when a safety edge came; the
+        guard itself is slept through (see board_config.WAKE_GUARD_US)."""
         start = time.ticks_us()
         early_us = us - self.config.WAKE_GUARD_US
-        if early_us >= 1000 and self._link.wait(early_us // 1000):
-            return
+        while True:
+            if self._safety_edge:
+                self._safety_edge = False
+                return
+            left_ms = (early_us - time.ticks_diff(time.ticks_us(), start)) // 1000
+            if left_ms < 1:
+                break
+            if self._link.wait(left_ms if left_ms < self._slice_ms else self._slice_ms):
+                return
         rest_us = us - time.ticks_diff(time.ticks_us(), start)
         if rest_us > 0:
             time.sleep_us(rest_us)

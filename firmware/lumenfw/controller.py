@@ -52,8 +52,8 @@ class Controller:
         self._run_active = False  # events carry the run context while this is set
         self._sampling = False
         self._period_ms = 0
+        self._first_after_ms = 0  # start_sampling's first_after_ms: again after a climb
         self._sample_due = Mark()
-        self._safety_due = Mark()
         self._mode = Mode()
         self._modes = (Mode(), ConstantVoltage(), ConstantCurrent(), Sweep(), Photostability())
 
@@ -76,6 +76,11 @@ class Controller:
 
     def interlock_ok(self):
         return self.board.interlock.value() == 1
+
+    def arm_alert(self):
+        """The INA226's ALERT set to the compliance that now applies (a run's, or the board's
+        maximum), any latched alert cleared: before an output may come on."""
+        self.sampler.arm_alert(self.compliance_limit_na())
 
     def compliance_limit_na(self):
         """The run's compliance, or the board's maximum current outside runs (or for 0)."""
@@ -195,7 +200,6 @@ class Controller:
         self.clock.start(self.board.ticks_us())
         self.clock.t_s = program.resume_t_ms // 1000
         self.clock.t_us = program.resume_t_ms % 1000 * 1000
-        self._safety_due.set_now(self.clock)
         self.luminance.reset(program.stop_fraction_pm, program.dark_pd_pa,
                              program.l0_settle_ms, program.l0_pd_pa)
         self.dark.reset(program.dark_every_s, program.dark_ms, program.dark_pd_pa)
@@ -205,6 +209,7 @@ class Controller:
         self._sampling = False
         self._run_active = True
         self.set_state(schema.STATE_RUNNING)
+        self.arm_alert()  # (the run's compliance: compliance_limit_na reads the state)
         self.event(schema.EV_RUN_STARTED, program.mode)
         self._mode = self._modes[program.mode]
         self._mode.begin(self)
@@ -245,7 +250,9 @@ class Controller:
         if not self.interlock_ok():
             return schema.NACK_INTERLOCK_OPEN, 0
         self.compliance_tripped = False
-        self.outputs.enable_output(setpoint_mv)
+        if not self.outputs.output_on:
+            self.arm_alert()
+        self.drive(setpoint_mv)
         return ACK, 0
 
     def set_shutter(self, open_, laser):
@@ -266,6 +273,52 @@ class Controller:
             self.close_shutter()
         return ACK, 0
 
+    def drive(self, setpoint_mv):
+        """The output on at setpoint_mv (the relay closes if it is open).  Down (or the same)
+        is at once; up climbs (lumenfw/climb.py): a step now, sized from the current now, and
+        the next ones from the passes the climb asks for."""
+        outputs = self.outputs
+        climb = outputs.climb
+        climb.target_mv = setpoint_mv
+        if outputs.output_on and setpoint_mv <= outputs.setpoint_mv:
+            climb.active = False
+            if setpoint_mv != outputs.setpoint_mv:
+                outputs.set_setpoint(setpoint_mv)
+            return
+        if not climb.active:  # (while a step is held, the next one heads for the new target)
+            self._climb(self.board.ticks_us())
+
+    def _climb(self, now_us):
+        """One step of the climb: read the current, trip at the limit, else apply the next
+        step and hold it, or end the climb at the target."""
+        outputs = self.outputs
+        climb = outputs.climb
+        current_na = self.sampler.read_current() if outputs.output_on else 0
+        limit_na = self.compliance_limit_na()
+        if current_na >= limit_na:
+            self.trip_compliance(current_na)
+            return
+        setpoint_mv = climb.next_mv(outputs.setpoint_mv, current_na, limit_na)
+        if not outputs.output_on:
+            outputs.enable_output(setpoint_mv)
+        elif setpoint_mv != outputs.setpoint_mv:
+            outputs.set_setpoint(setpoint_mv)
+        if setpoint_mv < climb.target_mv:
+            climb.hold(now_us, self.board.ticks_add)
+        elif climb.active:  # a climb of several steps has arrived: the samples start again
+            climb.active = False
+            if self._sampling and self.state == schema.STATE_RUNNING:
+                self.clock.advance(now_us)
+                self._sample_due.set_now(self.clock)
+                self._sample_due.add_ms(self._first_after_ms)
+
+    def trip_compliance(self, current_na):
+        """The DUT current reached the compliance: outputs safe, then report and stop."""
+        self.make_safe()
+        self.compliance_tripped = True
+        self.event(schema.EV_COMPLIANCE, current_na)
+        self.stop(schema.STOP_COMPLIANCE)
+
     def open_shutter(self):
         self.outputs.drive_shutter(True)
         self.shutter.expect(True, self.board.ticks_us())
@@ -284,9 +337,12 @@ class Controller:
             self.clock.advance(now_us)
 
     def start_sampling(self, first_after_ms, period_ms):
-        """Samples from now + first_after_ms, then every period_ms (a new grid each call)."""
+        """Samples from now + first_after_ms, then every period_ms (a new grid each call).
+        While the setpoint climbs the grid waits, and starts afresh (first_after_ms on) when
+        the target is reached: no sample reads a step the output is still on its way to."""
         self._sampling = True
         self._period_ms = period_ms
+        self._first_after_ms = first_after_ms
         self._sample_due.set_now(self.clock)
         self._sample_due.add_ms(first_after_ms)
 
@@ -296,23 +352,18 @@ class Controller:
 
     def due_in_us(self, limit_us):
         """Device us until the device has work of its own (at most limit_us, 0 when due): the
-        next sample, a mode's step, the run's end, a moving shutter's switch, and the
-        interlock and compliance check every limits.safety_poll_us while the output or the
-        laser is on.  In a run each is on a grid of the run clock, so the passes a run
-        makes, and when, never depend on the passes the link made in between."""
+        next sample, a mode's step, the run's end, a moving shutter's switch, the climb's
+        next step.  The interlock and the compliance need no pass of their own: their pins
+        end the board's wait (Board.idle_us).  In a run the samples and steps are on a grid
+        of the run clock, so the passes a run makes, and when, never depend on the passes
+        the link made in between."""
         now_us = self.board.ticks_us()
         wait_us = self.shutter.due_in_us(now_us, SHUTTER_POLL_US, limit_us)
+        wait_us = self.outputs.climb.due_in_us(now_us, wait_us)
         if self.state != schema.STATE_RUNNING:
-            if self._energized() and self.limits.safety_poll_us < wait_us:
-                wait_us = self.limits.safety_poll_us
             return wait_us
         clock = self.clock
         clock.advance(now_us)
-        if self._energized():
-            safety_due = self._safety_due
-            while safety_due.reached(clock):
-                safety_due.add_ms(self.limits.safety_poll_us // 1000)
-            wait_us = safety_due.us_after(clock, wait_us)
         max_s = self.program.max_duration_s
         if max_s:
             end_s = max_s - clock.t_s
@@ -320,18 +371,15 @@ class Controller:
                 return 0
             if end_s <= wait_us // 1000000:
                 wait_us = end_s * 1000000 - clock.t_us
-        if self._sampling:
+        if self._sampling and not self.outputs.climb.active:
             wait_us = self._sample_due.us_after(clock, wait_us)
         return self._mode.due_in_us(self, wait_us)
 
-    def _energized(self):
-        """Output or laser on: the interlock and the current are looked at every
-        safety_poll_us, whatever else is due (the Pico's interlock has no wake of its own)."""
-        outputs = self.outputs
-        return outputs.output_on or outputs.laser_on
-
     def run_pass(self, now_us):
-        """The run's work for one loop pass: duration limit, mode, shutter, sample if due."""
+        """The run's work for one loop pass: the climb, duration limit, mode, shutter, sample
+        if due."""
+        if self.outputs.climb.is_due(now_us):
+            self._climb(now_us)
         status = self.shutter.poll(now_us)
         if self.state != schema.STATE_RUNNING:
             return
@@ -346,8 +394,8 @@ class Controller:
             if self.state != schema.STATE_RUNNING:
                 return
         mode.on_pass(self)
-        if self._sampling and self.state == schema.STATE_RUNNING and self._sample_due.reached(
-                self.clock):
+        if (self._sampling and self.state == schema.STATE_RUNNING
+                and not self.outputs.climb.active and self._sample_due.reached(self.clock)):
             due = self._sample_due
             period_ms = self._period_ms
             while due.reached(self.clock):
@@ -367,7 +415,8 @@ class Controller:
         sampler.read_light(program.oversample)
         flags = (self.device_flags() | self._mode.sample_flags(self)
                  | self.luminance.sample_flag(clock))
-        if sampler.current_na >= self.compliance_limit_na():
+        over = sampler.current_na >= self.compliance_limit_na()
+        if over:
             flags |= schema.FLAG_COMPLIANCE
         seq = self.next_seq
         setpoint_mv = self.outputs.setpoint_mv
@@ -380,4 +429,7 @@ class Controller:
                                sampler.pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
                                sampler.pd_range, flags)
         self.next_seq = seq + 1
+        if over and self.outputs.output_on:  # (the ALERT wire's backup: the sample saw it)
+            self.trip_compliance(sampler.current_na)
+            return
         self._mode.after_sample(self)

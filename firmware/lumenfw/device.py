@@ -110,8 +110,9 @@ class Device:
 
     def sleep(self):
         """Wait until the next due event (sample, mode step, shutter, ambient reading,
-        heartbeat, aged batch, host deadline, compliance check), at most IDLE_MAX_MS; the
-        board ends the wait early when the host writes.  The ambient sensor's and the link's
+        heartbeat, aged batch, host deadline, the climb's next step), at most IDLE_MAX_MS; the
+        board ends the wait early when the host writes, the interlock opens or the INA226's
+        ALERT asserts.  The ambient sensor's and the link's
         work never gets a pass of its own within WAKE_GUARD_US before the run's next one: it
         waits for that pass, which it follows, so no sample is read late.  No allocation."""
         board = self.board

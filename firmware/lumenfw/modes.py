@@ -142,11 +142,11 @@ class ConstantVoltage(Mode):
             self._below_mv = 0
             self._below_pa = 0
             self.setpoint_mv = program.step_mv
-            ctrl.outputs.enable_output(self.setpoint_mv)
+            ctrl.drive(self.setpoint_mv)
             ctrl.start_sampling(program.dwell_ms, program.dwell_ms)
         else:
             self.setpoint_mv = program.setpoint_mv
-            ctrl.outputs.enable_output(self.setpoint_mv)
+            ctrl.drive(self.setpoint_mv)
             start_hold(ctrl)
 
     def due_in_us(self, ctrl, limit_us):
@@ -166,7 +166,7 @@ class ConstantVoltage(Mode):
             if not self._driven:  # the run's first pause: the ramp or the hold begins
                 self._drive(ctrl)
             else:
-                ctrl.outputs.enable_output(self.setpoint_mv)
+                ctrl.drive(self.setpoint_mv)
                 start_hold(ctrl)
         elif not self.ramping:
             ctrl.outputs.disable_output()
@@ -222,7 +222,7 @@ class ConstantVoltage(Mode):
     def _set(self, ctrl, setpoint_mv):
         if setpoint_mv != self.setpoint_mv:
             self.setpoint_mv = setpoint_mv
-            ctrl.outputs.set_setpoint(setpoint_mv)
+            ctrl.drive(setpoint_mv)
 
     def _hold(self, ctrl):
         self.ramping = False
@@ -250,7 +250,7 @@ class ConstantCurrent(Mode):
         self.approaching = True
         self._settling = True
         self._reading_step_na = ctrl.board.config.INA226_CURRENT_LSB_NA
-        ctrl.outputs.enable_output(0)
+        ctrl.drive(0)
         self._control_due.set_now(ctrl.clock)
         ctrl.start_sampling(0, ctrl.program.sample_period_ms)
 
@@ -265,8 +265,7 @@ class ConstantCurrent(Mode):
             return
         self._control_due.set_now(ctrl.clock)
         self._control_due.add_ms(CC_CONTROL_MS)
-        # The compliance check read the current earlier in this pass.
-        step_mv = cc_step_mv(ctrl.program.target_current_na, ctrl.sampler.current_na,
+        step_mv = cc_step_mv(ctrl.program.target_current_na, ctrl.sampler.read_current(),
                              CC_SETTLE_DIV if self._settling else CC_DEADBAND_DIV,
                              self._reading_step_na)
         self._settling = step_mv != 0
@@ -284,7 +283,7 @@ class ConstantCurrent(Mode):
             setpoint_mv = 0
         if setpoint_mv != self.setpoint_mv:
             self.setpoint_mv = setpoint_mv
-            ctrl.outputs.set_setpoint(setpoint_mv)
+            ctrl.drive(setpoint_mv)
 
 
 class Sweep(Mode):
@@ -320,7 +319,7 @@ class Sweep(Mode):
             ctrl.stop(schema.STOP_COMPLETED)
             return
         self.setpoint_mv = self._step_mv(ctrl, self.step_index)
-        ctrl.outputs.enable_output(self.setpoint_mv)
+        ctrl.drive(self.setpoint_mv)
         ctrl.start_sampling(program.sample_period_ms, program.sample_period_ms)
 
     def sample_flags(self, ctrl):
@@ -336,7 +335,7 @@ class Sweep(Mode):
             ctrl.stop(schema.STOP_COMPLETED)
             return
         self.setpoint_mv = self._step_mv(ctrl, self.step_index)
-        ctrl.outputs.set_setpoint(self.setpoint_mv)
+        ctrl.drive(self.setpoint_mv)
 
 
 class Photostability(Mode):

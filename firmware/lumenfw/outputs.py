@@ -1,6 +1,7 @@
 """The device's outputs (supply relay and setpoint, laser, shutter) and the one way to make them safe."""
 
 from lumenfw.board import dac_code, safe_outputs
+from lumenfw.climb import SetpointClimb
 from protocol import schema
 
 
@@ -20,7 +21,8 @@ class Outputs:
         self.output_on = False
         self.laser_on = False
         self.shutter_open = False  # what the drive commands; the switch says what is true
-        self.setpoint_mv = 0
+        self.setpoint_mv = 0  # as applied: while climbing, the step the output holds
+        self.climb = SetpointClimb(board.config, board.ticks_diff)  # (the controller drives it)
         self.dac_failed = False
 
     def safe(self):
@@ -31,6 +33,7 @@ class Outputs:
         can raise, and by then nothing is left on.  Returns True when something was on.
         """
         # The relay is off even when the DAC write fails: the output is dead either way.
+        self.climb.active = False
         self.dac_failed = not safe_outputs(self._board, self._dac)
         was_output, was_laser, was_shutter = self.output_on, self.laser_on, self.shutter_open
         self.output_on = False
@@ -44,7 +47,8 @@ class Outputs:
         return was_output or was_laser or was_shutter
 
     def set_setpoint(self, setpoint_mv):
-        """New supply setpoint with the relay as it is (hot path: one I2C write)."""
+        """New supply setpoint with the relay as it is (hot path: one I2C write).  Only the
+        controller calls it: a rise climbs (Controller.drive)."""
         self._dac.write_code(dac_code(setpoint_mv, self._config))
         self.setpoint_mv = setpoint_mv
 
@@ -59,6 +63,7 @@ class Outputs:
     def disable_output(self):
         """Relay off first, then DAC 0."""
         self._board.relay.value(0)
+        self.climb.active = False
         self._dac.write_code(0)
         self.setpoint_mv = 0
         if self.output_on:

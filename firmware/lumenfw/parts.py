@@ -36,8 +36,7 @@ class Parts:
                              max_pd_pa(config), has_laser=config.HAS_LASER,
                              min_sample_period_ms=config.MIN_SAMPLE_PERIOD_MS,
                              max_oversample=config.MAX_OVERSAMPLE,
-                             shutter_timeout_ms=config.SHUTTER_TIMEOUT_MS,
-                             safety_poll_ms=config.SAFETY_POLL_MS)
+                             shutter_timeout_ms=config.SHUTTER_TIMEOUT_MS)
 
     def setup(self):
         """Program the chips that need it (INA226 configuration and calibration)."""

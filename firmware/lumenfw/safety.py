@@ -1,4 +1,4 @@
-"""Safety checks run on every loop pass: interlock, compliance, host loss."""
+"""Safety checks run on every loop pass: interlock, compliance (the INA226's ALERT), host loss."""
 
 from protocol import schema
 
@@ -15,7 +15,8 @@ class Safety:
         ctrl.interlock_closed = ctrl.interlock_ok()
 
     def check_outputs(self):
-        """Interlock, and the DUT current while the output is on."""
+        """Interlock, and the INA226's ALERT while the output is on (pins: no I2C unless one
+        tripped)."""
         ctrl = self._ctrl
         self._check_interlock(ctrl)
         if ctrl.outputs.output_on:
@@ -50,10 +51,9 @@ class Safety:
             ctrl.stop(schema.STOP_INTERLOCK)
 
     def _check_compliance(self, ctrl):
-        current_na = ctrl.sampler.read_current()
-        if current_na < ctrl.compliance_limit_na():
+        """A latched ALERT says a result reached the compliance; the event carries the
+        current read now."""
+        if ctrl.board.ina_alert.value():
             return
         ctrl.make_safe()
-        ctrl.compliance_tripped = True
-        ctrl.event(schema.EV_COMPLIANCE, current_na)
-        ctrl.stop(schema.STOP_COMPLIANCE)
+        ctrl.trip_compliance(ctrl.sampler.read_current())

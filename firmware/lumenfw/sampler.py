@@ -42,6 +42,11 @@ class Sampler:
         self.current_na = self._ina.read_current_na()
         return self.current_na
 
+    def arm_alert(self, limit_na):
+        """The INA226's ALERT at limit_na (and a latched one cleared)."""
+        self.bus_address = self._ina_address
+        self._ina.arm_alert(limit_na)
+
     def read_electrical(self):
         """DUT voltage and current (the INA226 averages in hardware)."""
         self.bus_address = self._ina_address

@@ -10,6 +10,9 @@ _DIE = 0x2260
 _SHUNT_LSB_NV = 2500  # 2.5 uV
 _BUS_LSB_UV = 1250  # 1.25 mV
 _CVRF = 0x0008  # mask/enable: conversion ready flag
+_AFF = 0x0010  # mask/enable: alert function flag
+_SOL = 0x8000  # mask/enable: alert on a shunt result over the limit
+_LEN = 0x0001  # mask/enable: alert latched until mask/enable is read
 
 
 class SimINA226(RegisterChip):
@@ -18,7 +21,10 @@ class SimINA226(RegisterChip):
     In a continuous mode the result registers change once per averaging period,
     AVG * (bus CT + shunt CT) (datasheet 7.3.1), holding the newest completed result.
     The current register is shunt * CAL / 2048 and reads 0 until CAL is written
-    (datasheet eq. 3); power is current * bus / 20000 (eq. 4).
+    (datasheet eq. 3); power is current * bus / 20000 (eq. 4).  With SOL set in mask/enable
+    a shunt result over the alert limit asserts ALERT (alert_released() is the pin, open
+    drain with a pull-up: False while asserted), latched until mask/enable is read when LEN
+    is set (datasheet 7.6.7); alert_due_us tells the board when a wait must end for it.
     """
 
     def __init__(self, source, clock, shunt_mohm):
@@ -34,6 +40,7 @@ class SimINA226(RegisterChip):
         self.calibration = 0
         self.mask_enable = 0
         self.alert_limit = 0
+        self._alert = False
         self.shunt = 0
         self.bus = 0
         self._epoch = -1
@@ -80,6 +87,43 @@ class SimINA226(RegisterChip):
             self.shunt = _clamp(_round(shunt_nv / _SHUNT_LSB_NV), -32768, 32767)
         if mode & 2:
             self.bus = _clamp(_round(source.voltage_v * 1_000_000 / _BUS_LSB_UV), 0, 32767)
+        if self.mask_enable & _SOL:
+            if self.shunt > _signed(self.alert_limit):
+                self._alert = True
+                self.mask_enable |= _AFF
+            elif not self.mask_enable & _LEN:
+                self._alert = False
+                self.mask_enable &= ~_AFF
+
+    def alert_released(self):
+        """The ALERT pin's level: True (pulled up) unless an alert is asserted."""
+        self._update()
+        return not self._alert
+
+    def alert_due_us(self, now_us, end_us):
+        """Device us of the first conversion ending in (now_us, end_us] whose shunt result
+        will assert ALERT, or -1.  The results are looked at ahead only while the current
+        can still rise (the supply slewing, BenchSource.current_can_rise_until_us) and at
+        the first one after: with the inputs as they are the current only falls later."""
+        source = self._source
+        mode = self.config & 0x7
+        if (self._alert or not self.mask_enable & _SOL or source.frozen or mode < 5
+                or not mode & 1):
+            return -1
+        rise_until_us = source.current_can_rise_until_us()
+        if rise_until_us < 0:
+            return -1
+        period = self._period_us
+        limit = _signed(self.alert_limit)
+        t_us = self._period_start_us + ((now_us - self._period_start_us) // period + 1) * period
+        while t_us <= end_us:
+            shunt_nv = source.current_a_ahead(t_us) * self._shunt_mohm * 1_000_000
+            if _round(shunt_nv / _SHUNT_LSB_NV) > limit:  # (as _measure rounds it)
+                return t_us
+            if t_us >= rise_until_us:
+                return -1
+            t_us += period
+        return -1
 
     def current(self):
         return _clamp((self.shunt * self.calibration) // 2048, -32768, 32767)
@@ -103,6 +147,9 @@ class SimINA226(RegisterChip):
         if ptr == 6:
             value = self.mask_enable
             self.mask_enable &= ~_CVRF  # reading clears the conversion ready flag
+            if value & _LEN:  # and a latched alert
+                self._alert = False
+                self.mask_enable &= ~_AFF
             return value
         if ptr == 7:
             return self.alert_limit
@@ -125,11 +172,17 @@ class SimINA226(RegisterChip):
         elif ptr == 5:
             self.calibration = value & 0x7FFF  # bit 15 is reserved
         elif ptr == 6:
-            self.mask_enable = value & 0xFC1F
+            self.mask_enable = (value & 0xFC03) | (self.mask_enable & (_AFF | _CVRF))
+            if not value & 0xFC00:  # no alert function enabled
+                self._alert = False
         elif ptr == 7:
             self.alert_limit = value
         else:
             raise OSError(5)
+
+
+def _signed(value):
+    return value - 0x10000 if value & 0x8000 else value
 
 
 def _round(x):

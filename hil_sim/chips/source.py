@@ -97,6 +97,26 @@ class BenchSource:
         self.current_a = bench.dut_current_a()
         bench.advance_to(self._t_us / 1_000_000)
 
+    def current_a_ahead(self, t_us):
+        """The DUT current at device time t_us, now or later, the inputs staying as they are;
+        the bench is left at now (a look ahead for a chip that must say when it will trip)."""
+        if self.frozen:
+            return self.current_a
+        self.sync()
+        bench = self.bench
+        bench.advance_to(t_us / 1_000_000)
+        current_a = bench.dut_current_a()
+        bench.advance_to(self._t_us / 1_000_000)
+        return current_a
+
+    def current_can_rise_until_us(self):
+        """Device us until which the DUT current may still rise with the inputs as they are
+        (the supply's slew); -1 while the output is off (no current at all)."""
+        bench = self.bench
+        if not bench.output_on():
+            return -1
+        return int(bench.output_settled_s() * 1_000_000) + 1
+
     def dut_voltage_v(self):
         if self.frozen:
             return self.voltage_v

@@ -118,6 +118,19 @@ class Bench:
         reading exactly on a whole second gives that second in every run."""
         return int(self._room_s * 1_000_000 + 0.5)
 
+    def output_settled_s(self):
+        """Device time at which the supply output reaches its target if the inputs stay as
+        they are (the last input change when it is there already).  From then on the DUT's
+        current can only fall: the pixel's current at a fixed voltage falls as it ages
+        (Led.aged_factors), which the simulated INA226's alert relies on."""
+        supply = self._supply
+        commit = self._committed
+        target_v = supply.setpoint_v if supply.relay else 0.0
+        return commit[0] + abs(target_v - commit[1]) / supply.slew_v_per_s
+
+    def output_on(self):
+        return self._supply.relay == 1
+
     def commit_time_s(self):
         """Device time of the last input change: advance_to may go back as far as this."""
         return self._committed[0]

@@ -61,14 +61,15 @@ def test_a_voltage_hold_starts_dark_then_pauses_after_every_dark_every_s_of_driv
         assert all(r["pd_pa"] < 100 for r in pause)  # G1 at 10 V gives ~45 nA when lit
     lit = [r for r in samples if not r["flags"] & schema.FLAG_DARK]
     assert all(r["flags"] & schema.FLAG_OUTPUT_ON and r["pd_pa"] > 10000 for r in lit)
-    # L0 is the first lit sample, the settle after the first pause, less that pause's dark.
+    # L0 is the first lit sample, the settle after the first pause and the climb to 10 V,
+    # less that pause's dark.
     [l0_sample] = [r for r in samples if r["flags"] & schema.FLAG_L0]
-    assert l0_sample is lit[0] and round(_t(l0_sample), 3) == 1.7
+    assert l0_sample is lit[0] and round(_t(l0_sample), 3) == round(1.7 + bed.climb_s(), 3)
     [(_, l0_pa)] = _timed_events(bed, schema.EV_L0_CAPTURED)
     assert l0_pa == l0_sample["pd_pa"] - ends[0][1]
     # After each pause the hold settles again before it samples.
     after_second = [r for r in lit if _t(r) > 23.0]
-    assert round(_t(after_second[0]), 3) == 23.2
+    assert round(_t(after_second[0]), 3) == round(23.2 + bed.climb_s(), 3)
 
 
 def test_a_luminance_target_ramps_after_the_first_pause_and_pauses_count_from_the_hold():

@@ -39,8 +39,11 @@ def test_constant_voltage_takes_l0_from_the_first_sample_after_the_settle_and_st
     assert _stopped(bed) == [schema.STOP_LUMINANCE_FRACTION]
     assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0
     samples = bed.samples(42)
-    # The hold's samples start at the settle time, so L0's sample is the very first.
-    assert 2.0 <= _t(samples[0]) < 2.01
+    # The hold's samples start at the settle time after the climb (lumenfw/climb.py), so
+    # L0's sample is the very first.
+    climb_s = bed.climb_s()
+    assert 0.1 < climb_s < 0.5
+    assert 2.0 + climb_s <= _t(samples[0]) < 2.01 + climb_s
     [l0_sample] = _l0_samples(samples)
     assert l0_sample is samples[0]
     [l0] = _event_values(bed, schema.EV_L0_CAPTURED)
@@ -212,9 +215,11 @@ def test_a_resumed_run_continues_seq_and_clock_and_keeps_its_l0():
     bed.run_until(lambda: bed.ctrl.next_seq >= 1010, what="10 samples")
     bed.command(schema.GET_STATUS)
     samples = bed.samples(42)
-    # The first resumed sample waits the settle, as a fresh run's first does: the output has
-    # just come on again, and it reads the lit pixel, not the supply on its way up.
-    assert samples[0]["seq"] == 1000 and 600.1 <= _t(samples[0]) < 600.11
+    # The first resumed sample waits the climb and the settle, as a fresh run's first does:
+    # the output has just come on again, and it reads the lit pixel, not the supply on its
+    # way up.
+    climb_s = bed.climb_s()
+    assert samples[0]["seq"] == 1000 and 600.1 + climb_s <= _t(samples[0]) < 600.11 + climb_s
     assert samples[0]["voltage_mv"] > 9900 and samples[0]["current_na"] > 30000
     assert not samples[0]["flags"] & schema.FLAG_L0
     assert [r["seq"] for r in samples] == list(range(1000, 1000 + len(samples)))
@@ -227,7 +232,8 @@ def test_manual_output_and_shutter_work_only_outside_runs():
     bed = Bed(preset="film", accel=100)
     bed.hello()
     assert bed.command(schema.SET_OUTPUT, (5000, 1))[0] == schema.ACK
-    assert bed.board.relay.value() == 1 and bed.board.dac.code == 1024
+    assert bed.board.relay.value() == 1  # (the climb's first step: 2 V, then on to 5 V)
+    bed.run_until(lambda: bed.board.dac.code == 1024, what="the climb to 5 V")
     assert bed.command(schema.SHUTTER, (1, 1))[0] == schema.ACK
     assert bed.board.laser.value() == 1
     bed.run_until(lambda: _event_values(bed, schema.EV_SHUTTER_OPENED), what="shutter open")

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from hil_sim.launcher import SimRig
+from lumenfw import board_config
 from protocol import messages, schema
 from tests.support.fw_harness import Bed, start_run_head
 from tests.support.ptyhost import PtyHost
@@ -173,26 +174,60 @@ def test_interlock_open_makes_every_output_safe_in_the_next_pass(run):
     _report(f"interlock ({run})", safe_pass - opened_pass, safe_us - opened_us, **figures)
 
 
-def test_compliance_switches_the_output_off_within_one_current_reading():
-    bed, probe = _bed()
-    compliance_na = 500_000
-    assert bed.start_run(setpoint_mv=14000, compliance_na=compliance_na,
-                         sample_period_ms=SAMPLE_PERIOD_MS)[0] == schema.ACK
+COMPLIANCE_NA = 500_000
+OVERSHOOT_BOUND = 1.10  # the issue's bound: at most 10 % over the compliance, ever
+
+
+def _peak_until_stopped(bed, probe, limit_us=30_000_000):
+    """Step the rig until the run stops; the highest true DUT current seen at any pass
+    (the bench's, not a reading) and (pass, experiment us) when it first reached the
+    compliance."""
     source = bed.board.source
-    crossed = None  # (pass, experiment us) when the DUT current first reached compliance
-    while bed.board.relay.value() == 1 or crossed is None:
-        if crossed is None and source.dut_current_a() * 1e9 >= compliance_na:
+    peak_na = 0.0
+    crossed = None
+    while bed.ctrl.state == schema.STATE_RUNNING:
+        current_na = source.dut_current_a() * 1e9
+        peak_na = max(peak_na, current_na)
+        if crossed is None and current_na >= COMPLIANCE_NA:
             crossed = (probe.passes, probe.now_us())
-        assert probe.now_us() < 2_000_000, "compliance never tripped"
+        assert probe.now_us() < limit_us, "compliance never tripped"
         bed.step()
-    safe_pass, safe_us, _ = probe.safe_at({"relay", "dac"}, crossed[1])
-    ina_period_us = 4 * (1100 + 1100)  # board_config.INA226_CONFIG: one result per 8.8 ms
-    assert safe_us - crossed[1] < SAMPLE_PERIOD_MS * 1000
+    return peak_na, crossed
+
+
+@pytest.mark.parametrize("setpoint_mv", [12_500, 14_000, 17_000, 19_995])
+def test_compliance_holds_within_10_percent_at_any_step(setpoint_mv):
+    """The output switched on at any setpoint the API allows, far over what the compliance
+    lets through (G1 draws 500 uA at about 12.1 V, 2.1 mA at 20 V): the setpoint climbs
+    (lumenfw/climb.py), the current never passes the compliance by more than 10 %, and
+    the trip comes through the INA226's ALERT or the climb's own reading."""
+    bed, probe = _bed()
+    bed.board.clock.accel = None  # (timing comes from the device clock alone)
+    assert bed.start_run(setpoint_mv=setpoint_mv, compliance_na=COMPLIANCE_NA,
+                         sample_period_ms=SAMPLE_PERIOD_MS)[0] == schema.ACK
+    peak_na, crossed = _peak_until_stopped(bed, probe)
     assert _stop_reason(bed) == [schema.STOP_COMPLIANCE]
     tripped_na = [v for c, v, _, _ in bed.events() if c == schema.EV_COMPLIANCE]
-    _report("compliance", safe_pass - crossed[0], safe_us - crossed[1],
-            ina226_result_period_ms=ina_period_us / 1000,
-            current_read_at_trip_ua=tripped_na[0] / 1000, compliance_ua=compliance_na / 1000)
+    assert peak_na <= COMPLIANCE_NA * OVERSHOOT_BOUND
+    assert COMPLIANCE_NA <= tripped_na[0] <= COMPLIANCE_NA * OVERSHOOT_BOUND
+    safe_pass, safe_us, _ = probe.safe_at({"relay", "dac"}, crossed[1])
+    assert safe_us - crossed[1] < board_config.INA226_PERIOD_US * 3
+    _report(f"compliance from 0 to {setpoint_mv} mV", safe_pass - crossed[0],
+            safe_us - crossed[1], peak_ua=round(peak_na / 1000, 1),
+            current_read_at_trip_ua=tripped_na[0] / 1000, compliance_ua=COMPLIANCE_NA / 1000)
+
+
+def test_compliance_holds_within_10_percent_on_the_largest_sweep_step():
+    """A J-V-L sweep whose one step goes from 2 V to 20 V (step_v may be as large as the
+    supply's range)."""
+    bed, probe = _bed()
+    bed.board.clock.accel = None
+    assert bed.start_run(mode=schema.MODE_SWEEP, setpoint_mv=2_000, stop_mv=19_995,
+                         step_mv=17_995, dwell_ms=200, compliance_na=COMPLIANCE_NA,
+                         sample_period_ms=SAMPLE_PERIOD_MS)[0] == schema.ACK
+    peak_na, _ = _peak_until_stopped(bed, probe)
+    assert _stop_reason(bed) == [schema.STOP_COMPLIANCE]
+    assert peak_na <= COMPLIANCE_NA * OVERSHOOT_BOUND
 
 
 def test_host_silent_longer_than_the_grace_stops_safely_in_the_pass_that_sees_it():

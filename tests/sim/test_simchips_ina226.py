@@ -138,3 +138,73 @@ def test_a_finished_conversion_keeps_the_bench_it_measured_across_an_input_chang
     assert read_early == read_late, (read_early, read_late)
     assert read_early == 7040, read_early  # 8.8 V at the conversion's end (8800 us)
     """)
+
+
+_ALERTING = _MAKE + """
+write(0x00, cfg.INA226_CONFIG)  # one result per 8.8 ms
+write(0x05, 2048)
+write(0x07, 3999)  # 3999 LSB of 2.5 uV: ALERT on a result over 9.9975 mV (500 uA in 20 ohm)
+write(0x06, 0x8001)  # SOL, latched
+bench.relay = 1
+"""
+
+
+def test_alert_latches_on_the_first_result_over_the_limit_until_mask_enable_is_read():
+    run_both(_ALERTING, """
+    bench.current_a = 499.9e-6
+    source.moved()
+    clock.t_us = 8800
+    assert chip.alert_released()
+    bench.current_a = 500e-6  # 4000 LSB: over the limit register's 3999
+    source.moved()
+    clock.t_us = 2 * 8800 - 1
+    assert chip.alert_released()  # only a finished result can alert
+    clock.t_us = 2 * 8800
+    assert not chip.alert_released()
+    bench.current_a = 0.0  # the current falls: a latched alert holds
+    source.moved()
+    clock.t_us = 3 * 8800
+    assert not chip.alert_released()
+    assert reg(0x06) & 0x0010  # the alert function flag, read: the latch clears
+    assert chip.alert_released() and not reg(0x06) & 0x0010
+    """)
+
+
+def test_transparent_alert_follows_each_result_and_no_function_means_no_alert():
+    run_both(_ALERTING, """
+    write(0x06, 0x8000)  # SOL, not latched
+    bench.current_a = 600e-6
+    source.moved()
+    clock.t_us = 8800
+    assert not chip.alert_released()
+    bench.current_a = 100e-6
+    source.moved()
+    clock.t_us = 2 * 8800
+    assert chip.alert_released()
+    write(0x06, 0)
+    bench.current_a = 600e-6
+    source.moved()
+    clock.t_us = 3 * 8800
+    assert chip.alert_released()
+    """)
+
+
+def test_alert_due_names_the_conversion_whose_result_will_alert():
+    run_both(_ALERTING, """
+    # The current rises by 12.5 nA per us until 50 ms, then stays: 500 uA is reached at
+    # 40 ms, so the result that ends at 5 x 8.8 = 44 ms is the first over the limit.
+    bench.settled_s = 0.050
+    bench.current_at = lambda t_us: 12.5e-9 * min(t_us, 50_000)
+    assert chip.alert_due_us(0, 1_000_000) == 5 * 8800
+    assert chip.alert_due_us(0, 5 * 8800 - 1) == -1  # not within the wait
+    assert chip.alert_due_us(5 * 8800, 1_000_000) == 6 * 8800  # the next one, strictly after
+    # Below the limit once the rise is over: no result is looked at past the first after it.
+    bench.current_at = lambda t_us: 400e-6 if t_us < 100_000 else 900e-6
+    assert chip.alert_due_us(0, 1_000_000) == -1
+    bench.relay = 0  # no output: no current to alert on
+    bench.current_at = lambda t_us: 900e-6
+    assert chip.alert_due_us(0, 1_000_000) == -1
+    bench.relay = 1
+    write(0x06, 0)  # no alert function
+    assert chip.alert_due_us(0, 1_000_000) == -1
+    """)

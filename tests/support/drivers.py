@@ -37,6 +37,7 @@ class FixedBench:
         self.laser = None
         self.shutter_open = None
         self.t_s = 0.0
+        self.settled_s = 0.0
 
     def advance_to(self, t_s):
         self.t_s = t_s
@@ -46,6 +47,12 @@ class FixedBench:
 
     def is_dark(self):
         return not self.relay and not self.laser
+
+    def output_on(self):
+        return bool(self.relay)
+
+    def output_settled_s(self):
+        return self.settled_s  # when the test says its current stops rising
 
     def set_supply_setpoint_v(self, v):
         self.setpoint_v = v
@@ -109,6 +116,14 @@ class ManualSource:
 
     def read_electrical_at(self, t_us):
         self.read_electrical()
+
+    def current_a_ahead(self, t_us):
+        """The bench's current_at(t_us) when the test gave one, else its current."""
+        current_at = getattr(self.bench, "current_at", None)
+        return current_at(t_us) if current_at is not None else self.bench.current_a
+
+    def current_can_rise_until_us(self):
+        return int(self.bench.settled_s * 1_000_000) if self.bench.relay else -1
 
     def bench_dark(self):
         return self.bench.is_dark()

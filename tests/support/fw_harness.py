@@ -112,6 +112,9 @@ class Bed:
         self.link = BufferLink()
         self.board = SimBoard(self.bench, accel=accel, frozen=frozen, link=self.link,
                               interlock=interlock, **board_options)
+        self.dac_writes = []  # (device us, code) of every DAC write, for climb_s()
+        self._dac_mark = 0
+        self._watch_dac()
         if before_device is not None:
             before_device(self.board)
         self.device = Device(self.board)
@@ -119,6 +122,25 @@ class Bed:
         self.cmd_id = 0
         self.session_id = 0x5EED
         self.device.boot()
+
+    def _watch_dac(self):
+        dac = self.board.dac
+        write = dac.write
+        clock = self.board.clock
+
+        def logged_write(buf):
+            write(buf)
+            self.dac_writes.append((clock.now_us(), dac.code))
+        dac.write = logged_write
+
+    def climb_s(self):
+        """Device seconds from the first step of the last START_RUN's first climb (its first
+        DAC write above 0) to the first write of the last code above 0 it got: how long the
+        setpoint climbed (lumenfw/climb.py) before the output held its target."""
+        writes = [w for w in self.dac_writes[self._dac_mark:] if w[1]]
+        final_code = writes[-1][1]
+        arrived_us = next(t for t, code in writes if code == final_code)
+        return (arrived_us - writes[0][0]) / 1e6
 
     # ---- wire ----------------------------------------------------------------------------
 
@@ -213,6 +235,7 @@ class Bed:
     def start_run(self, **fields):
         """START_RUN with start_run_head defaults; returns (reply msg_id, head)."""
         self.cmd_id += 1
+        self._dac_mark = len(self.dac_writes)
         return self.command_head(schema.START_RUN, start_run_head(cmd_id=self.cmd_id, **fields))
 
     def status(self):
