@@ -150,12 +150,14 @@ class SimBoard(Board):
     def sleep_us(self, us):
         self.clock.sleep_us(us)
 
-    def idle_us(self, us):
+    def idle_us(self, us, link_ms=None):
         """The loop pass is over (its CPU time is charged); wait up to us of device time,
-        returning early when the host has written (but never within the board's
-        WAKE_GUARD_US of the end: that pass is due anyway) or the interlock changed, and at
-        the device time the INA226's ALERT asserts (SimINA226.alert_due_us: exact, at any
-        accel).
+        returning early when the host has written or link_ms of wall time (the link's own
+        deadlines) have passed (but neither within the board's WAKE_GUARD_US of the end:
+        that pass is due anyway) or the interlock changed, and at the device time the
+        INA226's ALERT asserts (SimINA226.alert_due_us: exact, at any accel).  Unpaced with
+        the bench lit the wait ends at once at its device time: the next pass comes within
+        microseconds of wall, before any link deadline could matter.
 
         Where an early wake lands in device time depends on the wall (as on a board); what
         the firmware does in such a pass cannot change a sample (the bench is a function of
@@ -171,7 +173,7 @@ class SimBoard(Board):
         if alert_us >= 0:
             end_us = alert_us  # the pin's edge ends the wait there, as its interrupt would
         guard_us = self.config.WAKE_GUARD_US
-        if us > guard_us and self._input_waiting(0):
+        if us > guard_us and (link_ms is not None and link_ms <= 0 or self._input_waiting(0)):
             return
         level = self._interlock_wake.value()
         if level != self._interlock_seen:  # it changed during the pass: the edge's interrupt
@@ -185,17 +187,25 @@ class SimBoard(Board):
                 return
             accel = QUIET_ACCEL
         clock.catch_up(accel)
+        link_until_ms = None if link_ms is None else clocks.link_ms() + link_ms
         while True:
             wait_us = clock.wall_until_us(end_us, accel)
             if wait_us <= 0:
                 clock.advance_to(end_us)
                 return
+            chunk_ms = WAIT_CHUNK_MS
+            if link_until_ms is not None:
+                chunk_ms = max(0, min(chunk_ms, clocks.link_diff(link_until_ms,
+                                                                 clocks.link_ms())))
             if wait_us < 1000:  # below poll's 1 ms grain: look, then sleep the rest exactly
                 woke = self._input_waiting(0)
                 if not woke:
                     clocks.sleep_wall_us(wait_us)
             else:
-                woke = self._input_waiting(min(wait_us // 1000, WAIT_CHUNK_MS))
+                woke = self._input_waiting(min(wait_us // 1000, chunk_ms))
+            if link_until_ms is not None and clocks.link_diff(clocks.link_ms(),
+                                                              link_until_ms) >= 0:
+                woke = True  # a link deadline: a wake like the host's bytes
             now_level = self._interlock_wake.value()
             if now_level != level:  # a safety input: wake at once
                 self._interlock_seen = now_level

@@ -62,9 +62,12 @@ class Board:
         """Wait us of experiment time (a conversion, a settling time): never cut short."""
         raise NotImplementedError
 
-    def idle_us(self, us):
-        """The loop has nothing due for us: wait at most that long, returning early when the
-        host has written (so a command is answered within a few ms however long the wait),
+    def idle_us(self, us, link_ms):
+        """The loop has nothing due for us of experiment time nor for link_ms of link time
+        (where the two clocks differ, as under an accelerated simulator, each deadline is
+        kept on its own clock; a link deadline within WAKE_GUARD_US before the experiment's
+        waits for that pass): wait at most that long, returning early when the host has
+        written (so a command is answered within a few ms however long the wait),
         when the interlock opens or when the INA226's ALERT asserts (so a safety input is
         acted on at once, with no pass spent looking at it in between)."""
         raise NotImplementedError

@@ -66,10 +66,13 @@ class PicoBoard(Board):
     def _on_safety_edge(self, _pin):
         self._safety_edge = True
 
-    def idle_us(self, us):
+    def idle_us(self, us, link_ms):
         """Wait on the USB input (woken by the host's bytes) until WAKE_GUARD_US before the
         end, in slices of SAFETY_SLICE_MS that end the wait when a safety edge came; the
-        guard itself is slept through (see board_config.WAKE_GUARD_US)."""
+        guard itself is slept through (see board_config.WAKE_GUARD_US).  One clock serves
+        both deadlines here."""
+        if link_ms * 1000 < us - self.config.WAKE_GUARD_US:
+            us = link_ms * 1000
         start = time.ticks_us()
         early_us = us - self.config.WAKE_GUARD_US
         while True:

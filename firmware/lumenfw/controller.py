@@ -300,7 +300,7 @@ class Controller:
             return
         setpoint_mv = climb.next_mv(outputs.setpoint_mv, current_na, limit_na)
         if not outputs.output_on:
-            outputs.enable_output(setpoint_mv)
+            outputs.enable_output(setpoint_mv, climb.target_mv)
         elif setpoint_mv != outputs.setpoint_mv:
             outputs.set_setpoint(setpoint_mv)
         if setpoint_mv < climb.target_mv:

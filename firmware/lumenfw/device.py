@@ -17,7 +17,6 @@ from lumenfw.shutter import ShutterWatch
 from protocol import schema
 
 LOG_ERROR = 3
-NOT_DUE_US = 1 << 29  # "nothing due" for the device-time schedule (a small int on rp2)
 
 
 class Device:
@@ -109,22 +108,24 @@ class Device:
         self.link.service(now_ms)
 
     def sleep(self):
-        """Wait until the next due event (sample, mode step, shutter, ambient reading,
-        heartbeat, aged batch, host deadline, the climb's next step), at most IDLE_MAX_MS; the
-        board ends the wait early when the host writes, the interlock opens or the INA226's
-        ALERT asserts.  The ambient sensor's and the link's
+        """Wait until the next due event, at most IDLE_MAX_MS: on the device clock a sample,
+        a mode step, a shutter, an ambient reading, the climb's next step (a pending batch that
+        would age out before that is sent now); on the link clock a heartbeat, a batch aged in link time, a host deadline (the
+        board keeps the two apart: they are one clock on a Pico, not under an accelerated
+        simulator).  The board ends the wait early when the host writes, the interlock opens
+        or the INA226's ALERT asserts.  The ambient sensor's and the link's
         work never gets a pass of its own within WAKE_GUARD_US before the run's next one: it
         waits for that pass, which it follows, so no sample is read late.  No allocation."""
         board = self.board
         guard_us = self._wake_guard_us
-        due_us = self.ctrl.due_in_us(NOT_DUE_US)
+        ctrl = self.ctrl
+        due_us = ctrl.due_in_us(self._idle_max_us)
         ambient_us = self.sampler.ambient_due_in_us(due_us)
         if ambient_us < due_us - guard_us:
             due_us = ambient_us
-        other_us = self.link.due_in_ms(board.link_ms(), self._idle_max_us // 1000) * 1000
-        if other_us < due_us - guard_us:
-            due_us = other_us
-        board.idle_us(due_us)
+        if self.outbox.run_due_in_us(ctrl.clock, due_us) < due_us - guard_us:
+            self.outbox.flush()  # it would go out before the next due pass: now, not a pass
+        board.idle_us(due_us, self.link.due_in_ms(board.link_ms(), self._idle_max_us // 1000))
 
     def fault(self, exc):
         """Outputs safe, FAULT with events and the exception text as a LOG frame, then serve

@@ -75,14 +75,15 @@ class Link:
             self.declare_host_lost(now_ms)
 
     def due_in_ms(self, now_ms, limit_ms):
-        """Link ms until service() has work: the next heartbeat, an aged batch, a host
-        presence or host-loss deadline (at most limit_ms; 0 when due now)."""
+        """Link ms until service() has work: the next heartbeat, a batch aged in link time, a
+        host presence or host-loss deadline (at most limit_ms; 0 when due now).  A batch's
+        age in run time is the outbox's run_due_in_us, on the device clock."""
         board = self._board
         due_ms = HEARTBEAT_MS - board.link_diff(now_ms, self._last_heartbeat_ms)
         if due_ms > limit_ms:
             due_ms = limit_ms
         ctrl = self._ctrl
-        due_ms = self._outbox.due_in_ms(now_ms, ctrl.clock, due_ms)
+        due_ms = self._outbox.due_in_ms(now_ms, due_ms)
         if self.host_present:
             silent_ms = self.silent_ms(now_ms)
             presence_ms = HOST_PRESENCE_MS - silent_ms

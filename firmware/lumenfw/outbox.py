@@ -57,16 +57,24 @@ class Outbox:
                 + (run_clock.t_us - self._batch_t_us) // 1000 >= BATCH_MAX_AGE_MS):
             self.batcher.flush()
 
-    def due_in_ms(self, now_ms, run_clock, limit_ms):
-        """Link ms until flush_if_old() would send the pending batch (limit_ms when none)."""
+    def due_in_ms(self, now_ms, limit_ms):
+        """Link ms until flush_if_old() would send the pending batch by its link age
+        (limit_ms when none)."""
         if not self.batcher.count:
             return limit_ms
         due_ms = BATCH_MAX_AGE_MS - self._link_diff(now_ms, self._batch_started_ms)
-        run_ms = BATCH_MAX_AGE_MS - ((run_clock.t_s - self._batch_t_s) * 1000
-                                     + (run_clock.t_us - self._batch_t_us) // 1000)
-        if run_ms < due_ms:
-            due_ms = run_ms
         return due_ms if due_ms < limit_ms else limit_ms
+
+    def run_due_in_us(self, run_clock, limit_us):
+        """Device us until flush_if_old() would send the pending batch by its run-time age
+        (limit_us when none)."""
+        if not self.batcher.count:
+            return limit_us
+        due_us = BATCH_MAX_AGE_MS * 1000 - ((run_clock.t_s - self._batch_t_s) * 1000000
+                                            + run_clock.t_us - self._batch_t_us)
+        if due_us < 0:
+            return 0
+        return due_us if due_us < limit_us else limit_us
 
     def flush(self):
         self.batcher.flush()

@@ -52,13 +52,14 @@ class Outputs:
         self._dac.write_code(dac_code(setpoint_mv, self._config))
         self.setpoint_mv = setpoint_mv
 
-    def enable_output(self, setpoint_mv):
-        """Setpoint first, then the relay, so the DUT never sees a stale voltage."""
+    def enable_output(self, setpoint_mv, target_mv):
+        """Setpoint first, then the relay, so the DUT never sees a stale voltage; the event
+        names target_mv, where the climb that begins here is heading."""
         self.set_setpoint(setpoint_mv)
         if not self.output_on:
             self._board.relay.value(1)
             self.output_on = True
-            self._emit(schema.EV_OUTPUT_ON, setpoint_mv)
+            self._emit(schema.EV_OUTPUT_ON, target_mv)
 
     def disable_output(self):
         """Relay off first, then DAC 0."""
