@@ -49,7 +49,8 @@ class Device:
         self.link = Link(board, self.outbox, self.ctrl,
                          Commands(self.ctrl, SelfTest(board, parts, self.ctrl)), identity)
         self.safety = Safety(self.ctrl, self.link)
-        self._idle_max_us = board.config.IDLE_MAX_MS * 1000
+        self._idle_max_ms = board.config.IDLE_MAX_MS
+        self._idle_max_device_us = board.config.IDLE_MAX_DEVICE_MS * 1000
         self._wake_guard_us = board.config.WAKE_GUARD_US
 
     def _emit(self, code, value):
@@ -108,24 +109,22 @@ class Device:
         self.link.service(now_ms)
 
     def sleep(self):
-        """Wait until the next due event, at most IDLE_MAX_MS: on the device clock a sample,
-        a mode step, a shutter, an ambient reading, the climb's next step (a pending batch that
-        would age out before that is sent now); on the link clock a heartbeat, a batch aged in link time, a host deadline (the
-        board keeps the two apart: they are one clock on a Pico, not under an accelerated
-        simulator).  The board ends the wait early when the host writes, the interlock opens
-        or the INA226's ALERT asserts.  The ambient sensor's and the link's
-        work never gets a pass of its own within WAKE_GUARD_US before the run's next one: it
-        waits for that pass, which it follows, so no sample is read late.  No allocation."""
+        """Wait until the next due event: on the device clock a sample, a mode step, a
+        shutter, the climb's next step, at most IDLE_MAX_DEVICE_MS; on the link clock a
+        heartbeat, a batch aged in link time, a host deadline, at most IDLE_MAX_MS (the
+        watchdog is fed every pass).  The board keeps the two apart: they are one clock on
+        a Pico, not under an accelerated simulator.  It ends the wait early when the host
+        writes, the interlock opens or the INA226's ALERT asserts.  A pending batch that
+        would age out before the next due pass is sent now, and the ambient sensor rides on
+        the passes (Sampler.service_ambient): neither asks for a pass of its own, and the
+        link's work never gets one within WAKE_GUARD_US before the run's next (it waits for
+        that pass, which it follows), so no sample is read late.  No allocation."""
         board = self.board
-        guard_us = self._wake_guard_us
         ctrl = self.ctrl
-        due_us = ctrl.due_in_us(self._idle_max_us)
-        ambient_us = self.sampler.ambient_due_in_us(due_us)
-        if ambient_us < due_us - guard_us:
-            due_us = ambient_us
-        if self.outbox.run_due_in_us(ctrl.clock, due_us) < due_us - guard_us:
+        due_us = ctrl.due_in_us(self._idle_max_device_us)
+        if self.outbox.run_due_in_us(ctrl.clock, due_us) < due_us - self._wake_guard_us:
             self.outbox.flush()  # it would go out before the next due pass: now, not a pass
-        board.idle_us(due_us, self.link.due_in_ms(board.link_ms(), self._idle_max_us // 1000))
+        board.idle_us(due_us, self.link.due_in_ms(board.link_ms(), self._idle_max_ms))
 
     def fault(self, exc):
         """Outputs safe, FAULT with events and the exception text as a LOG frame, then serve

@@ -1,6 +1,6 @@
 """Reads the sensors into integer attributes: DUT V and I, photodiode, ambient T and RH."""
 
-AMBIENT_PERIOD_US = 2000000  # start an SHT31 measurement this often
+AMBIENT_PERIOD_US = 2000000  # start an SHT31 measurement at most this often
 AMBIENT_WAIT_US = 20000  # and read it back no sooner than this (15 ms high repeatability)
 
 
@@ -103,20 +103,12 @@ class Sampler:
         self._ambient_pending = False
         self._ambient_started = False
 
-    def ambient_due_in_us(self, limit_us):
-        """Device us until service_ambient() has work (at most limit_us)."""
-        if self._sht is None:
-            return limit_us
-        if not self._ambient_started:
-            return 0
-        wait_us = AMBIENT_WAIT_US if self._ambient_pending else AMBIENT_PERIOD_US
-        wait_us -= self._ticks_diff(self._ticks_us(), self._ambient_mark)
-        if wait_us <= 0:
-            return 0
-        return wait_us if wait_us < limit_us else limit_us
-
     def service_ambient(self):
-        """Start an SHT31 measurement every AMBIENT_PERIOD_US, read it on a later pass.
+        """Read back a measurement begun at least AMBIENT_WAIT_US ago, and start one when
+        AMBIENT_PERIOD_US has passed since the last start: the sensor rides on the loop's
+        passes and never asks for one of its own (the SHT31 holds a single-shot result
+        until it is read), so a reading is at most one pass old when a sample takes it
+        (a second at 1 s sampling; IDLE_MAX_DEVICE_MS at most).
 
         Never waits for the sensor: the loop keeps running during its 15 ms conversion.
         Ambient values only annotate samples, so a failed reading (CRC error, or an OSError
@@ -136,15 +128,14 @@ class Sampler:
                 ok = self._sht.read()
             except OSError:
                 ok = False
-            if ok:
-                self.temperature_cc = self._sht.temperature_cc
-                self.humidity_cpct = self._sht.humidity_cpct
-                self.ambient_failing = False
-                return False
-            self.ambient_errors += 1
-            first = not self.ambient_failing
-            self.ambient_failing = True
-            return first
+            if not ok:
+                self.ambient_errors += 1
+                first = not self.ambient_failing
+                self.ambient_failing = True
+                return first
+            self.temperature_cc = self._sht.temperature_cc
+            self.humidity_cpct = self._sht.humidity_cpct
+            self.ambient_failing = False
         if (not self._ambient_started
                 or self._ticks_diff(now_us, self._ambient_mark) >= AMBIENT_PERIOD_US):
             self._ambient_started = True

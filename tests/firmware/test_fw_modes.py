@@ -4,7 +4,7 @@ import itertools
 
 from lumenfw.modes import FINE_MIN_STEP_MV
 from protocol import schema
-from tests.support.fw_harness import Bed
+from tests.support.fw_harness import Bed, start_run_head
 
 
 def _run(preset="G1", accel=500, timeout_s=30, **fields):
@@ -194,8 +194,12 @@ def test_max_duration_ends_a_constant_voltage_run():
 def test_sample_times_stay_true_across_the_tick_wrap():
     wrap_in_us = 3000000  # ticks_us wraps (2**30) 3 s of experiment time after boot
     bed = Bed(accel=100, ticks_offset_us=(1 << 30) - wrap_in_us)
-    bed.hello()
-    bed.start_run(setpoint_mv=6000, sample_period_ms=200, max_duration_s=8)
+    # HELLO and START_RUN queued together: the board takes the run at once, not after the
+    # wait that would follow a HELLO alone (an idle board waits up to IDLE_MAX_DEVICE_MS).
+    bed.send(schema.HELLO, (bed.session_id, schema.SCHEMA_HASH, 1))
+    bed.send(schema.START_RUN, start_run_head(cmd_id=1, setpoint_mv=6000,
+                                              sample_period_ms=200, max_duration_s=8))
+    bed.run_until(lambda: bed.of(schema.ACK), what="the START_RUN's ACK")
     start_us = bed.board.clock.now_us()
     bed.run_until(lambda: bed.ctrl.state != schema.STATE_RUNNING, what="the run to end")
     bed.command(schema.GET_STATUS)

@@ -20,7 +20,7 @@ FAST_CLIENTS = 5
 SLOW_READ_BYTES = 4096
 SLOW_PAUSE_S = 0.01
 SAMPLES = 100_000
-# l0_settle_s 0: the hold's samples start at t = 0, so max_duration_s holds exactly SAMPLES.
+# l0_settle_s 0: the hold's samples start as soon as the setpoint has climbed (lumenfw/climb.py).
 RUN = {"voltage_v": 10.0, "sample_period_s": 0.05, "stop_fraction": 0.01, "l0_settle_s": 0.0,
        "max_duration_s": SAMPLES * 0.05, "host_loss_grace_s": 60.0}
 # What 50 clients through a 10^5-sample run may add to the service's idle figure, its peak
@@ -199,7 +199,9 @@ def test_slow_stream_clients_are_cut_off_with_a_resync_and_memory_stays_bounded(
     assert run["state"] == "completed", run
     stored = httpx.get("%s/api/runs/%d/samples" % (service.url, run["id"]), timeout=60).json()
     seqs = [row[0] for row in stored["rows"]]
-    assert seqs == list(range(SAMPLES)), "every sample stored"
+    # The hold's samples start once the setpoint has climbed to 10 V (about 0.2 s: a few
+    # of the 50 ms periods fewer than SAMPLES fit before max_duration_s).
+    assert seqs == list(range(len(seqs))) and SAMPLES - 10 <= len(seqs), "every sample stored"
 
     for events in fast_events:  # a client that keeps up gets every sample, then the end
         assert _seqs(events) == seqs[seqs.index(_seqs(events)[0]):]
