@@ -33,10 +33,11 @@ WATCHDOG_MS = 4000  # rp2 hardware maximum is 8388 ms
 # end a wait at once (pin interrupts; the board looks at their flag every SAFETY_SLICE_MS
 # while it waits on the USB input), so no pass is spent looking at them in between.
 SAFETY_SLICE_MS = 2
-IDLE_MAX_MS = 1000  # the longest single wait of the loop (the watchdog is fed every pass)
-# ...counted in experiment time, where it runs apart from the link's (an unpaced simulator):
-# the ambient sensor's readings ride on the passes, so this is the oldest one a sample takes.
-IDLE_MAX_DEVICE_MS = 10_000
+IDLE_MAX_MS = 250  # the longest single wait of the loop (the watchdog is fed every pass)
+# ...and during a run, counted in experiment time, where it runs apart from the link's (an
+# unpaced simulator): the ambient sensor's readings ride on the passes, so this is the
+# oldest one a sample takes.
+IDLE_MAX_RUN_MS = 10_000
 # A pass for the link (the host wrote, a heartbeat is due) never starts this close before
 # the next due sample or step: it would push that pass back by its own length.  The link
 # work then waits for the due pass instead (at most this long).

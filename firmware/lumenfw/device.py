@@ -50,7 +50,7 @@ class Device:
                          Commands(self.ctrl, SelfTest(board, parts, self.ctrl)), identity)
         self.safety = Safety(self.ctrl, self.link)
         self._idle_max_ms = board.config.IDLE_MAX_MS
-        self._idle_max_device_us = board.config.IDLE_MAX_DEVICE_MS * 1000
+        self._idle_max_run_us = board.config.IDLE_MAX_RUN_MS * 1000
         self._wake_guard_us = board.config.WAKE_GUARD_US
 
     def _emit(self, code, value):
@@ -110,7 +110,8 @@ class Device:
 
     def sleep(self):
         """Wait until the next due event: on the device clock a sample, a mode step, a
-        shutter, the climb's next step, at most IDLE_MAX_DEVICE_MS; on the link clock a
+        shutter, the climb's next step, at most IDLE_MAX_RUN_MS in a run (else IDLE_MAX_MS:
+        an idle board's time does not leap); on the link clock a
         heartbeat, a batch aged in link time, a host deadline, at most IDLE_MAX_MS (the
         watchdog is fed every pass).  The board keeps the two apart: they are one clock on
         a Pico, not under an accelerated simulator.  It ends the wait early when the host
@@ -121,7 +122,8 @@ class Device:
         that pass, which it follows), so no sample is read late.  No allocation."""
         board = self.board
         ctrl = self.ctrl
-        due_us = ctrl.due_in_us(self._idle_max_device_us)
+        due_us = ctrl.due_in_us(self._idle_max_run_us if ctrl.state == schema.STATE_RUNNING
+                                else self._idle_max_ms * 1000)
         if self.outbox.run_due_in_us(ctrl.clock, due_us) < due_us - self._wake_guard_us:
             self.outbox.flush()  # it would go out before the next due pass: now, not a pass
         board.idle_us(due_us, self.link.due_in_ms(board.link_ms(), self._idle_max_ms))

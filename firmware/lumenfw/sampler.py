@@ -108,7 +108,7 @@ class Sampler:
         AMBIENT_PERIOD_US has passed since the last start: the sensor rides on the loop's
         passes and never asks for one of its own (the SHT31 holds a single-shot result
         until it is read), so a reading is at most one pass old when a sample takes it
-        (a second at 1 s sampling; IDLE_MAX_DEVICE_MS at most).
+        (a second at 1 s sampling; IDLE_MAX_RUN_MS at most).
 
         Never waits for the sensor: the loop keeps running during its 15 ms conversion.
         Ambient values only annotate samples, so a failed reading (CRC error, or an OSError

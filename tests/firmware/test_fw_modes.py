@@ -195,7 +195,7 @@ def test_sample_times_stay_true_across_the_tick_wrap():
     wrap_in_us = 3000000  # ticks_us wraps (2**30) 3 s of experiment time after boot
     bed = Bed(accel=100, ticks_offset_us=(1 << 30) - wrap_in_us)
     # HELLO and START_RUN queued together: the board takes the run at once, not after the
-    # wait that would follow a HELLO alone (an idle board waits up to IDLE_MAX_DEVICE_MS).
+    # wait that would follow a HELLO alone.
     bed.send(schema.HELLO, (bed.session_id, schema.SCHEMA_HASH, 1))
     bed.send(schema.START_RUN, start_run_head(cmd_id=1, setpoint_mv=6000,
                                               sample_period_ms=200, max_duration_s=8))
