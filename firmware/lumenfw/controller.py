@@ -329,6 +329,14 @@ class Controller:
 
     # ---- the loop pass -------------------------------------------------------------------
 
+    def service_ambient(self):
+        """The SHT31's read-back and next start (Sampler.service_ambient), reporting a run
+        of failures once.  In a run only the sample's pass calls it, after the sample: the
+        readings then sit on the run's grid, never on a pass the host's bytes woke (whose
+        time is the wall's), so the same seed gives the same ambient columns."""
+        if self.sampler.service_ambient():
+            self.event(schema.EV_I2C_ERROR, self.sampler.sht_address)
+
     def tick(self, now_us, now_ms):
         """Advance the clocks; called first in every loop pass."""
         self.now_ms = now_ms
@@ -429,6 +437,7 @@ class Controller:
                                sampler.pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
                                sampler.pd_range, flags)
         self.next_seq = seq + 1
+        self.service_ambient()
         if over and self.outputs.output_on:  # (the ALERT wire's backup: the sample saw it)
             self.trip_compliance(sampler.current_na)
             return

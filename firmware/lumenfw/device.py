@@ -104,8 +104,9 @@ class Device:
         ctrl.run_pass(now_us)
         self.link.poll(now_ms)
         safety.check_host(now_ms)
-        if ctrl.state != schema.STATE_FAULT and self.sampler.service_ambient():
-            ctrl.event(schema.EV_I2C_ERROR, self.parts.sht_address)
+        state = ctrl.state  # (in a run the ambient sensor is served by the samples' passes)
+        if state != schema.STATE_FAULT and state != schema.STATE_RUNNING:
+            ctrl.service_ambient()
         self.link.service(now_ms)
 
     def sleep(self):

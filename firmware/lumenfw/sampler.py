@@ -107,8 +107,8 @@ class Sampler:
         """Read back a measurement begun at least AMBIENT_WAIT_US ago, and start one when
         AMBIENT_PERIOD_US has passed since the last start: the sensor rides on the loop's
         passes and never asks for one of its own (the SHT31 holds a single-shot result
-        until it is read), so a reading is at most one pass old when a sample takes it
-        (a second at 1 s sampling; IDLE_MAX_RUN_MS at most).
+        until it is read): in a run the samples' passes (Controller.service_ambient), so a
+        sample's reading was begun one or two sample periods before it.
 
         Never waits for the sensor: the loop keeps running during its 15 ms conversion.
         Ambient values only annotate samples, so a failed reading (CRC error, or an OSError
