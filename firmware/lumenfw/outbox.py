@@ -53,9 +53,13 @@ class Outbox:
             return
         if self._link_diff(now_ms, self._batch_started_ms) >= BATCH_MAX_AGE_MS or (
                 run_clock is not None
-                and (run_clock.t_s - self._batch_t_s) * 1000
-                + (run_clock.t_us - self._batch_t_us) // 1000 >= BATCH_MAX_AGE_MS):
+                and self._run_age_us(run_clock) >= BATCH_MAX_AGE_MS * 1000):
             self.batcher.flush()
+
+    def _run_age_us(self, run_clock):
+        """Run time since the pending batch's oldest sample."""
+        return ((run_clock.t_s - self._batch_t_s) * 1000000
+                + run_clock.t_us - self._batch_t_us)
 
     def due_in_ms(self, now_ms, limit_ms):
         """Link ms until flush_if_old() would send the pending batch by its link age
@@ -70,8 +74,7 @@ class Outbox:
         (limit_us when none)."""
         if not self.batcher.count:
             return limit_us
-        due_us = BATCH_MAX_AGE_MS * 1000 - ((run_clock.t_s - self._batch_t_s) * 1000000
-                                            + run_clock.t_us - self._batch_t_us)
+        due_us = BATCH_MAX_AGE_MS * 1000 - self._run_age_us(run_clock)
         if due_us < 0:
             return 0
         return due_us if due_us < limit_us else limit_us

@@ -37,7 +37,7 @@ class Sampler:
         self._ambient_started = False
 
     def read_current(self):
-        """DUT current only: the per-pass compliance check."""
+        """DUT current only: the climb's look, constant current's loop, a trip's value."""
         self.bus_address = self._ina_address
         self.current_na = self._ina.read_current_na()
         return self.current_na
@@ -129,10 +129,7 @@ class Sampler:
             except OSError:
                 ok = False
             if not ok:
-                self.ambient_errors += 1
-                first = not self.ambient_failing
-                self.ambient_failing = True
-                return first
+                return self._ambient_failed()
             self.temperature_cc = self._sht.temperature_cc
             self.humidity_cpct = self._sht.humidity_cpct
             self.ambient_failing = False
@@ -144,8 +141,12 @@ class Sampler:
                 self._ambient_mark = self._ticks_us()
                 self._ambient_pending = True
             except OSError:
-                self.ambient_errors += 1
-                first = not self.ambient_failing
-                self.ambient_failing = True
-                return first
+                return self._ambient_failed()
         return False
+
+    def _ambient_failed(self):
+        """Count a failed reading or start; True when it begins a run of failures."""
+        self.ambient_errors += 1
+        first = not self.ambient_failing
+        self.ambient_failing = True
+        return first

@@ -83,8 +83,7 @@ class SimINA226(RegisterChip):
         self._epoch = key
         source.read_electrical_at(at_us)
         if mode & 1:
-            shunt_nv = source.current_a * self._shunt_mohm * 1_000_000  # I*R in nV
-            self.shunt = _clamp(_round(shunt_nv / _SHUNT_LSB_NV), -32768, 32767)
+            self.shunt = _clamp(self._shunt_code(source.current_a), -32768, 32767)
         if mode & 2:
             self.bus = _clamp(_round(source.voltage_v * 1_000_000 / _BUS_LSB_UV), 0, 32767)
         if self.mask_enable & _SOL:
@@ -94,6 +93,11 @@ class SimINA226(RegisterChip):
             elif not self.mask_enable & _LEN:
                 self._alert = False
                 self.mask_enable &= ~_AFF
+
+    def _shunt_code(self, current_a):
+        """The shunt register's reading of current_a, before clamping."""
+        shunt_nv = current_a * self._shunt_mohm * 1_000_000  # I*R in nV
+        return _round(shunt_nv / _SHUNT_LSB_NV)
 
     def alert_released(self):
         """The ALERT pin's level: True (pulled up) unless an alert is asserted."""
@@ -117,8 +121,7 @@ class SimINA226(RegisterChip):
         limit = _signed(self.alert_limit)
         t_us = self._period_start_us + ((now_us - self._period_start_us) // period + 1) * period
         while t_us <= end_us:
-            shunt_nv = source.current_a_ahead(t_us) * self._shunt_mohm * 1_000_000
-            if _round(shunt_nv / _SHUNT_LSB_NV) > limit:  # (as _measure rounds it)
+            if self._shunt_code(source.current_a_ahead(t_us)) > limit:
                 return t_us
             if t_us >= rise_until_us:
                 return -1
