@@ -289,6 +289,7 @@ class Lifecycle:
     async def _park(self, tracker: Tracker) -> None:
         """The rig stopped the run for a pause: store what waited, then `paused`, the rig
         free; the event says both clocks (stress time here, wall time in its stamp)."""
+        await self.sink.settled(tracker)
         ready = tracker.order.release_all()
         if len(ready):
             await self.sink.store(tracker.rig, tracker, ready)
@@ -407,6 +408,7 @@ class Lifecycle:
         run = tracker.run
         if tracker.backfill is not None:
             tracker.backfill.cancel()
+        await self.sink.settled(tracker)  # the summary is read from the store
         ready = tracker.order.release_all()
         if len(ready):
             try:

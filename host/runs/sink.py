@@ -46,17 +46,37 @@ class SampleSink:
                 seq = int(cols["seq"][np.isinf(column).argmax()])
                 raise SampleNotStorable("%s of sample %d is infinite (check the rig's "
                                         "calibration)" % (name, seq))
+        async with tracker.storing:
+            await self._insert(tracker, cols)
+            self._publish(rig, tracker, cols)
+        now = time.monotonic()
+        if now - tracker.progress_written_at > PROGRESS_WRITE_S and not tracker.run.finished:
+            tracker.progress_written_at = now
+            await asyncio.to_thread(book.store.update_run, tracker.run.id,
+                                    progress=tracker.progress)
+
+    async def settled(self, tracker: Tracker) -> None:
+        """Return once every store of tracker's samples begun before this call has ended:
+        the samples SeqOrder released are in the store, and last_t_s counts them."""
+        async with tracker.storing:
+            pass
+
+    async def _insert(self, tracker: Tracker, cols: dict[str, np.ndarray]) -> None:
+        book = self.book
         for attempt in range(1, STORE_TRIES + 1):
             try:
                 await asyncio.to_thread(book.store.insert_samples, tracker.run.id, cols)
                 break
             except sa.exc.OperationalError as exc:  # the database went away: try again
                 log.warning("run %d: storing %d samples failed (try %d of %d): %s",
-                            tracker.run.id, len(records), attempt, STORE_TRIES, exc)
+                            tracker.run.id, len(cols["seq"]), attempt, STORE_TRIES, exc)
                 if attempt == STORE_TRIES:
                     raise SampleNotStorable("the database refused the samples: %s"
                                             % str(exc).splitlines()[0]) from exc
                 await asyncio.sleep(STORE_RETRY_S * attempt)
+
+    def _publish(self, rig: Rig, tracker: Tracker, cols: dict[str, np.ndarray]) -> None:
+        book = self.book
         rig.ingest_error = None
         live = tracker.note_samples(cols)
         rows = json_rows(cols, LIVE_COLUMNS)
@@ -64,8 +84,3 @@ class SampleSink:
         book.hub.publish(tracker.run.id, "samples", {"columns": list(LIVE_COLUMNS),
                                                      "rows": rows, "sent_at": time.time()})
         book.hub.publish(tracker.run.id, "progress", live)
-        now = time.monotonic()
-        if now - tracker.progress_written_at > PROGRESS_WRITE_S and not tracker.run.finished:
-            tracker.progress_written_at = now
-            await asyncio.to_thread(book.store.update_run, tracker.run.id,
-                                    progress=tracker.progress)

@@ -51,6 +51,9 @@ class Tracker:
         self.after_pause = False  # resuming a paused run: the rig holds it stopped, not lost
         # Samples are stored in seq order; next_seq: the first not stored (or given up).
         self.order = SeqOrder(next_seq)
+        # Held while released samples are stored (SampleSink.store): a lock's waiters run in
+        # the order they came, so who ends or parks the run waits for every store begun.
+        self.storing = asyncio.Lock()
         self.epoch = 0  # bumped when a resume renumbers: answers about older seqs are stale
         self.device_next_seq = 0  # the most the rig has said it took (HEARTBEAT, HELLO_ACK)
         self.backfill: asyncio.Task | None = None

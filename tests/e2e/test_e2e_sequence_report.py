@@ -153,7 +153,8 @@ def test_the_clocks_map_stress_time_to_wall_time_around_each_pause(ran, report):
         assert segment["wall_to"] == event["t"]
     for a, b in zip(clocks, clocks[1:]):
         # Stress time goes on across a pause by at most a sample period or so.
-        assert 0 <= b["stress_from_s"] - a["stress_to_s"] <= 2 * STRESS["sample_period_s"]
+        assert 0 <= b["stress_from_s"] - a["stress_to_s"] <= 2 * STRESS["sample_period_s"], (
+            clocks, [(e["name"], e["message"], e.get("data")) for e in ran["stress_events"]])
         assert _when(a["wall_from"]) < _when(a["wall_to"]) < _when(b["wall_from"])
     # Each check-up ran in a pause: after a segment's end, before the next one's start.
     for checkup, a, b in zip(report["checkups"], clocks, clocks[1:]):

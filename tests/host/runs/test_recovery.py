@@ -26,16 +26,17 @@ async def _until(condition: Callable[[], Any], what: str, timeout_s: float = 10.
     return value
 
 
-def _run_with_a_peer(tmp_path, script: Callable[..., Awaitable[None]]) -> None:
+def _run_with_a_peer(tmp_path, script: Callable[..., Awaitable[None]],
+                     store_type: type[Store] = Store) -> None:
     """Start a photostability run on a rig whose port is a RigPeer, then run script(peer,
-    manager, store, run) while the manager follows it."""
+    manager, store, run) while the manager follows it (store: a store_type on SQLite)."""
     peer = RigPeer()
     starts: list[Any] = []
     peer.handlers.append(lambda m: m.msg_id == schema.START_RUN and (
         starts.append(m) or peer.ack(m) or True))
 
     async def main() -> None:
-        with Store("sqlite:///%s" % (tmp_path / "runs.sqlite")) as store:
+        with store_type("sqlite:///%s" % (tmp_path / "runs.sqlite")) as store:
             rig = Rig(RigSpec(name="rig1", spec=peer.url))
             rig.open(store)
             manager = RunManager(store, Hub(), {"rig1": rig})
