@@ -73,9 +73,14 @@ class Store:
         # One shared connection in memory: reads queue behind writes too.
         self._read_lock = self._write_lock if memory else None
         with self._write() as conn:
-            found, self.schema_version = ensure_schema(conn)
-        if found is not None and found < self.schema_version and self.dialect == "sqlite":
-            self._engine.dispose()  # an upgrade may leave pragmas changed: connect anew
+            _found, self.schema_version = ensure_schema(conn)
+        if self.dialect == "sqlite":
+            # ensure_schema turned foreign keys off on its connection: on again.
+            if memory:  # (the one connection there is)
+                with self._write() as conn:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            else:
+                self._engine.dispose()
         self._sample_listeners: list[Callable[[int, Mapping[str, np.ndarray]], None]] = []
 
     def close(self) -> None:

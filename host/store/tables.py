@@ -1,4 +1,7 @@
-"""The database schema: one SQLAlchemy Core metadata for SQLite and PostgreSQL."""
+"""The database schema: one SQLAlchemy Core metadata for SQLite and PostgreSQL.
+
+A change here needs its Alembic revision in host/store/migrations/versions (docs/storage.md).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from host.store.columns import SAMPLE_COLUMNS
 from host.store.records import RUN_KINDS, RUN_STATES, SEQUENCE_STATES
-
-# Bump when a table changes, and add the step to upgrade.UPGRADES.
-SCHEMA_VERSION = 4
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -56,13 +56,6 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 metadata = sa.MetaData()
-
-schema_version = sa.Table(
-    "schema_version", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.CheckConstraint("id = 1", name="one_row"),
-)
 
 rigs = sa.Table(
     "rigs", metadata,

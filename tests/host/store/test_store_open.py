@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
 from host.settings import Settings, default_data_dir
 from host.store import SchemaVersionError, Store
-from host.store.tables import SCHEMA_VERSION
+from host.store.upgrade import head_version
 from tests.conftest import sample_columns
+
+SCHEMA_VERSION = head_version()
 
 
 def test_a_service_without_a_url_keeps_its_sqlite_file_in_its_data_dir(tmp_path):
@@ -38,16 +43,16 @@ def test_sqlite_file_uses_wal_and_foreign_keys(sqlite_url):
 def test_new_database_records_the_schema_version(store):
     assert store.schema_version == SCHEMA_VERSION
     with store._engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == \
-            SCHEMA_VERSION
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == \
+            "%04d" % SCHEMA_VERSION
 
 
 def test_database_from_a_newer_version_is_refused(store_url):
     Store(store_url).close()
     engine = sa.create_engine(store_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE schema_version SET version = :v"),
-                     {"v": SCHEMA_VERSION + 1})
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"),
+                     {"v": "%04d" % (SCHEMA_VERSION + 1)})
     engine.dispose()
     with pytest.raises(SchemaVersionError, match="upgrade lumenrig"):
         Store(store_url)
@@ -110,6 +115,13 @@ def test_concurrent_writers_and_readers_store_each_seq_once(store):
     assert store.max_seq(run_id) == 5199  # 5200 distinct seqs up to 5199: none missing
 
 
+def _legacy_version_table(meta: sa.MetaData) -> sa.Table:
+    """Where lumenrig kept its schema version before Alembic did."""
+    return sa.Table("schema_version", meta,
+                    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                    sa.Column("version", sa.Integer, nullable=False))
+
+
 def _v1_database(url: str) -> None:
     """A database as schema version 1 left it: runs without keys, one finished run with an
     event and samples, one still running."""
@@ -117,7 +129,8 @@ def _v1_database(url: str) -> None:
     from host.store.engine import make_engine
 
     v1 = sa.MetaData()
-    for table in (tables.schema_version, tables.rigs, tables.samples, tables.calibrations):
+    _legacy_version_table(v1)
+    for table in (tables.rigs, tables.samples, tables.calibrations):
         table.to_metadata(v1)
     sa.Table(
         "runs", v1,
@@ -159,7 +172,7 @@ def _v1_database(url: str) -> None:
 def test_a_version_1_database_is_upgraded_keeping_every_run_and_event(store_url):
     _v1_database(store_url)
     with Store(store_url) as store:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION
         done, left = store.get_run(1), store.get_run(2)
         assert done.state == "completed" and done.run_key is None and not done.imported
         # A run left running has no key to find it on a board by: closed, with the reason.
@@ -178,7 +191,8 @@ def _v2_database(url: str) -> None:
     from host.store.engine import make_engine
 
     v2 = sa.MetaData()
-    for table in (tables.schema_version, tables.rigs, tables.samples, tables.calibrations,
+    _legacy_version_table(v2)
+    for table in (tables.rigs, tables.samples, tables.calibrations,
                   tables.events):
         table.to_metadata(v2)
     sa.Table(
@@ -217,7 +231,7 @@ def _v2_database(url: str) -> None:
 def test_a_version_2_database_gets_run_labels_and_keeps_its_runs(store_url):
     _v2_database(store_url)
     with Store(store_url) as store:
-        assert store.schema_version == 4
+        assert store.schema_version == SCHEMA_VERSION
         old = store.get_run(1)
         assert (old.run_key, old.calibration, old.calibration_id) == (7, {"pixel_area_mm2": 1.0},
                                                                        None)
@@ -235,14 +249,18 @@ def _v3_database(url: str) -> None:
     from host.store.engine import make_engine
 
     v3 = sa.MetaData()
-    for table in (tables.schema_version, tables.rigs, tables.samples, tables.calibrations,
+    _legacy_version_table(v3)
+    for table in (tables.rigs, tables.samples, tables.calibrations,
                   tables.events):
         table.to_metadata(v3)
     states = "', '".join(s for s in tables.RUN_STATES if s != "paused")
     sa.Table("runs", v3,
              *(c._copy() for c in tables.runs.columns
                if c.name not in ("sequence_id", "step_index", "checkup_of")),
-             sa.CheckConstraint(f"state IN ('{states}')", name="run_state"))
+             sa.ForeignKeyConstraint(["rig"], ["rigs.name"]),
+             sa.ForeignKeyConstraint(["calibration_id"], ["calibrations.id"]),
+             sa.CheckConstraint(f"state IN ('{states}')", name="run_state"),
+             sa.Index("ix_runs_rig_state", "rig", "state"))
     engine = make_engine(url)
     now = tables.utc_now()
     with engine.begin() as conn:
@@ -262,7 +280,7 @@ def test_a_version_3_database_gets_sequences_and_the_paused_state(store_url):
     paused (the CHECK constraint is rebuilt on SQLite, altered on PostgreSQL)."""
     _v3_database(store_url)
     with Store(store_url) as store:
-        assert store.schema_version == 4
+        assert store.schema_version == SCHEMA_VERSION
         old = store.get_run(1)
         assert (old.run_key, old.state, old.notes, old.tags, old.sequence_id,
                 old.checkup_of) == (7, "completed", "kept", ["g1"], None, None)
@@ -272,3 +290,70 @@ def test_a_version_3_database_gets_sequences_and_the_paused_state(store_url):
         store.update_run(run.id, state="running")
         assert store.update_run(run.id, state="paused").state == "paused"
         assert [r.id for r in store.sequence_runs(sequence.id)] == [run.id]
+
+
+def _default_text(default: object) -> str | None:
+    """A column default as text, without the quotes and cast PostgreSQL reflects it with."""
+    return None if default is None else re.sub(r"::[a-z ]+$", "", str(default)).strip("()'\"")
+
+
+def _schema_differences(url: str) -> list[object]:
+    """What Alembic's autogenerate finds between the database and today's tables."""
+    from host.store.tables import metadata
+
+    def differ(_context, _inspected, _column, inspected_default, _default, rendered) -> bool:
+        return _default_text(inspected_default) != _default_text(rendered)
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={
+                "compare_type": True, "compare_server_default": differ})
+            return compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("previous", [None, _v1_database, _v2_database, _v3_database],
+                         ids=["new", "version1", "version2", "version3"])
+def test_created_and_upgraded_stores_have_exactly_todays_schema(store_url, previous):
+    """Every column, type, default, key, foreign key and index as tables.py declares them,
+    whether the store was created now or upgraded from an earlier version."""
+    if previous is not None:
+        previous(store_url)
+    Store(store_url).close()
+    assert _schema_differences(store_url) == []
+    with Store(store_url) as again:  # opening at the head changes nothing
+        assert again.schema_version == SCHEMA_VERSION
+    assert _schema_differences(store_url) == []
+
+
+def test_a_database_of_other_tables_is_not_taken_for_a_store(store_url):
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE inventory (id INTEGER PRIMARY KEY)")
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match="not a lumenrig store"):
+        Store(store_url)
+
+
+def test_services_opening_one_new_database_at_once_create_it_once(store_url):
+    """Services started together on one database: one creates the schema, the others wait
+    for it (PostgreSQL: an advisory lock; SQLite: the write lock) and find it made."""
+    opened: list[int] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            with Store(store_url) as store:
+                opened.append(store.schema_version)
+        except Exception as exc:  # noqa: BLE001 - handed to the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and opened == [SCHEMA_VERSION] * 4
+    assert _schema_differences(store_url) == []
