@@ -16,6 +16,9 @@ from host.store import Store
 
 log = logging.getLogger(__name__)
 
+# What the run manager counts of a rig's missing samples (GET /api/rigs/{rig} `recovery`).
+RECOVERY_COUNTS = ("samples_missing", "samples_lost", "resend_requests", "resend_refused")
+
 
 class Rig:
     """One rig: spec, link, optional simulator, the run it is busy with.
@@ -42,8 +45,7 @@ class Rig:
         self.selftest: dict[str, Any] | None = None
         self.selftest_task: asyncio.Task | None = None
         # The run manager's recovery of missing samples on this rig (host/runs/recovery.py).
-        self.recovery = {"samples_missing": 0, "samples_lost": 0, "resend_requests": 0,
-                         "resend_refused": 0}
+        self.recovery = dict.fromkeys(RECOVERY_COUNTS, 0)
 
     def open(self, store: Store) -> None:
         """Start the simulator if any, make the link (not started yet), register the rig (and

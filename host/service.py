@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 from fastapi import FastAPI
 
 from host import allocator
+from host.lab import Site
 from host.live.fanout import Hub
 from host.plotting.cache import SampleCache
 from host.rigs import Rig
@@ -37,6 +38,7 @@ class Service:
         self.runs: RunManager | None = None
         self.sequences: SequenceRunner | None = None
         self.telemetry: "Telemetry | None" = None  # with --mqtt only
+        self.site: Site | None = None
 
     async def open(self) -> None:
         allocator.limit_arenas()  # before the first worker thread allocates
@@ -44,8 +46,10 @@ class Service:
         self.store = await asyncio.to_thread(Store, self.settings.db_url)
         self.sample_cache = SampleCache(self.store)
         for spec in self.settings.rigs:
-            rig = Rig(spec)
-            self.rigs[rig.name] = rig
+            self.rigs[spec.name] = Rig(spec)
+        self.site = Site(self.store, self.settings, self.rigs)
+        await asyncio.to_thread(self.site.register)  # ClaimRefused: a name held elsewhere
+        for rig in self.rigs.values():
             await asyncio.to_thread(rig.open, self.store)
         broker = self.settings.mqtt
         if broker is not None:  # before the runs start, so their first messages are published
@@ -53,12 +57,15 @@ class Service:
 
             self.telemetry = Telemetry(broker, self.settings.site, self.rigs, self.store)
             await self.telemetry.start(self.hub)
-        self.runs = RunManager(self.store, self.hub, self.rigs)
+        self.runs = RunManager(self.store, self.hub, self.rigs, self.settings.site)
         await self.runs.start()
         self.sequences = SequenceRunner(self.store, self.runs)
         await self.sequences.start()
+        self.site.start()
 
     async def close(self) -> None:
+        if self.site is not None:
+            await self.site.stop()
         if self.sequences is not None:
             await self.sequences.stop()
         if self.runs is not None:

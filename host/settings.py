@@ -3,6 +3,8 @@ the MQTT broker it publishes to under its site's name."""
 
 import os
 import re
+import secrets
+import socket
 from pathlib import Path
 
 import platformdirs
@@ -92,6 +94,9 @@ class Settings(BaseModel):
     # MQTT telemetry (host.mqtt): off without a URL; site names this service in the topics.
     mqtt_url: str = ""
     site: str = Field(default_factory=default_site)
+    # This running service in its site's row (host.lab): the CLI claims the site with it
+    # before serving, the service again as it opens.
+    instance: str = Field(default_factory=lambda: secrets.token_hex(8))
 
     @model_validator(mode="before")
     @classmethod
@@ -125,6 +130,12 @@ class Settings(BaseModel):
     def mqtt(self) -> Broker | None:
         """The broker to publish to, None for no MQTT."""
         return parse_broker_url(self.mqtt_url) if self.mqtt_url else None
+
+    @property
+    def api_url(self) -> str:
+        """Where other services and people reach this one's API (the lab's site row)."""
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::", "") else self.host
+        return "http://%s:%d" % ("[%s]" % host if ":" in host else host, self.port)
 
     @property
     def loopback(self) -> bool:

@@ -251,6 +251,18 @@ class Ambient(_Answer):
                                                             "STATUS an idle rig is asked for")
 
 
+class Site(_Answer):
+    """A service of the lab sharing this database."""
+
+    name: str = Field(description="the site's name (--site, default the host name)")
+    api_url: str | None = Field(description="where its API answers")
+    started_at: str = Field(description="when its service started, ISO 8601 UTC")
+    heartbeat_at: str | None = Field(description="its last heartbeat (the database's clock); "
+                                                 "null once it stopped cleanly")
+    heartbeat_age_s: float | None = Field(description="age of that heartbeat, s")
+    online: bool = Field(description="a heartbeat in the last 15 s")
+
+
 class DeviceSnapshot(_Answer):
     """What the host last heard from the board; before a connection only `connected`."""
 
@@ -306,6 +318,11 @@ class Rig(_Answer):
     last_sample: dict[str, Any] | None = Field(description="the last stored sample's columns")
     simulator: dict[str, Any] | None = Field(None, description="a simulated rig's preset, "
                                                                "accel and statistics")
+    site: str | None = Field(None, description="the site (service) serving it in the lab")
+    online: bool = Field(True, description="its site is online (a heartbeat in the last "
+                                           "15 s); always true for this service's own rigs")
+    remote: bool = Field(False, description="served by another site: the state is what that "
+                                            "site last wrote to the database (every 5 s)")
 
 
 class RigWithCalibration(Rig):

@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
+from host import lab
 from host.api.deps import RigName, control_access, read_access, service
 from host.api.responses import (
     NOT_FOUND,
@@ -14,19 +15,26 @@ from host.api.responses import (
     Rig,
     RigWithCalibration,
     Run,
+    Site,
     StoredCalibration,
     returns,
 )
+from host.runs.errors import RunError
 from photometry.photodiode import PhotodiodeCalibration
 
 router = APIRouter(prefix="/api")
 
 
-def _rig(svc: Any, name: str):
-    rig = svc.rigs.get(name)
-    if rig is None:
-        raise HTTPException(404, "no rig named %r; rigs: %s" % (name, ", ".join(svc.rigs)))
-    return rig
+def own_rig(svc: Any, name: str):
+    """This service's rig of that name (409 naming the site for another site's rig)."""
+    try:
+        return svc.runs.book.rig_named(name)
+    except RunError as exc:
+        raise HTTPException(exc.status, exc.message) from None
+
+
+def _local(svc: Any, rig: Any) -> dict[str, Any]:
+    return {**rig.describe(), "site": svc.settings.site, "online": True, "remote": False}
 
 
 @router.get("/health", dependencies=[Depends(read_access)], **returns(Health))
@@ -51,17 +59,34 @@ async def health(svc=Depends(service)) -> dict[str, Any]:
 
 @router.get("/rigs", dependencies=[Depends(read_access)], **returns(list[Rig]))
 async def list_rigs(svc=Depends(service)) -> list[dict[str, Any]]:
-    """Every rig this service owns, as GET /api/rigs/{rig} without the calibration."""
-    return [rig.describe() for rig in svc.rigs.values()]
+    """Every rig of the lab, as GET /api/rigs/{rig} without the calibration: this service's
+    own first, then those other sites serve (`remote`, with their site and whether it is
+    online)."""
+    remote = await asyncio.to_thread(lab.remote_rigs, svc.store, svc.settings, svc.rigs)
+    return [_local(svc, rig) for rig in svc.rigs.values()] + remote
+
+
+@router.get("/sites", dependencies=[Depends(read_access)], **returns(list[Site]))
+async def list_sites(svc=Depends(service)) -> list[dict[str, Any]]:
+    """The services of the lab sharing this database, each with its last heartbeat."""
+    return [site.as_dict() for site in await asyncio.to_thread(svc.store.list_sites)]
 
 
 @router.get("/rigs/{rig}", dependencies=[Depends(read_access)], responses=NOT_FOUND,
             **returns(RigWithCalibration))
 async def get_rig(rig: RigName, svc=Depends(service)) -> dict[str, Any]:
-    """The rig's link and board state, the run it is busy with, its calibration."""
-    found = _rig(svc, rig)
-    out = found.describe()
-    calibration = await asyncio.to_thread(svc.store.get_calibration, found.name)
+    """The rig's link and board state, the run it is busy with, its calibration; for a rig
+    of another site, what that site last wrote."""
+    found = svc.rigs.get(rig)
+    if found is not None:
+        out = _local(svc, found)
+    else:
+        remote = await asyncio.to_thread(lab.remote_rigs, svc.store, svc.settings, svc.rigs)
+        out = next((r for r in remote if r["name"] == rig), None)
+        if out is None:
+            raise HTTPException(404, "no rig named %r; rigs: %s" % (
+                rig, ", ".join([*svc.rigs, *(r["name"] for r in remote)])))
+    calibration = await asyncio.to_thread(svc.store.get_calibration, rig)
     out["calibration"] = calibration
     out["calibration_error"] = None
     if calibration is not None:
@@ -78,7 +103,7 @@ async def put_calibration(rig: RigName, calibration: PhotodiodeCalibration,
                           svc=Depends(service)) -> dict[str, Any]:
     """Store the rig's photodiode calibration as a new version; runs started from now on use
     it (a run keeps the one it started with)."""
-    found = _rig(svc, rig)
+    found = own_rig(svc, rig)
     stored = await asyncio.to_thread(svc.store.set_calibration, found.name,
                                      calibration.model_dump(mode="json"))
     return stored.as_dict()

@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 
 from host.api.deps import RigName, control_access, service
 from host.api.responses import NOT_FOUND, REFUSED
+from host.api.routes_rigs import own_rig
 from host.selftest import runner
 
 router = APIRouter(prefix="/api")
@@ -18,7 +19,4 @@ async def run_selftest(rig: RigName, svc=Depends(service)) -> dict[str, Any]:
     shutter end safe): `{"rig", "passed", "checks": [{"name", "state", "passed", "value",
     "unit", "limit", "advice", ...}]}`, kept on the rig (GET /api/rigs/{rig} `selftest`).
     409 while a run is going or the rig is not connected; 503 when it does not answer."""
-    found = svc.rigs.get(rig)
-    if found is None:
-        raise HTTPException(404, "no rig named %r; rigs: %s" % (rig, ", ".join(svc.rigs)))
-    return await runner.run_full(found)
+    return await runner.run_full(own_rig(svc, rig))

@@ -63,7 +63,8 @@ def serve(
              "prefix lumenrig, queue 1000 messages: all but HOST optional)")] = "",
     site: Annotated[str, typer.Option(
         envvar="LUMENRIG_SITE", show_default=False,
-        help="this service's name in the MQTT topics (default: the host name)")] = "",
+        help="this service's name in the lab and in the MQTT topics (default: the host "
+             "name)")] = "",
 ) -> None:
     """Serve the API, live streams and dashboard for the given rigs (and MQTT telemetry)."""
     from host.security import TokenError, is_loopback, load_or_create_token
@@ -88,6 +89,7 @@ def serve(
     except ValidationError as exc:
         _fail("; ".join(_validation_message(e) for e in exc.errors()))
     _check_database(settings.db_url)
+    _claim_in_the_lab(settings)
     from host.service import serve_forever
 
     serve_forever(settings)
@@ -119,6 +121,20 @@ def _check_database(url: str) -> None:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         _fail("cannot open the database %s: %s" % (shown, reason[0] if reason else
                                                   type(exc).__name__))
+
+
+def _claim_in_the_lab(settings) -> None:
+    """Take this service's site and its rigs' names before serving: a name another online
+    service of the lab holds ends the command with who holds it."""
+    from host.lab import claim
+    from host.store import ClaimRefused, Store
+
+    with Store(settings.db_url) as store:
+        try:
+            claim(store, settings.site, settings.instance, settings.api_url, settings.rigs)
+        except ClaimRefused as exc:
+            _fail("%s (a service that stopped without a word goes offline 15 s after its "
+                  "last heartbeat)" % exc)
 
 
 @app.command()

@@ -7,6 +7,7 @@ tracker a run key on a rig belongs to, and how an event of a run is recorded and
 import asyncio
 from typing import Any
 
+from host import lab
 from host.live.fanout import Hub
 from host.rigs import Rig
 from host.runs import eventtext
@@ -19,10 +20,12 @@ from host.store.records import Run
 class RunBook:
     """The followed runs (trackers), the store, the hub and the rigs they run on."""
 
-    def __init__(self, store: Store, hub: Hub, rigs: dict[str, Rig]):
+    def __init__(self, store: Store, hub: Hub, rigs: dict[str, Rig], site: str = ""):
+        """site: this service's site in the lab (host.lab)."""
         self.store = store
         self.hub = hub
         self.rigs = rigs
+        self.site = site
         self.trackers: dict[int, Tracker] = {}
         self._by_key: dict[int, Tracker] = {}
 
@@ -44,9 +47,13 @@ class RunBook:
             tracker.rig.active_run_id = None
 
     def rig_named(self, rig_name: str) -> Rig:
-        """The rig a request names; 404 naming the rigs there are when there is none."""
+        """The rig a request names; 409 naming its site for a rig another site of the lab
+        serves, 404 naming the rigs there are when there is none."""
         rig = self.rigs.get(rig_name)
         if rig is None:
+            elsewhere = lab.served_elsewhere(self.store, rig_name, self.site)
+            if elsewhere is not None:
+                raise RunError(409, elsewhere)
             raise RunError(404, "no rig named %r; rigs: %s" % (rig_name, ", ".join(self.rigs)))
         return rig
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from host import lab
 from host import link as rig_link
 from host.link.wire import SAMPLE_DTYPE, fault_name
 from host.rigs import Rig
@@ -143,6 +144,9 @@ class LinkFollower:
             rig.down_since = None
             await asyncio.to_thread(book.store.upsert_rig, rig.name, rig.spec.spec,
                                     _firmware_info(item.hello))
+            moved = await lab.note_board(book.store, rig, board_text(rig.board_id))
+            if moved is not None:
+                await book.event(rig, None, **moved)
             await self.reconnect.reconcile(rig, item.hello, item.device_reset)
             selftest.after_handshake(rig, item.hello)
         elif isinstance(item, rig_link.DeviceEvent):

@@ -41,8 +41,9 @@ from host.store.records import Run
 class RunManager:
     """Owns the followed runs and the per-rig delivery tasks; the API calls its methods."""
 
-    def __init__(self, store: Store, hub: Hub, rigs: dict[str, Rig]):
-        self.book = RunBook(store, hub, rigs)
+    def __init__(self, store: Store, hub: Hub, rigs: dict[str, Rig], site: str = ""):
+        """site: this service's site in the lab (host.lab)."""
+        self.book = RunBook(store, hub, rigs, site)
         self.sink = SampleSink(self.book)
         recovery = Recovery(self.book, self.sink)
         self.lifecycle = Lifecycle(self.book, self.sink, recovery)

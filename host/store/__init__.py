@@ -3,6 +3,7 @@
 from host.store.columns import CSV_COLUMNS, SAMPLE_COLUMNS, SAMPLE_NAMES, json_rows
 from host.store.errors import (
     CalibrationNotFound,
+    ClaimRefused,
     InvalidRunUpdate,
     RigBusy,
     RigNotFound,
@@ -25,7 +26,7 @@ from host.store.store import UNSET, Store
 
 __all__ = [
     "CSV_COLUMNS", "FINISHED_STATES", "RUN_KINDS", "RUN_STATES", "SAMPLE_COLUMNS",
-    "SAMPLE_NAMES", "UNSET", "Calibration", "CalibrationNotFound", "Event", "InvalidRunUpdate", "RigBusy", "RigRecord",
+    "SAMPLE_NAMES", "UNSET", "Calibration", "CalibrationNotFound", "ClaimRefused", "Event", "InvalidRunUpdate", "RigBusy", "RigRecord",
     "RigNotFound",
     "Run", "RunNotFound", "SchemaVersionError", "Sequence", "SequenceNotFound", "Store",
     "StoreError", "json_rows",

@@ -53,3 +53,7 @@ class InvalidRunUpdate(StoreError, ValueError):
 
 class SchemaVersionError(StoreError):
     """The database was written by another lumenrig version this one cannot read."""
+
+
+class ClaimRefused(StoreError):
+    """A site or rig name another service of the lab holds while it is online."""

@@ -31,13 +31,18 @@ def _jsonable(record: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class RigRecord:
-    """A rig the service has known; `firmware` is what its HELLO_ACK said (JSON)."""
+    """A rig the lab has known; `firmware` is what its HELLO_ACK said (JSON); `site` the
+    service that serves it, `board_id` the board last behind it, `status` its state as that
+    service last wrote it (host.lab)."""
 
     name: str
     spec: str
     firmware: dict[str, Any] | None
     first_seen: datetime
     last_seen: datetime
+    site: str | None = None
+    board_id: str | None = None
+    status: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (timestamps as ISO 8601 UTC)."""

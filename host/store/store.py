@@ -44,6 +44,7 @@ from host.store.records import (
 from host.store.records import (
     Sequence as SequenceRecord,
 )
+from host.store.sites import LabRecords
 from host.store.tables import calibrations, events, rigs, runs, samples, sequences, utc_now
 from host.store.upgrade import ensure_schema
 
@@ -56,7 +57,7 @@ class _Unset:
 UNSET: Any = _Unset()  # "leave as it is", where None means "clear"
 
 
-class Store:
+class Store(LabRecords):
     """Open (and create or upgrade) the database at url; close() when done.
 
     url: `sqlite:///PATH` (folder created; a service's is DATA_DIR/lumenrig.sqlite, see

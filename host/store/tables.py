@@ -57,6 +57,24 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 metadata = sa.MetaData()
 
+# The services of a lab sharing this database, one row per site (host.lab): `instance` is
+# the running service's random id (a second service claiming an online site is refused,
+# unless the holder was a process of the same computer that is gone: `hostname`, `pid`),
+# `heartbeat_at` its last sign of life on the database's own clock (offline after
+# host.store.sites.OFFLINE_AFTER_S).
+sites = sa.Table(
+    "sites", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("instance", sa.String(32), nullable=False),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("api_url", sa.Text, nullable=True),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("heartbeat_at", UtcDateTime, nullable=True),  # null: stopped cleanly
+)
+
+# A rig's name is unique in the lab: the site serving it, the board last seen behind it (a
+# board keeps its name wherever it is plugged in) and its state as that site last wrote it.
 rigs = sa.Table(
     "rigs", metadata,
     sa.Column("name", sa.String(64), primary_key=True),
@@ -64,6 +82,9 @@ rigs = sa.Table(
     sa.Column("firmware", Json, nullable=True),
     sa.Column("first_seen", UtcDateTime, nullable=False),
     sa.Column("last_seen", UtcDateTime, nullable=False),
+    sa.Column("site", sa.String(64), sa.ForeignKey("sites.name"), nullable=True),
+    sa.Column("board_id", sa.String(16), nullable=True, unique=True),
+    sa.Column("status", Json, nullable=True),
 )
 
 runs = sa.Table(

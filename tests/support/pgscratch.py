@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from host.store.sites import process_alive
+
 
 def pg_unreachable_reason(url: str, timeout_s: int = 3) -> str | None:
     """None when url accepts a connection, else why not (for a skip or failure message)."""
@@ -34,22 +36,12 @@ def drop_stale_schemas(base_url: str, prefix: str = "lumenrig_tmp") -> list[str]
                                  {"p": prefix + "\\_%"}).scalars().all()
             for name in names:
                 pid = name[len(prefix) + 1:].split("_")[0]
-                if pid.isdigit() and not _alive(int(pid)):
+                if pid.isdigit() and not process_alive(int(pid)):
                     conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
                     dropped.append(name)
     finally:
         admin.dispose()
     return dropped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager

@@ -1,35 +1,40 @@
-"""Rebuilding `runs` on SQLite, which cannot change a CHECK constraint in place."""
+"""Rebuilding a table on SQLite, which cannot change a CHECK constraint or add a UNIQUE column
+in place."""
 
 import sqlalchemy as sa
 
 from host.store.errors import SchemaVersionError
-from host.store.tables import runs
 
 
-def rebuild_runs_on_sqlite(conn: sa.Connection, columns: tuple[str, ...],
-                           false_column: str | None = None) -> None:
-    """Rebuild `runs` to today's table as SQLite's own ALTER TABLE guide does it (columns: what
-    is copied; false_column: a new flag set false on every row).
+def rebuild_on_sqlite(conn: sa.Connection, table: sa.Table, columns: tuple[str, ...],
+                     false_column: str | None = None) -> None:
+    """Rebuild a table to today's definition (table, from host.store.tables) as SQLite's
+    own ALTER TABLE guide does it, for what SQLite cannot change in place (a CHECK
+    constraint, a UNIQUE column). columns: what is copied; false_column: a new flag set
+    false on every row.
 
     host.store.upgrade runs every migration on SQLite with foreign keys off, inside one
-    explicit transaction: with them on, dropping the old table would cascade to every event
-    of every run.
+    explicit transaction: with them on, dropping the old table would cascade to the rows
+    that refer to it (every event of every run).
     """
-    conn.exec_driver_sql("PRAGMA legacy_alter_table=ON")
-    conn.exec_driver_sql("ALTER TABLE runs RENAME TO runs_old")
-    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_runs_rig_state")
-    runs.create(conn)
+    name = table.name
+    conn.exec_driver_sql("PRAGMA legacy_alter_table=ON")  # references keep naming `name`
+    conn.exec_driver_sql(f"ALTER TABLE {name} RENAME TO {name}_old")
+    for index in table.indexes:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+    table.create(conn)
     names = ", ".join(columns)
     if false_column:
-        conn.exec_driver_sql(f"INSERT INTO runs ({names}, {false_column}) "
-                             f"SELECT {names}, 0 FROM runs_old")
+        conn.exec_driver_sql(f"INSERT INTO {name} ({names}, {false_column}) "
+                             f"SELECT {names}, 0 FROM {name}_old")
     else:
-        conn.exec_driver_sql(f"INSERT INTO runs ({names}) SELECT {names} FROM runs_old")
-    conn.exec_driver_sql("DROP TABLE runs_old")
+        conn.exec_driver_sql(f"INSERT INTO {name} ({names}) SELECT {names} FROM {name}_old")
+    conn.exec_driver_sql(f"DROP TABLE {name}_old")
     conn.exec_driver_sql("PRAGMA legacy_alter_table=OFF")
     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if broken:
-        raise SchemaVersionError(f"rebuilding the runs table broke foreign keys: {broken[:5]}")
+        raise SchemaVersionError(f"rebuilding the {name} table broke foreign keys: "
+                                 f"{broken[:5]}")
 
 
 def run_states_check() -> str:

@@ -122,6 +122,15 @@ def _legacy_version_table(meta: sa.MetaData) -> sa.Table:
                     sa.Column("version", sa.Integer, nullable=False))
 
 
+def _rigs_v4(meta: sa.MetaData) -> sa.Table:
+    """`rigs` as versions 1 to 4 had it (before sites)."""
+    from host.store import tables
+
+    return sa.Table("rigs", meta,
+                    *(c._copy() for c in tables.rigs.columns
+                      if c.name not in ("site", "board_id", "status")))
+
+
 def _v1_database(url: str) -> None:
     """A database as schema version 1 left it: runs without keys, one finished run with an
     event and samples, one still running."""
@@ -130,7 +139,8 @@ def _v1_database(url: str) -> None:
 
     v1 = sa.MetaData()
     _legacy_version_table(v1)
-    for table in (tables.rigs, tables.samples, tables.calibrations):
+    _rigs_v4(v1)
+    for table in (tables.samples, tables.calibrations):
         table.to_metadata(v1)
     sa.Table(
         "runs", v1,
@@ -192,7 +202,8 @@ def _v2_database(url: str) -> None:
 
     v2 = sa.MetaData()
     _legacy_version_table(v2)
-    for table in (tables.rigs, tables.samples, tables.calibrations,
+    _rigs_v4(v2)
+    for table in (tables.samples, tables.calibrations,
                   tables.events):
         table.to_metadata(v2)
     sa.Table(
@@ -250,7 +261,8 @@ def _v3_database(url: str) -> None:
 
     v3 = sa.MetaData()
     _legacy_version_table(v3)
-    for table in (tables.rigs, tables.samples, tables.calibrations,
+    _rigs_v4(v3)
+    for table in (tables.samples, tables.calibrations,
                   tables.events):
         table.to_metadata(v3)
     states = "', '".join(s for s in tables.RUN_STATES if s != "paused")
@@ -292,6 +304,44 @@ def test_a_version_3_database_gets_sequences_and_the_paused_state(store_url):
         assert [r.id for r in store.sequence_runs(sequence.id)] == [run.id]
 
 
+def _v4_database(url: str) -> None:
+    """A store as the version before lab sites (4, before Alembic) left it: a rig, a
+    completed run with an event, its calibration."""
+    from host.store import tables
+    from host.store.engine import make_engine
+
+    v4 = sa.MetaData()
+    _legacy_version_table(v4)
+    _rigs_v4(v4)
+    for table in (tables.samples, tables.calibrations, tables.events, tables.sequences,
+                  tables.runs):
+        table.to_metadata(v4)
+    engine = make_engine(url)
+    now = tables.utc_now()
+    with engine.begin() as conn:
+        v4.create_all(conn)
+        conn.execute(v4.tables["schema_version"].insert().values(id=1, version=4))
+        conn.execute(v4.tables["rigs"].insert().values(name="bench-a", spec="/dev/ttyACM0",
+                                                       first_seen=now, last_seen=now))
+        conn.execute(v4.tables["runs"].insert().values(
+            rig="bench-a", kind="lifetime", state="completed", params={"voltage_v": 10.0},
+            progress=1.0, created_at=now, run_key=11, imported=False))
+        conn.execute(v4.tables["events"].insert().values(
+            run_id=1, rig="bench-a", t=now, name="output_on", message="on"))
+    engine.dispose()
+
+
+def test_a_store_of_the_version_before_sites_keeps_its_rigs_and_runs(store_url):
+    _v4_database(store_url)
+    with Store(store_url) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        rig = store.get_rig("bench-a")
+        assert (rig.spec, rig.site, rig.board_id) == ("/dev/ttyACM0", None, None)
+        run = store.get_run(1)
+        assert (run.rig, run.state, run.run_key) == ("bench-a", "completed", 11)
+        assert [e.name for e in store.list_events(run_id=1)] == ["output_on"]
+
+
 def _default_text(default: object) -> str | None:
     """A column default as text, without the quotes and cast PostgreSQL reflects it with."""
     return None if default is None else re.sub(r"::[a-z ]+$", "", str(default)).strip("()'\"")
@@ -314,8 +364,9 @@ def _schema_differences(url: str) -> list[object]:
         engine.dispose()
 
 
-@pytest.mark.parametrize("previous", [None, _v1_database, _v2_database, _v3_database],
-                         ids=["new", "version1", "version2", "version3"])
+@pytest.mark.parametrize("previous", [None, _v1_database, _v2_database, _v3_database,
+                                      _v4_database],
+                         ids=["new", "version1", "version2", "version3", "version4"])
 def test_created_and_upgraded_stores_have_exactly_todays_schema(store_url, previous):
     """Every column, type, default, key, foreign key and index as tables.py declares them,
     whether the store was created now or upgraded from an earlier version."""

@@ -8,7 +8,7 @@ Revision 0002 (after 0001).
 
 from alembic import op
 
-from host.store.migrations.rebuild import rebuild_runs_on_sqlite, run_states_check
+from host.store.migrations.rebuild import rebuild_on_sqlite, run_states_check
 from host.store.tables import runs, utc_now
 
 revision = "0002"
@@ -26,7 +26,7 @@ NO_KEY_NOTE = ("stored before runs carried a run key (schema version 1): this ve
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "sqlite":
-        rebuild_runs_on_sqlite(conn, RUN_COLUMNS_V1, "imported")
+        rebuild_on_sqlite(conn, runs, RUN_COLUMNS_V1, "imported")
     else:
         op.drop_constraint("run_state", "runs", type_="check")
         op.create_check_constraint("run_state", "runs", run_states_check())

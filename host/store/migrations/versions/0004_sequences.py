@@ -7,8 +7,8 @@ Revision 0004 (after 0003).
 import sqlalchemy as sa
 from alembic import op
 
-from host.store.migrations.rebuild import rebuild_runs_on_sqlite, run_states_check
-from host.store.tables import sequences
+from host.store.migrations.rebuild import rebuild_on_sqlite, run_states_check
+from host.store.tables import runs, sequences
 
 revision = "0004"
 down_revision = "0003"
@@ -29,7 +29,7 @@ def upgrade() -> None:
     if "sequence_id" in present:  # rebuilt to today's table by 0002 in this upgrade
         return
     if conn.dialect.name == "sqlite":
-        rebuild_runs_on_sqlite(conn, RUN_COLUMNS_V3)
+        rebuild_on_sqlite(conn, runs, RUN_COLUMNS_V3)
         return
     op.execute("ALTER TABLE runs DROP CONSTRAINT IF EXISTS run_state")
     op.create_check_constraint("run_state", "runs", run_states_check())

@@ -59,6 +59,8 @@ function rigCard(rig, redraw) {
   return el("article", { class: "card rig", dataset: { rig: rig.name } },
     el("header", {},
       el("h3", {}, rig.name),
+      rig.remote ? badge(`site ${rig.site}${rig.online ? "" : " offline"}`,
+        rig.online ? "muted" : "bad") : null,
       rig.connected ? badge("connected", "good") : badge("not connected", "bad"),
       running ? el("a", { class: "badge run", href: `#/runs/${rig.active_run}` },
         `running run ${rig.active_run}`) : badge(device.state || "unknown", "muted")),
@@ -76,7 +78,7 @@ function rigCard(rig, redraw) {
       ["ambient", ambientText(device)],
       ["last sample", isNum(r.age_s) ? `${duration(r.age_s)} ago` : DASH],
     ]),
-    selftestBlock(rig, running, redraw),
+    rig.remote ? null : selftestBlock(rig, running, redraw),
     el("details", { class: "link", open: true },
       el("summary", {}, "link health"),
       dl([
@@ -125,7 +127,7 @@ export function showOverview(root, { navigate }) {
   (async () => {
     const rigs = await loadRigs();
     try {
-      await renderRunForm(formBox, rigs.map((r) => r.name), (run) => navigate(`#/runs/${run.id}`));
+      await renderRunForm(formBox, rigs.filter((r) => !r.remote).map((r) => r.name), (run) => navigate(`#/runs/${run.id}`));
     } catch (e) {
       fill(formBox, el("p", { class: "form-error" }, `the form needs /openapi.json: ${e.message}`));
     }

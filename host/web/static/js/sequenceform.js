@@ -25,7 +25,7 @@ async function loadRecipes() {
 
 async function loadRigNames() {
   try {
-    return (await api("/api/rigs")).map((r) => r.name);
+    return (await api("/api/rigs")).filter((r) => !r.remote).map((r) => r.name);
   } catch {
     return []; // the rig is typed in then
   }
