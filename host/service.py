@@ -12,6 +12,9 @@ from fastapi import FastAPI
 
 from host import allocator
 from host.lab import Site
+from host.lab.commands import Commands
+from host.lab.notify import Wakeups
+from host.lab.relay import RemoteRuns
 from host.live.fanout import Hub
 from host.plotting.cache import SampleCache
 from host.rigs import Rig
@@ -39,6 +42,9 @@ class Service:
         self.sequences: SequenceRunner | None = None
         self.telemetry: "Telemetry | None" = None  # with --mqtt only
         self.site: Site | None = None
+        self.wakeups: Wakeups | None = None
+        self.commands: Commands | None = None
+        self.remote_runs: RemoteRuns | None = None
 
     async def open(self) -> None:
         allocator.limit_arenas()  # before the first worker thread allocates
@@ -62,8 +68,22 @@ class Service:
         self.sequences = SequenceRunner(self.store, self.runs)
         await self.sequences.start()
         self.site.start()
+        from host.api.routes_runs import lab_handlers
+
+        self.wakeups = Wakeups(self.settings.db_url)
+        self.wakeups.start()
+        self.commands = Commands(self.store, self.settings.site, self.wakeups,
+                                 lab_handlers(self))
+        self.commands.start()
+        self.remote_runs = RemoteRuns(self.store, self.hub, self.wakeups)
 
     async def close(self) -> None:
+        if self.remote_runs is not None:
+            await self.remote_runs.stop()
+        if self.commands is not None:
+            await self.commands.stop()
+        if self.wakeups is not None:
+            await self.wakeups.stop()
         if self.site is not None:
             await self.site.stop()
         if self.sequences is not None:

@@ -64,6 +64,10 @@ REFUSED: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorDetail, "description": "the rig cannot do it now (busy, not "
                                                "connected, no calibration, no such run on it)"},
     503: {"model": ErrorDetail, "description": "the rig did not answer"}}
+# For a rig another site of the lab serves (host.lab.commands); 503 is also its site offline.
+ELSEWHERE: dict[int | str, dict[str, Any]] = {
+    504: {"model": ErrorDetail, "description": "the site serving the rig did not answer in "
+                                               "30 s"}}
 # What the endpoints that are not JSON answer.
 CSV: dict[int | str, dict[str, Any]] = {200: {
     "description": "CSV with a header row", "content": {"text/csv": {"schema": {"type": "string"}}}}}

@@ -7,12 +7,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import TypeAdapter, ValidationError
 
+from host import lab
 from host.api.deps import control_access, read_access, service
 from host.api.livestream import LiveStream
 from host.api.responses import (
     CSV,
+    ELSEWHERE,
     EVENT_STREAM,
     NOT_FOUND,
     PNG,
@@ -23,6 +27,7 @@ from host.api.responses import (
     StoredCalibration,
     returns,
 )
+from host.lab.relay import relayed
 from host.plotting import png
 from host.plotting.cache import plot_rows
 from host.runs import eventtext, exports
@@ -38,6 +43,7 @@ router = APIRouter(prefix="/api")
 # not passed to a driver that cannot bind it.
 RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="run id")]
 RunState = Literal[RUN_STATES]  # type: ignore[valid-type]
+RUN_REQUEST: TypeAdapter[Any] = TypeAdapter(RunRequest)
 
 
 def _read_run(svc: Any, run_id: int) -> dict[str, Any]:
@@ -55,14 +61,45 @@ async def _run_dict(svc: Any, run_id: int) -> dict[str, Any]:
 
 
 @router.post("/runs", status_code=201, dependencies=[Depends(control_access)],
-             responses=NOT_FOUND | REFUSED, **returns(RunWithEvents))
-async def start_run(request: Annotated[RunRequest, Body()], svc=Depends(service)
-                    ) -> dict[str, Any]:
-    """Start a run of one kind on a rig; the body's schema is the kind's (see `kind`)."""
+             responses=NOT_FOUND | REFUSED | ELSEWHERE, **returns(RunWithEvents))
+async def start_run(request: Annotated[RunRequest, Body()], svc=Depends(service)) -> Any:
+    """Start a run of one kind on a rig; the body's schema is the kind's (see `kind`). A rig
+    another site of the lab serves is started by that site, with its answer."""
+    site = await asyncio.to_thread(lab.serving_site, svc.store, request.rig, svc.settings.site)
+    if site is not None:
+        return _answer(await svc.commands.ask(site, "start_run", request.model_dump(
+            mode="json")))
+    return await _start_here(svc, request)
+
+
+async def _start_here(svc: Any, request: Any) -> dict[str, Any]:
     labels = RunLabels.model_validate({name: getattr(request, name)
                                        for name in RunLabels.model_fields})
     run = await svc.runs.start_run(request.kind, request.rig, request.params, labels)
     return await _run_dict(svc, run.id)
+
+
+def _answer(status_and_body: tuple[int, Any]) -> JSONResponse:
+    status, body = status_and_body
+    return JSONResponse(body, status_code=status)
+
+
+def lab_handlers(svc: Any) -> dict[str, Any]:
+    """What this site does when another site of the lab asks it to start or abort a run on
+    one of its rigs (host.lab.commands): what the routes do, as (status, body)."""
+
+    async def start(body: dict[str, Any]) -> tuple[int, Any]:
+        try:
+            request = RUN_REQUEST.validate_python(body)
+        except ValidationError as exc:
+            return 422, {"detail": jsonable_encoder(exc.errors(include_url=False))}
+        return 201, await _start_here(svc, request)
+
+    async def abort(body: dict[str, Any]) -> tuple[int, Any]:
+        await svc.runs.abort(int(body["run_id"]))
+        return 200, await _run_dict(svc, int(body["run_id"]))
+
+    return {"start_run": start, "abort_run": abort}
 
 
 # The filters GET /api/runs takes; any other query parameter is a 422, not ignored.
@@ -188,9 +225,15 @@ async def get_run(run_id: RunId, svc=Depends(service)) -> Response:
 
 
 @router.post("/runs/{run_id}/abort", dependencies=[Depends(control_access)],
-             responses=NOT_FOUND | REFUSED, **returns(RunWithEvents))
-async def abort_run(run_id: RunId, svc=Depends(service)) -> dict[str, Any]:
-    """Stop the run; the device makes its outputs safe."""
+             responses=NOT_FOUND | REFUSED | ELSEWHERE, **returns(RunWithEvents))
+async def abort_run(run_id: RunId, svc=Depends(service)) -> Any:
+    """Stop the run; the device makes its outputs safe. A run on a rig another site of the
+    lab serves is aborted by that site, with its answer."""
+    run = await asyncio.to_thread(svc.store.get_run, run_id)
+    site = (None if run.finished or run.rig in svc.rigs else await asyncio.to_thread(
+        lab.serving_site, svc.store, run.rig, svc.settings.site))
+    if site is not None:
+        return _answer(await svc.commands.ask(site, "abort_run", {"run_id": run_id}))
     await svc.runs.abort(run_id)
     return await _run_dict(svc, run_id)
 
@@ -257,7 +300,10 @@ async def stream(run_id: RunId, request: Request, svc=Depends(service)) -> Strea
     `progress`, `event`, `state`, and `end` when it ends; `resync` when the client fell
     behind."""
     run = await _run_dict(svc, run_id)  # 404 before the stream starts
-    return LiveStream(run, svc.hub.subscribe(run_id), request)
+    subscription = svc.hub.subscribe(run_id)
+    if relayed(svc, run_id, run):  # another site follows it: read back what it stores
+        svc.remote_runs.follow(run_id)
+    return LiveStream(run, subscription, request)
 
 
 @router.get("/runs/{run_id}/plot.png", dependencies=[Depends(read_access)],

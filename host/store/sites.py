@@ -76,7 +76,7 @@ class LabRecords:
         """The site's heartbeat, with the state of each rig it serves; False when another
         service has taken the site over (this one was offline meanwhile)."""
         with self._write() as conn:
-            now = _db_now(conn)
+            now = db_now(conn)
             taken = conn.execute(sites.update().where(
                 sites.c.name == name, sites.c.instance == instance).values(
                 heartbeat_at=now)).rowcount != 1
@@ -96,7 +96,7 @@ class LabRecords:
 
     def list_sites(self) -> list[SiteRecord]:
         with self._read() as conn:
-            now = _db_now(conn)
+            now = db_now(conn)
             rows = conn.execute(sa.select(sites).order_by(sites.c.name)).all()
         return [SiteRecord(row.name, row.api_url, row.started_at, row.heartbeat_at,
                            _age_s(row, now), _online(row, now)) for row in rows]
@@ -148,7 +148,7 @@ class LabRecords:
         """Take turns with other services claiming names; the database's time now."""
         if self.dialect == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_CLAIM_LOCK})
-        return _db_now(conn)
+        return db_now(conn)
 
 
 def process_alive(pid: int) -> bool:
@@ -162,7 +162,7 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def _db_now(conn: sa.Connection) -> datetime:
+def db_now(conn: sa.Connection) -> datetime:
     return conn.execute(sa.select(sa.func.now(type_=UtcDateTime()))).scalar_one()
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from host.store import export, ingest, readback
 from host.store.columns import SampleBatch
+from host.store.commands import RUNS_CHANNEL, CommandRecords
 from host.store.engine import is_memory_sqlite, make_engine
 from host.store.errors import (
     CalibrationNotFound,
@@ -57,7 +58,7 @@ class _Unset:
 UNSET: Any = _Unset()  # "leave as it is", where None means "clear"
 
 
-class Store(LabRecords):
+class Store(LabRecords, CommandRecords):
     """Open (and create or upgrade) the database at url; close() when done.
 
     url: `sqlite:///PATH` (folder created; a service's is DATA_DIR/lumenrig.sqlite, see
@@ -263,6 +264,7 @@ class Store(LabRecords):
                     values.setdefault("finished_at", utc_now())
             if values:
                 conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+                self._notify(conn, RUNS_CHANNEL, str(run_id))
             return _run(_run_row(conn, run_id))
 
     def get_run(self, run_id: int) -> Run:
@@ -405,6 +407,7 @@ class Store(LabRecords):
         with self._write() as conn:
             _require_run(conn, run_id)
             added = ingest.insert(conn, run_id, batch, batch_rows)
+            self._notify(conn, RUNS_CHANNEL, str(run_id))  # another site may stream it
         for listener in self._sample_listeners:
             listener(run_id, batch.columns)
         return added
@@ -484,6 +487,8 @@ class Store(LabRecords):
             event_id = conn.execute(statement.returning(events.c.id)).scalar_one_or_none()
             if event_id is None:
                 return None
+            if run_id is not None:
+                self._notify(conn, RUNS_CHANNEL, str(run_id))
             return _event(conn.execute(sa.select(events).where(events.c.id == event_id)).one())
 
     def list_events(self, *, run_id: int | None = None, rig: str | None = None,

@@ -73,6 +73,24 @@ sites = sa.Table(
     sa.Column("heartbeat_at", UtcDateTime, nullable=True),  # null: stopped cleanly
 )
 
+# A request one service of the lab makes of the site serving a rig (host.lab.commands): that
+# site carries it out and writes the answer, as HTTP status and body, for the asker to return.
+commands = sa.Table(
+    "commands", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("site", sa.String(64), sa.ForeignKey("sites.name"), nullable=False),
+    sa.Column("from_site", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("body", Json, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("answer", Json, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("answered_at", UtcDateTime, nullable=True),
+    sa.CheckConstraint("state IN ('pending', 'taken', 'answered')", name="command_state"),
+    sa.Index("ix_commands_site_state", "site", "state"),
+)
+
 # A rig's name is unique in the lab: the site serving it, the board last seen behind it (a
 # board keeps its name wherever it is plugged in) and its state as that site last wrote it.
 rigs = sa.Table(

@@ -4,21 +4,39 @@ a killed site goes offline within 15 s and comes back under the same names."""
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.support.service_proc import AUTH, LUMENRIG, TOKEN, ServiceProcess, wait_for
+from tests.support.service_proc import (
+    AUTH,
+    LUMENRIG,
+    TOKEN,
+    ServiceProcess,
+    follow_stream,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.micropython, pytest.mark.postgres]
 
 G1 = "labG1=sim:G1?accel=20&seed=1"
+LIFETIME = {"kind": "lifetime", "rig": "labG1",
+            "params": {"voltage_v": 10.0, "sample_period_s": 1.0}}
 
 
 def _rigs(service: ServiceProcess) -> dict[str, dict]:
     answer = httpx.get(service.url + "/api/rigs", headers=AUTH, timeout=10)
     assert answer.status_code == 200, answer.text
     return {rig["name"]: rig for rig in answer.json()}
+
+
+def _post(service: ServiceProcess, path: str, body: dict | None = None) -> httpx.Response:
+    return httpx.post(service.url + path, json=body, headers=AUTH, timeout=60)
+
+
+def _run(service: ServiceProcess, run_id: int) -> dict:
+    return httpx.get(service.url + "/api/runs/%d" % run_id, headers=AUTH, timeout=10).json()
 
 
 def _serve(db_url: str, data_dir, site: str, *rigs: str) -> subprocess.CompletedProcess:
@@ -54,6 +72,20 @@ def test_every_service_sees_the_labs_rigs_and_names_are_held_by_one_online_site(
         refused = httpx.post(office.url + "/api/rigs/labG1/selftest", headers=AUTH, timeout=10)
         assert refused.status_code == 409 and "site bench-a" in refused.json()["detail"]
 
+        # Started and aborted from the office: the bench carries it out, its answer relayed.
+        started = _post(office, "/api/runs", LIFETIME)
+        assert started.status_code == 201, started.text
+        run = started.json()
+        assert (run["rig"], run["kind"], run["state"]) == ("labG1", "lifetime", "running")
+        busy = _post(office, "/api/runs", LIFETIME)
+        assert busy.status_code == 409 and "busy with run %d" % run["id"] in busy.text
+        wait_for(lambda: _run(bench, run["id"])["progress"] > 0, 60, "the run to measure")
+        aborted = _post(office, "/api/runs/%d/abort" % run["id"])
+        assert aborted.status_code == 200, aborted.text
+        assert aborted.json()["state"] == "aborted" == _run(bench, run["id"])["state"]
+        refused = _post(office, "/api/runs", dict(LIFETIME, params={"voltage_v": 99.0}))
+        assert refused.status_code == 422  # checked where it is asked, as on the bench
+
         # A rig name and a site name are each held by one online service.
         clash = _serve(pg_url, tmp_path / "b", "bench-b", "labG1=sim:film?accel=20")
         assert clash.returncode == 2
@@ -66,6 +98,9 @@ def test_every_service_sees_the_labs_rigs_and_names_are_held_by_one_online_site(
         gone = wait_for(lambda: not (r := _rigs(office)["labG1"])["online"] and r, 30,
                         "the killed site's rig to show offline")
         assert not gone["connected"] and gone["site"] == "bench-a"
+        offline = _post(office, "/api/runs", LIFETIME)
+        assert offline.status_code == 503, offline.text
+        assert "site bench-a" in offline.text and "offline" in offline.text
         # Started again: the same names, online.
         bench.start()
         back = wait_for(lambda: (r := _rigs(office)["labG1"])["online"] and r["connected"]
@@ -74,3 +109,55 @@ def test_every_service_sees_the_labs_rigs_and_names_are_held_by_one_online_site(
     finally:
         bench.stop()
         office.stop()
+
+
+def _stored_seqs(service: ServiceProcess, run_id: int) -> list[int]:
+    answer = httpx.get(service.url + "/api/runs/%d/samples" % run_id, headers=AUTH, timeout=30)
+    return [row[0] for row in answer.json()["rows"]]
+
+
+def test_a_viewer_runs_both_sites_rigs_and_streams_every_sample_they_store(pg_url, tmp_path):
+    """A serves a G1, B a film, C nothing: C starts a lifetime on A's rig and a
+    photostability on B's, its live streams of both carry every stored sample once, in
+    order, and A, B and C return the same run records."""
+    for folder in "abc":
+        (tmp_path / folder).mkdir()
+    sites = [ServiceProcess([rig], pg_url, tmp_path / folder, env={"LUMENRIG_SITE": name})
+             for rig, folder, name in (("A-G1=sim:G1?accel=20&seed=2", "a", "site-a"),
+                                       ("B-film=sim:film?accel=100&seed=3", "b", "site-b"))]
+    viewer = ServiceProcess([], pg_url, tmp_path / "c", env={"LUMENRIG_SITE": "site-c"})
+    try:
+        for service in (*sites, viewer):
+            service.start()
+        wait_for(lambda: all(r["connected"] for r in _rigs(viewer).values())
+                 and len(_rigs(viewer)) == 2, 30, "both rigs on the viewer's list")
+        def start_and_follow(body: dict) -> tuple[int, dict]:
+            started = _post(viewer, "/api/runs", body)
+            assert started.status_code == 201, started.text
+            run_id = started.json()["id"]
+            return run_id, follow_stream(viewer.url, run_id, timeout_s=120)
+
+        with ThreadPoolExecutor(2) as pool:
+            followed = list(pool.map(start_and_follow, (
+                {"kind": "lifetime", "rig": "A-G1", "params": {"voltage_v": 10.0,
+                                                               "max_duration_s": 300}},
+                {"kind": "photostability", "rig": "B-film",
+                 "params": {"duration_s": 1200, "pl_interval_s": 300,
+                            "sample_period_s": 10}})))
+        ids = [run_id for run_id, _ in followed]
+        for run_id, stream in followed:
+            assert stream["final"]["state"] == "completed", stream["final"]
+            stored = _stored_seqs(viewer, run_id)
+            got = stream["seqs"]
+            assert got == sorted(set(got)), "each sample once, in order"
+            # From the first it carried (those before it were stored before the stream was
+            # asked for: a client reads them from /samples) every stored sample.
+            assert got and got[0] < 30 and got == stored[stored.index(got[0]):], got[:5]
+        records = [[_run(service, i) for i in ids] for service in (*sites, viewer)]
+        for one in records:
+            for run in one:
+                del run["events"]  # (their `text` may word times in the service's zone)
+        assert records[0] == records[1] == records[2]
+    finally:
+        for service in (*sites, viewer):
+            service.stop()

@@ -145,9 +145,10 @@ class SimProcess:
 def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
     """Read SSE until `end`; returns counts per event kind, the final run and the L0 values
     the live progress messages carried (and `progress`: every progress message; `events`:
-    every run event)."""
+    every run event; `seqs`: the seq of every sample in the order they came)."""
     counts: dict[str, int] = {}
     events: list[dict] = []
+    seqs: list[int] = []
     live_l0: list[float] = []
     progress: list[dict] = []
     final = None
@@ -162,6 +163,8 @@ def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
             elif line.startswith("data:") and kind == "end":
                 final = json.loads(line[5:])
                 break
+            elif line.startswith("data:") and kind == "samples":
+                seqs.extend(row[0] for row in json.loads(line[5:])["rows"])
             elif line.startswith("data:") and kind == "event":
                 events.append(json.loads(line[5:]))
             elif line.startswith("data:") and kind == "progress":
@@ -170,7 +173,7 @@ def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
                 if l0 is not None and l0 not in live_l0:
                     live_l0.append(l0)
     return {"counts": counts, "final": final, "live_l0": live_l0, "progress": progress,
-            "events": events}
+            "events": events, "seqs": seqs}
 
 
 def rig_after_the_end(url: str, stored: int, timeout_s: float = 5.0) -> dict:

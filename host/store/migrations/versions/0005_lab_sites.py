@@ -1,4 +1,5 @@
-"""A lab on one database: the sites that serve it, and each rig's site, board and state.
+"""A lab on one database: the sites that serve it, each rig's site, board and state, and
+the commands one site leaves for another.
 
 Revision 0005 (after 0004).
 """
@@ -28,6 +29,20 @@ def upgrade() -> None:
         sa.Column("api_url", sa.Text, nullable=True),
         sa.Column("started_at", UtcDateTime, nullable=False),
         sa.Column("heartbeat_at", UtcDateTime, nullable=True))
+    op.create_table(
+        "commands",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("site", sa.String(64), sa.ForeignKey("sites.name"), nullable=False),
+        sa.Column("from_site", sa.String(64), nullable=False),
+        sa.Column("action", sa.String(32), nullable=False),
+        sa.Column("body", Json, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("status", sa.Integer, nullable=True),
+        sa.Column("answer", Json, nullable=True),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("answered_at", UtcDateTime, nullable=True),
+        sa.CheckConstraint("state IN ('pending', 'taken', 'answered')", name="command_state"))
+    op.create_index("ix_commands_site_state", "commands", ["site", "state"])
     conn = op.get_bind()
     if conn.dialect.name == "sqlite":  # (a UNIQUE column cannot be added there)
         rebuild_on_sqlite(conn, rigs, RIG_COLUMNS_V4)

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterable
 from typing import Any
 
+from host.lab.tasks import cancel
 from host.rigs import RECOVERY_COUNTS, Rig
 from host.settings import RigSpec, Settings
 from host.store import RigNotFound, Store
@@ -54,9 +55,7 @@ class Site:
         self._task = asyncio.create_task(self._beat(), name="site-heartbeat")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel(self._task)
         try:
             await asyncio.to_thread(self.store.stop_site, self.name, self.instance)
         except Exception as exc:  # noqa: BLE001 - the site goes offline by silence then
@@ -119,16 +118,22 @@ def remote_rigs(store: Store, own: Settings | str, local: dict[str, Rig]) -> lis
     return out
 
 
-def served_elsewhere(store: Store, rig_name: str, own_site: str) -> str | None:
-    """Why a request for a rig this service does not serve goes elsewhere, when another site
-    of the lab serves it (None: no such rig in the lab)."""
+def serving_site(store: Store, rig_name: str, own_site: str) -> str | None:
+    """The other site of the lab that serves a rig of that name (None: this one or none)."""
     try:
         record = store.get_rig(rig_name)
     except RigNotFound:
         return None
-    if record.site in (None, own_site):
+    return None if record.site in (None, own_site) else record.site
+
+
+def served_elsewhere(store: Store, rig_name: str, own_site: str) -> str | None:
+    """Why a request for a rig this service does not serve goes elsewhere, when another site
+    of the lab serves it (None: no such rig in the lab)."""
+    site_name = serving_site(store, rig_name, own_site)
+    if site_name is None:
         return None
-    site = next((s for s in store.list_sites() if s.name == record.site), None)
+    site = next((s for s in store.list_sites() if s.name == site_name), None)
     where = ("online at %s" % (site.api_url or "an unknown address")
              if site is not None and site.online else "offline")
-    return "rig %s is served by site %s (%s): control it there" % (rig_name, record.site, where)
+    return "rig %s is served by site %s (%s): control it there" % (rig_name, site_name, where)
