@@ -14,13 +14,14 @@ from tests.support.service_proc import (
     LUMENRIG,
     TOKEN,
     ServiceProcess,
+    SimProcess,
     follow_stream,
     wait_for,
 )
 
 pytestmark = [pytest.mark.micropython, pytest.mark.postgres]
 
-G1 = "labG1=sim:G1?accel=20&seed=1"
+ACCEL = 20
 LIFETIME = {"kind": "lifetime", "rig": "labG1",
             "params": {"voltage_v": 10.0, "sample_period_s": 1.0}}
 
@@ -51,24 +52,34 @@ def _serve(db_url: str, data_dir, site: str, *rigs: str) -> subprocess.Completed
 
 def test_every_service_sees_the_labs_rigs_and_names_are_held_by_one_online_site(pg_url,
                                                                                 tmp_path):
+    """The bench serves a G1 (its simulator apart, so the device outlives a killed service);
+    the office serves nothing, sees it, drives it; a killed bench is offline for the office
+    within 15 s and its run goes on whole once it is back."""
     for folder in "abc":
         (tmp_path / folder).mkdir()
-    bench = ServiceProcess([G1], pg_url, tmp_path / "a", env={"LUMENRIG_SITE": "bench-a"})
+    sim = SimProcess(tmp_path / "sim.log", ACCEL, seed=1).start()
+    bench = ServiceProcess(["labG1=" + sim.port], pg_url, tmp_path / "a",
+                           env={"LUMENRIG_SITE": "bench-a"})
     office = ServiceProcess([], pg_url, tmp_path / "c", env={"LUMENRIG_SITE": "office"})
     bench.start()
     office.start()
     try:
+        from hil_sim.optics import calibration
+
+        put = httpx.put(bench.url + "/api/rigs/labG1/calibration", headers=AUTH, timeout=30,
+                        json=calibration("G1").model_dump(mode="json"))
+        assert put.status_code == 200, put.text
         # The office serves no rig and shows the bench's, as the bench last wrote it.
         seen = wait_for(lambda: (r := _rigs(office).get("labG1")) and r["connected"] and r,
                         30, "the bench's rig on the office's list")
         assert (seen["site"], seen["online"], seen["remote"]) == ("bench-a", True, True)
-        assert seen["simulated"] and seen["board_id"]
+        assert seen["board_id"]
         own = _rigs(bench)["labG1"]
         assert (own["site"], own["remote"], own["board_id"]) == ("bench-a", False,
                                                                  seen["board_id"])
         sites = httpx.get(office.url + "/api/sites", headers=AUTH, timeout=10).json()
         assert {s["name"]: s["online"] for s in sites} == {"bench-a": True, "office": True}
-        # Control stays with the site that serves the rig, and says where that is.
+        # What only the serving site can do says where that is.
         refused = httpx.post(office.url + "/api/rigs/labG1/selftest", headers=AUTH, timeout=10)
         assert refused.status_code == 409 and "site bench-a" in refused.json()["detail"]
 
@@ -93,22 +104,32 @@ def test_every_service_sees_the_labs_rigs_and_names_are_held_by_one_online_site(
         twin = _serve(pg_url, tmp_path / "b", "bench-a")
         assert twin.returncode == 2 and "site 'bench-a' is online" in twin.stderr
 
-        # Killed without a word: offline on every service within 15 s of its last heartbeat.
+        # A run going when the bench is killed without a word: offline on every service
+        # within 15 s of its last heartbeat, and nothing lost once it is back.
+        run_id = _post(office, "/api/runs", LIFETIME).json()["id"]
+        wait_for(lambda: len(_stored_seqs(office, run_id)) >= 20, 60, "samples before the kill")
         bench.kill()
+        assert sim.alive(), "the device outlives its service"
         gone = wait_for(lambda: not (r := _rigs(office)["labG1"])["online"] and r, 30,
                         "the killed site's rig to show offline")
         assert not gone["connected"] and gone["site"] == "bench-a"
         offline = _post(office, "/api/runs", LIFETIME)
         assert offline.status_code == 503, offline.text
         assert "site bench-a" in offline.text and "offline" in offline.text
-        # Started again: the same names, online.
-        bench.start()
+        bench.start()  # at once: its killed process is known gone, the site is its own
         back = wait_for(lambda: (r := _rigs(office)["labG1"])["online"] and r["connected"]
                         and r, 30, "the rig back online")
-        assert back["site"] == "bench-a" and back["board_id"]  # (a new simulated board)
+        assert back["site"] == "bench-a" and back["board_id"] == seen["board_id"]
+        final = wait_for(lambda: (r := _run(office, run_id))["state"] not in (
+            "queued", "running") and r, 120, "the run to end")
+        assert final["state"] == "completed", final.get("error")
+        seqs = _stored_seqs(office, run_id)
+        assert seqs == list(range(len(seqs))), "every seq exactly once"
+        assert not [e for e in final["events"] if e["name"] == "samples_lost"]
     finally:
         bench.stop()
         office.stop()
+        sim.stop()
 
 
 def _stored_seqs(service: ServiceProcess, run_id: int) -> list[int]:

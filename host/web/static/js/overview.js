@@ -127,7 +127,7 @@ export function showOverview(root, { navigate }) {
   (async () => {
     const rigs = await loadRigs();
     try {
-      await renderRunForm(formBox, rigs.filter((r) => !r.remote).map((r) => r.name), (run) => navigate(`#/runs/${run.id}`));
+      await renderRunForm(formBox, rigs.map((r) => r.name), (run) => navigate(`#/runs/${run.id}`));
     } catch (e) {
       fill(formBox, el("p", { class: "form-error" }, `the form needs /openapi.json: ${e.message}`));
     }
