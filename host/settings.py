@@ -34,6 +34,9 @@ class RigSpec(BaseModel):
     model_config = ConfigDict(frozen=True)
     name: str
     spec: str
+    # False: the name is a default (rig1, ...), and the lab's name for the board behind the
+    # port replaces it at the first connection (host.lab.site.adopt_board_name).
+    named: bool = True
 
     @property
     def is_sim(self) -> bool:
@@ -49,7 +52,8 @@ def parse_rig_args(values: list[str]) -> list[RigSpec]:
     rigs: list[RigSpec] = []
     for index, value in enumerate(values, start=1):
         name, sep, spec = value.partition("=")
-        if not sep or "://" in name or name.startswith(("sim:", "/")):
+        named = bool(sep) and "://" not in name and not name.startswith(("sim:", "/"))
+        if not named:
             name, spec = "rig%d" % index, value
         spec = spec.strip()
         if not spec:
@@ -60,7 +64,7 @@ def parse_rig_args(values: list[str]) -> list[RigSpec]:
         if any(r.name == name for r in rigs):
             raise ValueError("--rig %r: the name %r is used twice" % (value, name))
         _check_sim_spec(spec)
-        rigs.append(RigSpec(name=name, spec=spec))
+        rigs.append(RigSpec(name=name, spec=spec, named=named))
     return rigs
 
 
@@ -105,6 +109,20 @@ class Settings(BaseModel):
             values = dict(values, db_url=database_url_in(
                 Path(values.get("data_dir") or DEFAULT_DATA_DIR)))
         return values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lab_wide_default_names(cls, values: dict) -> dict:
+        """On a lab's PostgreSQL, a rig given no name is SITE.rigN (rig1 would clash with
+        every other site's first rig) until its board's lab name replaces it."""
+        if not (isinstance(values, dict) and str(values.get("db_url", "")).startswith(
+                "postgresql")):
+            return values
+        site = str(values.get("site") or default_site())
+        rigs = [RigSpec.model_validate(r) for r in values.get("rigs") or ()]
+        return dict(values, rigs=[
+            r if r.named else r.model_copy(update={"name": "%s.%s" % (
+                site[:64 - len(r.name) - 1], r.name)}) for r in rigs])
 
     @field_validator("db_url")
     @classmethod

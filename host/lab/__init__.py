@@ -7,6 +7,7 @@ both ends at once (a 1 s poll stands in where it cannot).
 
 from host.lab.site import (
     Site,
+    adopt_board_name,
     claim,
     note_board,
     remote_rigs,
@@ -14,4 +15,4 @@ from host.lab.site import (
     serving_site,
 )
 
-__all__ = ["Site", "claim", "note_board", "remote_rigs", "served_elsewhere", "serving_site"]
+__all__ = ["Site", "adopt_board_name", "claim", "note_board", "remote_rigs", "served_elsewhere", "serving_site"]

@@ -15,7 +15,7 @@ from typing import Any
 from host.lab.tasks import cancel
 from host.rigs import RECOVERY_COUNTS, Rig
 from host.settings import RigSpec, Settings
-from host.store import RigNotFound, Store
+from host.store import ClaimRefused, RigNotFound, Store
 from host.store.sites import OFFLINE_AFTER_S
 
 log = logging.getLogger(__name__)
@@ -137,3 +137,33 @@ def served_elsewhere(store: Store, rig_name: str, own_site: str) -> str | None:
     where = ("online at %s" % (site.api_url or "an unknown address")
              if site is not None and site.online else "offline")
     return "rig %s is served by site %s (%s): control it there" % (rig_name, site_name, where)
+
+
+async def adopt_board_name(store: Store, rigs: dict[str, Rig], site: str, rig: Rig,
+                           board_id: str | None) -> dict[str, Any] | None:
+    """A rig given no name (`--rig SPEC`) takes the name the lab knows its board by, at its
+    first connection, so a board keeps its name wherever it is plugged in. An event's fields
+    saying what happened (None: nothing to do)."""
+    if rig.spec.named or board_id is None:
+        return None
+    known = await asyncio.to_thread(store.rig_named_by_board, board_id)
+    if known is None or known == rig.name:
+        return None
+    if known in rigs:  # this service serves that name on another port
+        return {"name": "board_name_kept", "message": (
+            "board %s is rig %s in the lab, a name this service gives another port; this "
+            "rig stays %s" % (board_id, known, rig.name)),
+            "data": {"board_id": board_id, "lab_name": known}}
+    try:
+        await asyncio.to_thread(store.claim_rig, known, rig.spec.spec, site)
+    except ClaimRefused as exc:
+        return {"name": "board_name_kept", "message": "%s; this rig stays %s" % (exc, rig.name),
+                "data": {"board_id": board_id, "lab_name": known}}
+    was = rig.name
+    rigs[known] = rigs.pop(was)
+    rig.name = known
+    if rig.link is not None:
+        rig.link.name = known
+    return {"name": "board_named", "message": (
+        "rig %s is %s from now on: the lab's name for board %s" % (was, known, board_id)),
+        "data": {"board_id": board_id, "was": was}}

@@ -144,6 +144,10 @@ class LinkFollower:
             rig.down_since = None
             await asyncio.to_thread(book.store.upsert_rig, rig.name, rig.spec.spec,
                                     _firmware_info(item.hello))
+            named = await lab.adopt_board_name(book.store, book.rigs, book.site, rig,
+                                               board_text(rig.board_id))
+            if named is not None:
+                await book.event(rig, None, **named)
             moved = await lab.note_board(book.store, rig, board_text(rig.board_id))
             if moved is not None:
                 await book.event(rig, None, **moved)

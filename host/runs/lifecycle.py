@@ -320,7 +320,7 @@ class Lifecycle:
         while True:
             await asyncio.sleep(LINK_WATCH_S)
             now = time.monotonic()
-            for rig in self.book.rigs.values():
+            for rig in list(self.book.rigs.values()):  # (a rig may be renamed meanwhile)
                 if rig.link is None or rig.link.connected:
                     rig.down_since = None
                     continue

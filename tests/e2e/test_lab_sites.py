@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from host.store import Store
 from tests.support.service_proc import (
     AUTH,
     LUMENRIG,
@@ -182,3 +183,30 @@ def test_a_viewer_runs_both_sites_rigs_and_streams_every_sample_they_store(pg_ur
     finally:
         for service in (*sites, viewer):
             service.stop()
+
+
+def test_a_board_keeps_its_lab_name_on_another_computer(pg_url, tmp_path):
+    """A board served as `keeper` by one site, then plugged into another site's computer
+    and served there with no name: the rig is `keeper` again from its first connection."""
+    for folder in "ab":
+        (tmp_path / folder).mkdir()
+    sim = SimProcess(tmp_path / "sim.log", ACCEL, seed=3).start()
+    try:
+        first = ServiceProcess(["keeper=" + sim.port], pg_url, tmp_path / "a",
+                               env={"LUMENRIG_SITE": "bench-a"}).start()
+        board = _rigs(first)["keeper"]["board_id"]
+        first.stop()
+        second = ServiceProcess([sim.port], pg_url, tmp_path / "b",
+                                env={"LUMENRIG_SITE": "bench-b"}).start()
+        try:
+            rig = wait_for(lambda: _rigs(second).get("keeper"), 30, "the lab's name")
+            assert (rig["board_id"], rig["remote"], rig["site"]) == (board, False, "bench-b")
+            assert "bench-b.rig1" not in _rigs(second)
+            with Store(pg_url) as store:
+                named = [e for e in store.list_events(rig="keeper") if e.name == "board_named"]
+            assert len(named) == 1 and named[0].data == {"board_id": board,
+                                                         "was": "bench-b.rig1"}
+        finally:
+            second.stop()
+    finally:
+        sim.stop()
