@@ -52,6 +52,11 @@ class CommandRecords:
     def take_commands(self, site: str) -> list[Command]:
         """The commands pending for `site`, oldest first, marked taken (each is taken once,
         however many services look)."""
+        pending = (sa.select(commands.c.id).where(commands.c.site == site,
+                                                  commands.c.state == "pending").limit(1))
+        with self._read() as conn:  # (the usual answer, without taking the write lock)
+            if conn.execute(pending).first() is None:
+                return []
         with self._write() as conn:
             now = db_now(conn)
             query = (sa.select(commands).where(commands.c.site == site,

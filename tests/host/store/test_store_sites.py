@@ -90,3 +90,19 @@ def test_a_site_held_by_a_process_of_this_computer_that_is_gone_is_taken_at_once
         store.register_site("bench-a", "third", None, "this-pc", os.getpid() + 10**6)
     with pytest.raises(ClaimRefused):
         store.register_site("bench-a", "elsewhere", None, "other-pc", gone.pid)
+
+
+def test_a_command_is_taken_once_and_its_answer_read_back(store):
+    store.register_site("bench-a", "a", None)
+    first = store.add_command("bench-a", "office", "start_run", {"rig": "r1"})
+    second = store.add_command("bench-a", "office", "abort_run", {"run_id": 3})
+    assert store.take_commands("bench-b") == []
+    taken = store.take_commands("bench-a")
+    assert [(c.id, c.action, c.body, c.from_site) for c in taken] == [
+        (first, "start_run", {"rig": "r1"}, "office"), (second, "abort_run", {"run_id": 3},
+                                                         "office")]
+    assert all(0 <= c.age_s < 5 for c in taken)
+    assert store.take_commands("bench-a") == [], "each is taken once"
+    assert store.command_answer(first) is None
+    store.answer_command(first, 409, {"detail": "rig r1 is busy"})
+    assert store.command_answer(first) == (409, {"detail": "rig r1 is busy"})
