@@ -22,6 +22,7 @@ from host.runs.manager import RunManager
 from host.sequences.runner import SequenceRunner
 from host.settings import Settings
 from host.store import Store
+from photometry import photopic
 
 if TYPE_CHECKING:
     from host.mqtt.telemetry import Telemetry
@@ -45,9 +46,12 @@ class Service:
         self.wakeups: Wakeups | None = None
         self.commands: Commands | None = None
         self.remote_runs: RemoteRuns | None = None
+        self._photopic: asyncio.Task | None = None  # colour-science, loaded in the background
 
     async def open(self) -> None:
         allocator.limit_arenas()  # before the first worker thread allocates
+        self._photopic = asyncio.create_task(asyncio.to_thread(photopic.load_table),
+                                             name="load-photopic")
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await asyncio.to_thread(Store, self.settings.db_url)
         self.sample_cache = SampleCache(self.store)

@@ -21,6 +21,12 @@ def _photopic_table() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(sd.wavelengths, float), np.asarray(sd.values, float)
 
 
+def load_table() -> None:
+    """Import colour-science and read V now (a service does it in the background as it
+    starts, so its first run page or summary does not wait about a second for it)."""
+    _photopic_table()
+
+
 def photopic_v(wavelength_nm: np.ndarray) -> np.ndarray:
     """CIE 1924 photopic V(lambda) from colour-science, linear between its 1 nm points, 0 outside."""
     wl, v = _photopic_table()
