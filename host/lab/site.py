@@ -20,7 +20,7 @@ from host.store.sites import OFFLINE_AFTER_S
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_S = 5.0  # three heartbeats fit in OFFLINE_AFTER_S
+HEARTBEAT_S = 5.0  # a site shows offline only after it missed two in a row
 assert 2 * HEARTBEAT_S < OFFLINE_AFTER_S
 
 
