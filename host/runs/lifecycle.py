@@ -334,11 +334,12 @@ class Lifecycle:
                     await self._interrupt(tracker, down_s)
 
     async def _interrupt(self, tracker: Tracker, down_s: float) -> None:
-        await self.book.update(tracker, state="interrupted", progress=tracker.progress)
+        # The event first: whoever reads the run `interrupted` finds why beside it.
         await self.book.event(tracker.rig, tracker.run_key, "interrupted", (
             "the rig has been out of reach for %.0f s (host-loss grace %.0f s): nobody is "
             "measuring the run; it ends for good when the same board is back"
             % (down_s, tracker.params.host_loss_grace_s)))
+        await self.book.update(tracker, state="interrupted", progress=tracker.progress)
         self.book.publish_state(tracker.run)
 
     # ------------------------------------------------------------------ finishing
