@@ -10,7 +10,14 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-from host.cli import calibrate_cmds, find_cmds, runs_cmds, selftest_cmd, sequence_cmds
+from host.cli import (
+    calibrate_cmds,
+    find_cmds,
+    lab_cmd,
+    runs_cmds,
+    selftest_cmd,
+    sequence_cmds,
+)
 from host.cli.options import fail as _fail
 from host.runs.kindnames import KIND_NAMES
 from host.settings import DEFAULT_DATA_DIR
@@ -21,6 +28,7 @@ app.add_typer(runs_cmds.app)
 app.add_typer(find_cmds.app)
 app.add_typer(calibrate_cmds.app)
 app.add_typer(selftest_cmd.app)
+app.add_typer(lab_cmd.app)
 app.add_typer(sequence_cmds.app)
 
 KIND_CHOICES = " | ".join(KIND_NAMES)

@@ -80,6 +80,12 @@ def test_every_service_sees_the_labs_rigs_and_names_are_held_by_one_online_site(
                                                                  seen["board_id"])
         sites = httpx.get(office.url + "/api/sites", headers=AUTH, timeout=10).json()
         assert {s["name"]: s["online"] for s in sites} == {"bench-a": True, "office": True}
+        listed = subprocess.run([str(LUMENRIG), "lab", "--server", office.url], text=True,
+                                capture_output=True, timeout=30,
+                                env=dict(os.environ, LUMENRIG_TOKEN=TOKEN))
+        assert listed.returncode == 0, listed.stderr
+        bench_line = next(line for line in listed.stdout.splitlines() if "bench-a" in line)
+        assert "online" in bench_line and "labG1" in bench_line, listed.stdout
         # What only the serving site can do says where that is.
         refused = httpx.post(office.url + "/api/rigs/labG1/selftest", headers=AUTH, timeout=10)
         assert refused.status_code == 409 and "site bench-a" in refused.json()["detail"]
