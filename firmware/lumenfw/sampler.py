@@ -62,23 +62,26 @@ class Sampler:
         self.pd_saturated = pd.saturated
 
     def restart(self):
-        """A run begins: fresh conversions from now (the INA226 restarts its averaging on a
-        config write) and an ambient reading taken now and waited for, so even the run's
+        """A run begins: an ambient reading taken now and waited for, so even the run's
         first sample carries values measured at its start, never a reading from before it
         (whose age depends on how long the device idled), on a schedule that starts with
-        it. Returns True when that reading begins a run of ambient failures."""
+        it; then fresh conversions (the INA226 restarts its averaging on a config write).
+        The INA226 goes last: a measurement in flight is waited out first for as long as
+        the idle time left it, so its conversions would otherwise start at a time before
+        the run clock that depends on when the host's START_RUN came. Returns True when
+        the ambient reading begins a run of ambient failures."""
+        failing = False
+        if self._sht is not None:
+            if self._ambient_pending:
+                self._drop_reading_in_flight()
+            self._ambient_started = False
+            self._ambient_pending = False
+            failing = self.service_ambient()  # starts the measurement
+            if self._ambient_pending:
+                self._sleep_us(AMBIENT_WAIT_US)  # once per run, before its clock starts
+                failing = self.service_ambient()  # reads it
         self.bus_address = self._ina_address
         self._ina.restart()
-        if self._sht is None:
-            return False
-        if self._ambient_pending:
-            self._drop_reading_in_flight()
-        self._ambient_started = False
-        self._ambient_pending = False
-        failing = self.service_ambient()  # starts the measurement
-        if self._ambient_pending:
-            self._sleep_us(AMBIENT_WAIT_US)  # once per run, before its clock starts
-            failing = self.service_ambient()  # reads it
         return failing
 
     def _drop_reading_in_flight(self):

@@ -79,7 +79,9 @@ def test_the_firmware_ends_when_the_process_holding_its_pty_is_killed(tmp_path):
 
     sim = SimProcess(tmp_path / "sim.log", "max", seed=1).start()
     firmware = wait_for(lambda: child_pids(sim.proc.pid), 30, "the firmware process")
-    device_log = Path(sim.log_path.read_text().split("firmware log ")[1].split()[0])
+    said = wait_for(lambda: "firmware log " in (text := sim.log_path.read_text()) and text,
+                    30, "the launcher to name the firmware's log")
+    device_log = Path(said.split("firmware log ")[1].split()[0])
     wait_for(lambda: "firmware from" in device_log.read_text(), 30, "the firmware to boot")
     os.kill(sim.proc.pid, signal.SIGKILL)
     sim.proc.wait(10)
