@@ -65,7 +65,8 @@ async def _run_dict(svc: Any, run_id: int) -> dict[str, Any]:
 async def start_run(request: Annotated[RunRequest, Body()], svc=Depends(service)) -> Any:
     """Start a run of one kind on a rig; the body's schema is the kind's (see `kind`). A rig
     another site of the lab serves is started by that site, with its answer."""
-    site = await asyncio.to_thread(lab.serving_site, svc.store, request.rig, svc.settings.site)
+    site = (None if request.rig in svc.rigs else await asyncio.to_thread(
+        lab.serving_site, svc.store, request.rig, svc.settings.site))
     if site is not None:
         return _answer(await svc.commands.ask(site, "start_run", request.model_dump(
             mode="json")))

@@ -56,8 +56,8 @@ class RemoteRuns:
             while self.hub.subscriber_count(run_id):
                 armed = self.wakeups.arm(RUNS_CHANNEL)
                 next_seq = await self._samples(run_id, next_seq, run.progress)
-                last_event_id = await self._events(run_id, last_event_id)
                 now = await asyncio.to_thread(store.get_run, run_id)
+                last_event_id = await self._events(run_id, last_event_id, now.as_dict())
                 if now.state != run.state:
                     self.hub.publish(run_id, "state", now.as_dict(calibration=False))
                 run = now
@@ -92,11 +92,11 @@ class RemoteRuns:
                                                   "progress": progress})
         return next_seq
 
-    async def _events(self, run_id: int, after_id: int) -> int:
-        """Publish the run's events stored after after_id; the newest id."""
+    async def _events(self, run_id: int, after_id: int, run: dict[str, Any]) -> int:
+        """Publish the run's events stored after after_id (worded for run, as_dict()); the
+        newest id."""
         new = await asyncio.to_thread(self.store.list_events, run_id=run_id, after_id=after_id)
         if new:
-            run = (await asyncio.to_thread(self.store.get_run, run_id)).as_dict()
             said = [e.as_dict() for e in new]
             for event, text in zip(said, eventtext.texts(said, run), strict=True):
                 self.hub.publish(run_id, "event", dict(event, text=text))
