@@ -41,6 +41,7 @@ class SimINA226(RegisterChip):
         self.mask_enable = 0
         self.alert_limit = 0
         self._alert = False
+        self._quiet_inputs = -1  # source.inputs when no alert can come until they change
         self.shunt = 0
         self.bus = 0
         self._epoch = -1
@@ -108,11 +109,13 @@ class SimINA226(RegisterChip):
         """Device us of the first conversion ending in (now_us, end_us] whose shunt result
         will assert ALERT, or -1.  The results are looked at ahead only while the current
         can still rise (the supply slewing, BenchSource.current_can_rise_until_us) and at
-        the first one after: with the inputs as they are the current only falls later."""
+        the first one after: with the inputs as they are the current only falls later, so
+        once that one is below the limit nothing is looked at again until an input, the
+        limit, the mask or the configuration changes."""
         source = self._source
         mode = self.config & 0x7
         if (self._alert or not self.mask_enable & _SOL or source.frozen or mode < 5
-                or not mode & 1):
+                or not mode & 1 or self._quiet_inputs == source.inputs):
             return -1
         rise_until_us = source.current_can_rise_until_us()
         if rise_until_us < 0:
@@ -124,6 +127,7 @@ class SimINA226(RegisterChip):
             if self._shunt_code(source.current_a_ahead(t_us)) > limit:
                 return t_us
             if t_us >= rise_until_us:
+                self._quiet_inputs = source.inputs
                 return -1
             t_us += period
         return -1
@@ -163,6 +167,7 @@ class SimINA226(RegisterChip):
         raise OSError(5)
 
     def write_register(self, ptr, value):
+        self._quiet_inputs = -1  # a new limit, mask or configuration: look again
         if ptr == 0:
             if value & 0x8000:
                 self._reset()

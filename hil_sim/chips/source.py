@@ -19,6 +19,7 @@ class BenchSource:
         self.clock = clock
         self.frozen = frozen
         self.epoch = 0
+        self.inputs = 0  # counts input changes (relay, setpoint, laser, shutter drive)
         self._on_advance = on_advance
         self._latches = []
         self._t_us = -1
@@ -157,6 +158,7 @@ class BenchSource:
 
     def _input_changing(self):
         self.sync()
+        self.inputs += 1
         for latch in self._latches:
             latch()
 

@@ -208,3 +208,21 @@ def test_alert_due_names_the_conversion_whose_result_will_alert():
     write(0x06, 0)  # no alert function
     assert chip.alert_due_us(0, 1_000_000) == -1
     """)
+
+
+def test_once_quiet_the_look_ahead_waits_for_an_input_or_register_change():
+    run_both(_ALERTING, """
+    bench.settled_s = 0.010
+    bench.current_at = lambda t_us: 400e-6  # settled below the limit: quiet from here on
+    assert chip.alert_due_us(0, 1_000_000) == -1
+    bench.current_at = lambda t_us: 900e-6  # (no input changed: the model says it cannot)
+    assert chip.alert_due_us(0, 1_000_000) == -1
+    source.inputs += 1  # an input changed: looked at again
+    assert chip.alert_due_us(0, 1_000_000) == 8800
+    bench.current_at = lambda t_us: 400e-6
+    source.inputs += 1
+    assert chip.alert_due_us(0, 1_000_000) == -1
+    bench.current_at = lambda t_us: 900e-6
+    write(0x07, 3999)  # the limit written again: looked at again
+    assert chip.alert_due_us(0, 1_000_000) == 8800
+    """)

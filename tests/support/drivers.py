@@ -103,6 +103,7 @@ class ManualSource:
         self.bench = bench
         self.epoch = 0
         self.frozen = False
+        self.inputs = 0  # the test bumps it where a BenchSource would (an input change)
 
     def moved(self):
         self.epoch += 1
