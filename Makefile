@@ -32,8 +32,13 @@ system-deps:
 run: install
 	$(VENV)/bin/lumenrig serve --rig sim:G1 --host 127.0.0.1 --port 8000
 
+# The suite spends about half its time waiting on the processes it starts (services, the
+# MicroPython VM, a browser), so it runs in more workers than cores; a file stays on one
+# worker (its module fixtures are made once). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 3
+
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 typecheck: install
 	$(PY) -m mypy --config-file mypy-firmware.ini firmware protocol

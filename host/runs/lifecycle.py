@@ -251,9 +251,12 @@ class Lifecycle:
         return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
 
     async def stop_key(self, rig: Rig, run_key: int) -> None:
-        """STOP_RUN for run_key, retried; a NACK means the board runs something else."""
+        """STOP_RUN for run_key, retried; a NACK means the board runs something else. Then a
+        GET_STATUS, so that the rig's view (GET /api/rigs) shows the board stopped by the
+        time the run that asked for the stop reads ended."""
         try:
             await rig.link.acommand(schema.STOP_RUN, run_key=run_key, tries=START_TRIES)
+            await rig.link.acommand(schema.GET_STATUS, tries=1)
         except LinkError as exc:
             log.warning("rig %s: could not stop run key %s: %s", rig.name, key_text(run_key),
                         exc)

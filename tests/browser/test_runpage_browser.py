@@ -18,6 +18,9 @@ from tests.support.paths import ARTIFACTS
 from tests.support.service_proc import AUTH, TOKEN, ServiceProcess
 
 RIG = "sim:G1?accel=max&seed=11"
+# rig2: a run the page must see while it lasts, paced so that it outlasts the page's polls
+# however busy the machine is (at accel=max it can end first).
+PACED_RIG = "sim:G1?accel=20&seed=12"
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
 # G1 at 10 V reaches T50 (about 630 s of device time) before max_duration_s.
@@ -31,7 +34,8 @@ LABELS = {"device": DEVICE, "operator": "ana", "notes": "first of the batch", "t
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     data = tmp_path_factory.mktemp("runpage")
-    proc = ServiceProcess([RIG], f"sqlite:///{data / 'runpage.sqlite'}", data).start()
+    proc = ServiceProcess([RIG, PACED_RIG], f"sqlite:///{data / 'runpage.sqlite'}",
+                          data).start()
     yield proc
     proc.stop()
 
@@ -248,7 +252,7 @@ def test_jvl_page_draws_eqe_and_pe_against_a_log_j_axis(page, service, runs):
 def test_a_running_run_shows_live_events_in_units_and_the_time_it_should_end(page, service):
     """The stream's events come without their text; the page reads it from the service."""
     response = httpx.post(f"{service.url}/api/runs", headers=AUTH, timeout=10, json={
-        "kind": "lifetime", "rig": "rig1",
+        "kind": "lifetime", "rig": "rig2",
         "params": {"voltage_v": 10, "stop_fraction": 0.05, "max_duration_s": 86400}})
     assert response.status_code == 201, response.text
     run_id = response.json()["id"]
