@@ -46,6 +46,7 @@ class SimI2C:
         self._stuck = {}
         self._clock = clock
         self._freq_hz = freq_hz
+        self._mux = None
         self.transfers = 0
 
     def _charge(self, data_bytes, addressed=1):
@@ -55,6 +56,35 @@ class SimI2C:
     def attach(self, address, chip):
         self._chips[address] = chip
         return chip
+
+    def attach_mux(self, address, mux):
+        """A multiplexer (hil_sim.chips.tca9548a) at address: an address this bus's own
+        chips do not answer is looked for on the buses it joins (theirs answer as if on
+        this bus, with their own faults; the bus time is this bus's)."""
+        self._mux = mux
+        return self.attach(address, mux)
+
+    def answering(self, address):
+        """The chip that would answer address on this bus (a stuck one's stand-in), None
+        when nothing does; raises OSError for a failed one, as a transfer would."""
+        if self._faults and address in self._faults:
+            errno = self._faults[address]
+            if errno == ENODEV:
+                return None
+            raise OSError(errno)
+        if self._stuck and address in self._stuck:
+            return self._stuck[address]
+        chip = self._chips.get(address)
+        if chip is None and self._mux is not None:
+            chip = self._mux.chip_at(address)
+        return chip
+
+    def scan_quietly(self):
+        """The addresses that answer, without charging bus time (for a mux's scan)."""
+        out = [a for a in self._chips if a not in self._faults]
+        if self._mux is not None:
+            out.extend(self._mux.addresses())
+        return out
 
     def fail(self, address, errno=ENODEV):
         """Make transfers to address raise OSError(errno); errno 0 heals it."""
@@ -74,7 +104,7 @@ class SimI2C:
     def scan(self):
         """The addresses that ACK, as machine.I2C.scan() probes them (one address byte each)."""
         self._charge(0, SCAN_LAST - SCAN_FIRST + 1)
-        return sorted(a for a in self._chips if a not in self._faults)
+        return sorted(set(self.scan_quietly()))
 
     def _chip(self, address):
         self.transfers += 1
@@ -84,7 +114,10 @@ class SimI2C:
             return self._stuck[address]
         chip = self._chips.get(address)
         if chip is None:
-            raise OSError(ENODEV)
+            if self._mux is not None:
+                chip = self._mux.chip_at(address)
+            if chip is None:
+                raise OSError(ENODEV)
         return chip
 
     def readfrom_mem_into(self, addr, memaddr, buf):

@@ -63,6 +63,11 @@ ROLES = {
     "ADDR_ADS1115": ("Photodiode (TIA output)", "ADS1115 16-bit ADC, behind the level "
                                                 "translator"),
     "ADDR_SHT31": ("Ambient", "SHT31 temperature and humidity"),
+    "ADDR_MUX": ("Channel cards", "TCA9548A I2C multiplexer (rigs with channel cards only)"),
+    "ADDR_CARD_IO": ("Card relay, gain, alert", "PCA9554 I/O expander on each card, behind "
+                                                 "the multiplexer"),
+    "PIN_CARD_INT": ("Card inputs changed", "the cards' PCA9554 INT outputs (open drain), "
+                                            "wired together, 10 kohm pull-up to 3V3"),
 }
 
 # INA226 configuration fields (datasheet 7.1.1): averages and conversion times in us.

@@ -12,9 +12,19 @@ ADDR_DAC = 0x60  # MCP4725, A0 low
 ADDR_INA226 = 0x40  # A0 = A1 = GND
 ADDR_ADS1115 = 0x48  # ADDR = GND
 ADDR_SHT31 = 0x44  # ADDR = GND
+# Channel cards (docs/hardware.md "Channel cards"): a rig of several pixels has up to
+# MAX_CHANNELS cards behind a TCA9548A on this bus; each card carries its own MCP4725, INA226
+# and ADS1115 at the addresses above, on its own downstream bus, and a PCA9554 for its relay,
+# TIA gain and ALERT. A one-channel rig has no mux: its chips sit on this bus.
+ADDR_MUX = 0x70  # TCA9548A, A0 = A1 = A2 = GND; downstream bus n = card n
+ADDR_CARD_IO = 0x20  # PCA9554 on each card, A0 = A1 = A2 = GND (behind the mux)
+MAX_CHANNELS = 8
+CARD_IO_RELAY = 0  # card expander output: 1 = this card's relay closed, if PIN_RELAY allows
+CARD_IO_TIA_GAIN = 1  # card expander output: level = index into TIA_FEEDBACK_OHM
+CARD_IO_ALERT = 7  # card expander input: the card INA226's ALERT, 0 = compliance reached
 
 # GPIO. Outputs start low; every low level is the safe state.
-PIN_RELAY = 10  # 1 = DUT output relay closed (supply connected)
+PIN_RELAY = 10  # 1 = DUT output relay closed (supply connected); with cards: all cards' enable
 PIN_LASER = 11  # 1 = 442 nm laser enabled
 HAS_LASER = True  # a laser is fitted: photostability runs (HELLO_ACK CAP_LASER)
 PIN_SHUTTER = 12  # 1 = shutter driven open; 0 = driven closed (de-energised closes)
@@ -24,6 +34,7 @@ PIN_SHUTTER_CLOSED = 14  # input, pull-down: 1 = the closed switch is made
 PIN_INTERLOCK = 15  # input, pull-down: 1 = loop closed = safe; a broken wire reads open
 PIN_INA_ALERT = 16  # input, pull-up: INA226 ALERT (open drain, latched); 0 = compliance reached
 PIN_SAFE_BOOT = 22  # input, pull-up: jumper to GND = do not start the firmware (keep the REPL)
+PIN_CARD_INT = 17  # input, pull-up: the cards' PCA9554 INT outputs, wired-OR; 0 = one changed
 
 SHUTTER_OPEN_LEVEL = 1
 SHUTTER_TIMEOUT_MS = 500  # the closed switch must change within this after a drive change
