@@ -340,6 +340,56 @@ def heap_figures(kinds=tuple(RUNS)) -> dict[str, dict[str, Any]]:
     return out
 
 
+# The device physics alone (hil_sim/physics, in the VM), one simulated second per step: the
+# advance and the readings a sample takes (the INA226's voltage and current, the photodiode
+# once or four times), best of five rounds of 5000 steps, in us per step.
+PHYSICS_SCRIPT = """
+import time
+from hil_sim.physics.bench import Bench
+
+def cycle_us(name, reads):
+    best = None
+    for _ in range(5):
+        b = Bench(name, 7, 9.07e-10)
+        b.set_supply_setpoint_v(10.0)
+        b.set_output_relay(1)
+        b.set_laser(1)
+        b.set_shutter_drive(1)
+        t = 1.0
+        b.advance_to(t)
+        n = 5000
+        t0 = time.ticks_us()
+        for i in range(n):
+            t += 1.0
+            b.advance_to(t)
+            b.dut_voltage_v()
+            b.dut_current_a()
+            for _ in range(reads):
+                b.photocurrent_a()
+        us = time.ticks_diff(time.ticks_us(), t0) / n
+        best = us if best is None or us < best else best
+    return best
+
+print(cycle_us('G1', 1), cycle_us('G1', 4), cycle_us('film', 1))
+"""
+
+
+def physics_figures() -> dict[str, dict[str, Any]]:
+    """sim_physics_us_per_sample (G1, one photodiode read) beside G1 with four reads and the
+    film: what the simulated pixel costs the VM per sample, out of the firmware's pass."""
+    done = run_micropython(PHYSICS_SCRIPT, timeout_s=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"micropython failed: {done.stderr.decode()[-2000:]}")
+    g1_us, g1_oversampled_us, film_us = (float(x) for x in done.stdout.split())
+    return {
+        "sim_physics_us_per_sample": {"value": g1_us, "unit": "us (G1: advance 1 s, V, I, "
+                                      "one photodiode read; best of 5 x 5000)"},
+        "sim_physics_oversampled_us_per_sample": {"value": g1_oversampled_us,
+                                                  "unit": "us (G1, four photodiode reads)"},
+        "sim_physics_film_us_per_sample": {"value": film_us, "unit": "us (film, laser on)"},
+    }
+
+
 def measure(samples: int, accel: int = 2000) -> dict[str, Any]:
     """Raw counters from one MicroPython process (SAMPLES samples through each path)."""
     source = SCRIPT % {"samples": samples, "pd": pd_amps_per_cd_m2("G1"), "accel": accel}
@@ -375,6 +425,7 @@ def run(samples: int = 3000) -> dict[str, dict[str, Any]]:
         "fw_heap_used_bytes": {"value": m["heap_used"], "unit": "B (of -X heapsize=4m)"},
         "fw_heap_free_bytes": {"value": m["heap_free"], "unit": "B"},
         **heap_figures(tuple(RUNS) if samples >= 1000 else ("jvl",)),
+        **physics_figures(),
     }
 
 

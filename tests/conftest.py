@@ -7,9 +7,17 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from host.store import Store
 from tests.support.pgscratch import drop_stale_schemas, pg_unreachable_reason, temporary_pg_schema
+
+# No per-example deadline and no data-generation speed check: how long an example takes
+# depends on how busy the machine is (hypothesis's defaults fail a property that holds, with
+# DeadlineExceeded, Flaky or FailedHealthCheck too_slow).
+settings.register_profile("lumenrig", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("lumenrig")
 
 PG_URL = os.environ.get("LUMENRIG_TEST_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
