@@ -15,8 +15,10 @@ from hil_sim.chips import CHIP_NAMES
 from hil_sim.chips.ads1115 import SimADS1115
 from hil_sim.chips.ina226 import SimINA226
 from hil_sim.chips.mcp4725 import SimMCP4725
+from hil_sim.chips.pca9554 import SimPCA9554
 from hil_sim.chips.sht31 import SimSHT31
 from hil_sim.chips.source import BenchSource
+from hil_sim.chips.tca9548a import SimTCA9548A
 from hil_sim.gpio import ControlFilePin, SimPin, SourcePin
 from hil_sim.i2c import SimI2C
 from lumenfw import board_config
@@ -75,12 +77,28 @@ class SimBoard(Board):
     restarted process continues the same DUT history.  chip_faults: {chip name: "missing" or
     "stuck"} (hil_sim.chips.CHIP_NAMES; the fault grammar's missing= and stuck=).  Tests
     reach the parts through .source, .dac, .ina, .ads, .sht, .clock.
+
+    cards: the pixels (a Bench each, channel n = index n, `bench` the first) of a board with
+    channel cards (docs/hardware.md): a TCA9548A on the main bus, and behind it on card n's
+    own bus that pixel's MCP4725, INA226, ADS1115 and a PCA9554 for its relay, TIA gain and
+    ALERT (SimCard, in .cards); the SHT31, laser and shutter stay on the main board with
+    `bench`.  A card's relay closes only while the relay pin (the rig-wide enable) is high
+    and its expander bit set.  The ina_alert pin is then the cards' INT line: low while any
+    card's ALERT is asserted (the PCA9554 latches a change until its input port is read; this
+    line follows the level).  Not yet with state_path or chip_faults.
     """
 
     def __init__(self, bench, config=board_config, accel=1, frozen=False, link=None,
                  state_path=None, start_us=0, ticks_offset_us=0,
                  reset_cause=schema.RESET_POWER_ON, name="sim", board_id=0, interlock=None,
-                 chip_faults=None):
+                 chip_faults=None, cards=None):
+        if cards is not None:
+            if not 1 <= len(cards) <= config.MAX_CHANNELS or cards[0] is not bench:
+                raise ValueError("cards: 1 to %d benches, the first being `bench`"
+                                 % config.MAX_CHANNELS)
+            if state_path or chip_faults:
+                raise ValueError("a board with channel cards keeps no state file and takes "
+                                 "no chip faults yet")
         self.clock = clocks.VirtualClock(accel, start_us, ticks_offset_us)
         self.passes = 0
         self.name = name
@@ -116,12 +134,24 @@ class SimBoard(Board):
         self._interlock_wake = interlock  # the input itself: what wakes an idle (not a read
         # by the firmware, for whoever watches the firmware's reads of board.interlock)
         i2c = SimI2C(self.clock, config.I2C_FREQ_HZ)
-        self.dac = i2c.attach(config.ADDR_DAC, SimMCP4725(source, config.DAC_FULL_SCALE_MV))
-        self.ina = i2c.attach(config.ADDR_INA226,
-                              SimINA226(source, self.clock, config.SHUNT_MOHM))
-        self.ads = i2c.attach(config.ADDR_ADS1115, SimADS1115(
-            source, self.clock, tia_gain, config.TIA_FEEDBACK_OHM, config.TIA_RAIL_MV,
-            config.ADS_PD_CHANNEL))
+        self.cards = None
+        self._relay_enabled = 0  # the relay pin's level (a card's relay needs it high)
+        if cards is None:
+            self.dac = i2c.attach(config.ADDR_DAC, SimMCP4725(source, config.DAC_FULL_SCALE_MV))
+            self.ina = i2c.attach(config.ADDR_INA226,
+                                  SimINA226(source, self.clock, config.SHUNT_MOHM))
+            self.ads = i2c.attach(config.ADDR_ADS1115, SimADS1115(
+                source, self.clock, tia_gain, config.TIA_FEEDBACK_OHM, config.TIA_RAIL_MV,
+                config.ADS_PD_CHANNEL))
+            ina_alert = SourcePin(self.ina.alert_released)
+        else:
+            self.cards = [SimCard(self, n, source if n == 0 else
+                                  BenchSource(card_bench, self.clock, frozen, self._on_advance),
+                                  config) for n, card_bench in enumerate(cards)]
+            i2c.attach_mux(config.ADDR_MUX, SimTCA9548A([card.bus for card in self.cards]))
+            first = self.cards[0]
+            self.dac, self.ina, self.ads = first.dac, first.ina, first.ads
+            ina_alert = SourcePin(self._cards_alert_released)
         self.sht = i2c.attach(config.ADDR_SHT31, SimSHT31(source, self.clock))
         addresses = chip_addresses(config)
         for chip, fault in (chip_faults or {}).items():
@@ -133,7 +163,7 @@ class SimBoard(Board):
                 raise ValueError("chip fault %r: missing or stuck" % fault)
         Board.__init__(self, config, i2c, relay, laser, shutter, tia_gain, SimPin(0),
                        SourcePin(source.shutter_closed), interlock, reset_cause, board_id,
-                       ina_alert=SourcePin(self.ina.alert_released))
+                       ina_alert=ina_alert)
         self._persist(True)
 
     # Clocks -----------------------------------------------------------------------------
@@ -169,7 +199,7 @@ class SimBoard(Board):
         if us <= 0:
             return
         end_us = clock.now_us() + us
-        alert_us = self.ina.alert_due_us(clock.now_us(), end_us)
+        alert_us = self._alert_due_us(clock.now_us(), end_us)
         if alert_us >= 0:
             end_us = alert_us  # the pin's edge ends the wait there, as its interrupt would
         guard_us = self.config.WAKE_GUARD_US
@@ -181,7 +211,7 @@ class SimBoard(Board):
             return
         accel = clock.accel
         if accel is None:
-            if not self.source.bench_dark():
+            if not self._bench_dark():
                 clock.advance_to(end_us)
                 clock.unpaced()
                 return
@@ -281,7 +311,7 @@ class SimBoard(Board):
         stops = self._stops
         now_us = self.clock.now_us()
         names = {t: [b"stop %d" % t] for t in stops["device"] if t > now_us}
-        if not self.source.bench_dark():
+        if not self._bench_dark():
             lit_now_us = self.source.lit_us()
             for lit_us in stops["lit"]:
                 if lit_us > lit_now_us:
@@ -302,8 +332,41 @@ class SimBoard(Board):
         self.clock.pace_restart()
 
     def _drive_relay(self, level):
-        self.source.set_output_relay(level)
+        self._relay_enabled = level
+        if self.cards is None:
+            self.source.set_output_relay(level)
+        else:
+            for card in self.cards:
+                card.apply_relay()
         self._lighting_changed()
+
+    def _bench_dark(self):
+        """Nothing lit on the whole board: no output on any card, the laser off."""
+        if self.cards is None:
+            return self.source.bench_dark()
+        for card in self.cards:
+            if not card.source.bench_dark():
+                return False
+        return True
+
+    def _alert_due_us(self, now_us, end_us):
+        """The device us of the first INA226 conversion in (now_us, end_us] that asserts an
+        ALERT (on any card), or -1."""
+        if self.cards is None:
+            return self.ina.alert_due_us(now_us, end_us)
+        first_us = -1
+        for card in self.cards:
+            due_us = card.ina.alert_due_us(now_us, end_us)
+            if due_us >= 0 and (first_us < 0 or due_us < first_us):
+                first_us = due_us
+        return first_us
+
+    def _cards_alert_released(self):
+        """The cards' INT line: released (True) while no card's ALERT is asserted."""
+        for card in self.cards:
+            if not card.ina.alert_released():
+                return False
+        return True
 
     def _drive_laser(self, level):
         self.source.set_laser(level)
@@ -337,6 +400,46 @@ class SimBoard(Board):
         f = self._state_file
         f.seek(0)
         f.write((text + "\n" + " " * pad if pad > 0 else text + "\n").encode())
+
+
+class SimCard:
+    """One channel card of a SimBoard: its bus (behind the board's mux), its pixel's source
+    and its chips. The expander's relay output and the board's relay pin together close the
+    pixel's relay; its gain output sets the card's TIA feedback (tia_gain, a pin the ADS1115
+    model reads); its ALERT input reads the card's INA226."""
+
+    def __init__(self, board, channel, source, config):
+        self.channel = channel
+        self.source = source
+        self.bus = SimI2C()  # (bus time is charged on the main bus the transfers go through)
+        self.tia_gain = SimPin(0)
+        self.dac = self.bus.attach(config.ADDR_DAC,
+                                   SimMCP4725(source, config.DAC_FULL_SCALE_MV))
+        self.ina = self.bus.attach(config.ADDR_INA226,
+                                   SimINA226(source, board.clock, config.SHUNT_MOHM))
+        self.ads = self.bus.attach(config.ADDR_ADS1115, SimADS1115(
+            source, board.clock, self.tia_gain, config.TIA_FEEDBACK_OHM, config.TIA_RAIL_MV,
+            config.ADS_PD_CHANNEL))
+        self._board = board
+        self._relay_bit = 0
+        self._relay_on = 0
+        source.set_output_relay(0)  # (as every pin after a reset: the bench is told so)
+        self.io = self.bus.attach(config.ADDR_CARD_IO, SimPCA9554(
+            outputs={config.CARD_IO_RELAY: self._expander_relay,
+                     config.CARD_IO_TIA_GAIN: self.tia_gain.value},
+            inputs={config.CARD_IO_ALERT: self.ina.alert_released}))
+
+    def _expander_relay(self, level):
+        self._relay_bit = level
+        self.apply_relay()
+        self._board._lighting_changed()
+
+    def apply_relay(self):
+        """The pixel's relay as the enable pin and the card's bit make it (an AND gate)."""
+        on = 1 if self._relay_bit and self._board._relay_enabled else 0
+        if on != self._relay_on:
+            self._relay_on = on
+            self.source.set_output_relay(on)
 
 
 def chip_addresses(config):

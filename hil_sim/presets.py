@@ -10,6 +10,10 @@ Units: V, A, m2, A/m2 (1 mA/cm2 = 10 A/m2), cd/m2, cd/A, s, nm, degC, %RH.
 MicroPython-compatible (the bench imports it inside the simulated device).
 """
 
+import math
+
+from hil_sim.physics.rng import Rng
+
 # The rig around the device: the same for every preset.
 RIG = {
     # DESIGN.md: MCP4725 through an amplifier, 0..20 V full scale.
@@ -133,3 +137,40 @@ def preset(name):
     except KeyError:
         raise ValueError("unknown preset {!r}: choose one of {}".format(
             name, ", ".join(sorted(PRESETS)))) from None
+
+
+# Pixels of one substrate differ: `spread` varies these parameters of each pixel lognormally
+# (a factor exp(spread * z), z standard normal: median 1, relative spread about `spread`
+# for small values), each group by one factor.  LED: lifetime at the reference luminance,
+# efficiency, current (the CE peak moves with the current, so the luminance at a voltage
+# moves as efficiency x current, and T50 at a voltage by L0^-n on top: its spread is about
+# 2.6 x spread for G1's n = 1.7); film: how fast it bleaches and heals, and its brightness.
+SPREAD_GROUPS = {
+    "led": (("t50_ref_s",), ("ce_max_cd_a",),
+            ("j_inj_sat_a_m2", "j_sclc_ref_a_m2", "j_ce_peak_a_m2")),
+    "film": (("trap_tau_s", "heal_tau_s"), ("pl_photocurrent_a",)),
+}
+MAX_SPREAD = 0.5
+
+
+def pixel_seed(seed, channel):
+    """The physics seed of the pixel on `channel`: channel 0 keeps the rig's own, so a
+    one-channel rig is the same rig whatever its number of channels could be."""
+    return seed if channel == 0 else (seed * 0x9E3779B1 + channel * 0x85EBCA77) & 0xFFFFFFFF
+
+
+def pixel(name, channel=0, spread=0.0, seed=0):
+    """The parameters of the pixel on `channel` of a substrate of preset `name`, varied by
+    `spread` (0..MAX_SPREAD; 0: the preset itself), the same for the same (seed, channel)."""
+    p = preset(name)
+    if not 0.0 <= spread <= MAX_SPREAD:
+        raise ValueError("spread must be 0 to {}, got {!r}".format(MAX_SPREAD, spread))
+    if spread == 0.0:
+        return p
+    rng = Rng(pixel_seed(seed, channel) ^ 0x5EED5EED)
+    varied = dict(p)
+    for group in SPREAD_GROUPS[p["kind"]]:
+        factor = math.exp(spread * rng.gauss())
+        for key in group:
+            varied[key] = p[key] * factor
+    return varied

@@ -29,10 +29,16 @@ class Bench:
     same preset, seed and call sequence give the same numbers on CPython and MicroPython.
     """
 
-    def __init__(self, preset_name, seed, pd_amps_per_cd_m2, pd_warmup_c=0.0):
-        p = presets.preset(preset_name)
+    def __init__(self, preset_name, seed, pd_amps_per_cd_m2, pd_warmup_c=0.0, channel=0,
+                 spread=0.0):
+        """channel and spread: the pixel on that channel of a substrate whose pixels vary by
+        spread (hil_sim.presets.pixel; its noise from presets.pixel_seed); channel 0 with
+        spread 0 is the preset's own pixel on the rig's own seed."""
+        p = presets.pixel(preset_name, channel, spread, seed)
+        seed = presets.pixel_seed(seed, channel)
         rig = presets.RIG
         self.preset_name = preset_name
+        self.channel = channel
         self.kind = p["kind"]
         self._pd_amps_per_cd_m2 = float(pd_amps_per_cd_m2)
         self._led = Led(p) if self.kind == "led" else None
@@ -201,6 +207,13 @@ class Bench:
         self._update_point(self._supply.output_v)
         self._update_age()
         return self._lum_fresh * self._r * self._q
+
+    def t50_at_s(self, voltage_v):
+        """Ground truth: the fresh pixel's T50 held at voltage_v, in device seconds (its stress
+        runs at (L_fresh / l0_ref)^n reference seconds per second: Led.fresh_point)."""
+        if self._led is None:
+            raise ValueError(f"t50_at_s: preset {self.preset_name} is a film, it has no EL")
+        return self._led.t50_at_s(voltage_v)
 
     def pl_fraction(self):
         """Ground truth: the film's PL relative to the pristine film, lit or not."""

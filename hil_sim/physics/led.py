@@ -29,7 +29,8 @@ class Led:
         self._n = p["accel_exponent"]
         self._beta = p["stretch_beta"]
         self._drift = p["j_drift_at_full_loss"]
-        self.tau_s = stress_tau_s(p["t50_ref_s"], self._beta, self._drift)
+        self.t50_ref_s = p["t50_ref_s"]
+        self.tau_s = stress_tau_s(self.t50_ref_s, self._beta, self._drift)
         self.point_v = None
         self.fresh_point(0.0)
 
@@ -78,6 +79,16 @@ class Led:
         self.point_j_shunt_a_m2 = self._g_shunt * voltage_v
         self.point_luminance_cd_m2 = lum
         self.point_stress_rate = math.pow(lum / self._l_ref, self._n) if lum > 0.0 else 0.0
+
+    def t50_at_s(self, voltage_v):
+        """Device seconds to half luminance at a constant voltage_v from fresh (R * q = 1/2
+        at t_eff = t50_ref_s, reached at the stress rate of voltage_v)."""
+        point_v = self.point_v
+        self.fresh_point(voltage_v)
+        rate = self.point_stress_rate
+        if point_v is not None:
+            self.fresh_point(point_v)  # (the memoised point stays the bench's)
+        return self.t50_ref_s / rate if rate > 0.0 else math.inf
 
     def aged_factors(self, t_eff_s):
         """(remaining EQE fraction R, current fraction q) after t_eff_s of reference stress.
