@@ -132,6 +132,11 @@ def _log_to(path: Path) -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, handlers=handlers)
 
 
+# How long an idle HTTP/1.1 connection stays open (uvicorn's default is 5 s): longer than a
+# dashboard's polling pause, so a poll does not race the server closing its connection.
+KEEP_ALIVE_S = 75
+
+
 def serve_forever(settings: Settings) -> None:
     import uvicorn
 
@@ -140,4 +145,5 @@ def serve_forever(settings: Settings) -> None:
 
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                access_log=False, http=BoundedHttpToolsProtocol)
+                access_log=False, http=BoundedHttpToolsProtocol,
+                timeout_keep_alive=KEEP_ALIVE_S)

@@ -20,6 +20,9 @@ SEED = 4
 SWEEP = {"stop_v": 10.0, "step_v": 0.5, "dwell_s": 0.2}
 CHECKUP_SWEEP = {"start_v": 8.0, "stop_v": 10.0, "step_v": 0.5, "dwell_s": 0.2}
 STRESS = {"voltage_v": 10.0, "sample_period_s": 1.0, "host_loss_grace_s": 60}
+# The kill test's check-ups: below the pixel's turn-on (no light, no ageing) and slow, so
+# that each lasts seconds of wall time at accel 50 and a poll of a busy service finds one.
+SLOW_CHECKUP_SWEEP = {"start_v": 0.0, "stop_v": 4.0, "step_v": 0.1, "dwell_s": 2.0}
 SEQUENCE = {"name": "G1 with check-ups", "device": {"name": "G1"}, "steps": [
     {"kind": "jvl", "params": SWEEP},
     {"kind": "lifetime", "params": STRESS,
@@ -151,11 +154,11 @@ def test_a_request_is_refused_whole_naming_the_step_and_field(service):
 
 
 def test_a_host_killed_in_a_checkup_and_a_device_reset_in_the_stress_lose_nothing(tmp_path):
-    """The rig is its own process (it outlives the service) and is reset at 300 s of lit
+    """The rig is its own process (it outlives the service) and is reset at 60 s of lit
     time, inside the stress; the service is SIGKILLed while a check-up runs. (SQLite only:
     a restart's adoption on PostgreSQL is test_reliability_restart's.)"""
     store_url = "sqlite:///%s" % (tmp_path / "seq.sqlite")
-    sim = SimProcess(tmp_path / "sim.log", 50, seed=SEED, faults="reset=lit:300s")
+    sim = SimProcess(tmp_path / "sim.log", 50, seed=SEED, faults="reset=lit:60s")
     sim.start()
     data = tmp_path / "data"
     data.mkdir()
@@ -167,7 +170,10 @@ def test_a_host_killed_in_a_checkup_and_a_device_reset_in_the_stress_lose_nothin
         put = httpx.put(service.url + "/api/rigs/rig1/calibration", headers=AUTH, timeout=30,
                         json=calibration("G1").model_dump(mode="json"))
         assert put.status_code == 200, put.text
-        posted = _post(service.url, dict(SEQUENCE, rig="rig1"))
+        stress_step = dict(SEQUENCE["steps"][1], checkups=dict(
+            SEQUENCE["steps"][1]["checkups"], step={"kind": "jvl", "params": SLOW_CHECKUP_SWEEP}))
+        posted = _post(service.url, dict(SEQUENCE, rig="rig1", steps=[
+            SEQUENCE["steps"][0], stress_step, SEQUENCE["steps"][2]]))
         assert posted.status_code == 201, posted.text
         sequence_id = posted.json()["id"]
 

@@ -63,7 +63,9 @@ class Browser:
         self.port = free_port()
         self.driver = subprocess.Popen([CHROMEDRIVER, f"--port={self.port}"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=60)
+        # A failure deadline: a page drawing live plots on a machine with no core to spare can
+        # keep chromedriver's answer to a click waiting for a minute.
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=240)
         self.session = ""
         try:
             wait_until(self._driver_ready, 15, "chromedriver to listen")
@@ -152,15 +154,24 @@ class Browser:
         found = self._s("POST", "/elements", {"using": "css selector", "value": css})
         return found[0][ELEMENT_KEY] if found else None
 
-    def element(self, css: str, timeout_s: float = 10) -> str:
+    def element(self, css: str, timeout_s: float = 30) -> str:
         return wait_until(lambda: self.find(css), timeout_s, f"element {css}")
 
-    def click(self, css: str, timeout_s: float = 10) -> None:
-        element = self.element(css, timeout_s)
-        wait_until(lambda: self.js("const e = arguments[0]; return !!e && e.offsetParent !== "
-                                   "null && !e.disabled;", {ELEMENT_KEY: element}),
-                   timeout_s, f"{css} to be clickable")
-        self._s("POST", f"/element/{element}/click")
+    def click(self, css: str, timeout_s: float = 30) -> None:
+        """Click the first element matching `css` once it is shown and enabled; an element the
+        page drew anew meanwhile (a stale reference) is looked up again."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            element = self.element(css, timeout_s)
+            try:
+                wait_until(lambda: self.js(
+                    "const e = arguments[0]; return !!e && e.offsetParent !== null && "
+                    "!e.disabled;", {ELEMENT_KEY: element}), timeout_s, f"{css} to be clickable")
+                self._s("POST", f"/element/{element}/click")
+                return
+            except WebDriverError as exc:
+                if "stale element" not in str(exc) or time.monotonic() > deadline:
+                    raise
 
     def type(self, css: str, text: str, clear: bool = True) -> None:
         element = self.element(css)

@@ -188,7 +188,7 @@ class Bed:
             self.device.step_safely()
             self.device.sleep_safely()
 
-    def run_until(self, predicate, timeout_s=10.0, what="condition"):
+    def run_until(self, predicate, timeout_s=30.0, what="condition"):
         """Run loop passes until predicate() is true; fail after timeout_s of wall time."""
         import time
 
@@ -209,7 +209,7 @@ class Bed:
         self.run_until(lambda: self.of(schema.HELLO_ACK, since), what="HELLO_ACK")
         return self.of(schema.HELLO_ACK, since)[0]
 
-    def command(self, msg_id, values=(), cmd_id=None, timeout_s=10.0):
+    def command(self, msg_id, values=(), cmd_id=None, timeout_s=30.0):
         """Send a command (values after cmd_id; a fresh cmd_id unless given) and run until
         its reply; returns (reply msg_id, reply head)."""
         if cmd_id is None:
@@ -217,7 +217,7 @@ class Bed:
             cmd_id = self.cmd_id
         return self.command_head(msg_id, (cmd_id,) + tuple(values), timeout_s)
 
-    def command_head(self, msg_id, head, timeout_s=10.0):
+    def command_head(self, msg_id, head, timeout_s=30.0):
         """Send a whole command head (cmd_id first) and run until its reply."""
         cmd_id = head[0]
         since = len(self.messages)

@@ -16,7 +16,7 @@ def raw_pty():
     return master, slave
 
 
-def read_exactly(fd, n, timeout_s=5.0):
+def read_exactly(fd, n, timeout_s=30.0):
     """n bytes from fd (any blocking mode); fails with what arrived if the deadline passes."""
     deadline = time.monotonic() + timeout_s
     poller = select.poll()

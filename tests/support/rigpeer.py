@@ -128,7 +128,7 @@ class RigPeer:
         self.drop_connection()
 
     # -- receiving ----------------------------------------------------------------------
-    def expect(self, msg: int | str, timeout_s: float = 5.0) -> Any:
+    def expect(self, msg: int | str, timeout_s: float = 30.0) -> Any:
         """The next frame of that kind the host sent (others are skipped but kept in log)."""
         want = wire.model_for(msg).msg_id
         deadline = time.monotonic() + timeout_s

@@ -176,7 +176,7 @@ def follow_stream(url: str, run_id: int, timeout_s: float) -> dict:
             "events": events, "seqs": seqs}
 
 
-def rig_after_the_end(url: str, stored: int, timeout_s: float = 5.0) -> dict:
+def rig_after_the_end(url: str, stored: int, timeout_s: float = 30.0) -> dict:
     """GET /api/rigs/rig1 once the device's count (from its next HEARTBEAT after the run's
     end: STATUS does not carry it to the view) equals the stored count, or at the deadline."""
     deadline = time.monotonic() + timeout_s

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wait_for(condition: Callable[[], Any], timeout_s: float = 5.0, what: str = "") -> Any:
+def wait_for(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = "") -> Any:
     """Poll condition until it returns something truthy and return that; fail after
     timeout_s."""
     deadline = time.monotonic() + timeout_s
