@@ -164,9 +164,9 @@ class Browser:
         while True:
             element = self.element(css, timeout_s)
             try:
-                wait_until(lambda: self.js(
+                wait_until(lambda shown=element: self.js(
                     "const e = arguments[0]; return !!e && e.offsetParent !== null && "
-                    "!e.disabled;", {ELEMENT_KEY: element}), timeout_s, f"{css} to be clickable")
+                    "!e.disabled;", {ELEMENT_KEY: shown}), timeout_s, f"{css} to be clickable")
                 self._s("POST", f"/element/{element}/click")
                 return
             except WebDriverError as exc:
