@@ -105,9 +105,9 @@ def test_compare_page_overlays_runs_and_groups_their_figures(page, service, runs
     page.get(f"{service.url}/#/compare?runs={','.join(map(str, ids))}")
     page.refresh()
     wait_until(lambda: page.js("return document.getElementById('compare-head')?.dataset.loaded")
-               == str(len(ids)), 20, "the compared runs to load")
+               == str(len(ids)), 30, "the compared runs to load")
     expected = [_label(i, d) for i, (d, _) in zip(lifetimes, LIFETIMES)]
-    assert wait_until(lambda: _traces(page, "lifetime"), 10, "the lifetime plot") == expected
+    assert wait_until(lambda: _traces(page, "lifetime"), 30, "the lifetime plot") == expected
     # The DOM holds one drawn line per trace too.
     assert page.js("return document.querySelectorAll("
                    "'[data-figure=lifetime] .scatterlayer .trace').length") == 3
@@ -141,11 +141,11 @@ def test_compare_page_overlays_runs_and_groups_their_figures(page, service, runs
 
     page.click("#time-log")
     wait_until(lambda: page.js("return document.querySelector('[data-figure=lifetime] "
-                               ".plot-area').layout.xaxis.type") == "log", 10, "a log time axis")
+                               ".plot-area').layout.xaxis.type") == "log", 30, "a log time axis")
     assert page.js("return location.hash").endswith("&time=log")
     assert _traces(page, "lifetime") == expected
     page.viewport(*PHONE, mobile=True)
-    wait_until(lambda: page.js("return document.documentElement.scrollWidth") <= PHONE[0], 10,
+    wait_until(lambda: page.js("return document.documentElement.scrollWidth") <= PHONE[0], 30,
                "the compare page to fit a phone")
     page.screenshot(ARTIFACTS / "dashboard-compare-phone.png")
     assert _script_errors(page) == []
@@ -153,38 +153,38 @@ def test_compare_page_overlays_runs_and_groups_their_figures(page, service, runs
 
 def test_runs_list_filters_by_tag_and_kind_and_opens_the_selection(page, service, runs):
     everything = {*runs["lifetime"], *runs["jvl"]}
-    wait_until(lambda: everything <= set(_shown_runs(page)), 10, "every run in the list")
+    wait_until(lambda: everything <= set(_shown_runs(page)), 30, "every run in the list")
     ref_run = runs["lifetime"][2]
     row = page.text(f"table.runs tr[data-run='{ref_run}']")
     for shown in ("G1-ref", "B1", "ref", "lifetime", "completed", "T50"):
         assert shown in row, shown
 
     page.type("#runs-tag", "ref")
-    wait_until(lambda: _shown_runs(page) == [ref_run], 10, "only the run tagged ref")
+    wait_until(lambda: _shown_runs(page) == [ref_run], 30, "only the run tagged ref")
     page.screenshot(ARTIFACTS / "dashboard-runs-filtered-desktop.png")
     page.type("#runs-tag", "cmp, batchA")  # every tag given
-    wait_until(lambda: sorted(_shown_runs(page)) == sorted(runs["lifetime"][:2]), 10,
+    wait_until(lambda: sorted(_shown_runs(page)) == sorted(runs["lifetime"][:2]), 30,
                "the runs tagged cmp and batchA")
     page.type("#runs-tag", "")
     page.js("const k = document.getElementById('runs-kind'); k.value = 'jvl';"
             "k.dispatchEvent(new Event('change', { bubbles: true }))")
-    wait_until(lambda: _shown_runs(page) == runs["jvl"], 10, "only the sweep")
+    wait_until(lambda: _shown_runs(page) == runs["jvl"], 30, "only the sweep")
     page.js("const k = document.getElementById('runs-kind'); k.value = '';"
             "k.dispatchEvent(new Event('change', { bubbles: true }))")
     page.type("#runs-q", "G1-ref")
-    wait_until(lambda: _shown_runs(page) == [ref_run], 10, "the text search")
+    wait_until(lambda: _shown_runs(page) == [ref_run], 30, "the text search")
     page.type("#runs-q", "")
 
     picked = [runs["jvl"][0], runs["lifetime"][0]]
-    wait_until(lambda: set(picked) <= set(_shown_runs(page)), 10, "the full list again")
+    wait_until(lambda: set(picked) <= set(_shown_runs(page)), 30, "the full list again")
     for run_id in picked:
         page.click(f"input.pick[data-run='{run_id}']")
     assert page.text("#compare-selected") == "Compare selected (2)"
     page.click("#compare-selected")
     wait_until(lambda: page.js("return location.hash") ==
-               f"#/compare?runs={min(picked)},{max(picked)}", 10, "the compare page's URL")
+               f"#/compare?runs={min(picked)},{max(picked)}", 30, "the compare page's URL")
     wait_until(lambda: page.js("return document.getElementById('compare-head')?.dataset.loaded")
-               == "2", 20, "the two runs compared")
+               == "2", 30, "the two runs compared")
     assert _script_errors(page) == []
 
 
@@ -200,12 +200,12 @@ def test_run_form_sends_the_device_and_labels(page, service, runs):
     page.click("#run-submit")
     if wait_until(lambda: page.js(
             "return document.getElementById('token-dialog').open ? 'asked' : "
-            "(/^#\\/runs\\/\\d+$/.test(location.hash) ? 'started' : '')"), 10,
+            "(/^#\\/runs\\/\\d+$/.test(location.hash) ? 'started' : '')"), 30,
             "the token dialog or the run page") == "asked":
         page.type("#token-dialog input[name=token]", TOKEN)
         page.click("#token-save")
     run_hash = wait_until(lambda: page.js("return /^#\\/runs\\/\\d+$/.test(location.hash) && "
-                                          "location.hash"), 20, "the run page to open")
+                                          "location.hash"), 30, "the run page to open")
     run = _finished(service, int(run_hash.rsplit("/", 1)[1]))
     assert run["device"] == {"name": "G1-form", "sample_id": "S-9", "pixel": "C4",
                              "batch": "2026-12"}

@@ -68,7 +68,7 @@ def _submit(b: Browser) -> bool:
     asked = wait_until(lambda: b.js(
         "if (document.getElementById('token-dialog').open) return 'asked';"
         "const submit = document.getElementById('run-submit');"
-        "return !submit || !submit.disabled ? 'answered' : '';"), 10,
+        "return !submit || !submit.disabled ? 'answered' : '';"), 30,
         "the form to be answered or the token asked")
     if asked != "asked":
         return False
@@ -83,7 +83,7 @@ def _start(b: Browser, kind: str, params: dict[str, str]) -> int:
     _fill(b, params, kind)
     _submit(b)
     run_hash = wait_until(lambda: b.js("return /^#\\/runs\\/\\d+$/.test(location.hash) && "
-                                       "location.hash"), 20, "the run page to open")
+                                       "location.hash"), 30, "the run page to open")
     return int(run_hash.rsplit("/", 1)[1])
 
 
@@ -97,7 +97,7 @@ def _points(b: Browser) -> int:
 
 def _wait_fits_width(b: Browser, width: int) -> None:
     """No horizontal scrolling once the plots have followed the resize."""
-    wait_until(lambda: b.js("return document.documentElement.scrollWidth") <= width, 10,
+    wait_until(lambda: b.js("return document.documentElement.scrollWidth") <= width, 30,
                f"the page to fit {width} px")
 
 
@@ -116,7 +116,7 @@ def test_bad_form_value_shows_the_apis_own_message(page, service):
     assert expected.status_code == 422
     _fill(page, {"voltage_v": "50"})
     _submit(page)
-    shown = wait_until(lambda: page.text("#run-form-error"), 10, "the form's error")
+    shown = wait_until(lambda: page.text("#run-form-error"), 30, "the form's error")
     assert shown == expected.json()["detail"]
     assert page.js("return location.hash") in ("", "#/")
     assert _script_errors(page) == []
@@ -126,10 +126,10 @@ def test_control_token_is_asked_once_and_kept_for_the_tab(page):
     page.js("sessionStorage.clear()")
     _fill(page, {"voltage_v": "50"})
     assert _submit(page) is True
-    wait_until(lambda: page.text("#run-form-error"), 10, "the first answer")
+    wait_until(lambda: page.text("#run-form-error"), 30, "the first answer")
     page.js("document.getElementById('run-form-error').textContent = ''")
     assert _submit(page) is False
-    wait_until(lambda: page.text("#run-form-error"), 10, "the second answer")
+    wait_until(lambda: page.text("#run-form-error"), 30, "the second answer")
     assert page.js("return sessionStorage.getItem('lumenrig.token')") == TOKEN
 
 
@@ -137,12 +137,12 @@ def test_a_refused_token_is_asked_again_with_the_apis_reason(page):
     page.js("sessionStorage.setItem('lumenrig.token', 'not-the-token-at-all')")
     _fill(page, {"voltage_v": "50"})
     page.click("#run-submit")
-    wait_until(lambda: page.js("return document.getElementById('token-dialog').open"), 10,
+    wait_until(lambda: page.js("return document.getElementById('token-dialog').open"), 30,
                "the token dialog")
     assert "wrong bearer token" in page.text("#token-dialog .reason")
     page.type("#token-dialog input[name=token]", TOKEN)
     page.click("#token-save")
-    assert "voltage_v" in wait_until(lambda: page.text("#run-form-error"), 10, "the 422")
+    assert "voltage_v" in wait_until(lambda: page.text("#run-form-error"), 30, "the 422")
 
 
 def test_lifetime_run_from_the_form_plots_live_and_ends_with_t50_marked(page, service):
@@ -160,11 +160,11 @@ def test_lifetime_run_from_the_form_plots_live_and_ends_with_t50_marked(page, se
     summary = _run(service, run_id)["summary"]
     assert isinstance(summary["t50_s"], float)
     wait_until(lambda: page.js("return document.querySelector('[data-figure=lifetime]')"
-                               ".dataset.marker") == "T50", 10, "the T50 marker")
+                               ".dataset.marker") == "T50", 30, "the T50 marker")
     wait_until(lambda: any(label.startswith("T50 = ") for label in page.js(
         "return [...document.querySelectorAll('[data-figure=lifetime] .annotation-text')]"
-        ".map(e => e.textContent)")), 10, "the T50 label on the plot")
-    shown_t50 = float(wait_until(lambda: page.text("#summary tr[data-key=t50_s] td"), 10,
+        ".map(e => e.textContent)")), 30, "the T50 label on the plot")
+    shown_t50 = float(wait_until(lambda: page.text("#summary tr[data-key=t50_s] td"), 30,
                                  "the summary's t50_s").split()[0])
     assert shown_t50 == pytest.approx(summary["t50_s"], rel=1e-3)
     page.screenshot(ARTIFACTS / "dashboard-run-desktop.png")
@@ -177,7 +177,7 @@ def test_lifetime_run_from_the_form_plots_live_and_ends_with_t50_marked(page, se
 def test_abort_button_stops_a_running_run(page, service):
     _wait_rig_idle(service)
     run_id = _start(page, "lifetime", {"voltage_v": "10", "stop_fraction": "0.05"})
-    wait_until(lambda: _state(page) == "running" and _points(page) > 0, 20, "live points")
+    wait_until(lambda: _state(page) == "running" and _points(page) > 0, 30, "live points")
     page.click("#abort")
     page.click("#abort-confirm")
     wait_until(lambda: _state(page) == "aborted", 30, "the page to show the run aborted")
@@ -188,7 +188,7 @@ def test_abort_button_stops_a_running_run(page, service):
 
 def test_overview_shows_the_rig_and_fits_a_phone(page, service):
     card = "article.rig[data-rig=rig1]"
-    wait_until(lambda: "connected" in page.text(card + " header"), 20, "rig1 connected")
+    wait_until(lambda: "connected" in page.text(card + " header"), 30, "rig1 connected")
     text = page.text(card)
     for label in ("output", "shutter", "interlock", "ambient", "frames", "CRC errors", "gaps",
                   "resends"):
@@ -223,10 +223,10 @@ def test_rig_card_shows_the_quick_self_test_and_runs_the_full_one(page, service)
 def test_runs_list_links_each_run_to_its_page_and_back(page, service):
     run_id = _store_long_lifetime_run(service.db_url, 500)
     row = f"table.runs tr[data-run='{run_id}']"
-    wait_until(lambda: "completed" in page.text(row), 10, f"run {run_id} in the list")
+    wait_until(lambda: "completed" in page.text(row), 30, f"run {run_id} in the list")
     assert "T50" in page.text(row)
     page.click(f"{row} a")
-    wait_until(lambda: page.text(".run-head h2").startswith(f"Run #{run_id} "), 10,
+    wait_until(lambda: page.text(".run-head h2").startswith(f"Run #{run_id} "), 30,
                "the run page")
     page.click(".crumbs a")
     page.element("#run-form")
@@ -300,7 +300,7 @@ def test_a_long_stored_run_opens_downsampled_to_a_bounded_plot(page, service):
     wait_until(lambda: _points(page) == limit, 30, f"{limit} points plotted")
     assert page.text("#points") == f"{limit} points plotted of 100000 samples"
     wait_until(lambda: page.js("return document.querySelector('[data-figure=lifetime]')"
-                               ".dataset.marker") == "T50", 10, "the T50 marker")
+                               ".dataset.marker") == "T50", 30, "the T50 marker")
     assert _script_errors(page) == []
 
 
@@ -317,7 +317,7 @@ def test_jvl_sweep_from_the_form_draws_jv_lv_and_the_efficiencies_against_j(page
                        "Number(f.dataset.points)]))")
 
     wait_until(lambda: counts() == {"jv": total, "lv": total, "cej": total, "eqej": total,
-                                    "pej": total}, 10,
+                                    "pej": total}, 30,
                f"J-V, L-V, CE-J, EQE-J and PE-J with all {total} samples")
     page.screenshot(ARTIFACTS / "dashboard-jvl-desktop.png")
     assert _script_errors(page) == []
@@ -365,7 +365,7 @@ def _open_with_token(b: Browser, url: str) -> str:
     b.get(url)
     b.js("sessionStorage.clear()")
     b.refresh()
-    wait_until(lambda: b.js("return document.getElementById('token-dialog').open"), 10,
+    wait_until(lambda: b.js("return document.getElementById('token-dialog').open"), 30,
                "the page to ask for the token")
     reason = b.text("#token-dialog .reason")
     b.type("#token-dialog input[name=token]", TOKEN)
@@ -376,18 +376,18 @@ def _open_with_token(b: Browser, url: str) -> str:
 def test_with_reads_closed_the_page_asks_the_token_and_follows_a_run_by_polling(
         browser, closed_service):
     assert "missing bearer token" in _open_with_token(browser, closed_service.url + "/")
-    wait_until(lambda: "connected" in browser.text("article.rig[data-rig=rig1] header"), 20,
+    wait_until(lambda: "connected" in browser.text("article.rig[data-rig=rig1] header"), 30,
                "the rig card, read with the token")
     _start(browser, "photostability", {})
-    first = wait_until(lambda: _state(browser) == "running" and _points(browser), 20,
+    first = wait_until(lambda: _state(browser) == "running" and _points(browser), 30,
                        "the first points of the running run")
     assert "data: polling" in browser.text("#link-state")
-    wait_until(lambda: _points(browser) > first, 20, "more points from polling")
+    wait_until(lambda: _points(browser) > first, 30, "more points from polling")
     # (the film's two device hours poll the interlock every 50 ms: ~144,000 passes)
     wait_until(lambda: _state(browser) == "completed", 240, "the run to complete")
     wait_until(lambda: browser.js("return document.querySelector("
                                   "'[data-figure=photostability]').dataset.points > 10"),
-               10, "the normalised PL plot")
+               30, "the normalised PL plot")
     browser.screenshot(ARTIFACTS / "dashboard-photostability-desktop.png")
     assert _script_errors(browser) == []
 
@@ -400,7 +400,7 @@ def test_with_reads_closed_the_csv_export_link_downloads_with_the_token(
                                                 "downloadPath": str(tmp_path)})
     browser.click(f"a[href='/api/runs/{run_id}/samples.csv']")
     target = tmp_path / f"run-{run_id}.csv"
-    wait_until(lambda: target.exists() and target.stat().st_size > 0, 20, "the download")
+    wait_until(lambda: target.exists() and target.stat().st_size > 0, 30, "the download")
     expected = httpx.get(f"{closed_service.url}/api/runs/{run_id}/samples.csv", headers=AUTH,
                          timeout=10)
     assert target.read_bytes() == expected.content

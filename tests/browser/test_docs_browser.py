@@ -44,7 +44,7 @@ def test_try_it_out_is_refused_before_authorize_and_sends_the_token_after(docs):
     docs.click(ABORT + " .try-out__btn")
     docs.type(ABORT + " tr[data-param-name='run_id'] input", "999")
     docs.click(ABORT + " .btn.execute")
-    assert wait_until(lambda: docs.text(STATUS), 10, "the first answer") == "401"
+    assert wait_until(lambda: docs.text(STATUS), 30, "the first answer") == "401"
 
     docs.click(".btn.authorize")
     docs.type("#auth-bearer-value", TOKEN)
@@ -52,6 +52,6 @@ def test_try_it_out_is_refused_before_authorize_and_sends_the_token_after(docs):
     docs.click(".auth-btn-wrapper .btn-done")
     docs.click(ABORT + " .btn.execute")
     # Past the token check: the run does not exist.
-    assert wait_until(lambda: docs.text(STATUS) if docs.text(STATUS) != "401" else None, 10,
+    assert wait_until(lambda: docs.text(STATUS) if docs.text(STATUS) != "401" else None, 30,
                       "the answer with the token") == "404"
     assert "no run with id 999" in docs.text(ABORT + " .live-responses-table tbody")

@@ -80,8 +80,8 @@ def _open(b: Browser, service, run_id: int) -> None:
     total = httpx.get(f"{service.url}/api/runs/{run_id}/samples", timeout=10).json()["total"]
     b.get(f"{service.url}/#/runs/{run_id}")
     b.refresh()
-    wait_until(lambda: b.text(".run-head h2").startswith(f"Run #{run_id} "), 20, "the run page")
-    wait_until(lambda: b.text("#points") == f"{total} points plotted of {total} samples", 20,
+    wait_until(lambda: b.text(".run-head h2").startswith(f"Run #{run_id} "), 30, "the run page")
+    wait_until(lambda: b.text("#points") == f"{total} points plotted of {total} samples", 30,
                f"all {total} samples plotted")
 
 
@@ -105,16 +105,16 @@ def _trace(fig: dict, name: str) -> dict:
 def _drawn(b: Browser, figure: str, names: set[str]) -> dict:
     return wait_until(lambda: (f := _figure(b, figure)) and names <= {t["name"] for t in
                                                                      f["traces"]} and f,
-                      20, f"the {figure} figure with {sorted(names)}")
+                      30, f"the {figure} figure with {sorted(names)}")
 
 
 def _accept_token_if_asked(b: Browser, done) -> None:
     """Wait for `done()` or the token dialog; enter the token when it is asked for."""
     if wait_until(lambda: "asked" if b.js("return document.getElementById('token-dialog').open")
-                  else done(), 20, "the token dialog or the answer") == "asked":
+                  else done(), 30, "the token dialog or the answer") == "asked":
         b.type("#token-dialog input[name=token]", TOKEN)
         b.click("#token-save")
-        wait_until(done, 20, "the answer once the token was given")
+        wait_until(done, 30, "the answer once the token was given")
 
 
 def test_lifetime_page_draws_current_density_beside_l_over_l0_with_the_fit_and_t_values(
@@ -152,7 +152,7 @@ def test_lifetime_page_draws_current_density_beside_l_over_l0_with_the_fit_and_t
         sorted(summary[k] for k in ("t95_s", "t80_s", "t50_s")))
     page.screenshot(ARTIFACTS / "runpage-lifetime-desktop.png")
     page.viewport(*PHONE, mobile=True)
-    wait_until(lambda: page.js("return document.documentElement.scrollWidth") <= PHONE[0], 10,
+    wait_until(lambda: page.js("return document.documentElement.scrollWidth") <= PHONE[0], 30,
                "the run page to fit a phone")
     page.screenshot(ARTIFACTS / "runpage-lifetime-phone.png")
     assert _script_errors(page) == []
@@ -161,7 +161,7 @@ def test_lifetime_page_draws_current_density_beside_l_over_l0_with_the_fit_and_t
 def test_events_and_summary_read_in_words_with_units(page, service, runs):
     run = runs["cv"]
     _open(page, service, run["id"])
-    wait_until(lambda: page.find("#events li[data-name=l0_captured]"), 20, "the events")
+    wait_until(lambda: page.find("#events li[data-name=l0_captured]"), 30, "the events")
     assert page.text("#events li[data-name=output_on] .text") == "output on at 10.000 V"
     l0_text = page.text("#events li[data-name=l0_captured] .text")
     shown = re.fullmatch(r"L0 captured: ([\d.]+) cd/m²", l0_text)
@@ -169,7 +169,7 @@ def test_events_and_summary_read_in_words_with_units(page, service, runs):
     assert float(shown[1]) == pytest.approx(run["summary"]["l0_cd_m2"], rel=1e-3)
     assert page.text("#events li[data-name=run_stopped] .text") == \
         "run stopped: luminance fraction"
-    row = wait_until(lambda: page.text("#summary tr[data-key=t50_s]"), 10, "the summary's T50")
+    row = wait_until(lambda: page.text("#summary tr[data-key=t50_s]"), 30, "the summary's T50")
     t50 = run["summary"]["t50_s"]
     assert row.startswith("T50, time to 50 % of L0")
     assert re.search(r"\d+(\.\d+)? s \(\d+(\.\d+)? min\)$", row), row
@@ -184,7 +184,7 @@ def test_events_and_summary_read_in_words_with_units(page, service, runs):
 def test_labels_are_shown_and_edited_and_the_run_archived_from_the_page(page, service, runs):
     run_id = runs["cv"]["id"]
     _open(page, service, run_id)
-    wait_until(lambda: page.find("#labels"), 20, "the labels")
+    wait_until(lambda: page.find("#labels"), 30, "the labels")
     shown = page.text("#labels")
     for value in ("G1", "S-7", "A2", "2026-12-PeLED", DEVICE["structure"], "4 mm²", "ana", "cv",
                   "first of the batch"):
@@ -201,13 +201,13 @@ def test_labels_are_shown_and_edited_and_the_run_archived_from_the_page(page, se
     run = _run(service, run_id)
     assert (run["notes"], run["tags"]) == ("aged at 10 V; J drifts down", ["cv", "aged"])
     assert "batch" not in run["device"] and run["device"]["name"] == "G1"
-    wait_until(lambda: page.find("#events li[data-name=edited]"), 20, "the edit's event")
+    wait_until(lambda: page.find("#events li[data-name=edited]"), 30, "the edit's event")
 
     page.click("#archive")
-    wait_until(lambda: page.find("#unarchive"), 20, "the run archived")
+    wait_until(lambda: page.find("#unarchive"), 30, "the run archived")
     assert _run(service, run_id)["archived"] is True
     page.click("#unarchive")
-    wait_until(lambda: page.find("#archive"), 20, "the run unarchived")
+    wait_until(lambda: page.find("#archive"), 30, "the run unarchived")
     assert _run(service, run_id)["archived"] is False
     page.screenshot(ARTIFACTS / "runpage-labels-desktop.png")
     assert _script_errors(page) == []
@@ -261,7 +261,7 @@ def test_a_running_run_shows_live_events_in_units_and_the_time_it_should_end(pag
         page.refresh()
         wait_until(lambda: page.text(".run-head h2 .badge") == "running", 30, "the run running")
         wait_until(lambda: page.text("#events li[data-name=output_on] .text")
-                   == "output on at 10.000 V", 20, "the live event's text")
+                   == "output on at 10.000 V", 30, "the live event's text")
         wait_until(lambda: re.search(r"ETA ≈ .+ of run time, ends ≈ \d{1,2}:\d{2}:\d{2}",
                                      page.text("#live-line")), 30, "the ETA's clock time")
         assert "running for " in page.text("#run-times")

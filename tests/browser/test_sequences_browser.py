@@ -77,10 +77,10 @@ def _submit(b: Browser, until: str, what: str) -> None:
     """Press Start; give the token if the page asks for it; wait for the `until` script."""
     b.click("#seq-submit")
     asked = "return document.getElementById('token-dialog').open ? 'asked' : (" + until + ")"
-    if wait_until(lambda: b.js(asked), 20, f"the token dialog or {what}") == "asked":
+    if wait_until(lambda: b.js(asked), 30, f"the token dialog or {what}") == "asked":
         b.type("#token-dialog input[name=token]", TOKEN)
         b.click("#token-save")
-        wait_until(lambda: b.js("return " + until), 20, what)
+        wait_until(lambda: b.js("return " + until), 30, what)
 
 
 def _steps_shown(b: Browser) -> list[str]:
@@ -106,7 +106,7 @@ def test_a_bad_edit_shows_the_apis_problem_beside_its_step(page, service):
                    ".map((li) => Number(li.dataset.step))") == [1]
     page.screenshot(ARTIFACTS / "dashboard-sequence-form-422-desktop.png")
     page.viewport(*PHONE, mobile=True)
-    wait_until(lambda: page.js("return document.documentElement.scrollWidth") <= PHONE[0], 10,
+    wait_until(lambda: page.js("return document.documentElement.scrollWidth") <= PHONE[0], 30,
                "the form to fit a phone")
     page.screenshot(ARTIFACTS / "dashboard-sequence-form-phone.png")
     page.viewport(*DESKTOP)
@@ -147,7 +147,7 @@ def test_a_sequence_from_a_recipe_runs_its_steps_and_links_its_checkups(page, se
     device = {k: v for k, v in view["spec"]["device"].items() if v is not None}
     assert device == {"name": "G1-seq", "pixel": "B2"}
     assert (view["spec"]["operator"], view["spec"]["tags"]) == ("ana", ["seq", "e2e"])
-    wait_until(lambda: _steps_shown(page) == ["completed"] * len(spec["steps"]), 10,
+    wait_until(lambda: _steps_shown(page) == ["completed"] * len(spec["steps"]), 30,
                "every step completed on the page")
     assert page.text("#seq-phase").startswith("completed")
     assert not page.find("#seq-abort")  # nothing left to abort
@@ -170,7 +170,7 @@ def test_a_sequence_from_a_recipe_runs_its_steps_and_links_its_checkups(page, se
                "the final report's figure")
     page.screenshot(ARTIFACTS / "dashboard-sequence-desktop.png")
     page.viewport(*PHONE, mobile=True)
-    wait_until(lambda: page.js("return document.documentElement.scrollWidth") <= PHONE[0], 10,
+    wait_until(lambda: page.js("return document.documentElement.scrollWidth") <= PHONE[0], 30,
                "the sequence page to fit a phone")
     page.screenshot(ARTIFACTS / "dashboard-sequence-phone.png")
     page.viewport(*DESKTOP)
@@ -179,16 +179,16 @@ def test_a_sequence_from_a_recipe_runs_its_steps_and_links_its_checkups(page, se
     checkup = stress["checkups"][0]
     page.click(f"ol.seq-checkups a[data-run='{checkup}']")
     wait_until(lambda: page.text("#run-sequence") == (
-        f"check-up of run {stress['run_id']}, sequence {sequence_id}"), 20,
+        f"check-up of run {stress['run_id']}, sequence {sequence_id}"), 30,
         "the check-up's place in its sequence")
     page.click(f"#run-sequence a[href='#/sequences/{sequence_id}']")
     wait_until(lambda: page.js("return document.getElementById('seq-head')?.dataset.state")
-               == "completed", 20, "the sequence page again")
+               == "completed", 30, "the sequence page again")
 
     # The list names it, its state and its last step.
     page.click("#nav-sequences")
     row = f"table.sequences tr[data-sequence='{sequence_id}']"
-    wait_until(lambda: page.find(row), 20, "the sequence in the list")
+    wait_until(lambda: page.find(row), 30, "the sequence in the list")
     shown = page.text(row)
     n = len(spec["steps"])
     for word in (spec["name"], "rig1", "completed", f"step {n} of {n}"):
@@ -222,14 +222,14 @@ def test_a_running_sequence_shows_its_steps_progress_and_aborts_from_the_page(pa
     page.click("#seq-abort-confirm")
     wait_until(lambda: page.js("return document.getElementById('token-dialog').open ||"
                                " document.getElementById('seq-head').dataset.state === 'aborted'"),
-               20, "the token dialog or the sequence aborted")
+               30, "the token dialog or the sequence aborted")
     if page.js("return document.getElementById('token-dialog').open"):
         page.type("#token-dialog input[name=token]", TOKEN)
         page.click("#token-save")
     wait_until(lambda: page.js("return document.getElementById('seq-head').dataset.state")
-               == "aborted", 20, "the page to show the sequence aborted")
+               == "aborted", 30, "the page to show the sequence aborted")
     assert page.text("#seq-phase") == "aborted"
-    wait_until(lambda: _steps_shown(page)[1:] == ["aborted", "pending"], 10,
+    wait_until(lambda: _steps_shown(page)[1:] == ["aborted", "pending"], 30,
                "the stress aborted and the last sweep never started")
     assert not page.find("#seq-abort")
     assert _get(service, f"/api/sequences/{sequence_id}").json()["state"] == "aborted"

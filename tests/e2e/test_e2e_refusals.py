@@ -44,7 +44,7 @@ def test_photostability_without_photoluminescence_fails_at_its_first_point(servi
     assert final["state"] == "failed"
     assert "no photoluminescence" in final["error"]
     assert final["progress"] < 0.05  # stopped at its first point, not run to the end
-    wait_for(lambda: _device_flags(service.url).get("laser_on") is False, 10,
+    wait_for(lambda: _device_flags(service.url).get("laser_on") is False, 30,
              "the laser off after the refusal")
 
 

@@ -28,7 +28,7 @@ def _loaded_from(rig):
     """The files the device log says the VM loaded main, lumenfw and protocol from."""
     line = wait_for(lambda: next((x for x in rig.log_text().splitlines()
                                   if x.startswith("lumenrig sim: firmware from ")), None),
-                    timeout_s=20, what="the firmware's load line in the device log")
+                    timeout_s=30, what="the firmware's load line in the device log")
     return [Path(p) for p in line.split()[4:]]
 
 

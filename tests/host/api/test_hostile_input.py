@@ -453,7 +453,7 @@ def _drop(names, data, at_least=1):
     def case(device):
         before = total(device.counts())
         device.write(data(device) if callable(data) else data)
-        wait_for(lambda: total(device.counts()) - before >= at_least, 20,
+        wait_for(lambda: total(device.counts()) - before >= at_least, 30,
                  f"{'+'.join(names)} to count the drop")
         return total(device.counts()) - before
     return case

@@ -148,13 +148,13 @@ def test_an_abort_during_an_unanswered_start_stops_what_the_board_then_starts(tm
 
             starter = threading.Thread(target=start)
             starter.start()
-            wait_for(lambda: httpx.get(service.url + "/api/runs", timeout=10).json()["runs"], 10,
+            wait_for(lambda: httpx.get(service.url + "/api/runs", timeout=10).json()["runs"], 30,
                      "the run record")
             aborter = threading.Thread(target=lambda: answers.update(abort=httpx.post(
                 service.url + "/api/runs/1/abort", headers=AUTH, timeout=120)))
             aborter.start()
             wait_for(lambda: [e for e in _run(service.url, 1)["events"]
-                              if e["name"] == "abort_requested"], 20, "the abort to be taken")
+                              if e["name"] == "abort_requested"], 30, "the abort to be taken")
             os.kill(sim.pid, signal.SIGCONT)  # the board takes the START_RUN now
             starter.join(90)
             aborter.join(90)
@@ -166,7 +166,7 @@ def test_an_abort_during_an_unanswered_start_stops_what_the_board_then_starts(tm
             assert seqs == list(range(len(seqs)))
             # The board's count comes with its next heartbeat: every sample it took is stored.
             wait_for(lambda: (lambda d: d["state"] != "running" and d["next_seq"] == len(seqs))(
-                httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()["device"]), 20,
+                httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()["device"]), 30,
                 "the board to be stopped with every sample stored")
             assert httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()[
                 "active_run"] is None

@@ -47,7 +47,7 @@ def test_snapshot_shows_firmware_board_and_flags_after_handshake(peer, link):
 
 
 def test_host_sends_a_heartbeat_every_half_second(peer, link):
-    wait_for(lambda: len(peer.times_of("HEARTBEAT")) >= 5, 5.0, "five heartbeats")
+    wait_for(lambda: len(peer.times_of("HEARTBEAT")) >= 5, 30, "five heartbeats")
     times = peer.times_of("HEARTBEAT")
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(0.3 < g < 0.8 for g in gaps), gaps

@@ -77,7 +77,7 @@ def test_get_status_answers_with_the_device_state(sim):
 
 def test_firmware_heartbeats_reach_the_snapshot(sim):
     _rig, link, _got = sim
-    wait_for(lambda: link.snapshot()["heartbeat_age_s"] is not None, 5.0, "a heartbeat")
+    wait_for(lambda: link.snapshot()["heartbeat_age_s"] is not None, 30, "a heartbeat")
     assert link.snapshot()["flags"]["interlock_ok"]
 
 
@@ -85,7 +85,7 @@ def test_a_constant_voltage_run_streams_every_seq_exactly_once(sim):
     _rig, link, got = sim
     produced = _run_to_the_end(link, got)
     assert produced >= 150
-    wait_for(lambda: len(got.seqs(RUN_KEY)) >= produced, 10.0, "every sample")
+    wait_for(lambda: len(got.seqs(RUN_KEY)) >= produced, 30, "every sample")
     seqs = got.seqs(RUN_KEY)
     assert sorted(seqs) == list(range(produced))
     assert link.snapshot()["last_sample"]["voltage_mv"] > 2500
@@ -126,7 +126,7 @@ def test_samples_corruption_destroyed_come_back_when_asked_for(tmp_path):
 def test_link_shakes_hands_again_after_a_device_reset(sim):
     rig, link, got = sim
     rig.reset()
-    wait_for(lambda: [c for c in got.of(Connected) if c.device_reset], 20.0,
+    wait_for(lambda: [c for c in got.of(Connected) if c.device_reset], 30,
              "a Connected after the reset")
     assert link.stats()["device_resets"] >= 1
     assert link.command("GET_STATUS").ok
@@ -137,9 +137,9 @@ def test_link_reconnects_after_the_link_is_cut_for_longer_than_the_silence_timeo
     rig, link, got = _open(faults=f"cut={ACCEL:g}s+4s", silence_timeout_s=2.0)
     try:
         assert link.wait_connected(15.0), rig.log_text()[-2000:]
-        wait_for(lambda: got.of(Disconnected), 20.0, "Disconnected during the cut")
+        wait_for(lambda: got.of(Disconnected), 30, "Disconnected during the cut")
         assert got.of(Disconnected)[0].reason.startswith("no frame from the rig")
-        wait_for(lambda: len(got.of(Connected)) >= 2, 20.0, "a Connected after the cut")
+        wait_for(lambda: len(got.of(Connected)) >= 2, 30, "a Connected after the cut")
         assert link.command("GET_STATUS").ok
     finally:
         _close(rig, link)

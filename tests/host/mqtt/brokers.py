@@ -67,7 +67,7 @@ class PrivateBroker:
                                      stderr=subprocess.STDOUT)
         log.close()
         wait_for(lambda: listening("127.0.0.1", self.port) or self.proc.poll() is not None,
-                 10, "mosquitto to listen on %d" % self.port)
+                 30, "mosquitto to listen on %d" % self.port)
         assert self.proc.poll() is None, (self.folder / ("mosquitto-%d.log" % self.port)
                                           ).read_text()
         return self
@@ -94,7 +94,7 @@ class Subscriber:
         self.client.on_message = self._on_message
         self.client.connect(host, port, 30)
         self.client.loop_start()
-        wait_for(self._subscribed.is_set, 10, "the SUBACK of %s" % topic_filter)
+        wait_for(self._subscribed.is_set, 30, "the SUBACK of %s" % topic_filter)
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
         client.subscribe(self.topic_filter, qos=1)

@@ -40,9 +40,9 @@ def test_a_full_queue_pushes_out_the_oldest_message_and_counts_it(broker, subscr
         "broker": None, "connected": False, "published": 0, "dropped": 2, "queued": 3}
     publisher.start()
     try:
-        wait_for(lambda: len(subscriber.on("t/n")) == 3, 10, "the three queued messages")
+        wait_for(lambda: len(subscriber.on("t/n")) == 3, 30, "the three queued messages")
         assert subscriber.payloads("t/n") == [{"n": 2}, {"n": 3}, {"n": 4}]
-        wait_for(lambda: _published(publisher, 3), 10, "three PUBACKs")
+        wait_for(lambda: _published(publisher, 3), 30, "three PUBACKs")
         assert publisher.stats()["dropped"] == 2
     finally:
         publisher.stop()
@@ -64,12 +64,12 @@ def test_every_message_reaches_a_connected_broker_in_order(broker, subscriber):
     publisher = _publisher(broker.port, queue_messages=5000)
     publisher.start()
     try:
-        wait_for(lambda: publisher.stats()["connected"], 10, "the connection")
+        wait_for(lambda: publisher.stats()["connected"], 30, "the connection")
         for n in range(2000):
             publisher.offer("t/n", {"n": n})
-        wait_for(lambda: len(subscriber.on("t/n")) == 2000, 20, "2000 messages")
+        wait_for(lambda: len(subscriber.on("t/n")) == 2000, 30, "2000 messages")
         assert subscriber.payloads("t/n") == [{"n": n} for n in range(2000)]
-        wait_for(lambda: _published(publisher, 2000), 10, "2000 PUBACKs")
+        wait_for(lambda: _published(publisher, 2000), 30, "2000 PUBACKs")
         assert publisher.stats()["dropped"] == 0
     finally:
         publisher.stop()
@@ -85,10 +85,10 @@ def test_a_retained_topic_pushed_out_of_the_queue_still_ends_with_its_latest_mes
     assert publisher.stats()["dropped"] == 3
     publisher.start()
     try:
-        wait_for(lambda: _published(publisher, 3), 10, "the latest status and two messages")
+        wait_for(lambda: _published(publisher, 3), 30, "the latest status and two messages")
         late = Subscriber(broker.port, "t/status")
         try:
-            wait_for(lambda: late.on("t/status"), 10, "the retained status")
+            wait_for(lambda: late.on("t/status"), 30, "the retained status")
             assert late.on("t/status") == [({"v": 2}, True)]
         finally:
             late.close()
@@ -101,9 +101,9 @@ def test_messages_wait_for_a_broker_that_comes_back_and_reach_it(tmp_path):
     publisher = _publisher(first.port, queue_messages=100)
     publisher.start()
     try:
-        wait_for(lambda: publisher.stats()["connected"], 10, "the connection")
+        wait_for(lambda: publisher.stats()["connected"], 30, "the connection")
         first.kill()
-        wait_for(lambda: not publisher.stats()["connected"], 10, "the broker to be gone")
+        wait_for(lambda: not publisher.stats()["connected"], 30, "the broker to be gone")
         for n in range(4):
             publisher.offer("t/n", {"n": n})
         publisher.offer("t/status", {"last": True}, retain=True)
@@ -111,11 +111,11 @@ def test_messages_wait_for_a_broker_that_comes_back_and_reach_it(tmp_path):
         again.port = first.port
         again.start()
         try:
-            wait_for(lambda: _published(publisher, 5), 20, "the five waiting messages")
+            wait_for(lambda: _published(publisher, 5), 30, "the five waiting messages")
             assert publisher.stats()["dropped"] == 0
             late = Subscriber(again.port, "t/status")
             try:
-                wait_for(lambda: late.on("t/status"), 10, "the retained status")
+                wait_for(lambda: late.on("t/status"), 30, "the retained status")
                 assert late.on("t/status") == [({"last": True}, True)]
             finally:
                 late.close()
@@ -131,7 +131,7 @@ def test_a_message_that_is_not_json_is_dropped_and_the_next_ones_go_on(broker, s
     publisher.offer("t/n", {"n": 1})
     publisher.start()
     try:
-        wait_for(lambda: subscriber.on("t/n"), 10, "the encodable message")
+        wait_for(lambda: subscriber.on("t/n"), 30, "the encodable message")
         assert subscriber.payloads("t/n") == [{"n": 1}]
         assert publisher.stats()["dropped"] == 1
     finally:

@@ -92,7 +92,7 @@ def test_a_service_on_a_fresh_database_sweeps_instead_of_adopting_the_boards_old
             assert lifetime["state"] == "completed", lifetime["error"]
         with _service(sim.port, second_db, tmp_path / "b") as second:
             # The board still holds the finished lifetime: shown, nothing of it stored.
-            orphan = wait_for(lambda: _rig(second.url)["orphan_run"], 20, "the orphan run")
+            orphan = wait_for(lambda: _rig(second.url)["orphan_run"], 30, "the orphan run")
             assert orphan["run_key"] == lifetime["run_key"] and orphan["state"] == "idle"
             sweep = _start(second.url, "jvl", SWEEP)
             assert sweep["id"] == 1 == lifetime["id"], "the numeric ids do repeat"
@@ -131,7 +131,7 @@ def test_a_port_that_reaches_another_board_does_not_resume_the_run_there(tmp_pat
                 os.replace(_new_link(tmp_path, second_board.port), port)  # another board
                 failed = _ended(service.url, run["id"], 60)
                 rig = wait_for(lambda: (lambda r: r if r["board_id"] != first_id else None)(
-                    _rig(service.url)), 20, "the second board's handshake")
+                    _rig(service.url)), 30, "the second board's handshake")
                 assert failed["state"] == "failed"
                 assert first_id in failed["error"] and rig["board_id"] in failed["error"]
                 assert rig["device"]["state"] == "idle" and rig["device"]["next_seq"] == 0, \
@@ -160,7 +160,7 @@ def test_an_orphan_run_is_listed_stopped_and_imported_with_every_sample(tmp_path
             first.kill()  # gone for good; the board runs on (grace 60 s)
         with _service(sim.port, "sqlite:///%s" % (tmp_path / "b.sqlite"),
                       tmp_path / "b") as second:
-            orphan = wait_for(lambda: _rig(second.url)["orphan_run"], 20, "the orphan run")
+            orphan = wait_for(lambda: _rig(second.url)["orphan_run"], 30, "the orphan run")
             assert orphan["run_key"] == run["run_key"] and orphan["state"] == "running"
             assert orphan["mode"] == "constant_voltage"
             refused = _post(second.url, "/api/runs", {"kind": "jvl", "rig": "rig1",
@@ -174,7 +174,7 @@ def test_an_orphan_run_is_listed_stopped_and_imported_with_every_sample(tmp_path
             assert stopped.status_code == 200, stopped.text
             assert stopped.json()["orphan_run"]["state"] == "idle"
             device = wait_for(lambda: (lambda d: d if not d["flags"]["output_on"] else None)(
-                _rig(second.url)["device"]), 10, "the output to be off")
+                _rig(second.url)["device"]), 30, "the output to be off")
             assert device["state"] == "idle"
             held = stopped.json()["orphan_run"]["next_seq"]
             assert held > 10
@@ -204,7 +204,7 @@ def test_a_run_whose_rig_vanishes_is_interrupted_then_ends_as_the_board_ended_it
                 sim.cut(25.0)  # the cable is out: the board stops the run 2 s later
                 interrupted = wait_for(
                     lambda: (lambda r: r if r["state"] == "interrupted" else None)(
-                        _run(service.url, 1)), 22, "the run to be interrupted")
+                        _run(service.url, 1)), 30, "the run to be interrupted")
                 _, err = follower.communicate(timeout=30)
             finally:
                 follower.kill()
