@@ -35,7 +35,7 @@ def service(tmp_path_factory):
 
 
 def _run(service, run_id: int) -> dict:
-    return httpx.get(f"{service.url}/api/runs/{run_id}", timeout=10).json()
+    return httpx.get(f"{service.url}/api/runs/{run_id}", timeout=60).json()
 
 
 def _finished(service, run_id: int) -> dict:
@@ -44,7 +44,7 @@ def _finished(service, run_id: int) -> dict:
 
 
 def _start_and_finish(service, kind: str, params: dict, device: dict, tags: list[str]) -> int:
-    response = httpx.post(f"{service.url}/api/runs", headers=AUTH, timeout=10, json={
+    response = httpx.post(f"{service.url}/api/runs", headers=AUTH, timeout=60, json={
         "kind": kind, "rig": "rig1", "params": params, "device": device, "tags": tags,
         "operator": "e2e"})
     assert response.status_code == 201, response.text

@@ -102,16 +102,16 @@ def _wait_fits_width(b: Browser, width: int) -> None:
 
 
 def _run(service, run_id: int) -> dict:
-    return httpx.get(f"{service.url}/api/runs/{run_id}", timeout=10).json()
+    return httpx.get(f"{service.url}/api/runs/{run_id}", timeout=60).json()
 
 
 def _wait_rig_idle(service) -> None:
-    wait_until(lambda: httpx.get(f"{service.url}/api/rigs/rig1", timeout=10).json()
+    wait_until(lambda: httpx.get(f"{service.url}/api/rigs/rig1", timeout=60).json()
                ["active_run"] is None, 30, "rig1 to be free")
 
 
 def test_bad_form_value_shows_the_apis_own_message(page, service):
-    expected = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=10, json={
+    expected = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=60, json={
         "kind": "lifetime", "rig": "rig1", "params": {"voltage_v": 50}})
     assert expected.status_code == 422
     _fill(page, {"voltage_v": "50"})
@@ -215,7 +215,7 @@ def test_rig_card_shows_the_quick_self_test_and_runs_the_full_one(page, service)
     page.click(card + " button.selftest-run")
     wait_until(lambda: "self-test passed (full" in page.text(card), 60,
                "the full self-test's result on the card")
-    rig = httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()
+    rig = httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()
     assert rig["selftest"]["scope"] == "full" and rig["selftest"]["passed"]
     assert _script_errors(page) == []
 
@@ -308,7 +308,7 @@ def test_jvl_sweep_from_the_form_draws_jv_lv_and_the_efficiencies_against_j(page
     _wait_rig_idle(service)
     run_id = _start(page, "jvl", {})
     wait_until(lambda: _state(page) == "completed", 60, "the sweep to complete")
-    total = len(httpx.get(f"{service.url}/api/runs/{run_id}/samples", timeout=10)
+    total = len(httpx.get(f"{service.url}/api/runs/{run_id}/samples", timeout=60)
                 .json()["rows"])
 
     def counts() -> dict[str, int]:
@@ -354,7 +354,7 @@ def closed_service(tmp_path_factory):
                         rigs=[RigSpec(name="rig1", spec=FILM_RIG)])
     with _ServiceThread(settings) as closed:
         closed.db_url = settings.db_url
-        wait_until(lambda: httpx.get(closed.url + "/api/health", headers=AUTH, timeout=5)
+        wait_until(lambda: httpx.get(closed.url + "/api/health", headers=AUTH, timeout=60)
                    .json()["rigs"].get("rig1"), 60, "the film rig to connect")
         yield closed
 
@@ -402,5 +402,5 @@ def test_with_reads_closed_the_csv_export_link_downloads_with_the_token(
     target = tmp_path / f"run-{run_id}.csv"
     wait_until(lambda: target.exists() and target.stat().st_size > 0, 30, "the download")
     expected = httpx.get(f"{closed_service.url}/api/runs/{run_id}/samples.csv", headers=AUTH,
-                         timeout=10)
+                         timeout=60)
     assert target.read_bytes() == expected.content

@@ -32,7 +32,7 @@ def _operations(b: Browser) -> int:
 
 
 def test_docs_render_every_operation_from_files_of_the_service_alone(docs, service):
-    paths = httpx.get(service.url + "/openapi.json", timeout=10).json()["paths"]
+    paths = httpx.get(service.url + "/openapi.json", timeout=60).json()["paths"]
     assert _operations(docs) == sum(len(operations) for operations in paths.values())
     loaded = docs.js("return performance.getEntriesByType('resource').map(e => e.name)")
     assert loaded and all(url.startswith(service.url + "/") for url in loaded), loaded

@@ -41,11 +41,11 @@ def service(tmp_path_factory):
 
 
 def _run(service, run_id: int) -> dict:
-    return httpx.get(f"{service.url}/api/runs/{run_id}", timeout=10).json()
+    return httpx.get(f"{service.url}/api/runs/{run_id}", timeout=60).json()
 
 
 def _start_and_finish(service, kind: str, params: dict, labels: dict | None = None) -> dict:
-    response = httpx.post(f"{service.url}/api/runs", headers=AUTH, timeout=10, json={
+    response = httpx.post(f"{service.url}/api/runs", headers=AUTH, timeout=60, json={
         "kind": kind, "rig": "rig1", "params": params, **(labels or {})})
     assert response.status_code == 201, response.text
     run_id = response.json()["id"]
@@ -77,7 +77,7 @@ def page(browser, service, runs):
 
 def _open(b: Browser, service, run_id: int) -> None:
     """Open a finished run's page and wait until its plots hold every sample."""
-    total = httpx.get(f"{service.url}/api/runs/{run_id}/samples", timeout=10).json()["total"]
+    total = httpx.get(f"{service.url}/api/runs/{run_id}/samples", timeout=60).json()["total"]
     b.get(f"{service.url}/#/runs/{run_id}")
     b.refresh()
     wait_until(lambda: b.text(".run-head h2").startswith(f"Run #{run_id} "), 30, "the run page")
@@ -132,7 +132,7 @@ def test_lifetime_page_draws_current_density_beside_l_over_l0_with_the_fit_and_t
     assert layout["xaxis"]["title"]["text"].startswith("time under stress")
     assert layout["yaxis3"]["domain"][1] < layout["yaxis"]["domain"][0]
     # J is the sample current on the device's area: 1 A over 1 mm2 is 1e5 mA/cm2.
-    samples = httpx.get(f"{service.url}/api/runs/{run['id']}/samples", timeout=10).json()
+    samples = httpx.get(f"{service.url}/api/runs/{run['id']}/samples", timeout=60).json()
     current = [row[samples["columns"].index("current_a")] for row in samples["rows"]]
     j = _trace(fig, "J")["y"]
     assert sorted(j) == pytest.approx(sorted(i * 1e5 / DEVICE["area_mm2"] for i in current))
@@ -251,7 +251,7 @@ def test_jvl_page_draws_eqe_and_pe_against_a_log_j_axis(page, service, runs):
 
 def test_a_running_run_shows_live_events_in_units_and_the_time_it_should_end(page, service):
     """The stream's events come without their text; the page reads it from the service."""
-    response = httpx.post(f"{service.url}/api/runs", headers=AUTH, timeout=10, json={
+    response = httpx.post(f"{service.url}/api/runs", headers=AUTH, timeout=60, json={
         "kind": "lifetime", "rig": "rig2",
         "params": {"voltage_v": 10, "stop_fraction": 0.05, "max_duration_s": 86400}})
     assert response.status_code == 201, response.text
@@ -267,7 +267,7 @@ def test_a_running_run_shows_live_events_in_units_and_the_time_it_should_end(pag
         assert "running for " in page.text("#run-times")
         page.screenshot(ARTIFACTS / "runpage-lifetime-running-desktop.png")
     finally:
-        httpx.post(f"{service.url}/api/runs/{run_id}/abort", headers=AUTH, timeout=10)
+        httpx.post(f"{service.url}/api/runs/{run_id}/abort", headers=AUTH, timeout=60)
     wait_until(lambda: page.text(".run-head h2 .badge") == "aborted", 30, "the run aborted")
     assert _script_errors(page) == []
 

@@ -56,7 +56,7 @@ def page(browser, service):
 
 
 def _get(service, path: str) -> httpx.Response:
-    return httpx.get(service.url + path, timeout=10)
+    return httpx.get(service.url + path, timeout=60)
 
 
 def _script_errors(b: Browser) -> list[str]:
@@ -205,7 +205,7 @@ def test_a_running_sequence_shows_its_steps_progress_and_aborts_from_the_page(pa
         {"kind": "lifetime", "params": {"voltage_v": 10, "stop_fraction": 0.1},
          "checkups": {"every_s": 300, "step": CHECKUP}},
         {"kind": "jvl", "params": SWEEP}]}
-    response = httpx.post(service.url + "/api/sequences", json=long, timeout=10,
+    response = httpx.post(service.url + "/api/sequences", json=long, timeout=60,
                           headers={"Authorization": "Bearer " + TOKEN})
     assert response.status_code == 201, response.text
     sequence_id = response.json()["id"]

@@ -25,7 +25,7 @@ def service(tmp_path_factory):
 
 
 def _device(service) -> dict:
-    return httpx.get(service.url + "/api/rigs/rig1", timeout=5).json()["device"]
+    return httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()["device"]
 
 
 def _ambient_from(service, source: str) -> dict | None:

@@ -22,7 +22,7 @@ def _post(url: str, kind: str, params: dict) -> httpx.Response:
 
 
 def _device_flags(url: str) -> dict:
-    flags = httpx.get(url + "/api/rigs/rig1", timeout=5).json()["device"]["flags"]
+    flags = httpx.get(url + "/api/rigs/rig1", timeout=60).json()["device"]["flags"]
     return flags if flags is not None else {}
 
 
@@ -32,7 +32,7 @@ def test_a_current_density_beyond_the_compliance_is_422_and_leaves_no_run(servic
     response = _post(service.url, "lifetime", {"current_density_ma_cm2": 1e5})
     assert response.status_code == 422, response.text
     assert "not below compliance_a" in response.json()["detail"]
-    assert httpx.get(service.url + "/api/runs", timeout=5).json()["runs"] == []
+    assert httpx.get(service.url + "/api/runs", timeout=60).json()["runs"] == []
 
 
 @pytest.mark.parametrize("service", [("sim:G1?accel=100&seed=1", None)], indirect=True)
@@ -51,9 +51,9 @@ def test_photostability_without_photoluminescence_fails_at_its_first_point(servi
 @pytest.mark.parametrize("service", [("sim:film?accel=100&seed=1", {"LUMENRIG_SIM_LASER": "0"})],
                          indirect=True)
 def test_a_rig_without_a_laser_refuses_photostability_with_409(service):
-    rig = httpx.get(service.url + "/api/rigs/rig1", timeout=5).json()
+    rig = httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()
     assert "laser" not in rig["device"]["capabilities"]
     response = _post(service.url, "photostability", {"duration_s": 600, "pl_interval_s": 60})
     assert response.status_code == 409
     assert "has no laser" in response.json()["detail"]
-    assert httpx.get(service.url + "/api/runs", timeout=5).json()["runs"] == []
+    assert httpx.get(service.url + "/api/runs", timeout=60).json()["runs"] == []

@@ -30,7 +30,7 @@ def _selftest(service, rig: str) -> httpx.Response:
 
 
 def _rig(service, rig: str) -> dict:
-    return httpx.get("%s/api/rigs/%s" % (service.url, rig), timeout=10).json()
+    return httpx.get("%s/api/rigs/%s" % (service.url, rig), timeout=60).json()
 
 
 def _checks(result: dict) -> dict[str, dict]:
@@ -94,7 +94,7 @@ def test_a_run_needing_the_stuck_ina226_is_refused_with_the_checks_message(servi
         detail = response.json()["detail"]
         assert "INA226 manufacturer id" in detail and "0xffff" in detail, detail
         assert "no run starts without the DUT's voltage and current" in detail
-    runs = httpx.get(service.url + "/api/runs?rig=stuckina", timeout=10).json()["runs"]
+    runs = httpx.get(service.url + "/api/runs?rig=stuckina", timeout=60).json()["runs"]
     assert runs == []
 
 

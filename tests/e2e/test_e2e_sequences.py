@@ -36,7 +36,7 @@ def _post(url: str, body: dict) -> httpx.Response:
 
 
 def _sequence(url: str, sequence_id: int) -> dict:
-    return httpx.get("%s/api/sequences/%d" % (url, sequence_id), timeout=10).json()
+    return httpx.get("%s/api/sequences/%d" % (url, sequence_id), timeout=60).json()
 
 
 def _until_ended(url: str, sequence_id: int, timeout_s: float) -> dict:
@@ -46,7 +46,7 @@ def _until_ended(url: str, sequence_id: int, timeout_s: float) -> dict:
 
 
 def _run(url: str, run_id: int) -> dict:
-    return httpx.get("%s/api/runs/%d" % (url, run_id), timeout=10).json()
+    return httpx.get("%s/api/runs/%d" % (url, run_id), timeout=60).json()
 
 
 def _stress_samples(url: str, run_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +138,8 @@ def test_a_request_is_refused_whole_naming_the_step_and_field(service):
         problems = response.json()["errors"]
         assert any(p["where"].endswith(where) and words in p["message"] for p in problems), (
             where, problems)
-    assert httpx.get(service.url + "/api/sequences", timeout=10).json()["sequences"] == []
-    assert httpx.get(service.url + "/api/runs", timeout=10).json()["runs"] == []
+    assert httpx.get(service.url + "/api/sequences", timeout=60).json()["sequences"] == []
+    assert httpx.get(service.url + "/api/runs", timeout=60).json()["runs"] == []
     # Above the stress is allowed when asked for; another sequence on a busy rig is a 409.
     above["checkups"]["allow_above_stress"] = True
     first = _post(service.url, {"rig": "rig1", "steps": [above]})

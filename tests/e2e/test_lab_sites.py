@@ -28,7 +28,7 @@ LIFETIME = {"kind": "lifetime", "rig": "labG1",
 
 
 def _rigs(service: ServiceProcess) -> dict[str, dict]:
-    answer = httpx.get(service.url + "/api/rigs", headers=AUTH, timeout=10)
+    answer = httpx.get(service.url + "/api/rigs", headers=AUTH, timeout=60)
     assert answer.status_code == 200, answer.text
     return {rig["name"]: rig for rig in answer.json()}
 
@@ -38,7 +38,7 @@ def _post(service: ServiceProcess, path: str, body: dict | None = None) -> httpx
 
 
 def _run(service: ServiceProcess, run_id: int) -> dict:
-    return httpx.get(service.url + "/api/runs/%d" % run_id, headers=AUTH, timeout=10).json()
+    return httpx.get(service.url + "/api/runs/%d" % run_id, headers=AUTH, timeout=60).json()
 
 
 def _serve(db_url: str, data_dir, site: str, *rigs: str) -> subprocess.CompletedProcess:
@@ -78,7 +78,7 @@ def test_every_service_sees_the_labs_rigs_and_names_are_held_by_one_online_site(
         own = _rigs(bench)["labG1"]
         assert (own["site"], own["remote"], own["board_id"]) == ("bench-a", False,
                                                                  seen["board_id"])
-        sites = httpx.get(office.url + "/api/sites", headers=AUTH, timeout=10).json()
+        sites = httpx.get(office.url + "/api/sites", headers=AUTH, timeout=60).json()
         assert {s["name"]: s["online"] for s in sites} == {"bench-a": True, "office": True}
         listed = subprocess.run([str(LUMENRIG), "lab", "--server", office.url], text=True,
                                 capture_output=True, timeout=30,
@@ -87,7 +87,7 @@ def test_every_service_sees_the_labs_rigs_and_names_are_held_by_one_online_site(
         bench_line = next(line for line in listed.stdout.splitlines() if "bench-a" in line)
         assert "online" in bench_line and "labG1" in bench_line, listed.stdout
         # What only the serving site can do says where that is.
-        refused = httpx.post(office.url + "/api/rigs/labG1/selftest", headers=AUTH, timeout=10)
+        refused = httpx.post(office.url + "/api/rigs/labG1/selftest", headers=AUTH, timeout=60)
         assert refused.status_code == 409 and "site bench-a" in refused.json()["detail"]
 
         # Started and aborted from the office: the bench carries it out, its answer relayed.

@@ -189,7 +189,7 @@ def _hour_long_run(base: Path, faults: str, accel) -> Outcome:
             run_id = posted.json()["id"]
 
             def finished():
-                run = httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=10).json()
+                run = httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=60).json()
                 return run if run["state"] not in ("queued", "running") else None
 
             run = wait_for(finished, 150, "the hour-long run to end", interval_s=0.5)

@@ -32,7 +32,7 @@ KILL_AFTER_SAMPLES = 120
 
 
 def _run(url: str, run_id: int) -> dict:
-    return httpx.get("%s/api/runs/%d" % (url, run_id), timeout=10).json()
+    return httpx.get("%s/api/runs/%d" % (url, run_id), timeout=60).json()
 
 
 def _stored(url: str, run_id: int) -> list[int]:

@@ -224,7 +224,7 @@ def test_a_run_keeps_its_device_and_measures_with_the_device_area(tmp_path):
                              "sqlite:///%s" % (tmp_path / "device.sqlite"), tmp_path).start()
     try:
         summaries, j_max = [], []
-        rig_area = httpx.get(service.url + "/api/rigs/rig1", timeout=10
+        rig_area = httpx.get(service.url + "/api/rigs/rig1", timeout=60
                              ).json()["calibration"]["pixel_area_mm2"]
         for area in (None, 2 * rig_area):
             device = {"name": "G1", "sample_id": "S-17", "pixel": "B2", "batch": "2026-12",
@@ -241,7 +241,7 @@ def test_a_run_keeps_its_device_and_measures_with_the_device_area(tmp_path):
                 device, "ana", "first light", ["g1", "sweep"])
             assert run["calibration"]["pixel_area_mm2"] == (area or rig_area)
             url = "%s/api/runs/%d" % (service.url, run["id"])
-            done = wait_for(lambda url=url: (r := httpx.get(url, timeout=10).json())["finished_at"]
+            done = wait_for(lambda url=url: (r := httpx.get(url, timeout=60).json())["finished_at"]
                             and r, 120, "the sweep's end")
             assert done["state"] == "completed", done
             summaries.append(done["summary"])
@@ -252,7 +252,7 @@ def test_a_run_keeps_its_device_and_measures_with_the_device_area(tmp_path):
             rows = list(csv.DictReader(line for line in export.splitlines()
                                        if not line.startswith("#")))
             j_max.append(max(float(r["current_density_ma_cm2"]) for r in rows))
-        listed = httpx.get(service.url + "/api/runs", params={"q": "s-17"}, timeout=10).json()
+        listed = httpx.get(service.url + "/api/runs", params={"q": "s-17"}, timeout=60).json()
         assert [r["device"]["pixel"] for r in listed["runs"]] == ["B2", "B2"]
         small, large = summaries
         assert large["l_max_cd_m2"] == pytest.approx(small["l_max_cd_m2"] / 2, rel=0.02)

@@ -40,7 +40,7 @@ def service(tmp_path_factory):
                           json={"kind": "jvl", "rig": "rig1", "params": sweep})
     assert response.status_code == 201, response.text
     run_id = response.json()["id"]
-    wait_for(lambda: httpx.get(f"{proc.url}/api/runs/{run_id}").json()["state"] == "completed",
+    wait_for(lambda: httpx.get(f"{proc.url}/api/runs/{run_id}", timeout=60).json()["state"] == "completed",
              60, "the reference run to complete")
     proc.run_id = run_id
     proc.client = httpx.Client(base_url=proc.url, timeout=30)  # one pool for the checks
@@ -181,7 +181,7 @@ def test_http_boolean_for_a_voltage_is_refused(service):
     if response.status_code == 201:  # it started a run at 1 V: stop it before failing
         httpx.post("%s/api/runs/%d/abort" % (service.url, response.json()["id"]),
                    headers=AUTH, timeout=30)
-        wait_for(lambda: httpx.get(service.url + "/api/rigs/rig1").json()["active_run"]
+        wait_for(lambda: httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()["active_run"]
                  is None, 30, "the rig to be free")
     assert response.status_code == 422, response.text[:300]
 

@@ -141,7 +141,7 @@ def test_fifty_monitoring_clients_all_see_the_end_and_every_sample_is_stored(ser
     # The simulated device shares the two cores with the service and the 50 clients: it
     # skips a sample that falls due while its loop is late (the seqs stay contiguous).
     assert len(seqs) >= 0.25 * planned
-    rig = wait_for(lambda: httpx.get(service.url + "/api/rigs/rig1").json(), 30, "the rig")
+    rig = wait_for(lambda: httpx.get(service.url + "/api/rigs/rig1", timeout=60).json(), 30, "the rig")
     recovery = rig["recovery"]
     assert rig["device"]["next_seq"] == len(seqs)  # nothing the device took is missing
     assert (recovery["samples_missing"], recovery["samples_lost"]) == (0, 0), recovery

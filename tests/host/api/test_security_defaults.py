@@ -134,7 +134,7 @@ def test_the_token_never_appears_in_the_service_log(service):
                          json={"kind": "jvl", "rig": "rig1", "params": sweep})
     assert started.status_code == 201, started.text
     run_id = started.json()["id"]
-    wait_for(lambda: httpx.get(f"{url}/api/runs/{run_id}").json()["state"] == "completed",
+    wait_for(lambda: httpx.get(f"{url}/api/runs/{run_id}", timeout=60).json()["state"] == "completed",
              60, "the run to complete")
     attempts = [
         ("POST", "/api/runs", {"Authorization": "Bearer " + TOKEN[:-1]}, {"kind": "jvl"}),
@@ -160,7 +160,7 @@ def test_a_cross_origin_preflight_gets_no_cors_grant(service):
         "Access-Control-Request-Headers": "authorization, content-type"})
     assert preflight.status_code >= 400
     assert not [h for h in preflight.headers if h.lower().startswith("access-control-")]
-    simple = httpx.get(service.url + "/api/runs", timeout=10,
+    simple = httpx.get(service.url + "/api/runs", timeout=60,
                        headers={"Origin": "http://attacker.example"})
     assert simple.status_code == 200
     assert "access-control-allow-origin" not in simple.headers
@@ -208,7 +208,7 @@ def test_a_generated_token_is_printed_once_kept_private_and_never_again(tmp_path
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
             wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api/health",
-                                       timeout=2).json()["status"] == "ok", 60, "the service")
+                                       timeout=60).json()["status"] == "ok", 60, "the service")
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(15)

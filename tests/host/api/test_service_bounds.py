@@ -281,7 +281,7 @@ def test_a_request_head_over_the_cap_is_431_and_one_under_it_is_served(tmp_path)
             assert sock.recv(100).startswith(b"HTTP/1.1 431")
             sock.close()
         assert _rss_mb(service.proc.pid) - idle_mb < HEAD_RSS_BOUND_MB
-        assert httpx.get(service.url + "/api/health", timeout=10).status_code == 200
+        assert httpx.get(service.url + "/api/health", timeout=60).status_code == 200
     finally:
         service.stop()
 
@@ -296,10 +296,10 @@ def test_runs_are_listed_without_their_calibration(tmp_path):
         assert answer.status_code == 201, answer.text
         run = answer.json()
         assert run["calibration"]["pixel_area_mm2"] > 0, "one run shows its calibration"
-        listed = httpx.get(service.url + "/api/runs", timeout=10).json()["runs"]
+        listed = httpx.get(service.url + "/api/runs", timeout=60).json()["runs"]
         assert [r["id"] for r in listed] == [run["id"]]
         assert "calibration" not in listed[0]
         wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, run["id"]),
-                                   timeout=10).json()["state"] == "completed", 60, "the end")
+                                   timeout=60).json()["state"] == "completed", 60, "the end")
     finally:
         service.stop()

@@ -24,7 +24,7 @@ FINAL = ("completed", "aborted", "failed")
 
 
 def _run(url: str, run_id: int) -> dict:
-    return httpx.get("%s/api/runs/%d" % (url, run_id), timeout=10).json()
+    return httpx.get("%s/api/runs/%d" % (url, run_id), timeout=60).json()
 
 
 def _ended(url: str, run_id: int, timeout_s: float = 60) -> dict:
@@ -59,9 +59,9 @@ def test_concurrent_starts_give_one_run_and_concurrent_aborts_one_aborted(servic
         assert len(started) == 1, [a.text for a in answers]
         assert sorted(a.status_code for a in answers) == [201] + [409] * 19
         run_id = started[0]["id"]
-        runs = httpx.get(service.url + "/api/runs", timeout=10).json()["runs"]
+        runs = httpx.get(service.url + "/api/runs", timeout=60).json()["runs"]
         assert [r["id"] for r in runs][0] == run_id == round_ + 1, "no record from a 409"
-        assert httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()["active_run"] \
+        assert httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()["active_run"] \
             == run_id
         aborts = asyncio.run(_together(service.url, "POST",
                                        ["/api/runs/%d/abort" % run_id] * (2 + 3 * (round_ % 2))))
@@ -69,7 +69,7 @@ def test_concurrent_starts_give_one_run_and_concurrent_aborts_one_aborted(servic
         ok = [a.json() for a in aborts if a.status_code == 200]
         assert ok and all(r["state"] == "aborted" for r in ok), "every caller sees the end"
         assert _run(service.url, run_id)["state"] == "aborted"
-    assert len(httpx.get(service.url + "/api/runs", timeout=10).json()["runs"]) == 20
+    assert len(httpx.get(service.url + "/api/runs", timeout=60).json()["runs"]) == 20
 
 
 def test_a_run_whose_samples_cannot_be_stored_fails_and_the_next_one_stores_all(service):
@@ -82,9 +82,9 @@ def test_a_run_whose_samples_cannot_be_stored_fails_and_the_next_one_stores_all(
     assert posted.status_code == 201, posted.text
     failed = _ended(service.url, 1)
     assert failed["state"] == "failed" and "the disk says no" in failed["error"]
-    health = httpx.get(service.url + "/api/health", timeout=10).json()
+    health = httpx.get(service.url + "/api/health", timeout=60).json()
     assert health["status"] == "degraded" and "the disk says no" in health["ingest_errors"]["rig1"]
-    device = httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()["device"]
+    device = httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()["device"]
     assert device["state"] != "running", "the board does not stress a device nobody records"
 
     with sqlite3.connect(database) as conn:
@@ -96,7 +96,7 @@ def test_a_run_whose_samples_cannot_be_stored_fails_and_the_next_one_stores_all(
     assert done["state"] == "completed", done["error"]
     seqs = _seqs(service.url, 2)
     assert seqs == list(range(len(seqs))) and len(seqs) >= 20
-    health = httpx.get(service.url + "/api/health", timeout=10).json()
+    health = httpx.get(service.url + "/api/health", timeout=60).json()
     assert health["status"] == "ok" and health["ingest_errors"] == {}
 
 
@@ -112,15 +112,15 @@ def test_a_damaged_store_does_not_keep_the_service_from_starting(tmp_path):
         store.create_run("rig1", "lifetime", {"voltage_v": "ten"}, run_key=77)  # unreadable
     service = ServiceProcess(["sim:G1?accel=20&seed=3"], url, tmp_path).start()
     try:
-        runs = {r["id"]: r for r in httpx.get(service.url + "/api/runs", timeout=10).json()["runs"]}
+        runs = {r["id"]: r for r in httpx.get(service.url + "/api/runs", timeout=60).json()["runs"]}
         assert runs[1]["state"] == "failed" and "not served" in runs[1]["error"]
         assert runs[2]["state"] == "failed" and "could not follow" in runs[2]["error"]
-        rig = httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()
+        rig = httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()
         assert "pixel_area_mm2" in rig["calibration_error"]
         body = {"kind": "lifetime", "rig": "rig1", "params": SHORT_LIFETIME}
         refused = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=60, json=body)
         assert refused.status_code == 409 and "calibration" in refused.text
-        assert len(httpx.get(service.url + "/api/runs", timeout=10).json()["runs"]) == 2
+        assert len(httpx.get(service.url + "/api/runs", timeout=60).json()["runs"]) == 2
         httpx.put(service.url + "/api/rigs/rig1/calibration", headers=AUTH, timeout=30,
                   json=calibration("G1").model_dump(mode="json")).raise_for_status()
         posted = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=60, json=body)
@@ -148,7 +148,7 @@ def test_an_abort_during_an_unanswered_start_stops_what_the_board_then_starts(tm
 
             starter = threading.Thread(target=start)
             starter.start()
-            wait_for(lambda: httpx.get(service.url + "/api/runs", timeout=10).json()["runs"], 30,
+            wait_for(lambda: httpx.get(service.url + "/api/runs", timeout=60).json()["runs"], 30,
                      "the run record")
             aborter = threading.Thread(target=lambda: answers.update(abort=httpx.post(
                 service.url + "/api/runs/1/abort", headers=AUTH, timeout=120)))
@@ -166,9 +166,9 @@ def test_an_abort_during_an_unanswered_start_stops_what_the_board_then_starts(tm
             assert seqs == list(range(len(seqs)))
             # The board's count comes with its next heartbeat: every sample it took is stored.
             wait_for(lambda: (lambda d: d["state"] != "running" and d["next_seq"] == len(seqs))(
-                httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()["device"]), 30,
+                httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()["device"]), 30,
                 "the board to be stopped with every sample stored")
-            assert httpx.get(service.url + "/api/rigs/rig1", timeout=10).json()[
+            assert httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()[
                 "active_run"] is None
         finally:
             if sim.pid:

@@ -57,7 +57,7 @@ def _cli(service, *args):
 
 
 def _get(service, path: str) -> dict:
-    response = httpx.get(service.url + path, timeout=10)
+    response = httpx.get(service.url + path, timeout=60)
     response.raise_for_status()
     return response.json()
 

@@ -33,7 +33,7 @@ def _finish(service, body: dict) -> int:
     started = httpx.post(service.url + "/api/runs", json=body, headers=service.auth, timeout=30)
     assert started.status_code == 201, started.text
     run_id = started.json()["id"]
-    wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, run_id)).json()["state"]
+    wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=60).json()["state"]
              == "completed", 60, "run %d to complete" % run_id)
     return run_id
 
@@ -106,11 +106,11 @@ def test_runs_passes_each_filter_to_the_service(service, runs):
                                                       "seeded run 77", "seeded run 78",
                                                       "seeded run 79"]
     hidden = "%s/api/runs/%d" % (service.url, found[0]["id"])
-    httpx.post(hidden + "/archive", headers=service.auth, timeout=10).raise_for_status()
+    httpx.post(hidden + "/archive", headers=service.auth, timeout=60).raise_for_status()
     try:
         archived = json.loads(_cli(service, "runs", "--json", "--archived").stdout)
     finally:
-        httpx.post(hidden + "/unarchive", headers=service.auth, timeout=10).raise_for_status()
+        httpx.post(hidden + "/unarchive", headers=service.auth, timeout=60).raise_for_status()
     assert [run["id"] for run in archived] == [found[0]["id"]]
 
 
@@ -123,7 +123,7 @@ def test_tag_adds_and_removes_and_note_sets_notes_recording_the_os_user(service,
     assert removed.stdout.strip() == "run %d tags: aged" % run_id
     noted = _cli(service, "note", str(run_id), "laser spot re-centred")
     assert noted.returncode == 0, noted.stderr
-    run = httpx.get("%s/api/runs/%d" % (service.url, run_id)).json()
+    run = httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=60).json()
     assert run["tags"] == ["aged"] and run["notes"] == "laser spot re-centred"
     edits = [e["data"] for e in run["events"] if e["name"] == "edited"]
     assert [(e["field"], e["by"]) for e in edits] == [
@@ -140,7 +140,7 @@ def test_the_token_is_found_in_the_data_dir_from_any_folder(service, runs, tmp_p
     by_env = lumenrig("note", run_id, "found by LUMENRIG_DATA_DIR", "--server", service.url,
                       env=cli_env(LUMENRIG_DATA_DIR=str(service.data_dir)), cwd=elsewhere)
     assert by_env.returncode == 0, by_env.stderr
-    assert httpx.get("%s/api/runs/%s" % (service.url, run_id)).json()["notes"] == (
+    assert httpx.get("%s/api/runs/%s" % (service.url, run_id), timeout=60).json()["notes"] == (
         "found by LUMENRIG_DATA_DIR")
 
 
@@ -172,7 +172,7 @@ def test_an_unreachable_service_exits_1_with_one_line(tmp_path):
 
 
 def test_runs_since_and_until_split_the_runs_at_a_creation_time(service, runs):
-    first_new = httpx.get("%s/api/runs/%d" % (service.url, runs["lifetime"])).json()
+    first_new = httpx.get("%s/api/runs/%d" % (service.url, runs["lifetime"]), timeout=60).json()
     since = json.loads(_cli(service, "runs", "--json", "--since", first_new["created_at"]).stdout)
     assert sorted(run["id"] for run in since) == sorted(runs.values())
     until = json.loads(_cli(service, "runs", "--json", "--until", first_new["created_at"],

@@ -33,7 +33,7 @@ def _cli(service, *args):
 
 
 def _run(service, run_id: int) -> dict:
-    return httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=10).json()
+    return httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=60).json()
 
 
 def _interrupt(proc) -> tuple[int, str]:

@@ -54,7 +54,7 @@ def _cli(service, *args, cwd=None):
 
 
 def _sequence(service, sequence_id: int) -> dict:
-    return httpx.get("%s/api/sequences/%d" % (service.url, sequence_id), timeout=10).json()
+    return httpx.get("%s/api/sequences/%d" % (service.url, sequence_id), timeout=60).json()
 
 
 def _until_ended(service, sequence_id: int, timeout_s: float = 120) -> dict:
@@ -99,7 +99,7 @@ def test_start_a_bundled_recipe_then_show_lists_each_step_with_its_run(service):
 
 
 def test_a_refused_recipe_names_each_step_and_field_and_starts_nothing(service, tmp_path):
-    before = httpx.get(service.url + "/api/sequences", timeout=10).json()["sequences"]
+    before = httpx.get(service.url + "/api/sequences", timeout=60).json()["sequences"]
     path = tmp_path / "bad.yaml"
     path.write_text(BAD)
     result = _cli(service, "sequence", "start", str(path), "--rig", "rig1")
@@ -110,7 +110,7 @@ def test_a_refused_recipe_names_each_step_and_field_and_starts_nothing(service, 
             "19.995 (got 99)\n") in result.stderr
     assert ("\n  step 2 (lifetime): checkups.step.params.stop_v 12 V is above the stress "
             "voltage 10 V") in result.stderr
-    assert httpx.get(service.url + "/api/sequences", timeout=10).json()["sequences"] == before
+    assert httpx.get(service.url + "/api/sequences", timeout=60).json()["sequences"] == before
 
 
 def test_a_file_that_is_no_recipe_is_refused_before_the_service_is_asked(service, tmp_path):

@@ -61,11 +61,11 @@ def _start(url: str, kind: str, params: dict) -> dict:
 
 
 def _run(url: str, run_id: int) -> dict:
-    return httpx.get("%s/api/runs/%d" % (url, run_id), timeout=10).json()
+    return httpx.get("%s/api/runs/%d" % (url, run_id), timeout=60).json()
 
 
 def _rig(url: str) -> dict:
-    return httpx.get(url + "/api/rigs/rig1", timeout=10).json()
+    return httpx.get(url + "/api/rigs/rig1", timeout=60).json()
 
 
 def _count(url: str, run_id: int) -> int:
@@ -167,7 +167,7 @@ def test_an_orphan_run_is_listed_stopped_and_imported_with_every_sample(tmp_path
                                                       "params": SWEEP})
             assert refused.status_code == 409 and run["run_key"] in refused.text
             assert "orphan/stop" in refused.text
-            assert httpx.get(second.url + "/api/runs", timeout=10).json()["runs"] == [], \
+            assert httpx.get(second.url + "/api/runs", timeout=60).json()["runs"] == [], \
                 "nothing was stored of the orphan, and no record was left by the refusal"
 
             stopped = _post(second.url, "/api/rigs/rig1/orphan/stop")
