@@ -45,7 +45,6 @@ STATE_IDLE = 0
 STATE_RUNNING = 1
 STATE_SAFE_STOP = 2
 STATE_FAULT = 3
-STATE_NAMES = ("idle", "running", "safe_stop", "fault")
 
 # Run modes.
 MODE_NONE = 0
@@ -53,7 +52,6 @@ MODE_CONSTANT_VOLTAGE = 1
 MODE_CONSTANT_CURRENT = 2
 MODE_SWEEP = 3
 MODE_PHOTOSTABILITY = 4
-MODE_NAMES = ("none", "constant_voltage", "constant_current", "sweep", "photostability")
 
 # Why a run stopped (STATUS.stop_reason, EVENT value of RUN_STOPPED / SAFE_STOP).
 STOP_NONE = 0
@@ -69,11 +67,6 @@ STOP_RESET = 9
 STOP_I2C_FAULT = 10
 STOP_TARGET_UNREACHED = 11
 STOP_SHUTTER_FAULT = 12
-STOP_NAMES = (
-    "none", "completed", "luminance_fraction", "max_duration", "host_abort", "compliance",
-    "interlock", "host_lost", "exception", "reset", "i2c_fault", "target_unreached",
-    "shutter_fault",
-)
 # Stop reasons that are safety actions (the device went to SAFE_STOP or FAULT).
 SAFETY_STOPS = (
     STOP_COMPLIANCE, STOP_INTERLOCK, STOP_HOST_LOST, STOP_EXCEPTION, STOP_RESET,
@@ -104,25 +97,12 @@ EV_LASER_ON = 20
 EV_LASER_OFF = 21
 EV_DARK_BEGIN = 22  # value: dark_ms; the drive is off (or the shutter closing) from here
 EV_DARK_END = 23  # value: the pause's mean dark reading, pA; the drive is back from here
-EVENT_NAMES = {
-    EV_BOOT: "boot", EV_STATE: "state", EV_RUN_STARTED: "run_started",
-    EV_RUN_STOPPED: "run_stopped", EV_SAFE_STOP: "safe_stop",
-    EV_INTERLOCK_OPEN: "interlock_open", EV_INTERLOCK_CLOSED: "interlock_closed",
-    EV_COMPLIANCE: "compliance", EV_HOST_LOST: "host_lost", EV_HOST_BACK: "host_back",
-    EV_SHUTTER_OPENED: "shutter_opened", EV_SHUTTER_CLOSED: "shutter_closed",
-    EV_SHUTTER_FAULT: "shutter_fault", EV_L0_CAPTURED: "l0_captured",
-    EV_TARGET_REACHED: "target_reached", EV_EXCEPTION: "exception",
-    EV_I2C_ERROR: "i2c_error", EV_OUTPUT_ON: "output_on", EV_OUTPUT_OFF: "output_off",
-    EV_LASER_ON: "laser_on", EV_LASER_OFF: "laser_off", EV_DARK_BEGIN: "dark_begin",
-    EV_DARK_END: "dark_end",
-}
 
 # Fault codes (STATUS.fault_code, EV_EXCEPTION value, NACK_FAULTED detail).
 FAULT_NONE = 0
 FAULT_I2C = 1  # OSError from the I2C bus (EV_I2C_ERROR carries the address)
 FAULT_MEMORY = 2  # MemoryError
 FAULT_SOFTWARE = 3  # any other exception (a LOG frame carries its text)
-FAULT_NAMES = ("none", "i2c", "memory", "software")
 
 # Reset causes (EV_BOOT value, HELLO_ACK.reset_cause).
 RESET_POWER_ON = 0
@@ -140,13 +120,6 @@ NACK_FAULTED = 6  # detail: fault code
 NACK_BAD_RUN_KEY = 7  # detail: the key of the run the device holds
 NACK_MALFORMED = 8
 NACK_NO_SESSION = 9  # no HELLO with a matching schema hash yet
-NACK_NAMES = {
-    NACK_UNKNOWN_MESSAGE: "unknown_message", NACK_BUSY: "busy",
-    NACK_OUT_OF_RANGE: "out_of_range", NACK_INTERLOCK_OPEN: "interlock_open",
-    NACK_NOT_IN_RING: "not_in_ring", NACK_FAULTED: "faulted",
-    NACK_BAD_RUN_KEY: "bad_run_key", NACK_MALFORMED: "malformed",
-    NACK_NO_SESSION: "no_session",
-}
 
 # Sample flag bits (SAMPLE.flags) and device flag bits (STATUS.flags, HEARTBEAT.flags).
 FLAG_OUTPUT_ON = 1
@@ -201,7 +174,6 @@ I2C_BIT_SHT31 = 8
 CHECK_SKIPPED = 0
 CHECK_PASS = 1
 CHECK_FAIL = 2
-CHECK_STATE_NAMES = ("skipped", "pass", "fail")
 DETAIL_NONE = 0
 DETAIL_NO_ANSWER = 1  # the chip did not answer on the bus; value: the errno
 DETAIL_CRC = 2  # the chip's CRC did not match its data

@@ -7,7 +7,7 @@ from typing import Any
 
 from host.link.wire import fault_name
 from host.runkey import key_text
-from protocol import schema
+from protocol import names, schema
 
 
 class LinkError(Exception):
@@ -46,7 +46,7 @@ def _field_name(msg_id: int, index: int) -> str:
 def describe_nack(command: str, msg_id: int, code: int, detail: int,
                   sent: dict[str, int] | None = None) -> str:
     """One sentence a person can act on, from a NACK's code and detail."""
-    name = schema.NACK_NAMES.get(code, f"code {code}")
+    name = names.NACK_NAMES.get(code, f"code {code}")
     text = f"{command} refused by the rig: {name}"
     if code == schema.NACK_OUT_OF_RANGE:
         field_name = _field_name(msg_id, detail)

@@ -29,7 +29,7 @@ from host.link.connection import Connection, PortError
 from host.link.gaps import EventGaps, SampleGaps, SeqRange
 from host.link.snapshot import DeviceView
 from host.link.stats import LinkStats
-from protocol import messages, schema
+from protocol import messages, names, schema
 from protocol.decoder import StreamDecoder
 
 log = logging.getLogger(__name__)
@@ -425,7 +425,7 @@ class RigLink:
         if not self._events.accept(msg.event_seq):
             return
         self._stats.add("events_received")
-        name = schema.EVENT_NAMES.get(msg.code, f"event {msg.code}")
+        name = names.EVENT_NAMES.get(msg.code, f"event {msg.code}")
         self._dispatch.put(deliveries.DeviceEvent(self.name, msg.event_seq, msg.code, name, msg.run_key,
                                           msg.t_s, msg.t_us, msg.value, msg.state, recovered))
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from host.link import wire
 from host.runkey import board_text, key_text
-from protocol import schema
+from protocol import names, schema
 
 _RESET_NAMES = {schema.RESET_POWER_ON: "power_on", schema.RESET_WATCHDOG: "watchdog",
                 schema.RESET_SOFT: "soft", schema.RESET_UNKNOWN: "unknown"}
@@ -81,8 +81,8 @@ class DeviceView:
             "board_id": board_id,
             "reset_cause": reset_cause,
             "capabilities": capabilities,
-            "state": _name(schema.STATE_NAMES, self.state),
-            "mode": _name(schema.MODE_NAMES, self.mode),
+            "state": _name(names.STATE_NAMES, self.state),
+            "mode": _name(names.MODE_NAMES, self.mode),
             "run_key": key_text(self.run_key),
             "next_seq": self.next_seq,
             "flags": None if self.flags is None else decode_flags(self.flags),

@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from protocol import messages, schema
+from protocol.names import FAULT_NAMES
 
 # struct code -> (numpy little-endian code, smallest value, largest value)
 INT_CODES = {
@@ -170,5 +171,5 @@ def sample_dict(record: np.void) -> dict[str, int]:
 def fault_name(code: int) -> str:
     """A device fault code (STATUS.fault_code, EV_EXCEPTION value, NACK_FAULTED detail) as
     the word a person reads; a code this host does not know is shown as a number."""
-    names = schema.FAULT_NAMES
+    names = FAULT_NAMES
     return names[code] if 0 <= code < len(names) else f"unknown ({code})"

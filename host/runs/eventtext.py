@@ -8,14 +8,14 @@ from typing import Any
 
 from host.runs.kinds import KINDS
 from photometry.photodiode import PhotodiodeCalibration, luminance_per_amp
-from protocol import schema
+from protocol import names, schema
 
 _NAMES = {  # (EVENT value's names, what the event says with one of them)
-    schema.EV_STATE: (schema.STATE_NAMES, "state: %s"),
-    schema.EV_RUN_STARTED: (schema.MODE_NAMES, "run started in %s mode"),
-    schema.EV_RUN_STOPPED: (schema.STOP_NAMES, "run stopped: %s"),
-    schema.EV_SAFE_STOP: (schema.STOP_NAMES, "safe stop: %s"),
-    schema.EV_EXCEPTION: (schema.FAULT_NAMES, "exception: %s fault"),
+    schema.EV_STATE: (names.STATE_NAMES, "state: %s"),
+    schema.EV_RUN_STARTED: (names.MODE_NAMES, "run started in %s mode"),
+    schema.EV_RUN_STOPPED: (names.STOP_NAMES, "run stopped: %s"),
+    schema.EV_SAFE_STOP: (names.STOP_NAMES, "safe stop: %s"),
+    schema.EV_EXCEPTION: (names.FAULT_NAMES, "exception: %s fault"),
 }
 _BOOT_CAUSES = {schema.RESET_POWER_ON: "power on", schema.RESET_WATCHDOG: "watchdog",
                 schema.RESET_SOFT: "soft reset"}

@@ -25,6 +25,7 @@ from host.runs.sink import SampleSink
 from host.runs.tracker import Tracker
 from host.selftest import runner as selftest
 from protocol import schema
+from protocol.names import STATE_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ def _event_text(ev: rig_link.DeviceEvent) -> str:
     if ev.code == schema.EV_EXCEPTION:
         return "exception: %s fault" % fault_name(ev.value)
     if ev.code == schema.EV_STATE:
-        names = schema.STATE_NAMES
+        names = STATE_NAMES
         return "state: %s" % (names[ev.value] if 0 <= ev.value < len(names) else ev.value)
     if ev.code == schema.EV_COMPLIANCE:
         return "current %.3f mA reached the compliance limit" % (ev.value / 1e6)

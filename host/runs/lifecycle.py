@@ -24,7 +24,7 @@ from host.selftest.runner import refusal as selftest_refusal
 from host.store import RigBusy
 from host.store.records import Run
 from photometry.photodiode import PhotodiodeCalibration
-from protocol import schema
+from protocol import names, schema
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ LINK_WATCH_S = 1.0
 
 def stop_text(reason: int) -> str:
     """A device stop reason's name (its number when the schema does not name it)."""
-    return schema.STOP_NAMES[reason] if 0 <= reason < len(schema.STOP_NAMES) else str(reason)
+    return names.STOP_NAMES[reason] if 0 <= reason < len(names.STOP_NAMES) else str(reason)
 
 
 class Lifecycle:

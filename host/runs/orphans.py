@@ -13,7 +13,7 @@ from host.runs.errors import RunError
 from host.runs.kinds import kind_of_mode
 from host.runs.lifecycle import Lifecycle
 from host.store.records import Run
-from protocol import schema
+from protocol import names, schema
 
 
 def stored_run(run: Run) -> StoredRun:
@@ -78,7 +78,7 @@ class Orphans:
         await book.event(rig, key, "imported", "run key %s imported from the rig: %s, %d "
                          "samples taken, seq %d onward still held; its parameters are not "
                          "known here (defaults recorded)"
-                         % (orphan["run_key"], schema.MODE_NAMES[status.mode],
+                         % (orphan["run_key"], names.MODE_NAMES[status.mode],
                             status.next_seq, status.oldest_seq),
                          {"run_key": orphan["run_key"], "next_seq": status.next_seq,
                           "oldest_seq": status.oldest_seq})
@@ -126,10 +126,10 @@ class Orphans:
         mode = getattr(seen, "mode", None)
         rig.orphan = {
             "run_key": key_text(seen.run_key),
-            "mode": (schema.MODE_NAMES[mode] if mode is not None and 0 <= mode
-                     < len(schema.MODE_NAMES) else (current or {}).get("mode")),
-            "state": (schema.STATE_NAMES[seen.state] if 0 <= seen.state
-                      < len(schema.STATE_NAMES) else str(seen.state)),
+            "mode": (names.MODE_NAMES[mode] if mode is not None and 0 <= mode
+                     < len(names.MODE_NAMES) else (current or {}).get("mode")),
+            "state": (names.STATE_NAMES[seen.state] if 0 <= seen.state
+                      < len(names.STATE_NAMES) else str(seen.state)),
             "next_seq": seen.next_seq,
             "board_id": board_text(rig.board_id),
         }

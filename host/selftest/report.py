@@ -10,12 +10,13 @@ from typing import Any
 from host.runkey import board_text
 from host.selftest.checks import DETAILS, check_for, missing_chips, missing_parts
 from protocol import schema
+from protocol.names import CHECK_STATE_NAMES, FAULT_NAMES
 
 SCOPES = ("quick", "full")
 
 
 def _state_name(state: int) -> str:
-    names = schema.CHECK_STATE_NAMES
+    names = CHECK_STATE_NAMES
     return names[state] if 0 <= state < len(names) else "unknown (%d)" % state
 
 
@@ -53,7 +54,7 @@ def result_dict(rig: str, board_id: int | None, message: Any, at: str) -> dict[s
     scope = SCOPES[message.scope] if message.scope < len(SCOPES) else str(message.scope)
     checks = [check_dict(record, scope, at, rig) for record in message.records]
     if message.fault:
-        names = schema.FAULT_NAMES
+        names = FAULT_NAMES
         fault = names[message.fault] if message.fault < len(names) else str(message.fault)
         checks.append({
             "id": "self_test", "check": 0, "name": "the self-test itself", "state": "fail",

@@ -6,7 +6,7 @@ from hil_sim.gpio import SimPin
 from host.link import DeviceEvent, wire
 from host.link.snapshot import DeviceView
 from host.runs.following import _event_text
-from protocol import messages, schema
+from protocol import messages, names, schema
 from tests.support.fw_harness import Bed
 
 CLOSED = 1
@@ -208,7 +208,7 @@ def test_the_host_names_the_fault_the_device_reports():
     bed.status()
     events = [wire.decode(schema.EVENT, body) for body in bed.bodies(schema.EVENT)]
     exc = next(e for e in events if e.code == schema.EV_EXCEPTION)
-    delivered = DeviceEvent("G1", exc.event_seq, exc.code, schema.EVENT_NAMES[exc.code],
+    delivered = DeviceEvent("G1", exc.event_seq, exc.code, names.EVENT_NAMES[exc.code],
                             exc.run_key, exc.t_s, exc.t_us, exc.value, exc.state, False)
     assert _event_text(delivered) == "exception: i2c fault"
     view = DeviceView()

@@ -10,7 +10,7 @@ import serial
 from hil_sim import fwbuild
 from hil_sim.launcher import SimRig
 from hil_sim.spec import SimSpecError, parse_sim_spec
-from protocol import frame, messages, schema
+from protocol import frame, messages, names, schema
 from protocol.decoder import StreamDecoder
 from tests.support.fw_harness import start_run_head
 from tests.support.fw_runs import RUNS
@@ -127,7 +127,7 @@ class _Host:
 
     def event(self, code, timeout_s):
         return self.expect(lambda m, f: m == schema.EVENT and f["code"] == code, timeout_s,
-                           f"EVENT {schema.EVENT_NAMES[code]}")
+                           f"EVENT {names.EVENT_NAMES[code]}")
 
 
 @pytest.mark.micropython
@@ -149,7 +149,7 @@ def test_each_run_kind_completes_on_a_tight_heap(kind):
             host.port.close()
         assert rig.crashes == 0, rig.log_text()[-2000:]  # a MemoryError is a crash
     assert (started["run_key"], stopped["run_key"]) == (7, 7)
-    assert stopped["value"] == run.stop_reason, schema.STOP_NAMES[stopped["value"]]
+    assert stopped["value"] == run.stop_reason, names.STOP_NAMES[stopped["value"]]
     earliest_s, latest_s = run.stops_within_s
     assert earliest_s <= stopped["t_s"] + stopped["t_us"] / 1e6 <= latest_s
     assert status["state"] == schema.STATE_IDLE and status["stop_reason"] == run.stop_reason

@@ -9,7 +9,7 @@ import pytest
 import serial
 
 from hil_sim.launcher import SimRig
-from protocol import frame, messages, schema
+from protocol import frame, messages, names, schema
 from protocol.decoder import StreamDecoder
 from tests.support.fw_harness import start_run_head
 from tests.support.waiting import wait_for
@@ -53,7 +53,7 @@ class Host:
 
     def expect_event(self, code):
         return self.expect(lambda m, f: m == schema.EVENT and f["code"] == code,
-                           what=f"EVENT {schema.EVENT_NAMES[code]}")
+                           what=f"EVENT {names.EVENT_NAMES[code]}")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from host.link import wire
 from host.link.commands import describe_nack
-from protocol import messages, schema
+from protocol import messages, names, schema
 from tests.support.protocol_strategies import RANGES, any_message, values_for
 
 
@@ -108,6 +108,6 @@ def test_fault_codes_read_as_their_names_and_unknown_ones_as_numbers():
     assert [wire.fault_name(code) for code in (schema.FAULT_NONE, schema.FAULT_I2C,
                                                schema.FAULT_MEMORY, schema.FAULT_SOFTWARE)] == [
         "none", "i2c", "memory", "software"]
-    assert wire.fault_name(len(schema.FAULT_NAMES)) == f"unknown ({len(schema.FAULT_NAMES)})"
+    assert wire.fault_name(len(names.FAULT_NAMES)) == f"unknown ({len(names.FAULT_NAMES)})"
     text = describe_nack("START_RUN", schema.START_RUN, schema.NACK_FAULTED, schema.FAULT_MEMORY)
     assert "memory fault" in text

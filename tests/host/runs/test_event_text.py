@@ -14,13 +14,13 @@ from host.service import create_app
 from host.settings import Settings
 from host.store import Store
 from photometry.photodiode import luminance_per_amp
-from protocol import schema
+from protocol import names, schema
 
 CALIBRATION = sim_calibration("G1")
 
 
 def _device(code: int, value: int) -> dict:
-    return {"code": code, "name": schema.EVENT_NAMES[code], "message": "raw (%d)" % value,
+    return {"code": code, "name": names.EVENT_NAMES[code], "message": "raw (%d)" % value,
             "data": {"value": value, "t_s": 1.5}}
 
 
@@ -90,7 +90,7 @@ def client_and_run(tmp_path):
         store.set_calibration("rig1", CALIBRATION.model_dump(mode="json"))
         run = store.create_run("rig1", "lifetime", {"voltage_v": 10.0})
         for code, value in ((schema.EV_OUTPUT_ON, 10000), (schema.EV_L0_CAPTURED, 45367)):
-            store.add_event(schema.EVENT_NAMES[code], "raw (%d)" % value, rig="rig1",
+            store.add_event(names.EVENT_NAMES[code], "raw (%d)" % value, rig="rig1",
                             run_id=run.id, code=code, data={"value": value, "t_s": 0.1})
     settings = Settings(db_url=url, token="t0ken-for-the-event-tests", data_dir=tmp_path)
     with TestClient(create_app(settings)) as client:

@@ -13,7 +13,7 @@ from host.runs.units import Converter
 from host.service import create_app
 from host.settings import Settings
 from host.store import RUN_KINDS, Store
-from protocol import schema
+from protocol import names, schema
 
 PL_POINT = schema.FLAG_PL_POINT
 
@@ -33,9 +33,9 @@ def test_a_kind_programs_the_device_in_one_of_its_own_modes(name):
 
 
 def test_every_device_run_mode_belongs_to_exactly_one_kind():
-    for mode in range(1, len(schema.MODE_NAMES)):
+    for mode in range(1, len(names.MODE_NAMES)):
         owners = [kind.name for kind in KINDS.values() if mode in kind.modes]
-        assert len(owners) == 1, (schema.MODE_NAMES[mode], owners)
+        assert len(owners) == 1, (names.MODE_NAMES[mode], owners)
         assert kind_of_mode(mode).name == owners[0]
     assert kind_of_mode(schema.MODE_NONE) is None
 
