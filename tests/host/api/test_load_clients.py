@@ -138,9 +138,9 @@ def test_fifty_monitoring_clients_all_see_the_end_and_every_sample_is_stored(ser
     seqs = [row[0] for row in rows]
     assert seqs == list(range(len(seqs))), "every seq stored exactly once"
     planned = RUN["max_duration_s"] / RUN["sample_period_s"]
-    # The simulated device shares the two cores with the service and the 50 clients: it
-    # skips a sample that falls due while its loop is late (the seqs stay contiguous).
-    assert len(seqs) >= 0.25 * planned
+    # Every period of the hold is sampled whatever the load (the simulated board's clock is
+    # discrete-event): all of them but the first, which the climb to 10 V takes.
+    assert len(seqs) >= planned - 2
     rig = wait_for(lambda: httpx.get(service.url + "/api/rigs/rig1", timeout=60).json(), 30, "the rig")
     recovery = rig["recovery"]
     assert rig["device"]["next_seq"] == len(seqs)  # nothing the device took is missing
