@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import httpx
 import typer
 
-from host.cli.api import Refused, Unreachable, detail_of
+from host.cli.api import Refused, Service, Unreachable, detail_of
 from host.cli.client import finish, follow_run, goes_on
 from host.cli.options import (
     DEFAULT_SERVER,
@@ -52,12 +52,24 @@ def _labels(device: dict[str, Any], operator: str | None, notes: str | None,
     return labels
 
 
+def _the_one_rig(service: Service) -> str:
+    """The name of the rig the service serves itself, when it serves exactly one (its name
+    may be a lab name or `SITE.rigN`, not `rig1`); else exit 2 naming them."""
+    own = [rig["name"] for rig in service.get("/api/rigs") if not rig.get("remote")]
+    if len(own) == 1:
+        return own[0]
+    fail("name the rig with --rig: the service at %s serves %s" % (
+        service.server, ", ".join(own) if own else "no rig of its own"))
+
+
 @app.command()
 def run(
     kind: Annotated[KindName, typer.Argument(help="run kind")],
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p",
                                                        help="key=value, repeatable")] = None,
-    rig: Annotated[str, typer.Option(help="rig name")] = "rig1",
+    rig: Annotated[Optional[str], typer.Option(
+        help="rig name (default: the service's own rig, when it serves one)",
+        show_default=False)] = None,
     device_name: Label = None,
     sample_id: Label = None,
     pixel: Label = None,
@@ -84,12 +96,12 @@ def run(
     params = dict(_parse_param(p) for p in param or [])
     device = {"name": device_name, "sample_id": sample_id, "pixel": pixel, "batch": batch,
               "structure": structure, "area_mm2": area_mm2}
-    body = {"kind": kind.value, "rig": rig, "params": params,
-            **_labels(device, operator, notes, tag)}
     service = connect(server, token, data_dir)
     started: dict[str, Any] | None = None
     try:
         with reported():
+            body = {"kind": kind.value, "rig": rig or _the_one_rig(service), "params": params,
+                    **_labels(device, operator, notes, tag)}
             started = service.post("/api/runs", json=body)
             typer.echo("run %s started on %s" % (started["id"], started["rig"]), err=True)
             if not follow:

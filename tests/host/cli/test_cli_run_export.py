@@ -50,3 +50,25 @@ def test_run_with_a_bad_parameter_shows_the_api_message_and_fails(service):
     result = _lumenrig("run", "lifetime", "-p", "voltage_v=50", "--server", service.url)
     assert result.returncode == 2
     assert "422" in result.stderr and "voltage_v" in result.stderr
+
+
+def test_run_without_a_rig_takes_the_services_one_rig_and_asks_when_it_has_two(tmp_path):
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    one = ServiceProcess(["bench=sim:G1?accel=max&seed=8"],
+                         "sqlite:///%s" % (tmp_path / "one.sqlite"), tmp_path / "one").start()
+    try:
+        result = _lumenrig("run", "lifetime", "-p", "voltage_v=10", "-p", "max_duration_s=5",
+                           "--no-follow", "--server", one.url)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["rig"] == "bench"
+    finally:
+        one.stop()
+    two = ServiceProcess(["bench=sim:G1?accel=max&seed=8", "film=sim:film?accel=max"],
+                         "sqlite:///%s" % (tmp_path / "two.sqlite"), tmp_path / "two").start()
+    try:
+        result = _lumenrig("run", "lifetime", "-p", "voltage_v=10", "--server", two.url)
+        assert result.returncode == 2
+        assert "--rig" in result.stderr and "bench, film" in result.stderr, result.stderr
+    finally:
+        two.stop()
