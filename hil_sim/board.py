@@ -479,7 +479,8 @@ def build_from_env():
 
     LUMENRIG_SIM_PRESET (G1|G2|film, default G1), LUMENRIG_SIM_ACCEL (default 1; "max":
     unpaced),
-    LUMENRIG_SIM_SEED (default 0), LUMENRIG_SIM_PD_A_PER_CD_M2 (photodiode amps per cd/m2;
+    LUMENRIG_SIM_SEED (default 0), LUMENRIG_SIM_SPREAD (the pixel's parameters varied from
+    the preset's, hil_sim.presets.pixel; default 0), LUMENRIG_SIM_PD_A_PER_CD_M2 (photodiode amps per cd/m2;
     required for LED presets), LUMENRIG_SIM_STATE (state file: continue after a reset),
     LUMENRIG_SIM_RESET_CAUSE (power_on|soft|watchdog: overrides the guess from the state
     file), LUMENRIG_SIM_INTERLOCK (file holding "1" closed / "0" open, polled),
@@ -506,7 +507,8 @@ def build_from_env():
     state_path = _env("LUMENRIG_SIM_STATE", "")
     ticks_offset_us = int(_env("LUMENRIG_SIM_TICKS_OFFSET_US", "0"))
     bench = Bench(preset, seed, pd_a_per_cd_m2,
-                  pd_warmup_c=float(_env("LUMENRIG_SIM_PD_WARMUP_C", "0")))
+                  pd_warmup_c=float(_env("LUMENRIG_SIM_PD_WARMUP_C", "0")),
+                  spread=float(_env("LUMENRIG_SIM_SPREAD", "0")))
     state = None if frozen else load_state(state_path)
     start_us = 0
     cause = schema.RESET_POWER_ON

@@ -121,14 +121,17 @@ class SimRig:
     log) there instead of a temporary folder removed by stop(). extra_env: added to the
     process environment (e.g. LUMENRIG_SIM_FROZEN=1). heap: the unix port's heapsize
     ("448k", "1m"; hil_sim.spec.check_heap); by default heap_for() the sample ring the board
-    will keep. source: "mpy" runs the precompiled build (brought up to date by start()),
+    will keep. spread: the pixel's parameters varied from the preset's
+    (hil_sim.presets.pixel, 0 = the preset). source: "mpy" runs the precompiled build
+    (brought up to date by start()),
     "py" the sources.
     """
 
     def __init__(self, preset, accel=1.0, seed=0, faults="", *, script=None, heap=None,
                  pd_amps_per_cd_m2=None, state_dir=None, restart_delay_s=0.5,
-                 micropython=None, extra_env=None, source="mpy"):
+                 micropython=None, extra_env=None, source="mpy", spread=0.0):
         self.preset = preset
+        self.spread = float(spread)
         self.source = check_source(source)
         self.accel = None if accel in (None, "max") else float(accel)
         if self.accel is not None and not self.accel > 0:
@@ -245,6 +248,7 @@ class SimRig:
             "LUMENRIG_SIM_PRESET": self.preset,
             "LUMENRIG_SIM_ACCEL": "max" if self.accel is None else repr(self.accel),
             "LUMENRIG_SIM_SEED": str(self.seed),
+            "LUMENRIG_SIM_SPREAD": repr(self.spread),
             "LUMENRIG_SIM_PD_A_PER_CD_M2": repr(float(pd)),
             "LUMENRIG_SIM_STATE": str(self.state_path),
             "LUMENRIG_SIM_INTERLOCK": str(self.interlock_path),

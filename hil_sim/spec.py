@@ -1,5 +1,5 @@
-"""Simulated-rig specs `sim:PRESET?accel=K&seed=N&faults=F&source=S&heap=H`: parse, check,
-format (CPython)."""
+"""Simulated-rig specs `sim:PRESET?accel=K&seed=N&faults=F&source=S&heap=H&spread=S`: parse,
+check, format (CPython)."""
 
 import math
 import re
@@ -21,7 +21,7 @@ _HEAP_RE = re.compile(r"([1-9][0-9]*)([km]?)\Z")
 _HEAP_UNIT = {"": 1, "k": 1024, "m": 1024 * 1024}
 MIN_HEAP_BYTES = 64 * 1024
 MAX_HEAP_BYTES = 1024 * 1024 * 1024
-_KEYS = ("accel", "seed", "faults", "source", "heap")
+_KEYS = ("accel", "seed", "faults", "source", "heap", "spread")
 _KEY_LIST = ", ".join(_KEYS)
 
 
@@ -34,7 +34,9 @@ class SimSpec:
     """A checked simulated-rig spec. accel: at most this many device seconds per wall
     second, or None ("max": as fast as the CPU allows); seed: the physics noise seed;
     faults: the link fault plan; source: "mpy" (the precompiled build) or "py"; heap: the
-    VM's heapsize text ("448k"), or None for the launcher's default (heap_for)."""
+    VM's heapsize text ("448k"), or None for the launcher's default (heap_for); spread: how
+    far the pixel's parameters vary from the preset's (hil_sim.presets.pixel: a pixel of a
+    substrate, drawn from the seed; 0 is the preset's own pixel)."""
 
     preset: str
     accel: float | None = 1.0
@@ -42,6 +44,7 @@ class SimSpec:
     faults: FaultPlan = field(default_factory=FaultPlan)
     source: str = "mpy"
     heap: str | None = None
+    spread: float = 0.0
 
     def __str__(self):
         """Canonical spec text: parse_sim_spec(str(spec)) == spec."""
@@ -59,13 +62,15 @@ class SimSpec:
             params.append("source=" + self.source)
         if self.heap is not None:
             params.append("heap=" + self.heap)
+        if self.spread:
+            params.append(f"spread={self.spread!r}")
         return PREFIX + self.preset + ("?" + "&".join(params) if params else "")
 
     def make_rig(self, **options):
         """A SimRig for this spec (not started); options go to SimRig (state_dir, ...)."""
         from hil_sim.launcher import SimRig
         return SimRig(self.preset, accel=self.accel, seed=self.seed, faults=self.faults,
-                      source=self.source, heap=self.heap, **options)
+                      source=self.source, heap=self.heap, spread=self.spread, **options)
 
 
 def is_sim_spec(text):
@@ -131,18 +136,32 @@ def check_heap(heap):
     return text
 
 
-def make_sim_spec(preset, accel=1.0, seed=0, faults="", source="mpy", heap=None):
+def check_spread(spread):
+    """spread as a float in 0..presets.MAX_SPREAD, else SimSpecError."""
+    if isinstance(spread, str):
+        if not _NUMBER_RE.match(spread):
+            raise SimSpecError(f"spread {spread!r} is not a plain decimal number")
+        spread = float(spread)
+    spread = float(spread)
+    if not (math.isfinite(spread) and 0 <= spread <= presets.MAX_SPREAD):
+        raise SimSpecError(f"spread must be 0 to {presets.MAX_SPREAD:g} (a relative "
+                           f"spread of the pixel's parameters), got {spread!r}")
+    return spread
+
+
+def make_sim_spec(preset, accel=1.0, seed=0, faults="", source="mpy", heap=None, spread=0.0):
     """A SimSpec from separate values (the CLI's options); SimSpecError on bad input."""
     try:
         plan = faults if isinstance(faults, FaultPlan) else parse_faults(faults)
     except FaultSpecError as exc:
         raise SimSpecError(f"faults: {exc}") from None
     return SimSpec(check_preset(preset), check_accel(accel), check_seed(seed), plan,
-                   check_source(source), None if heap is None else check_heap(heap))
+                   check_source(source), None if heap is None else check_heap(heap),
+                   check_spread(spread))
 
 
 def parse_sim_spec(text):
-    """Parse `sim:PRESET[?accel=K&seed=N&faults=F&source=S&heap=H]`; values may be
+    """Parse `sim:PRESET[?accel=K&seed=N&faults=F&source=S&heap=H&spread=S]`; values may be
     percent-encoded.
 
     '+' is kept as a plus (it separates a cut's start and duration), not read as a space.
@@ -172,6 +191,6 @@ def parse_sim_spec(text):
     try:
         return make_sim_spec(preset, values.get("accel", 1.0), values.get("seed", 0),
                              values.get("faults", ""), values.get("source", "mpy"),
-                             values.get("heap"))
+                             values.get("heap"), values.get("spread", 0.0))
     except SimSpecError as exc:
         raise SimSpecError(f"{text!r}: {exc}") from None

@@ -93,5 +93,5 @@ class Rig:
         }
         if self.sim is not None:
             out["simulator"] = {"preset": self.sim.preset, "accel": self.sim.accel,
-                                "stats": self.sim.stats}
+                                "spread": self.sim.spread, "stats": self.sim.stats}
         return out

@@ -1,4 +1,4 @@
-"""Sim rig specs `sim:PRESET?accel=K&seed=N&faults=F`: parsing, errors, round trip."""
+"""Sim rig specs `sim:PRESET?accel=K&seed=N&faults=F&spread=S`: parsing, errors, round trip."""
 
 import pytest
 from hypothesis import given
@@ -46,6 +46,9 @@ def test_is_sim_spec_tells_simulators_from_ports():
     ("sim:G1?seed=1.5", "not a non-negative integer"),
     ("sim:G1?faults=drop=3", "faults: fault item 1 'drop=3'"),
     ("sim:G1?faults=%C3%28", "not UTF-8"),
+    ("sim:G1?spread=0.6", "spread must be 0 to 0.5"),
+    ("sim:G1?spread=-0.1", "not a plain decimal number"),
+    ("sim:G1?spread=nan", "not a plain decimal number"),
     ("/dev/ttyUSB0", "starts with 'sim:'"),
 ])
 def test_bad_specs_are_rejected_with_a_message_naming_the_problem(text, fragment):
@@ -55,9 +58,10 @@ def test_bad_specs_are_rejected_with_a_message_naming_the_problem(text, fragment
 
 
 @given(st.sampled_from(PRESETS), st.floats(min_value=1.0, max_value=1e6),
-       st.integers(min_value=0, max_value=2**32 - 1), plans())
-def test_canonical_text_parses_back_to_the_same_spec(preset, accel, seed, plan):
-    spec = SimSpec(preset, accel, seed, plan)
+       st.integers(min_value=0, max_value=2**32 - 1), plans(),
+       st.floats(min_value=0.0, max_value=0.5))
+def test_canonical_text_parses_back_to_the_same_spec(preset, accel, seed, plan, spread):
+    spec = SimSpec(preset, accel, seed, plan, spread=spread)
     assert parse_sim_spec(str(spec)) == spec
 
 
@@ -70,5 +74,6 @@ def test_any_text_after_the_prefix_parses_or_raises_sim_spec_error(text):
 
 
 def test_make_rig_carries_the_spec_into_the_launcher():
-    rig = parse_sim_spec("sim:G2?accel=30&seed=4&faults=reset=10s").make_rig()
-    assert (rig.preset, rig.accel, rig.seed, rig.plan.resets) == ("G2", 30.0, 4, (10.0,))
+    rig = parse_sim_spec("sim:G2?accel=30&seed=4&faults=reset=10s&spread=0.05").make_rig()
+    assert (rig.preset, rig.accel, rig.seed, rig.plan.resets, rig.spread) == (
+        "G2", 30.0, 4, (10.0,), 0.05)
