@@ -47,7 +47,7 @@ def test_run_sends_the_device_and_labels_and_show_tells_them_in_words(service):
     result = _cli(service, "run", "lifetime", "-p", "voltage_v=10", "-p", "max_duration_s=5",
                   "--device-name", "G1", "--sample-id", "S-17", "--pixel", "B2",
                   "--batch", "2026-12", "--structure", STRUCTURE, "--area-mm2", "2",
-                  "--notes", "first light", "--tag", "pe", "--tag", "encap")
+                  "--notes", "first light", "--tag", "pe", "--tag", "encap", "--rig", "rig1")
     assert result.returncode == 0, result.stderr
     run_id = int(re.match(r"run (\d+) started on rig1", result.stderr).group(1))
     assert json.loads(result.stdout)["stop_reason"] == "max_duration"
@@ -74,7 +74,8 @@ def test_run_sends_the_device_and_labels_and_show_tells_them_in_words(service):
 
 
 def test_run_refused_by_the_service_shows_its_detail_and_exits_2(service):
-    result = _cli(service, "run", "lifetime", "-p", "voltage_v=10", "--area-mm2", "0")
+    result = _cli(service, "run", "lifetime", "-p", "voltage_v=10", "--area-mm2", "0",
+                  "--rig", "rig1")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert re.fullmatch(r"error: 422: device\.area_mm2: .*\n", result.stderr)
 
