@@ -184,6 +184,13 @@ DETAIL_INTERLOCK_OPEN = 6  # skipped: the interlock loop is open, so the shutter
 
 
 
+def _field(name, code, unit=""):
+    """(name, struct_code, unit, scale) of one field.  Built by a call, not written as a
+    literal tuple: mpy-cross folds literal tuples into the module's constants, which the board
+    would keep as long as the module (9 kB more heap), beside the table built from them."""
+    return (name, code, unit, 1)
+
+
 def struct_format(fields):
     """Little-endian struct format of a field list, without padding."""
     return "<" + "".join(f[1] for f in fields)
@@ -192,17 +199,17 @@ def struct_format(fields):
 # One telemetry sample: 33 bytes, integers only.  The device packs it positionally in this
 # order (lumenfw/ring.py, protocol/writer.py); everyone else reads it by name.
 SAMPLE_FIELDS = (
-    ("seq", "I", "", 1),
-    ("t_s", "I", "s", 1),
-    ("t_us", "I", "us", 1),  # microseconds within t_s (0..999999)
-    ("setpoint_mv", "H", "mV", 1),
-    ("voltage_mv", "i", "mV", 1),
-    ("current_na", "i", "nA", 1),
-    ("pd_pa", "i", "pA", 1),  # photodiode current, dark offset not removed
-    ("temperature_cc", "h", "centi-degC", 1),
-    ("humidity_cpct", "H", "centi-%RH", 1),
-    ("pd_range", "B", "", 1),
-    ("flags", "H", "", 1),
+    _field("seq", "I"),
+    _field("t_s", "I", "s"),
+    _field("t_us", "I", "us"),  # microseconds within t_s (0..999999)
+    _field("setpoint_mv", "H", "mV"),
+    _field("voltage_mv", "i", "mV"),
+    _field("current_na", "i", "nA"),
+    _field("pd_pa", "i", "pA"),  # photodiode current, dark offset not removed
+    _field("temperature_cc", "h", "centi-degC"),
+    _field("humidity_cpct", "H", "centi-%RH"),
+    _field("pd_range", "B"),
+    _field("flags", "H"),
 )
 SAMPLE_NAMES = tuple(f[0] for f in SAMPLE_FIELDS)
 SAMPLE_FORMAT = struct_format(SAMPLE_FIELDS)
@@ -211,80 +218,80 @@ SAMPLE_SIZE = struct.calcsize(SAMPLE_FORMAT)
 # One self-test check: 15 bytes (the result fits one frame with every check of a board with
 # up to 8 photodiode ranges).
 SELFTEST_FIELDS = (
-    ("check", "B", "", 1),
-    ("state", "B", "", 1),
-    ("detail", "B", "", 1),
-    ("value", "i", "", 1),  # unit: as the check says (code, nA, ms, pA)
-    ("low", "i", "", 1),
-    ("high", "i", "", 1),
+    _field("check", "B"),
+    _field("state", "B"),
+    _field("detail", "B"),
+    _field("value", "i"),  # unit: as the check says (code, nA, ms, pA)
+    _field("low", "i"),
+    _field("high", "i"),
 )
 MAX_SELFTEST_RECORDS = 19
 
-_CMD = ("cmd_id", "H", "", 1)
+_CMD = _field("cmd_id", "H")
 # A run's identity on the wire: a random nonzero 63-bit key the host draws for each run, so
 # no two runs share one across databases, services or hosts. The device keeps it with every
 # sample, event and status of the run; 0 means no run.
-_RUN_KEY = ("run_key", "Q", "", 1)
+_RUN_KEY = _field("run_key", "Q")
 
 # (msg_id, name, head fields, tail).  tail is None, ("records", fields, max_count)
 # or ("bytes", max_len).  Every command body starts with cmd_id.
 MESSAGES: tuple = (
     (HELLO, "HELLO", (
-        ("session_id", "I", "", 1),
-        ("schema_hash", "I", "", 1),
-        ("host_version", "H", "", 1),
+        _field("session_id", "I"),
+        _field("schema_hash", "I"),
+        _field("host_version", "H"),
     ), None),
     (HELLO_ACK, "HELLO_ACK", (
-        ("session_id", "I", "", 1),
-        ("schema_hash", "I", "", 1),
-        ("fw_major", "B", "", 1),
-        ("fw_minor", "B", "", 1),
-        ("fw_patch", "B", "", 1),
-        ("reset_cause", "B", "", 1),
-        ("board_id", "Q", "", 1),
-        ("capabilities", "I", "", 1),
-        ("state", "B", "", 1),
-        ("mode", "B", "", 1),
+        _field("session_id", "I"),
+        _field("schema_hash", "I"),
+        _field("fw_major", "B"),
+        _field("fw_minor", "B"),
+        _field("fw_patch", "B"),
+        _field("reset_cause", "B"),
+        _field("board_id", "Q"),
+        _field("capabilities", "I"),
+        _field("state", "B"),
+        _field("mode", "B"),
         _RUN_KEY,
-        ("next_seq", "I", "", 1),
-        ("next_event_seq", "H", "", 1),
+        _field("next_seq", "I"),
+        _field("next_event_seq", "H"),
     ), None),
     (HEARTBEAT, "HEARTBEAT", (
-        ("state", "B", "", 1),
-        ("flags", "B", "", 1),
+        _field("state", "B"),
+        _field("flags", "B"),
         _RUN_KEY,
-        ("next_seq", "I", "", 1),
-        ("next_event_seq", "H", "", 1),
+        _field("next_seq", "I"),
+        _field("next_event_seq", "H"),
     ), None),
     (START_RUN, "START_RUN", (
         _CMD,
         _RUN_KEY,
-        ("mode", "B", "", 1),
-        ("setpoint_mv", "H", "mV", 1),  # hold voltage, sweep start, or ramp ceiling
-        ("stop_mv", "H", "mV", 1),  # sweep stop
-        ("step_mv", "H", "mV", 1),  # sweep step, or ramp step for a luminance target
-        ("target_pd_pa", "I", "pA", 1),  # ramp until the photodiode reaches this; 0 = off
-        ("dark_pd_pa", "i", "pA", 1),  # host's dark offset, removed before fraction checks
-        ("target_current_na", "I", "nA", 1),  # constant-current mode
-        ("compliance_na", "I", "nA", 1),
-        ("sample_period_ms", "I", "ms", 1),
-        ("dwell_ms", "I", "ms", 1),  # sweep step dwell, or ramp step dwell
-        ("oversample", "B", "", 1),
-        ("stop_fraction_pm", "H", "per-mille", 1),  # of L0; 0 = off
-        ("l0_settle_ms", "I", "ms", 1),  # L0 is captured this long after the hold starts
-        ("max_duration_s", "I", "s", 1),
-        ("host_loss_grace_ms", "I", "ms", 1),
-        ("pl_interval_s", "I", "s", 1),
-        ("laser", "B", "", 1),
+        _field("mode", "B"),
+        _field("setpoint_mv", "H", "mV"),  # hold voltage, sweep start, or ramp ceiling
+        _field("stop_mv", "H", "mV"),  # sweep stop
+        _field("step_mv", "H", "mV"),  # sweep step, or ramp step for a luminance target
+        _field("target_pd_pa", "I", "pA"),  # ramp until the photodiode reaches this; 0 = off
+        _field("dark_pd_pa", "i", "pA"),  # host's dark offset, removed before fraction checks
+        _field("target_current_na", "I", "nA"),  # constant-current mode
+        _field("compliance_na", "I", "nA"),
+        _field("sample_period_ms", "I", "ms"),
+        _field("dwell_ms", "I", "ms"),  # sweep step dwell, or ramp step dwell
+        _field("oversample", "B"),
+        _field("stop_fraction_pm", "H", "per-mille"),  # of L0; 0 = off
+        _field("l0_settle_ms", "I", "ms"),  # L0 is captured this long after the hold starts
+        _field("max_duration_s", "I", "s"),
+        _field("host_loss_grace_ms", "I", "ms"),
+        _field("pl_interval_s", "I", "s"),
+        _field("laser", "B"),
         # Continuing a run after a device reset: seq and run clock pick up where the stored
         # data ends, and L0 is the one already captured (0 = a new run, capture L0 anew).
-        ("resume_seq", "I", "", 1),
-        ("resume_t_ms", "I", "ms", 1),
-        ("l0_pd_pa", "i", "pA", 1),
+        _field("resume_seq", "I"),
+        _field("resume_t_ms", "I", "ms"),
+        _field("l0_pd_pa", "i", "pA"),
         # Dark tracking: every dark_every_s of drive, dark_ms with the drive off (or the
         # shutter closed), the run starting with one such pause; 0 = off.
-        ("dark_every_s", "H", "s", 1),
-        ("dark_ms", "H", "ms", 1),
+        _field("dark_every_s", "H", "s"),
+        _field("dark_ms", "H", "ms"),
     ), None),
     (STOP_RUN, "STOP_RUN", (
         _CMD,
@@ -292,82 +299,82 @@ MESSAGES: tuple = (
     ), None),
     (SET_OUTPUT, "SET_OUTPUT", (
         _CMD,
-        ("setpoint_mv", "H", "mV", 1),
-        ("enable", "B", "", 1),
+        _field("setpoint_mv", "H", "mV"),
+        _field("enable", "B"),
     ), None),
     (SHUTTER, "SHUTTER", (
         _CMD,
-        ("open", "B", "", 1),
-        ("laser", "B", "", 1),
+        _field("open", "B"),
+        _field("laser", "B"),
     ), None),
     (GET_STATUS, "GET_STATUS", (
         _CMD,
     ), None),
     (STATUS, "STATUS", (
         _CMD,
-        ("state", "B", "", 1),
-        ("mode", "B", "", 1),
+        _field("state", "B"),
+        _field("mode", "B"),
         _RUN_KEY,
-        ("next_seq", "I", "", 1),
-        ("oldest_seq", "I", "", 1),
-        ("setpoint_mv", "H", "mV", 1),
-        ("voltage_mv", "i", "mV", 1),
-        ("current_na", "i", "nA", 1),
-        ("pd_pa", "i", "pA", 1),
-        ("l0_pd_pa", "i", "pA", 1),
-        ("temperature_cc", "h", "centi-degC", 1),
-        ("humidity_cpct", "H", "centi-%RH", 1),
-        ("flags", "B", "", 1),
-        ("stop_reason", "B", "", 1),
-        ("fault_code", "H", "", 1),
-        ("uptime_s", "I", "s", 1),
+        _field("next_seq", "I"),
+        _field("oldest_seq", "I"),
+        _field("setpoint_mv", "H", "mV"),
+        _field("voltage_mv", "i", "mV"),
+        _field("current_na", "i", "nA"),
+        _field("pd_pa", "i", "pA"),
+        _field("l0_pd_pa", "i", "pA"),
+        _field("temperature_cc", "h", "centi-degC"),
+        _field("humidity_cpct", "H", "centi-%RH"),
+        _field("flags", "B"),
+        _field("stop_reason", "B"),
+        _field("fault_code", "H"),
+        _field("uptime_s", "I", "s"),
     ), None),
     (RESEND, "RESEND", (
         _CMD,
         _RUN_KEY,
-        ("from_seq", "I", "", 1),
-        ("to_seq", "I", "", 1),  # inclusive
+        _field("from_seq", "I"),
+        _field("to_seq", "I"),  # inclusive
     ), None),
     (ACK, "ACK", (
         _CMD,
-        ("of_msg", "B", "", 1),
+        _field("of_msg", "B"),
     ), None),
     (NACK, "NACK", (
         _CMD,
-        ("of_msg", "B", "", 1),
-        ("code", "B", "", 1),
-        ("detail", "q", "", 1),
+        _field("of_msg", "B"),
+        _field("code", "B"),
+        _field("detail", "q"),
     ), None),
     (SAMPLE_BATCH, "SAMPLE_BATCH", (
         _RUN_KEY,
-        ("flags", "B", "", 1),
+        _field("flags", "B"),
     ), ("records", SAMPLE_FIELDS, MAX_SAMPLES_PER_BATCH)),
     (EVENT, "EVENT", (
-        ("event_seq", "H", "", 1),
-        ("code", "H", "", 1),
+        _field("event_seq", "H"),
+        _field("code", "H"),
         _RUN_KEY,
-        ("t_s", "I", "s", 1),
-        ("t_us", "I", "us", 1),
-        ("value", "i", "", 1),
-        ("state", "B", "", 1),
+        _field("t_s", "I", "s"),
+        _field("t_us", "I", "us"),
+        _field("value", "i"),
+        _field("state", "B"),
     ), None),
     (LOG, "LOG", (
-        ("level", "B", "", 1),
+        _field("level", "B"),
     ), ("bytes", 200)),
     (RESEND_EVENTS, "RESEND_EVENTS", (
         _CMD,
-        ("from_event_seq", "H", "", 1),
+        _field("from_event_seq", "H"),
     ), None),
     (SELF_TEST, "SELF_TEST", (
         _CMD,
-        ("scope", "B", "", 1),  # SELFTEST_QUICK or SELFTEST_FULL
+        _field("scope", "B"),  # SELFTEST_QUICK or SELFTEST_FULL
     ), None),
     # The answer to SELF_TEST (NACK_BUSY during a run): one record per check done.
     (SELF_TEST_RESULT, "SELF_TEST_RESULT", (
         _CMD,
-        ("scope", "B", "", 1),
-        ("failed", "B", "", 1),  # records with state CHECK_FAIL
-        ("fault", "B", "", 1),  # FAULT_* of an exception that ended the test early, else 0
+        _field("scope", "B"),
+        _field("failed", "B"),  # records with state CHECK_FAIL
+        _field("fault", "B"),  # FAULT_* of an exception that ended the test early, else 0
     ), ("records", SELFTEST_FIELDS, MAX_SELFTEST_RECORDS)),
 )
 
