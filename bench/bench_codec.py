@@ -36,7 +36,7 @@ def _encode_all(samples):
     writer = FrameWriter(lambda buf, n: chunks.append(bytes(buf[:n])))
     batcher = SampleBatcher(writer)
     for sample in samples:
-        batcher.add(1, *sample)
+        batcher.add(1, 0, *sample)
     batcher.flush()
     return b"".join(chunks)
 

@@ -133,7 +133,7 @@ def frame_decoder() -> tuple[Callable[[bytes], list[int]], dict[str, int]]:
         seqs = []
         for msg_id, _seq, body in decoder.feed(data):
             if msg_id == schema.SAMPLE_BATCH:
-                seqs.extend(wire.decode_sample_batch(body)[2]["seq"].tolist())
+                seqs.extend(wire.decode_sample_batch(body)[3]["seq"].tolist())
         return seqs
 
     return decode, decoder.stats
@@ -192,9 +192,10 @@ class Producer:
             if now >= heartbeat_at:
                 heartbeat_at += HEARTBEAT_PERIOD_S
                 outbox.send_body(schema.HEARTBEAT, messages.pack(
-                    schema.HEARTBEAT, (schema.STATE_RUNNING, 9, 1, sample[0], 3)))
+                    schema.HEARTBEAT, (9, 3), [(0, schema.CAN_DRIVE, schema.STATE_RUNNING,
+                                                schema.MODE_CONSTANT_VOLTAGE, 0, 1, sample[0])]))
                 self.written = added
-            outbox.add_sample(int(now * 1000), 1, *sample)
+            outbox.add_sample(int(now * 1000), 1, 0, *sample)
             added += 1
             if outbox.batcher.count == 0:
                 self.written = added

@@ -10,7 +10,7 @@ on the device side is an integer, because floats allocate on MicroPython.
 
 import struct
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 
 # Frame limits (bytes).  The raw frame is [version][msg_id][seq u16][body][crc u16].
 HEADER_SIZE = 4
@@ -19,6 +19,10 @@ MAX_BODY = 300
 MAX_RAW = HEADER_SIZE + MAX_BODY + CRC_SIZE
 MAX_WIRE = MAX_RAW + MAX_RAW // 254 + 3  # COBS overhead plus a 0x00 delimiter on each side
 MAX_SAMPLES_PER_BATCH = 8
+# A rig has 1 to MAX_CHANNELS channels (pixels), numbered from 0: each its own supply,
+# meter and photodiode, and its own run (key, seq stream, share of the sample ring).
+MAX_CHANNELS = 8
+CHANNEL_RIG = 255  # EVENT.channel of an event about the rig as a whole (boot, interlock, host)
 
 # Message ids.
 HELLO = 1
@@ -148,6 +152,11 @@ CAP_SHUTTER_SWITCH = 32
 CAP_AMBIENT = 64
 CAP_WATCHDOG = 128
 
+# What a channel can do (HELLO_ACK's channel records, .can).
+CAN_DRIVE = 1  # a supply and a meter: CV, CC and sweep runs
+CAN_PHOTODIODE = 2  # a photodiode: luminance (L0, the fraction stop, luminance targets)
+CAN_LASER = 4  # the laser and shutter point at it: photostability runs
+
 # Self-test scopes (SELF_TEST.scope).
 SELFTEST_QUICK = 0  # nothing moves: the bus, each chip's identity and read-backs, interlock, supply
 SELFTEST_FULL = 1  # the quick checks, then the shutter's travel and every range's dark current
@@ -227,7 +236,21 @@ SELFTEST_FIELDS = (
 )
 MAX_SELFTEST_RECORDS = 19
 
+# One channel as HELLO_ACK and HEARTBEAT tell it: 17 bytes, one record per channel.  flags:
+# the channel's own (FLAG_OUTPUT_ON, FLAG_COMPLIANCE, FLAG_PD_SATURATED); run_key, mode and
+# next_seq stay after its run ends, so the host can still fetch the run's tail.
+CHANNEL_FIELDS = (
+    _field("channel", "B"),
+    _field("can", "B"),  # CAN_* bits
+    _field("state", "B"),
+    _field("mode", "B"),
+    _field("flags", "B"),
+    _field("run_key", "Q"),
+    _field("next_seq", "I"),
+)
+
 _CMD = _field("cmd_id", "H")
+_CHANNEL = _field("channel", "B")
 # A run's identity on the wire: a random nonzero 63-bit key the host draws for each run, so
 # no two runs share one across databases, services or hosts. The device keeps it with every
 # sample, event and status of the run; 0 means no run.
@@ -250,22 +273,17 @@ MESSAGES: tuple = (
         _field("reset_cause", "B"),
         _field("board_id", "Q"),
         _field("capabilities", "I"),
-        _field("state", "B"),
-        _field("mode", "B"),
-        _RUN_KEY,
-        _field("next_seq", "I"),
         _field("next_event_seq", "H"),
-    ), None),
+    ), ("records", CHANNEL_FIELDS, MAX_CHANNELS)),
+    # flags: the rig's (laser, shutter, interlock); each channel record has its own.
     (HEARTBEAT, "HEARTBEAT", (
-        _field("state", "B"),
         _field("flags", "B"),
-        _RUN_KEY,
-        _field("next_seq", "I"),
         _field("next_event_seq", "H"),
-    ), None),
+    ), ("records", CHANNEL_FIELDS, MAX_CHANNELS)),
     (START_RUN, "START_RUN", (
         _CMD,
         _RUN_KEY,
+        _CHANNEL,
         _field("mode", "B"),
         _field("setpoint_mv", "H", "mV"),  # hold voltage, sweep start, or ramp ceiling
         _field("stop_mv", "H", "mV"),  # sweep stop
@@ -296,9 +314,11 @@ MESSAGES: tuple = (
     (STOP_RUN, "STOP_RUN", (
         _CMD,
         _RUN_KEY,
+        _CHANNEL,
     ), None),
     (SET_OUTPUT, "SET_OUTPUT", (
         _CMD,
+        _CHANNEL,
         _field("setpoint_mv", "H", "mV"),
         _field("enable", "B"),
     ), None),
@@ -309,9 +329,11 @@ MESSAGES: tuple = (
     ), None),
     (GET_STATUS, "GET_STATUS", (
         _CMD,
+        _CHANNEL,
     ), None),
     (STATUS, "STATUS", (
         _CMD,
+        _CHANNEL,
         _field("state", "B"),
         _field("mode", "B"),
         _RUN_KEY,
@@ -332,6 +354,7 @@ MESSAGES: tuple = (
     (RESEND, "RESEND", (
         _CMD,
         _RUN_KEY,
+        _CHANNEL,
         _field("from_seq", "I"),
         _field("to_seq", "I"),  # inclusive
     ), None),
@@ -347,12 +370,14 @@ MESSAGES: tuple = (
     ), None),
     (SAMPLE_BATCH, "SAMPLE_BATCH", (
         _RUN_KEY,
+        _CHANNEL,
         _field("flags", "B"),
     ), ("records", SAMPLE_FIELDS, MAX_SAMPLES_PER_BATCH)),
     (EVENT, "EVENT", (
         _field("event_seq", "H"),
         _field("code", "H"),
         _RUN_KEY,
+        _CHANNEL,  # CHANNEL_RIG for the rig as a whole
         _field("t_s", "I", "s"),
         _field("t_us", "I", "us"),
         _field("value", "i"),

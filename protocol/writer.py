@@ -64,14 +64,16 @@ class SampleBatcher:
         self.capacity = capacity
         self.count = 0
         self.run_key = 0
+        self.channel = 0
 
-    def add(self, run_key, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
+    def add(self, run_key, channel, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
             temperature_cc, humidity_cpct, pd_range, flags):
         """Append one sample (fields in schema.SAMPLE_NAMES order); sends the batch when it
         is full. No allocation."""
         if self.count and run_key != self.run_key:
             self.flush()
         self.run_key = run_key
+        self.channel = channel
         offset = BODY_OFFSET + BATCH_HEAD_SIZE + self.count * schema.SAMPLE_SIZE
         struct.pack_into(schema.SAMPLE_FORMAT, self.writer.raw, offset, seq, t_s, t_us,
                          setpoint_mv, voltage_mv, current_na, pd_pa, temperature_cc,
@@ -84,6 +86,7 @@ class SampleBatcher:
         """Send what is pending, if anything."""
         if not self.count:
             return
-        struct.pack_into(BATCH_HEAD, self.writer.raw, BODY_OFFSET, self.run_key, batch_flags)
+        struct.pack_into(BATCH_HEAD, self.writer.raw, BODY_OFFSET, self.run_key, self.channel,
+                         batch_flags)
         self.writer.send(schema.SAMPLE_BATCH, BATCH_HEAD_SIZE + self.count * schema.SAMPLE_SIZE)
         self.count = 0

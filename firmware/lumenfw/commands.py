@@ -14,6 +14,11 @@ def nack(cmd_id, of_msg, code, detail):
     return schema.NACK, messages.pack(schema.NACK, (cmd_id, of_msg, code, detail))
 
 
+# Where each channel-addressed command carries its channel (its head's field index).
+_CHANNEL_FIELD = {schema.START_RUN: 2, schema.STOP_RUN: 2, schema.SET_OUTPUT: 1,
+                  schema.GET_STATUS: 1, schema.RESEND: 2}
+
+
 class Commands:
     """Executes commands on the controller; the link owns sessions and the reply cache."""
 
@@ -26,18 +31,21 @@ class Commands:
         """(reply msg_id, reply body) for a command's unpacked head (cmd_id first)."""
         ctrl = self._ctrl
         cmd_id = head[0]
+        field = _CHANNEL_FIELD.get(msg_id)
+        if field is not None and head[field] >= ctrl.limits.channels:
+            return nack(cmd_id, msg_id, schema.NACK_OUT_OF_RANGE, field)  # no such channel
         if msg_id == schema.START_RUN:
             code, detail = ctrl.start_run(RunProgram(head))
         elif msg_id == schema.STOP_RUN:
             code, detail = ctrl.stop_run(head[1])
         elif msg_id == schema.SET_OUTPUT:
-            code, detail = ctrl.set_output(head[1], head[2])
+            code, detail = ctrl.set_output(head[2], head[3])
         elif msg_id == schema.SHUTTER:
             code, detail = ctrl.set_shutter(head[1], head[2])
         elif msg_id == schema.GET_STATUS:
             return schema.STATUS, self.status_body(cmd_id)
         elif msg_id == schema.RESEND:
-            code, detail = self._resend(head[1], head[2], head[3])
+            code, detail = self._resend(head[1], head[2], head[3], head[4])
         elif msg_id == schema.RESEND_EVENTS:
             ctrl.events.resend_from(head[1])
             code, detail = ACK, 0
@@ -54,18 +62,18 @@ class Commands:
             return ack(cmd_id, msg_id)
         return nack(cmd_id, msg_id, code, detail)
 
-    def _resend(self, run_key, from_seq, to_seq):
+    def _resend(self, run_key, channel, from_seq, to_seq):
         """Send what the ring holds of from_seq..to_seq; NACK_NOT_IN_RING if part is gone."""
         ring = self._ctrl.ring
         if run_key != ring.run_key:
             return schema.NACK_BAD_RUN_KEY, ring.run_key
         if to_seq < from_seq:
-            return schema.NACK_OUT_OF_RANGE, 3
+            return schema.NACK_OUT_OF_RANGE, 4
         oldest = ring.oldest_seq()
         first = max(oldest, from_seq)
         last = min(ring.next_seq - 1, to_seq)
         if first <= last:
-            self._ctrl.outbox.send_records(run_key, ring, first, last)
+            self._ctrl.outbox.send_records(run_key, channel, ring, first, last)
         if from_seq < oldest:
             return schema.NACK_NOT_IN_RING, oldest
         return ACK, 0
@@ -74,7 +82,7 @@ class Commands:
         ctrl = self._ctrl
         sampler = ctrl.sampler
         return messages.pack(schema.STATUS, (
-            cmd_id, ctrl.state, ctrl.mode, ctrl.run_key, ctrl.next_seq, ctrl.ring.oldest_seq(),
+            cmd_id, ctrl.channel, ctrl.state, ctrl.mode, ctrl.run_key, ctrl.next_seq, ctrl.ring.oldest_seq(),
             ctrl.outputs.setpoint_mv, sampler.voltage_mv, sampler.current_na, sampler.pd_pa,
             ctrl.luminance.l0_pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
             ctrl.device_flags(), ctrl.stop_reason, ctrl.fault_code, ctrl.uptime.t_s))

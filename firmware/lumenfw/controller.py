@@ -12,6 +12,10 @@ from protocol import schema
 ACK = 0  # (code, detail) results of the command methods: ACK or a schema.NACK_* code
 
 _FAULT_STOPS = (schema.STOP_EXCEPTION, schema.STOP_I2C_FAULT)
+_RIG_EVENTS = (schema.EV_BOOT, schema.EV_INTERLOCK_OPEN, schema.EV_INTERLOCK_CLOSED,
+               schema.EV_HOST_LOST, schema.EV_HOST_BACK, schema.EV_SHUTTER_OPENED,
+               schema.EV_SHUTTER_CLOSED, schema.EV_SHUTTER_FAULT, schema.EV_LASER_ON,
+               schema.EV_LASER_OFF)
 SHUTTER_POLL_US = 1000  # a moving shutter's switch is looked at this often
 
 
@@ -33,6 +37,7 @@ class Controller:
         self.outbox = outbox
         self.events = events
         self.limits = limits
+        self.channel = 0  # the pixel this controller drives (a one-channel board: 0)
         self.clock = RunClock(board.ticks_diff)
         self.uptime = RunClock(board.ticks_diff)
         self.uptime.start(board.ticks_us())
@@ -60,14 +65,17 @@ class Controller:
     # ---- reporting ---------------------------------------------------------------------
 
     def event(self, code, value):
-        """Send an EVENT stamped with the run (or uptime) clock and the current state."""
+        """Send an EVENT stamped with the run (or uptime) clock and the current state; an
+        event about the rig as a whole (boot, interlock, host, shutter, laser) names no
+        channel."""
         if self._run_active:
             clock = self.clock
             run_key = self.run_key
         else:
             clock = self.uptime
             run_key = 0
-        self.events.emit(code, value, run_key, clock.t_s, clock.t_us, self.state)
+        channel = schema.CHANNEL_RIG if code in _RIG_EVENTS else self.channel
+        self.events.emit(code, value, run_key, channel, clock.t_s, clock.t_us, self.state)
 
     def set_state(self, state):
         if state != self.state:
@@ -89,19 +97,28 @@ class Controller:
             return program.compliance_na
         return self.limits.max_current_na
 
-    def device_flags(self):
-        """STATUS / HEARTBEAT flags: outputs as commanded, shutter switch, interlock (as the
-        last safety check saw it, so a status can be given even when that input fails)."""
-        flags = self.outputs.flags()
+    def rig_flags(self):
+        """HEARTBEAT's flags: laser as commanded, shutter switch, interlock (as the last
+        safety check saw it, so a heartbeat can be given even when that input fails)."""
+        flags = self.outputs.flags() & schema.FLAG_LASER_ON
         if not self.shutter.is_closed():
             flags |= schema.FLAG_SHUTTER_OPEN
         if self.interlock_closed:
             flags |= schema.FLAG_INTERLOCK_OK
+        return flags
+
+    def channel_flags(self):
+        """A channel record's flags: output as commanded, compliance, photodiode saturated."""
+        flags = self.outputs.flags() & schema.FLAG_OUTPUT_ON
         if self.compliance_tripped:
             flags |= schema.FLAG_COMPLIANCE
         if self.sampler.pd_saturated:
             flags |= schema.FLAG_PD_SATURATED
         return flags
+
+    def device_flags(self):
+        """STATUS and sample flags: the rig's and the channel's."""
+        return self.rig_flags() | self.channel_flags()
 
     # ---- the one way to safety -----------------------------------------------------------
 
@@ -215,7 +232,8 @@ class Controller:
         self._mode.begin(self)
 
     def stop_run(self, run_key):
-        """Host abort of the running run (0 = whatever runs); otherwise clear to IDLE."""
+        """Host abort of the running run (0 = whatever runs); otherwise clear to IDLE.  The
+        channel was checked by the command (Commands.channel_refusal)."""
         if self.state == schema.STATE_RUNNING:
             if run_key and run_key != self.run_key:
                 return schema.NACK_BAD_RUN_KEY, self.run_key
@@ -241,9 +259,9 @@ class Controller:
         if refusal is not None:
             return refusal
         if setpoint_mv > self.limits.max_setpoint_mv:
-            return schema.NACK_OUT_OF_RANGE, 1
+            return schema.NACK_OUT_OF_RANGE, 2  # (SET_OUTPUT's field index)
         if enable > 1:
-            return schema.NACK_OUT_OF_RANGE, 2
+            return schema.NACK_OUT_OF_RANGE, 3
         if not enable:
             self.outputs.disable_output()
             return ACK, 0
@@ -432,7 +450,7 @@ class Controller:
         self.ring.put(seq, clock.t_s, clock.t_us, setpoint_mv, sampler.voltage_mv,
                       sampler.current_na, sampler.pd_pa, sampler.temperature_cc,
                       sampler.humidity_cpct, sampler.pd_range, flags)
-        self.outbox.add_sample(self.now_ms, self.run_key, seq, clock.t_s, clock.t_us,
+        self.outbox.add_sample(self.now_ms, self.run_key, self.channel, seq, clock.t_s, clock.t_us,
                                setpoint_mv, sampler.voltage_mv, sampler.current_na,
                                sampler.pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
                                sampler.pd_range, flags)

@@ -45,7 +45,8 @@ class Device:
                                self.outbox, self.events, parts.limits)
         identity = Identity(board.board_id, board.reset_cause,
                             parts.limits.capabilities(parts.sht is not None,
-                                                      parts.has_watchdog))
+                                                      parts.has_watchdog),
+                            parts.limits.channel_can(self.ctrl.channel))
         self.link = Link(board, self.outbox, self.ctrl,
                          Commands(self.ctrl, SelfTest(board, parts, self.ctrl)), identity)
         self.safety = Safety(self.ctrl, self.link)

@@ -20,11 +20,11 @@ class EventLog:
         self.next_event_seq = 0
         self._held = 0
 
-    def emit(self, code, value, run_key, t_s, t_us, state):
+    def emit(self, code, value, run_key, channel, t_s, t_us, state):
         """Record and send one event; returns its event_seq.  No allocation."""
         event_seq = self.next_event_seq
         struct.pack_into(EVENT_FORMAT, self._ring, (event_seq % self.capacity) * EVENT_SIZE,
-                         event_seq, code, run_key, t_s, t_us, value, state)
+                         event_seq, code, run_key, channel, t_s, t_us, value, state)
         self.next_event_seq = (event_seq + 1) & 0xFFFF
         if self._held < self.capacity:
             self._held += 1

@@ -11,7 +11,7 @@ class Limits:
                  max_sample_period_ms=3600000, max_dwell_ms=600000, max_oversample=16,
                  max_l0_settle_ms=3600000, max_duration_s=30 * 24 * 3600,
                  min_host_loss_grace_ms=1000, max_host_loss_grace_ms=86400000,
-                 max_sweep_steps=2001, shutter_timeout_ms=500):
+                 max_sweep_steps=2001, shutter_timeout_ms=500, channels=1, laser_channel=0):
         self.max_setpoint_mv = max_setpoint_mv
         self.max_current_na = max_current_na
         self.max_pd_pa = max_pd_pa
@@ -28,10 +28,19 @@ class Limits:
         self.max_host_loss_grace_ms = max_host_loss_grace_ms
         self.max_sweep_steps = max_sweep_steps
         self.shutter_timeout_ms = shutter_timeout_ms
+        self.channels = channels
+        self.laser_channel = laser_channel  # the film position the laser and shutter serve
         modes = [schema.MODE_CONSTANT_VOLTAGE, schema.MODE_CONSTANT_CURRENT, schema.MODE_SWEEP]
         if has_laser or has_shutter_switch:
             modes.append(schema.MODE_PHOTOSTABILITY)
         self.modes = tuple(modes)
+
+    def channel_can(self, channel):
+        """CAN_* bits of one channel (HELLO_ACK and HEARTBEAT channel records)."""
+        can = schema.CAN_DRIVE | schema.CAN_PHOTODIODE
+        if channel == self.laser_channel and schema.MODE_PHOTOSTABILITY in self.modes:
+            can |= schema.CAN_LASER
+        return can
 
     def capabilities(self, has_ambient, has_watchdog):
         """HELLO_ACK capability bits."""

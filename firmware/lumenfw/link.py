@@ -13,6 +13,8 @@ RX_CHUNK = 256
 
 _HEARTBEAT_FORMAT = schema.struct_format(schema.BY_ID[schema.HEARTBEAT][2])
 _HEARTBEAT_SIZE = struct.calcsize(_HEARTBEAT_FORMAT)
+_CHANNEL_FORMAT = schema.struct_format(schema.CHANNEL_FIELDS)
+_CHANNEL_SIZE = struct.calcsize(_CHANNEL_FORMAT)
 _NO_SESSION = -1
 
 
@@ -103,9 +105,17 @@ class Link:
         self._last_heartbeat_ms = now_ms
         ctrl = self._ctrl
         raw = self._outbox.raw_for_control()
-        struct.pack_into(_HEARTBEAT_FORMAT, raw, BODY_OFFSET, ctrl.state, ctrl.device_flags(),
-                         ctrl.run_key, ctrl.next_seq, ctrl.events.next_event_seq)
-        self._outbox.send(schema.HEARTBEAT, _HEARTBEAT_SIZE)
+        struct.pack_into(_HEARTBEAT_FORMAT, raw, BODY_OFFSET, ctrl.rig_flags(),
+                         ctrl.events.next_event_seq)
+        self._pack_channel(raw, BODY_OFFSET + _HEARTBEAT_SIZE)
+        self._outbox.send(schema.HEARTBEAT, _HEARTBEAT_SIZE + _CHANNEL_SIZE)
+
+    def _pack_channel(self, raw, offset):
+        """The channel's record (schema.CHANNEL_FIELDS) into raw at offset.  No allocation."""
+        ctrl = self._ctrl
+        struct.pack_into(_CHANNEL_FORMAT, raw, offset, ctrl.channel, self._identity.channel_can,
+                         ctrl.state, ctrl.mode, ctrl.channel_flags(), ctrl.run_key,
+                         ctrl.next_seq)
 
     def log(self, level, text):
         """A LOG frame (debug text, rarely: it allocates)."""
@@ -142,7 +152,9 @@ class Link:
         self._outbox.send_body(schema.HELLO_ACK, messages.pack(schema.HELLO_ACK, (
             session_id, schema.SCHEMA_HASH, ident.fw_version[0], ident.fw_version[1],
             ident.fw_version[2], ident.reset_cause, ident.board_id, ident.capabilities,
-            ctrl.state, ctrl.mode, ctrl.run_key, ctrl.next_seq, ctrl.events.next_event_seq)))
+            ctrl.events.next_event_seq), ((
+                ctrl.channel, ident.channel_can, ctrl.state, ctrl.mode, ctrl.channel_flags(),
+                ctrl.run_key, ctrl.next_seq),)))
 
     def _command(self, msg_id, body):
         head, _ = messages.unpack(msg_id, body)

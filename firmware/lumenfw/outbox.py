@@ -30,12 +30,12 @@ class Outbox:
         self._write = write
         self._delimiter = bytearray(1)
 
-    def add_sample(self, now_ms, run_key, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na,
+    def add_sample(self, now_ms, run_key, channel, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na,
                    pd_pa, temperature_cc, humidity_cpct, pd_range, flags):
         """Queue one live sample (fields in schema.SAMPLE_NAMES order); the batch goes out
         when full (SampleBatcher) or old."""
         batcher = self.batcher
-        batcher.add(run_key, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
+        batcher.add(run_key, channel, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
                     temperature_cc, humidity_cpct, pd_range, flags)
         if batcher.count == 1:
             self._batch_started_ms = now_ms
@@ -100,7 +100,7 @@ class Outbox:
         """A lone 0x00: lets the host resynchronise its decoder (sent once at boot)."""
         self._write(self._delimiter, 1)
 
-    def send_records(self, run_key, ring, first_seq, last_seq):
+    def send_records(self, run_key, channel, ring, first_seq, last_seq):
         """Re-send held samples first_seq..last_seq (inclusive) as BATCH_RESENT batches of
         RESEND_PER_FRAME samples.
 
@@ -118,7 +118,8 @@ class Outbox:
             sent += 1
             seq += 1
             if count == capacity or seq > last_seq:
-                struct.pack_into(BATCH_HEAD, raw, BODY_OFFSET, run_key, schema.BATCH_RESENT)
+                struct.pack_into(BATCH_HEAD, raw, BODY_OFFSET, run_key, channel,
+                                 schema.BATCH_RESENT)
                 self.writer.send(schema.SAMPLE_BATCH, BATCH_HEAD_SIZE + count * size)
                 count = 0
         return sent

@@ -6,6 +6,7 @@ from protocol import schema
 # Index of each START_RUN head field (cmd_id is 0): NACK_OUT_OF_RANGE names the field by it.
 FIELDS = tuple(f[0] for f in schema.BY_ID[schema.START_RUN][2])
 F_RUN_KEY = FIELDS.index("run_key")
+F_CHANNEL = FIELDS.index("channel")
 F_MODE = FIELDS.index("mode")
 F_SETPOINT = FIELDS.index("setpoint_mv")
 F_STOP = FIELDS.index("stop_mv")
@@ -40,6 +41,7 @@ class RunProgram:
         """head: the unpacked START_RUN head tuple, in schema order (all zeros: no program)."""
         self.cmd_id = head[0]
         self.run_key = head[F_RUN_KEY]
+        self.channel = head[F_CHANNEL]
         self.mode = head[F_MODE]
         self.setpoint_mv = head[F_SETPOINT]
         self.stop_mv = head[F_STOP]
@@ -81,6 +83,8 @@ def check(program, limits):
     mode = p.mode
     if p.run_key == 0:
         return F_RUN_KEY
+    if p.channel >= limits.channels:
+        return F_CHANNEL
     if mode not in limits.modes:
         return F_MODE
     # A hold voltage, ramp ceiling or current ceiling must be above 0; a sweep may start at 0.

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 HOST_VERSION = 1
 HOUSEKEEPING_S = 0.01
-HEARTBEAT_BODY = messages.pack(schema.HEARTBEAT, (0, 0, 0, 0, 0))
+HEARTBEAT_BODY = messages.pack(schema.HEARTBEAT, (0, 0))
 
 # Link states, as snapshot()["link_state"] shows them.
 STARTING = "starting"
@@ -46,6 +46,9 @@ DISCONNECTED = "disconnected"
 SCHEMA_MISMATCH = "schema_mismatch"
 CLOSED = "closed"
 
+
+# Messages that tell every channel's state in a record of its own.
+_CHANNEL_TABLES = (schema.HELLO_ACK, schema.HEARTBEAT)
 
 class _Failure(Exception):
     """This connection is unusable (silence, no handshake): close it and reconnect."""
@@ -342,6 +345,9 @@ class RigLink:
         except (messages.MessageError, ValidationError):
             self._stats.add("bad_bodies")
             return
+        if msg_id in _CHANNEL_TABLES and wire.channel_record(msg) is None:
+            self._stats.add("bad_bodies")  # every rig has a channel 0
+            return
         if msg_id == schema.HELLO_ACK:
             self._on_hello_ack(msg, now)
         elif msg_id == schema.HEARTBEAT:
@@ -355,7 +361,7 @@ class RigLink:
             self._dispatch.put(deliveries.LogLine(self.name, msg.level, text))
 
     def _on_batch(self, body: bytes, now: float) -> None:
-        run_key, flags, records = wire.decode_sample_batch(body)
+        run_key, _channel, flags, records = wire.decode_sample_batch(body)
         resent = bool(flags & schema.BATCH_RESENT)
         fresh, gaps = self._samples.accept(run_key, records["seq"], resent)
         if gaps:

@@ -47,12 +47,15 @@ class DeviceView:
 
     def saw_hello(self, hello: Any) -> None:
         self.hello = hello
-        self.state, self.mode, self.run_key = hello.state, hello.mode, hello.run_key
-        self.next_seq, self.next_event_seq = hello.next_seq, hello.next_event_seq
+        channel = wire.channel_record(hello)
+        self.state, self.mode, self.run_key = channel.state, channel.mode, channel.run_key
+        self.next_seq, self.next_event_seq = channel.next_seq, hello.next_event_seq
 
     def saw_heartbeat(self, heartbeat: Any, now: float) -> None:
-        self.state, self.flags, self.run_key = heartbeat.state, heartbeat.flags, heartbeat.run_key
-        self.next_seq, self.next_event_seq = heartbeat.next_seq, heartbeat.next_event_seq
+        channel = wire.channel_record(heartbeat)
+        self.state, self.mode, self.run_key = channel.state, channel.mode, channel.run_key
+        self.flags = heartbeat.flags | channel.flags  # the rig's and the channel's
+        self.next_seq, self.next_event_seq = channel.next_seq, heartbeat.next_event_seq
         self.heartbeat_at = now
 
     def saw_status(self, status: Any, now: float) -> None:

@@ -78,6 +78,10 @@ def _record_model(name: str, fields: tuple) -> type[BaseModel]:
 def _build_model(entry: tuple) -> type[WireMessage]:
     msg_id, name, fields, tail = entry
     definitions = _fields_of(fields)
+    if msg_id in schema.COMMANDS and "channel" in definitions:
+        # A command the host sends goes to channel 0 unless it names one: the one channel
+        # of a one-channel rig.
+        definitions["channel"] = (definitions["channel"][0], 0)
     if tail is not None and tail[0] == "records":
         record = _record_model(name, tail[1])
         definitions["records"] = (
@@ -149,8 +153,9 @@ def encode(message: WireMessage) -> bytes:
     return messages.pack(cls.msg_id, head, tail)
 
 
-def decode_sample_batch(body: bytes) -> tuple[int, int, np.ndarray]:
-    """(run_key, batch flags, records) of a SAMPLE_BATCH body: the ingest fast path.
+def decode_sample_batch(body: bytes) -> tuple[int, int, int, np.ndarray]:
+    """(run_key, channel, batch flags, records) of a SAMPLE_BATCH body: the ingest fast
+    path.
 
     records is a read-only structured array viewing `body` (no copy); copy it to keep it
     past the body's life or to modify it. Raises MessageError on a length that is not a
@@ -159,8 +164,17 @@ def decode_sample_batch(body: bytes) -> tuple[int, int, np.ndarray]:
     rest = len(body) - _BATCH_HEAD_SIZE
     if rest < 0 or rest % SAMPLE_DTYPE.itemsize:
         raise messages.MessageError(f"SAMPLE_BATCH body of {len(body)} bytes")
-    run_key, flags = _BATCH_HEAD.unpack_from(body)
-    return run_key, flags, np.frombuffer(body, SAMPLE_DTYPE, offset=_BATCH_HEAD_SIZE)
+    run_key, channel, flags = _BATCH_HEAD.unpack_from(body)
+    return run_key, channel, flags, np.frombuffer(body, SAMPLE_DTYPE, offset=_BATCH_HEAD_SIZE)
+
+
+def channel_record(message: Any, channel: int = 0) -> Any:
+    """One channel's record of a HELLO_ACK or HEARTBEAT (state, mode, flags, run_key,
+    next_seq), or None when the message has none for that channel."""
+    for record in message.records:
+        if record.channel == channel:
+            return record
+    return None
 
 
 def sample_dict(record: np.void) -> dict[str, int]:

@@ -157,13 +157,13 @@ class LinkFollower:
         elif isinstance(item, rig_link.DeviceEvent):
             await self._device_event(rig, item)
         elif isinstance(item, rig_link.HeartbeatSeen):
-            beat = item.heartbeat
-            tracker = book.tracker(rig, beat.run_key)
-            if tracker is not None:
-                tracker.saw_next_seq(beat.next_seq)
-            self._check_ended(rig, beat.state, beat.run_key)
-            if rig.orphan is not None:
-                self.orphans.note(rig, beat)
+            for channel in item.heartbeat.records:
+                tracker = book.tracker(rig, channel.run_key)
+                if tracker is not None:
+                    tracker.saw_next_seq(channel.next_seq)
+                self._check_ended(rig, channel.state, channel.run_key)
+                if rig.orphan is not None:
+                    self.orphans.note(rig, channel)
         elif isinstance(item, rig_link.Disconnected):
             if rig.down_since is None:
                 rig.down_since = time.monotonic()

@@ -4,7 +4,7 @@ run of ours), stopped or imported on request; a run this store already ended is 
 import asyncio
 from typing import Any
 
-from host.link import LinkError
+from host.link import LinkError, wire
 from host.rigs import Rig
 from host.runkey import board_text, key_text
 from host.runs.adoption import BoardRun, StoredRun, board_run
@@ -91,22 +91,23 @@ class Orphans:
     async def note_board_run(self, rig: Rig, hello: Any) -> None:
         """A run the board holds that is not the one followed here: an orphan when this
         store never started it; stopped when this store has already ended it."""
-        run_key = hello.run_key
+        channel = wire.channel_record(hello)
+        run_key = channel.run_key
         followed = self.book.tracker(rig, run_key)
         run = None
         if run_key and followed is None:
             run = await asyncio.to_thread(self.book.store.get_run_by_key, run_key)
         found = board_run(run_key, followed.run_key if followed else None,
                           stored_run(run) if run is not None else None,
-                          hello.state == schema.STATE_RUNNING)
+                          channel.state == schema.STATE_RUNNING)
         if found is BoardRun.ORPHAN:
-            self.note(rig, hello, fresh=True)
+            self.note(rig, channel, fresh=True)
             assert rig.orphan is not None
             await self.book.event(rig, None, "orphan_run", (
                 "the rig holds run key %s, which this service did not start (%s, %s, %d "
                 "samples); nothing of it is stored: stop it (POST /api/rigs/%s/orphan/stop) "
                 "or import it (POST /api/rigs/%s/orphan/import)"
-                % (key_text(run_key), rig.orphan["mode"], rig.orphan["state"], hello.next_seq,
+                % (key_text(run_key), rig.orphan["mode"], rig.orphan["state"], channel.next_seq,
                    rig.name, rig.name)), dict(rig.orphan))
             return
         rig.orphan = None

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from host.analysis.dark import dark_rows
-from host.link import LinkError
+from host.link import LinkError, wire
 from host.rigs import Rig
 from host.runkey import board_text
 from host.runs.adoption import FollowedRun, Settle, settle
@@ -37,15 +37,17 @@ class Reconnect:
         tracker = self.book.active(rig)
         if tracker is not None:
             board = board_text(hello.board_id)
+            channel = wire.channel_record(hello)
             decision = settle(FollowedRun(
                 tracker.run_key, tracker.run.board_id, tracker.run.state, tracker.run.imported,
                 tracker.starting, bool(tracker.finishing or tracker.resuming)),
-                board, hello.run_key)
-            await self._act(rig, tracker, decision, hello, device_reset)
+                board, channel.run_key)
+            await self._act(rig, tracker, decision, hello, channel, device_reset)
         await self.orphans.note_board_run(rig, hello)
 
     async def _act(self, rig: Rig, tracker: Tracker, decision: Settle, hello: Any,
-                   device_reset: bool) -> None:
+                   channel: Any, device_reset: bool) -> None:
+        """channel: the HELLO_ACK's record of the run's channel."""
         book, end = self.book, self.lifecycle.end
         run_key = tracker.run_key
         if decision is Settle.FAIL_BOARD_CHANGED:
@@ -60,13 +62,13 @@ class Reconnect:
                 book.publish_state(tracker.run)
                 await book.event(rig, run_key, "reattached", "the rig holds the run (it was "
                                  "%s here); following it again" % was)
-            tracker.saw_next_seq(hello.next_seq)  # the backfill asks for what is missing
-            if hello.state != schema.STATE_RUNNING:
+            tracker.saw_next_seq(channel.next_seq)  # the backfill asks for what is missing
+            if channel.state != schema.STATE_RUNNING:
                 self.lifecycle.finish_soon(tracker)
             else:
                 await book.event(rig, run_key, "reattached",
                                  "host reattached to the running run at seq %d"
-                                 % hello.next_seq)
+                                 % channel.next_seq)
         elif decision is Settle.FAIL_NEVER_STARTED:
             await end(tracker, "failed", error="the run never started on the rig")
         elif decision is Settle.FAIL_CAME_BACK_WITHOUT:

@@ -77,7 +77,8 @@ async def run_full(rig: Rig) -> dict[str, Any]:
 def after_handshake(rig: Rig, hello: Any) -> None:
     """The quick test once a board has shaken hands, unless it is running a run (or the
     service follows one there): a broken board is then refused before a run, not after."""
-    if hello.state == schema.STATE_RUNNING or rig.active_run_id is not None:
+    running = any(channel.state == schema.STATE_RUNNING for channel in hello.records)
+    if running or rig.active_run_id is not None:
         return
     if rig.selftest_task is not None and not rig.selftest_task.done():
         return

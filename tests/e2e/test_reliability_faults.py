@@ -49,7 +49,7 @@ PARAMS = {"voltage_v": 10.0, "stop_fraction": 0.05, "max_duration_s": 3600,
 
 def _sample_frames(bed: Bed, since: int, resent: bool) -> list[list]:
     return [tail for mid, head, tail in bed.messages[since:]
-            if mid == schema.SAMPLE_BATCH and bool(head[1] & schema.BATCH_RESENT) == resent]
+            if mid == schema.SAMPLE_BATCH and bool(head[2] & schema.BATCH_RESENT) == resent]
 
 
 def test_resent_samples_go_one_per_frame():
@@ -58,7 +58,7 @@ def test_resent_samples_go_one_per_frame():
     bed.start_run(sample_period_ms=50)
     bed.run_until(lambda: bed.ctrl.next_seq >= 20, what="20 samples")
     since = len(bed.messages)
-    assert bed.command(schema.RESEND, (42, 3, 12))[0] == schema.ACK
+    assert bed.command(schema.RESEND, (42, 0, 3, 12))[0] == schema.ACK
     frames = _sample_frames(bed, since, resent=True)
     seqs = [[dict(zip(schema.SAMPLE_NAMES, record))["seq"] for record in tail] for tail in frames]
     assert seqs == [[s] for s in range(3, 13)]

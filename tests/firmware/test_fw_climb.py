@@ -99,7 +99,7 @@ def test_the_alert_is_armed_at_the_run_compliance_and_at_the_board_maximum_by_ha
     ina = bed.board.ina
     assert ina.mask_enable & 0x8001 == 0x8001  # shunt over-limit, latched
     assert (ina.alert_limit + 1) * board_config.INA226_CURRENT_LSB_NA == 500_000
-    bed.command(schema.STOP_RUN, (0,))
-    assert bed.command(schema.SET_OUTPUT, (5000, 1))[0] == schema.ACK
+    bed.command(schema.STOP_RUN, (0, 0))
+    assert bed.command(schema.SET_OUTPUT, (0, 5000, 1))[0] == schema.ACK
     assert ((ina.alert_limit + 1) * board_config.INA226_CURRENT_LSB_NA
             == board_config.MAX_COMPLIANCE_NA)

@@ -13,7 +13,7 @@ def _run(preset="G1", accel=200, **fields):
     reply = bed.start_run(**fields)
     assert reply[0] == schema.ACK, reply
     bed.run_until(lambda: bed.ctrl.state != schema.STATE_RUNNING, 60, "the run to end")
-    bed.command(schema.GET_STATUS)  # flushes the last batch
+    bed.command(schema.GET_STATUS, (0,))  # flushes the last batch
     return bed
 
 
@@ -23,7 +23,7 @@ def _t(record):
 
 def _timed_events(bed, code):
     """(run time, value) of each event of one code."""
-    return [(h[3] + h[4] / 1e6, h[5]) for h in bed.of(schema.EVENT) if h[1] == code]
+    return [(h[4] + h[5] / 1e6, h[6]) for h in bed.of(schema.EVENT) if h[1] == code]  # t_s, t_us, value
 
 
 def _pauses(samples):

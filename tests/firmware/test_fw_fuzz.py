@@ -41,7 +41,7 @@ def test_random_frames_never_fault_the_rig_and_it_still_answers(chunks):
         bed.step(3)
     bed.link.to_device += b"\x00"  # end whatever garbage is pending
     assert bed.ctrl.state != schema.STATE_FAULT, bed.device.link.last_failure
-    msg_id, head = bed.command(schema.GET_STATUS)
+    msg_id, head = bed.command(schema.GET_STATUS, (0,))
     assert msg_id in (schema.STATUS, schema.NACK)  # NACK: a random HELLO ended the session
     if msg_id == schema.NACK:
         assert head[2] == schema.NACK_NO_SESSION
@@ -59,7 +59,7 @@ def test_random_start_runs_are_refused_or_run_but_never_fault(cmd_id, data):
     bed.link.to_device += frame.build(schema.START_RUN, 0, bytes(body))
     bed.step(20)
     assert bed.ctrl.state != schema.STATE_FAULT
-    bed.command(schema.STOP_RUN, (0,))
+    bed.command(schema.STOP_RUN, (0, 0))
     assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0
 
 
@@ -80,12 +80,12 @@ programs = st.fixed_dictionaries({
 @given(programs)
 def test_plausible_programs_run_or_are_refused_but_never_fault(program):
     bed = _bed()
-    bed.command(schema.STOP_RUN, (0,))
+    bed.command(schema.STOP_RUN, (0, 0))
     msg_id, head = bed.start_run(**program)
     if msg_id == schema.NACK:
         assert head[2] == schema.NACK_OUT_OF_RANGE and 1 <= head[3] < len(
             messages.field_names(schema.START_RUN))
     bed.step(40)
     assert bed.ctrl.state != schema.STATE_FAULT, bed.device.link.last_failure
-    bed.command(schema.STOP_RUN, (0,))
+    bed.command(schema.STOP_RUN, (0, 0))
     assert bed.ctrl.state == schema.STATE_IDLE and bed.board.relay.value() == 0

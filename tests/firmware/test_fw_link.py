@@ -46,7 +46,7 @@ def test_heartbeats_come_every_500_ms_of_link_time_without_a_host():
 
 def test_commands_before_hello_get_no_session():
     bed = Bed(accel=1000)
-    assert _nack(bed.command(schema.GET_STATUS))["code"] == schema.NACK_NO_SESSION
+    assert _nack(bed.command(schema.GET_STATUS, (0,)))["code"] == schema.NACK_NO_SESSION
     reply = bed.start_run()
     assert _nack(reply)["code"] == schema.NACK_NO_SESSION
     assert bed.ctrl.state == schema.STATE_IDLE
@@ -56,19 +56,21 @@ def test_hello_with_another_schema_hash_is_answered_but_opens_no_session():
     bed = Bed(accel=1000)
     ack = bed.hello(schema_hash=schema.SCHEMA_HASH ^ 1)
     assert ack[1] == schema.SCHEMA_HASH
-    assert _nack(bed.command(schema.GET_STATUS))["code"] == schema.NACK_NO_SESSION
+    assert _nack(bed.command(schema.GET_STATUS, (0,)))["code"] == schema.NACK_NO_SESSION
 
 
 def test_hello_ack_reports_identity_state_and_sequence_numbers(bed):
     bed.start_run(sample_period_ms=100)
     bed.run_until(lambda: bed.ctrl.next_seq >= 3, what="3 samples")
-    ack = dict(zip(messages.field_names(schema.HELLO_ACK), bed.hello(session_id=99)))
+    head, [channel] = bed.hello_ack(session_id=99)
+    ack = dict(zip(messages.field_names(schema.HELLO_ACK), head))
     assert ack["session_id"] == 99 and ack["schema_hash"] == schema.SCHEMA_HASH
     assert ack["board_id"] == bed.board.board_id and ack["reset_cause"] == schema.RESET_POWER_ON
     assert ack["capabilities"] & schema.CAP_PHOTOSTABILITY
-    assert (ack["state"], ack["mode"], ack["run_key"]) == (
-        schema.STATE_RUNNING, schema.MODE_CONSTANT_VOLTAGE, 42)
-    assert ack["next_seq"] >= 3 and ack["next_event_seq"] == bed.device.events.next_event_seq
+    assert (channel["channel"], channel["state"], channel["mode"], channel["run_key"]) == (
+        0, schema.STATE_RUNNING, schema.MODE_CONSTANT_VOLTAGE, 42)
+    assert channel["next_seq"] >= 3 and ack["next_event_seq"] == bed.device.events.next_event_seq
+    assert channel["can"] == schema.CAN_DRIVE | schema.CAN_PHOTODIODE | schema.CAN_LASER
 
 
 def test_repeated_cmd_id_runs_once_and_gets_the_same_reply(bed):
@@ -81,33 +83,33 @@ def test_repeated_cmd_id_runs_once_and_gets_the_same_reply(bed):
 
 
 def test_repeated_cmd_id_gets_the_cached_reply_even_when_the_state_changed(bed):
-    first = bed.command(schema.GET_STATUS, cmd_id=600)
+    first = bed.command(schema.GET_STATUS, (0,), cmd_id=600)
     bed.start_run()
-    again = bed.command(schema.GET_STATUS, cmd_id=600)
+    again = bed.command(schema.GET_STATUS, (0,), cmd_id=600)
     assert again == first and again[1][1] == schema.STATE_IDLE
 
 
 def test_the_same_cmd_id_on_another_command_is_a_new_command(bed):
-    assert bed.command(schema.STOP_RUN, (0,), cmd_id=650)[0] == schema.ACK
-    msg_id, head = bed.command(schema.GET_STATUS, cmd_id=650)
+    assert bed.command(schema.STOP_RUN, (0, 0), cmd_id=650)[0] == schema.ACK
+    msg_id, head = bed.command(schema.GET_STATUS, (0,), cmd_id=650)
     assert msg_id == schema.STATUS and head[0] == 650
 
 
 def test_a_new_session_forgets_earlier_cmd_ids(bed):
-    bed.command(schema.GET_STATUS, cmd_id=700)
+    bed.command(schema.GET_STATUS, (0,), cmd_id=700)
     bed.start_run()
     bed.hello(session_id=0xABCDEF)
-    msg_id, head = bed.command(schema.GET_STATUS, cmd_id=700)
-    assert msg_id == schema.STATUS and head[1] == schema.STATE_RUNNING
+    msg_id, head = bed.command(schema.GET_STATUS, (0,), cmd_id=700)
+    assert msg_id == schema.STATUS and head[2] == schema.STATE_RUNNING
 
 
 def test_only_the_last_16_cmd_ids_are_remembered(bed):
     for cmd_id in range(1000, 1017):
-        bed.command(schema.GET_STATUS, cmd_id=cmd_id)
+        bed.command(schema.GET_STATUS, (0,), cmd_id=cmd_id)
     executed = bed.device.link.commands_executed
-    bed.command(schema.GET_STATUS, cmd_id=1016)  # cached
+    bed.command(schema.GET_STATUS, (0,), cmd_id=1016)  # cached
     assert bed.device.link.commands_executed == executed
-    bed.command(schema.GET_STATUS, cmd_id=1000)  # forgotten: runs again
+    bed.command(schema.GET_STATUS, (0,), cmd_id=1000)  # forgotten: runs again
     assert bed.device.link.commands_executed == executed + 1
 
 
@@ -131,12 +133,12 @@ def test_start_run_while_another_runs_is_busy_but_the_same_run_is_acked(bed):
 
 def test_stop_run_aborts_the_run_and_goes_idle(bed):
     bed.start_run(run_key=12)
-    assert _nack(bed.command(schema.STOP_RUN, (13,)))["code"] == schema.NACK_BAD_RUN_KEY
-    assert bed.command(schema.STOP_RUN, (12,))[0] == schema.ACK
+    assert _nack(bed.command(schema.STOP_RUN, (13, 0)))["code"] == schema.NACK_BAD_RUN_KEY
+    assert bed.command(schema.STOP_RUN, (12, 0))[0] == schema.ACK
     assert bed.ctrl.state == schema.STATE_IDLE and not bed.board.relay.value()
     stopped = [e for e in bed.events() if e[0] == schema.EV_RUN_STOPPED]
     assert stopped == [(schema.EV_RUN_STOPPED, schema.STOP_HOST_ABORT, schema.STATE_RUNNING, 12)]
-    assert bed.command(schema.STOP_RUN, (0,))[0] == schema.ACK  # nothing runs: still ACKed
+    assert bed.command(schema.STOP_RUN, (0, 0))[0] == schema.ACK  # nothing runs: still ACKed
 
 
 def test_status_describes_the_run(bed):
@@ -154,7 +156,7 @@ def test_status_describes_the_run(bed):
 def test_samples_are_numbered_from_zero_and_batched_at_most_8(bed):
     bed.start_run(sample_period_ms=50)
     bed.run_until(lambda: bed.ctrl.next_seq >= 40, what="40 samples")
-    bed.command(schema.GET_STATUS)  # flushes what is pending
+    bed.command(schema.GET_STATUS, (0,))  # flushes what is pending
     seqs = [r["seq"] for r in bed.samples(42)]
     assert seqs == list(range(len(seqs))) and len(seqs) >= 40
     sizes = [len(tail) for mid, _, tail in bed.messages if mid == schema.SAMPLE_BATCH]
@@ -175,7 +177,7 @@ def test_a_lone_sample_goes_out_within_100_ms_of_link_time():
 def test_resend_returns_the_held_samples_flagged_resent(bed):
     bed.start_run(sample_period_ms=50)
     bed.run_until(lambda: bed.ctrl.next_seq >= 30, what="30 samples")
-    assert bed.command(schema.RESEND, (42, 5, 24))[0] == schema.ACK
+    assert bed.command(schema.RESEND, (42, 0, 5, 24))[0] == schema.ACK
     resent = bed.samples(42, resent=True)
     assert [r["seq"] for r in resent] == list(range(5, 25))
     live = {r["seq"]: r for r in bed.samples(42)}
@@ -186,22 +188,22 @@ def test_resend_of_a_range_partly_gone_sends_the_rest_and_names_the_oldest(bed):
     ring = bed.device.ring.capacity
     bed.start_run(sample_period_ms=50)
     bed.run_until(lambda: bed.ctrl.next_seq >= ring + 20, timeout_s=60, what="ring overrun")
-    bed.command(schema.STOP_RUN, (0,))  # the ring holds still: its oldest cannot move on
+    bed.command(schema.STOP_RUN, (0, 0))  # the ring holds still: its oldest cannot move on
     oldest = bed.device.ring.oldest_seq()
-    nack = _nack(bed.command(schema.RESEND, (42, 0, oldest + 3)))
+    nack = _nack(bed.command(schema.RESEND, (42, 0, 0, oldest + 3)))
     assert (nack["code"], nack["detail"]) == (schema.NACK_NOT_IN_RING, oldest)
     assert [r["seq"] for r in bed.samples(42, resent=True)] == list(range(oldest, oldest + 4))
 
 
 def test_resend_for_another_run_is_refused(bed):
     bed.start_run(run_key=31, sample_period_ms=50)
-    nack = _nack(bed.command(schema.RESEND, (30, 0, 5)))
+    nack = _nack(bed.command(schema.RESEND, (30, 0, 0, 5)))
     assert (nack["code"], nack["detail"]) == (schema.NACK_BAD_RUN_KEY, 31)
 
 
 def test_resend_events_sends_the_ring_from_the_asked_seq(bed):
     bed.start_run()
-    bed.command(schema.STOP_RUN, (0,))
+    bed.command(schema.STOP_RUN, (0, 0))
     held = [h[0] for h in bed.of(schema.EVENT)]
     since = len(bed.messages)
     assert bed.command(schema.RESEND_EVENTS, (2,))[0] == schema.ACK
@@ -213,13 +215,18 @@ def test_heartbeat_carries_state_run_and_next_seq(bed):
     bed.run_until(lambda: bed.ctrl.next_seq >= 5, what="5 samples")
     since = len(bed.messages)
     bed.run_until(lambda: bed.of(schema.HEARTBEAT, since), what="a heartbeat")
-    state, flags, run_key, next_seq, _next_event_seq = bed.of(schema.HEARTBEAT, since)[0]
-    assert (state, run_key) == (schema.STATE_RUNNING, 55) and next_seq >= 5
-    assert flags & schema.FLAG_OUTPUT_ON
+    [(_, head, tail)] = [m for m in bed.messages[since:] if m[0] == schema.HEARTBEAT][:1]
+    rig_flags, _next_event_seq = head
+    [(channel, can, state, mode, flags, run_key, next_seq)] = tail
+    assert (channel, state, mode, run_key) == (0, schema.STATE_RUNNING,
+                                               schema.MODE_CONSTANT_VOLTAGE, 55)
+    assert next_seq >= 5 and can & schema.CAN_DRIVE and can & schema.CAN_PHOTODIODE
+    assert flags & schema.FLAG_OUTPUT_ON and rig_flags & schema.FLAG_INTERLOCK_OK
+    assert not rig_flags & schema.FLAG_OUTPUT_ON  # the output is the channel's
 
 
 def test_garbage_on_the_link_costs_nothing_but_the_frame_it_hits(bed):
     bed.link.to_device += b"\x13\x37garbage\x00\xff\xfe\x00"
-    assert bed.command(schema.GET_STATUS)[0] == schema.STATUS
+    assert bed.command(schema.GET_STATUS, (0,))[0] == schema.STATUS
     assert bed.device.link.decoder.stats["framing_errors"] + bed.device.link.decoder.stats[
         "crc_errors"] >= 1

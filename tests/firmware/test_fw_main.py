@@ -20,9 +20,10 @@ def test_main_boots_with_a_delimiter_a_boot_event_and_heartbeats_then_runs():
             rig.reset()  # boot again now that the host surely listens
             index, _, boot, _ = host.wait(
                 lambda m, h: m == schema.EVENT and h[1] == schema.EV_BOOT
-                and h[5] == schema.RESET_SOFT, what="EV_BOOT after the reset")
+                and h[6] == schema.RESET_SOFT, what="EV_BOOT after the reset")  # value
             _, blocks = host.frames()
-            assert boot[0] == 0 and boot[3] == 0  # event_seq and uptime start again at boot
+            # event_seq and uptime start again at boot; the boot is the rig's, no channel's
+            assert (boot[0], boot[3], boot[4]) == (0, schema.CHANNEL_RIG, 0)
             assert index == 0 or blocks[index - 1] == b""  # a lone 0x00 came first
             host.wait(lambda m, h: m == schema.HEARTBEAT, what="a heartbeat")
 
@@ -35,9 +36,9 @@ def test_main_boots_with_a_delimiter_a_boot_event_and_heartbeats_then_runs():
             host.wait(lambda m, h: m == schema.ACK and h[0] == 5, what="the START_RUN ACK")
             stopped = host.wait(lambda m, h: m == schema.EVENT and h[1] == schema.EV_RUN_STOPPED,
                                 what="run_stopped")[2]
-            assert (stopped[2], stopped[5]) == (88, schema.STOP_MAX_DURATION)
+            assert (stopped[2], stopped[6]) == (88, schema.STOP_MAX_DURATION)  # run_key, value
             host.wait(lambda m, h: m == schema.EVENT and h[1] == schema.EV_STATE
-                      and h[5] == schema.STATE_IDLE, what="back to idle")
+                      and h[6] == schema.STATE_IDLE, what="back to idle")  # value
             records = [r for _, m, h, tail in host.frames()[0]
                        if m == schema.SAMPLE_BATCH and h[0] == 88 for r in tail]
             seqs = sorted({dict(zip(schema.SAMPLE_NAMES, r))["seq"] for r in records})

@@ -13,7 +13,7 @@ def _run(preset="G1", accel=500, timeout_s=30, **fields):
     reply = bed.start_run(**fields)
     assert reply[0] == schema.ACK, reply
     bed.run_until(lambda: bed.ctrl.state != schema.STATE_RUNNING, timeout_s, "the run to end")
-    bed.command(schema.GET_STATUS)  # flushes the last batch
+    bed.command(schema.GET_STATUS, (0,))  # flushes the last batch
     return bed
 
 
@@ -202,7 +202,7 @@ def test_sample_times_stay_true_across_the_tick_wrap():
     bed.run_until(lambda: bed.of(schema.ACK), what="the START_RUN's ACK")
     start_us = bed.board.clock.now_us()
     bed.run_until(lambda: bed.ctrl.state != schema.STATE_RUNNING, what="the run to end")
-    bed.command(schema.GET_STATUS)
+    bed.command(schema.GET_STATUS, (0,))
     times = [_t(r) for r in bed.samples(42)]
     assert bed.board.clock.now_us() > wrap_in_us and start_us < wrap_in_us
     steps = [b - a for a, b in itertools.pairwise(times)]
@@ -217,7 +217,7 @@ def test_a_resumed_run_continues_seq_and_clock_and_keeps_its_l0():
     bed.start_run(setpoint_mv=10000, sample_period_ms=500, resume_seq=1000,
                   resume_t_ms=600000, l0_pd_pa=40000, stop_fraction_pm=100, l0_settle_ms=100)
     bed.run_until(lambda: bed.ctrl.next_seq >= 1010, what="10 samples")
-    bed.command(schema.GET_STATUS)
+    bed.command(schema.GET_STATUS, (0,))
     samples = bed.samples(42)
     # The first resumed sample waits the climb and the settle, as a fresh run's first does:
     # the output has just come on again, and it reads the lit pixel, not the supply on its
@@ -235,13 +235,13 @@ def test_a_resumed_run_continues_seq_and_clock_and_keeps_its_l0():
 def test_manual_output_and_shutter_work_only_outside_runs():
     bed = Bed(preset="film", accel=100)
     bed.hello()
-    assert bed.command(schema.SET_OUTPUT, (5000, 1))[0] == schema.ACK
+    assert bed.command(schema.SET_OUTPUT, (0, 5000, 1))[0] == schema.ACK
     assert bed.board.relay.value() == 1  # (the climb's first step: 2 V, then on to 5 V)
     bed.run_until(lambda: bed.board.dac.code == 1024, what="the climb to 5 V")
     assert bed.command(schema.SHUTTER, (1, 1))[0] == schema.ACK
     assert bed.board.laser.value() == 1
     bed.run_until(lambda: _event_values(bed, schema.EV_SHUTTER_OPENED), what="shutter open")
     bed.start_run(run_key=9)
-    assert bed.command(schema.SET_OUTPUT, (5000, 0))[1][2] == schema.NACK_BUSY
-    bed.command(schema.STOP_RUN, (9,))
+    assert bed.command(schema.SET_OUTPUT, (0, 5000, 0))[1][2] == schema.NACK_BUSY
+    bed.command(schema.STOP_RUN, (9, 0))
     assert bed.board.relay.value() == 0 and bed.board.laser.value() == 0

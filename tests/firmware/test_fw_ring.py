@@ -71,12 +71,12 @@ def test_a_sample_reaches_the_host_by_name_live_and_resent():
     ring.reset(run_key=77)
     for seq in range(3):
         ring.put(**_sample(seq))
-        outbox.add_sample(0, 77, **_sample(seq))
+        outbox.add_sample(0, 77, 3, **_sample(seq))
     outbox.flush()
-    outbox.send_records(77, ring, 1, 2)
+    outbox.send_records(77, 3, ring, 1, 2)
     batches = [wire.decode_sample_batch(body) for msg_id, _, body
                in StreamDecoder().feed(b"".join(sent)) if msg_id == schema.SAMPLE_BATCH]
-    got = [(flags, wire.sample_dict(record)) for run_key, flags, records in batches
-           for record in records if run_key == 77]
+    got = [(flags, wire.sample_dict(record)) for run_key, channel, flags, records in batches
+           for record in records if (run_key, channel) == (77, 3)]
     assert got == ([(0, _sample(seq)) for seq in range(3)]
                    + [(schema.BATCH_RESENT, _sample(seq)) for seq in (1, 2)])

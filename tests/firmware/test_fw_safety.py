@@ -6,7 +6,7 @@ from hil_sim.gpio import SimPin
 from host.link import DeviceEvent, wire
 from host.link.snapshot import DeviceView
 from host.runs.following import _event_text
-from protocol import messages, names, schema
+from protocol import names, schema
 from tests.support.fw_harness import Bed
 
 CLOSED = 1
@@ -114,7 +114,7 @@ def test_start_run_with_the_interlock_open_is_refused():
 def test_nothing_can_be_switched_on_by_hand_with_the_interlock_open():
     bed = Bed(interlock=SimPin(OPEN))
     bed.hello()
-    assert bed.command(schema.SET_OUTPUT, (5000, 1))[1][2] == schema.NACK_INTERLOCK_OPEN
+    assert bed.command(schema.SET_OUTPUT, (0, 5000, 1))[1][2] == schema.NACK_INTERLOCK_OPEN
     assert bed.command(schema.SHUTTER, (1, 1))[1][2] == schema.NACK_INTERLOCK_OPEN
     assert _outputs_safe(bed)
 
@@ -148,7 +148,7 @@ def test_host_silent_longer_than_the_grace_stops_the_run_safely():
 def test_host_heartbeats_keep_a_run_with_a_grace_going():
     bed = _running_cv(host_loss_grace_ms=1000)
     for _ in range(7):  # 2.1 s, a heartbeat every 300 ms
-        bed.send(schema.HEARTBEAT, (0, 0, 0, 0, 0))
+        bed.send(schema.HEARTBEAT, (0, 0))
         next_at = time.monotonic() + 0.3
         bed.run_until(lambda at=next_at: time.monotonic() >= at, what="300 ms")
     assert bed.ctrl.state == schema.STATE_RUNNING
@@ -182,7 +182,7 @@ def test_exception_in_the_loop_makes_outputs_safe_then_faults_and_keeps_serving(
     assert len(_stop_events(bed, since)) == 3
     assert bed.start_run(run_key=43)[1][2] == schema.NACK_FAULTED
     interlock.armed = False
-    assert bed.command(schema.STOP_RUN, (0,))[0] == schema.ACK
+    assert bed.command(schema.STOP_RUN, (0, 0))[0] == schema.ACK
     status = bed.status()
     assert (status["state"], status["fault_code"], status["stop_reason"]) == (
         schema.STATE_IDLE, schema.FAULT_NONE, schema.STOP_EXCEPTION)
@@ -219,7 +219,7 @@ def test_the_host_names_the_fault_the_device_reports():
 def test_a_dead_dac_still_leaves_the_relay_open():
     bed = _running_cv()
     bed.board.i2c.fail(bed.board.config.ADDR_DAC)
-    bed.command(schema.STOP_RUN, (0,))
+    bed.command(schema.STOP_RUN, (0, 0))
     assert bed.board.relay.value() == 0 and bed.device.outputs.dac_failed
 
 
@@ -282,8 +282,7 @@ def test_every_loop_pass_feeds_the_watchdog():
 
 def test_every_stop_leaves_the_same_event_trail():
     bed = _running_cv()
-    bed.command(schema.STOP_RUN, (0,))
+    bed.command(schema.STOP_RUN, (0, 0))
     codes = [c for c in bed.event_codes() if c in (
         schema.EV_OUTPUT_OFF, schema.EV_RUN_STOPPED, schema.EV_STATE)]
     assert codes[-3:] == [schema.EV_OUTPUT_OFF, schema.EV_RUN_STOPPED, schema.EV_STATE]
-    assert messages.field_names(schema.EVENT)[6] == "state"

@@ -87,7 +87,7 @@ def test_a_self_test_during_a_run_is_refused_busy_and_the_run_goes_on():
 
 def test_a_manual_output_is_switched_off_by_the_self_test():
     bed = _bed()
-    assert bed.command(schema.SET_OUTPUT, (5000, 1))[0] == schema.ACK
+    assert bed.command(schema.SET_OUTPUT, (0, 5000, 1))[0] == schema.ACK
     since = len(bed.messages)
     _self_test(bed, schema.SELFTEST_QUICK)
     assert _outputs_safe(bed)
@@ -199,7 +199,7 @@ def test_an_exception_mid_test_ends_safe_and_is_reported_in_the_head():
     assert head["fault"] == schema.FAULT_SOFTWARE
     assert list(records) == QUICK_CHECKS + SHUTTER_CHECKS  # what ran before it
     assert _outputs_safe(bed) and bed.ctrl.state == schema.STATE_IDLE
-    assert bed.command(schema.GET_STATUS)[0] == schema.STATUS  # the device goes on
+    assert bed.command(schema.GET_STATUS, (0,))[0] == schema.STATUS  # the device goes on
 
 
 def test_an_unknown_scope_is_out_of_range():
@@ -224,8 +224,8 @@ def test_a_missing_ina226_at_boot_faults_the_device_safe_naming_its_address():
     assert (schema.EV_EXCEPTION, schema.FAULT_I2C) in events
     assert (schema.EV_I2C_ERROR, board_config.ADDR_INA226) in events
     assert bed.ctrl.state == schema.STATE_FAULT and _outputs_safe(bed)
-    ack = bed.hello()
-    assert ack[8] == schema.STATE_FAULT  # HELLO_ACK.state: the host sees it at once
+    [channel] = bed.hello_ack()[1]
+    assert channel["state"] == schema.STATE_FAULT  # the host sees it at once
     records = _self_test(bed, schema.SELFTEST_QUICK)[2]
     assert records[schema.CHK_INA226_MANUFACTURER]["detail"] == schema.DETAIL_NO_ANSWER
 

@@ -25,6 +25,10 @@ from tests.support.ptyhost import PtyHost
 CLOSED = 1
 OPEN = 0
 SAMPLE_PERIOD_MS = 100
+_EVENT_VALUE = messages.field_names(schema.EVENT).index("value")
+_EVENT_T_S = messages.field_names(schema.EVENT).index("t_s")  # t_us follows
+_CHANNEL_STATE = [f[0] for f in schema.CHANNEL_FIELDS].index("state")
+_CHANNEL_FLAGS = [f[0] for f in schema.CHANNEL_FIELDS].index("flags")
 
 
 class Probe:
@@ -440,14 +444,15 @@ def _session(host):
 
 
 def _status(host, cmd_id):
-    host.send(schema.GET_STATUS, (cmd_id,))
+    host.send(schema.GET_STATUS, (cmd_id, 0))
     head = host.wait(lambda m, h: m == schema.STATUS and h[0] == cmd_id, what="STATUS")[2]
     return dict(zip(messages.field_names(schema.STATUS), head))
 
 
 def _device_events(host, run_key=None):
     """(code, value, t_us of the run clock) of every EVENT so far."""
-    return [(h[1], h[5], h[3] * 1_000_000 + h[4]) for _, m, h, _ in host.frames()[0]
+    return [(h[1], h[_EVENT_VALUE], h[_EVENT_T_S] * 1_000_000 + h[_EVENT_T_S + 1])
+            for _, m, h, _ in host.frames()[0]
             if m == schema.EVENT and (run_key is None or h[2] == run_key)]
 
 
@@ -526,22 +531,25 @@ def test_a_reset_during_a_run_on_the_vm_comes_up_safe_before_the_first_byte(prob
             host.send(schema.START_RUN, start_run_head(cmd_id=1, run_key=run_key,
                                                        setpoint_mv=10000, max_duration_s=600,
                                                        sample_period_ms=SAMPLE_PERIOD_MS))
-            host.wait(lambda m, h: m == schema.HEARTBEAT and h[1] & schema.FLAG_OUTPUT_ON,
-                      what="a heartbeat with the output on")
+            host.wait_frame(lambda m, h, t: m == schema.HEARTBEAT
+                            and t[0][_CHANNEL_FLAGS] & schema.FLAG_OUTPUT_ON,
+                            what="a heartbeat with the output on")
             reset_wall = time.monotonic()
             rig.reset()
             index = host.wait(
                 lambda m, h: m == schema.EVENT and h[1] == schema.EV_BOOT
-                and h[5] == schema.RESET_SOFT, what="EV_BOOT after the reset")[0]
+                and h[_EVENT_VALUE] == schema.RESET_SOFT, what="EV_BOOT after the reset")[0]
             boot_ms = (time.monotonic() - reset_wall) * 1000
             _, blocks = host.frames()
-            after = host.wait(lambda m, h: m == schema.HEARTBEAT and h[0] == schema.STATE_IDLE,
-                              what="a heartbeat after the reset")[2]
+            after = host.wait_frame(lambda m, h, t: m == schema.HEARTBEAT
+                                    and t[0][_CHANNEL_STATE] == schema.STATE_IDLE,
+                                    what="a heartbeat after the reset")
         finally:
             host.close()
         boots = _probe_lines(rig, "boot")
     assert blocks[index - 1] == b""  # a lone 0x00, then the boot event
-    assert after[1] & (schema.FLAG_OUTPUT_ON | schema.FLAG_LASER_ON) == 0
+    assert (after[2][0] | after[3][0][_CHANNEL_FLAGS]) & (
+        schema.FLAG_OUTPUT_ON | schema.FLAG_LASER_ON) == 0
     assert len(boots) == 2, boots  # the first power-up and the reset
     for boot_figures in boots:
         assert boot_figures["outputs_safe"] == 1 and boot_figures["first_byte"] == 0

@@ -53,8 +53,8 @@ def test_frame_writer_produces_the_same_bytes_as_frame_build():
     writer.seq = vec["seq"]
     batcher = SampleBatcher(writer)
     for record in _tail(vec):
-        batcher.add(vec["values"][0], *record)
-    batcher.flush(vec["values"][1])
+        batcher.add(vec["values"][0], vec["values"][1], *record)
+    batcher.flush(vec["values"][2])
     assert [s.hex() for s in sent] == [vec["wire_hex"]]
 
 

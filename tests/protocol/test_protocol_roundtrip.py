@@ -40,7 +40,7 @@ def test_a_frame_is_delimited_on_both_sides_and_has_no_zero_inside(msg):
 
 def test_largest_sample_batch_fits_one_frame():
     records = [tuple([0xFFFFFFFF] * 3 + [0xFFFF, -1, -1, -1, -1, 0xFFFF, 0xFF, 0xFF])] * 8
-    body = messages.pack(schema.SAMPLE_BATCH, (1, 0), records)
+    body = messages.pack(schema.SAMPLE_BATCH, (1, 0, 0), records)
     assert len(body) <= schema.MAX_BODY
     assert len(frame.build(schema.SAMPLE_BATCH, 0, body)) <= schema.MAX_WIRE
 

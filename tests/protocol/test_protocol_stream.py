@@ -86,7 +86,7 @@ def test_empty_frames_are_ignored_without_counting_an_error():
 def test_oversize_block_is_dropped_counted_and_the_stream_resynchronises():
     decoder = StreamDecoder()
     flood = b"\x00" + b"\x55" * (schema.MAX_WIRE * 3)
-    good = frame.build(schema.HEARTBEAT, 9, messages.pack(schema.HEARTBEAT, (0, 0, 0, 0, 0)))
+    good = frame.build(schema.HEARTBEAT, 9, messages.pack(schema.HEARTBEAT, (0, 0)))
     # The flood arrives in many chunks with no delimiter, then a good frame.
     out = []
     for i in range(0, len(flood), 37):
@@ -103,7 +103,7 @@ def test_frame_of_another_protocol_version_counts_as_schema_mismatch():
     from protocol.crc import crc16
 
     raw = bytearray(struct.pack("<BBH", schema.PROTOCOL_VERSION + 1, schema.HEARTBEAT, 1))
-    raw += messages.pack(schema.HEARTBEAT, (0, 0, 0, 0, 0))
+    raw += messages.pack(schema.HEARTBEAT, (0, 0))
     raw += struct.pack("<H", crc16(raw))
     decoder = StreamDecoder()
     assert decoder.feed(b"\x00" + cobs.encode(raw) + b"\x00") == []

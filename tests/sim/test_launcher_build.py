@@ -142,7 +142,7 @@ def test_each_run_kind_completes_on_a_tight_heap(kind):
             host.send(schema.START_RUN, start_run_head(run_key=7, **run.fields))
             started = host.event(schema.EV_RUN_STARTED, timeout_s=20)
             stopped = host.event(schema.EV_RUN_STOPPED, timeout_s=60)
-            host.send(schema.GET_STATUS, (2,))
+            host.send(schema.GET_STATUS, (2, 0))
             status = host.expect(lambda m, f: m == schema.STATUS and f["cmd_id"] == 2, 10,
                                  "STATUS")
         finally:

@@ -14,6 +14,8 @@ from protocol.decoder import StreamDecoder
 from tests.support.fw_harness import start_run_head
 from tests.support.waiting import wait_for
 
+CHANNEL_NAMES = [f[0] for f in schema.CHANNEL_FIELDS]
+
 pytestmark = pytest.mark.micropython
 
 
@@ -36,13 +38,16 @@ class Host:
         self.port.write(b"\x00")
         self.send(schema.HELLO, (session_id, schema.SCHEMA_HASH, 1))
 
-    def expect(self, accept, timeout_s=10.0, what="a frame"):
-        """Fields (dict) of the first frame accept(msg_id, fields) takes; fails at the deadline."""
+    def expect(self, accept, timeout_s=30.0, what="a frame"):
+        """Fields (dict) of the first frame accept(msg_id, fields) takes, with "channels" (a
+        dict per channel record) for HELLO_ACK and HEARTBEAT; fails at the deadline."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for msg_id, _, body in self.decoder.feed(self.port.read(4096)):
-                head, _ = messages.unpack(msg_id, body)
+                head, tail = messages.unpack(msg_id, body)
                 fields = dict(zip(messages.field_names(msg_id), head))
+                if msg_id in (schema.HELLO_ACK, schema.HEARTBEAT):
+                    fields["channels"] = [dict(zip(CHANNEL_NAMES, r)) for r in tail]
                 if accept(msg_id, fields):
                     return fields
         raise AssertionError(f"no {what} within {timeout_s} s")
@@ -76,7 +81,7 @@ def test_host_handshake_gets_hello_ack_with_the_schema_hash(host_of):
         ack = host.expect_hello_ack()
         assert ack["schema_hash"] == schema.SCHEMA_HASH
         assert ack["reset_cause"] == schema.RESET_POWER_ON
-        assert ack["state"] == schema.STATE_IDLE
+        assert [(c["channel"], c["state"]) for c in ack["channels"]] == [(0, schema.STATE_IDLE)]
 
 
 def test_device_reset_runs_a_new_firmware_process_that_boots_again(host_of):

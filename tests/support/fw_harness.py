@@ -39,8 +39,11 @@ class Wire:
         return new
 
 
+_EVENT_VALUE = messages.field_names(schema.EVENT).index("value")
+_EVENT_STATE = messages.field_names(schema.EVENT).index("state")
+
 START_RUN_DEFAULTS = {
-    "cmd_id": 1, "run_key": 42, "mode": 1, "setpoint_mv": 5000, "stop_mv": 0, "step_mv": 0,
+    "cmd_id": 1, "run_key": 42, "channel": 0, "mode": 1, "setpoint_mv": 5000, "stop_mv": 0, "step_mv": 0,
     "target_pd_pa": 0, "dark_pd_pa": 0, "target_current_na": 0, "compliance_na": 2000000,
     "sample_period_ms": 100, "dwell_ms": 0, "oversample": 4, "stop_fraction_pm": 500,
     "l0_settle_ms": 100, "max_duration_s": 3600, "host_loss_grace_ms": 0, "pl_interval_s": 0,
@@ -165,7 +168,8 @@ class Bed:
 
     def events(self, since=0):
         """(code, value, state, run_key) of every EVENT from index since."""
-        return [(h[1], h[5], h[6], h[2]) for h in self.of(schema.EVENT, since)]
+        return [(h[1], h[_EVENT_VALUE], h[_EVENT_STATE], h[2])
+                for h in self.of(schema.EVENT, since)]
 
     def event_codes(self, since=0):
         return [e[0] for e in self.events(since)]
@@ -175,7 +179,7 @@ class Bed:
         by schema field name."""
         out = []
         for mid, head, tail in self.messages:
-            if mid != schema.SAMPLE_BATCH or bool(head[1] & schema.BATCH_RESENT) != resent:
+            if mid != schema.SAMPLE_BATCH or bool(head[2] & schema.BATCH_RESENT) != resent:
                 continue
             if run_key is None or head[0] == run_key:
                 out.extend(dict(zip(schema.SAMPLE_NAMES, record)) for record in tail)
@@ -202,12 +206,18 @@ class Bed:
 
     def hello(self, schema_hash=schema.SCHEMA_HASH, session_id=None):
         """Handshake; returns the HELLO_ACK head."""
+        return self.hello_ack(schema_hash, session_id)[0]
+
+    def hello_ack(self, schema_hash=schema.SCHEMA_HASH, session_id=None):
+        """Handshake; returns the HELLO_ACK's head and channel records, each as a dict."""
         if session_id is not None:
             self.session_id = session_id
         since = len(self.messages)
         self.send(schema.HELLO, (self.session_id, schema_hash, 1))
         self.run_until(lambda: self.of(schema.HELLO_ACK, since), what="HELLO_ACK")
-        return self.of(schema.HELLO_ACK, since)[0]
+        head, tail = next((h, t) for m, h, t in self.messages[since:] if m == schema.HELLO_ACK)
+        names = [f[0] for f in schema.CHANNEL_FIELDS]
+        return head, [dict(zip(names, record)) for record in tail]
 
     def command(self, msg_id, values=(), cmd_id=None, timeout_s=30.0):
         """Send a command (values after cmd_id; a fresh cmd_id unless given) and run until
@@ -240,6 +250,6 @@ class Bed:
 
     def status(self):
         """The STATUS head as a dict."""
-        mid, head = self.command(schema.GET_STATUS)
+        mid, head = self.command(schema.GET_STATUS, (0,))
         assert mid == schema.STATUS
         return dict(zip(messages.field_names(schema.STATUS), head))

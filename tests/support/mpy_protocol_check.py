@@ -45,8 +45,8 @@ for vec in golden["vectors"]:
         writer.seq = vec["seq"]
         batcher = SampleBatcher(writer)
         for record in tail:
-            batcher.add(vec["values"][0], *record)
-        batcher.flush(vec["values"][1])
+            batcher.add(vec["values"][0], vec["values"][1], *record)
+        batcher.flush(vec["values"][2])
         if sent != [expected]:
             print("FrameWriter bytes differ from frame.build for SAMPLE_BATCH")
             failures += 1

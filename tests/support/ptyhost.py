@@ -34,11 +34,16 @@ class PtyHost:
                 out.append((index, msg_id, head, tail))
         return out, blocks
 
-    def wait(self, accept, timeout_s=20.0, what="a frame"):
+    def wait(self, accept, timeout_s=30.0, what="a frame"):
+        """The first frame (block index, msg_id, head, tail) that accept(msg_id, head) takes."""
+        return self.wait_frame(lambda m, h, _t: accept(m, h), timeout_s, what)
+
+    def wait_frame(self, accept, timeout_s=30.0, what="a frame"):
+        """The first frame that accept(msg_id, head, tail) takes."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             self.raw += self.port.read(4096)
-            found = [f for f in self.frames()[0] if accept(f[1], f[2])]
+            found = [f for f in self.frames()[0] if accept(f[1], f[2], f[3])]
             if found:
                 return found[0]
         raise AssertionError(f"no {what} within {timeout_s:.0f} s")

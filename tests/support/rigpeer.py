@@ -34,10 +34,26 @@ def hello_ack_fields(**overrides: int) -> dict[str, int]:
     return fields
 
 
-def batch_body(run_key: int, seqs: list[int], resent: bool = False) -> bytes:
+_CHANNEL_KEYS = ("state", "mode", "run_key", "next_seq")
+
+
+def with_channel_record(fields: dict[str, Any], mode: int = 0) -> dict[str, Any]:
+    """HELLO_ACK or HEARTBEAT fields with the one channel's state, mode, run_key and
+    next_seq (given flat, as tests set them) moved into channel 0's record."""
+    out = dict(fields)
+    record = {"channel": 0, "can": schema.CAN_DRIVE | schema.CAN_PHOTODIODE | schema.CAN_LASER,
+              "state": 0, "mode": mode, "flags": 0, "run_key": 0, "next_seq": 0}
+    for key in _CHANNEL_KEYS:
+        if key in out:
+            record[key] = out.pop(key)
+    out["records"] = [record]
+    return out
+
+
+def batch_body(run_key: int, seqs: list[int], resent: bool = False, channel: int = 0) -> bytes:
     records = [tuple(dict(SAMPLE_ZEROS, seq=s, voltage_mv=3000 + s).values()) for s in seqs]
-    return messages.pack(schema.SAMPLE_BATCH, (run_key, schema.BATCH_RESENT if resent else 0),
-                         records)
+    return messages.pack(schema.SAMPLE_BATCH,
+                         (run_key, channel, schema.BATCH_RESENT if resent else 0), records)
 
 
 class RigPeer:
@@ -179,7 +195,8 @@ class RigPeer:
                 self.log_times.append(time.monotonic())
                 self.log.append(model)
                 if msg_id == schema.HELLO and self.auto_hello:
-                    self.send("HELLO_ACK", **dict(self.hello, session_id=model.session_id))
+                    self.send("HELLO_ACK", **with_channel_record(
+                        dict(self.hello, session_id=model.session_id)))
                 if not any(handler(model) for handler in list(self.handlers)):
                     self.received.put(model)
 
@@ -187,7 +204,8 @@ class RigPeer:
         while not self._stop.wait(self.heartbeat_period_s or 0.2):
             if self.heartbeat_period_s and self._sock is not None:
                 try:
-                    self.send("HEARTBEAT", **self.heartbeat)
+                    self.send("HEARTBEAT", **with_channel_record(
+                        self.heartbeat, self.hello.get("mode", 0)))
                 except OSError:
                     pass
 

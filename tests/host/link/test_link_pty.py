@@ -10,7 +10,7 @@ import tty
 from host.link import Disconnected, RigLink, wire
 from protocol import frame, schema
 from protocol.decoder import StreamDecoder
-from tests.support.rigpeer import Collector, hello_ack_fields
+from tests.support.rigpeer import Collector, hello_ack_fields, with_channel_record
 from tests.support.waiting import wait_for
 
 
@@ -53,7 +53,8 @@ class PtyRig:
                 message = wire.decode(msg_id, body)
                 self.received.append(message)
                 if msg_id == schema.HELLO:
-                    self.send("HELLO_ACK", **hello_ack_fields(session_id=message.session_id))
+                    self.send("HELLO_ACK", **with_channel_record(
+                        hello_ack_fields(session_id=message.session_id)))
                 elif msg_id == schema.GET_STATUS:
                     self.send("ACK", cmd_id=message.cmd_id, of_msg=schema.GET_STATUS)
 

@@ -84,12 +84,12 @@ def test_sample_dtype_matches_struct_byte_for_byte(record):
 
 
 @settings(deadline=None)  # timing varies on a loaded CI machine
-@given(st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFF),
+@given(st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFF), st.integers(0, 0xFF),
        st.lists(values_for(schema.SAMPLE_FIELDS), max_size=schema.MAX_SAMPLES_PER_BATCH))
-def test_decode_sample_batch_agrees_with_the_struct_codec(run_key, flags, records):
-    body = messages.pack(schema.SAMPLE_BATCH, (run_key, flags), records)
-    got_run, got_flags, array = wire.decode_sample_batch(body)
-    assert (got_run, got_flags) == (run_key, flags)
+def test_decode_sample_batch_agrees_with_the_struct_codec(run_key, channel, flags, records):
+    body = messages.pack(schema.SAMPLE_BATCH, (run_key, channel, flags), records)
+    got_run, got_channel, got_flags, array = wire.decode_sample_batch(body)
+    assert (got_run, got_channel, got_flags) == (run_key, channel, flags)
     assert [tuple(r) for r in array.tolist()] == records
 
 
@@ -98,7 +98,7 @@ def test_decode_sample_batch_agrees_with_the_struct_codec(run_key, flags, record
 def test_decode_sample_batch_refuses_a_body_of_partial_records(body):
     head = messages.LAYOUT[schema.SAMPLE_BATCH][1]
     if len(body) >= head and (len(body) - head) % schema.SAMPLE_SIZE == 0:
-        assert len(wire.decode_sample_batch(body)[2]) == (len(body) - head) // schema.SAMPLE_SIZE
+        assert len(wire.decode_sample_batch(body)[3]) == (len(body) - head) // schema.SAMPLE_SIZE
     else:
         with pytest.raises(messages.MessageError):
             wire.decode_sample_batch(body)

@@ -36,7 +36,7 @@ def _batch(peer: RigPeer, run_key: int, seqs: range) -> None:
     """PL points falling by 1 % of the first per sample, one per second."""
     records = [tuple(dict(SAMPLE_ZEROS, seq=s, t_s=s, pd_pa=100_000 - 1000 * s,
                           flags=schema.FLAG_PL_POINT).values()) for s in seqs]
-    peer.send_body(schema.SAMPLE_BATCH, messages.pack(schema.SAMPLE_BATCH, (run_key, 0),
+    peer.send_body(schema.SAMPLE_BATCH, messages.pack(schema.SAMPLE_BATCH, (run_key, 0, 0),
                                                       records))
 
 
