@@ -2,8 +2,10 @@
 follow, abort, export, runs, show, tag, note, calibrate) in runs_cmds, find_cmds and
 calibrate_cmds, on the same app."""
 
+import faulthandler
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -52,6 +54,8 @@ def _options(version: Annotated[bool, typer.Option(
         "--version", callback=_print_version, is_eager=True,
         help="print the installed version and exit")] = False) -> None:
     """Options before the command: --version."""
+    # `kill -USR1 PID` prints where every thread of a command that seems stuck is.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 @app.command()

@@ -3,6 +3,7 @@ and folder, and a service that keeps its generated token in its data folder."""
 
 import os
 import select
+import signal
 import subprocess
 from pathlib import Path
 
@@ -27,6 +28,24 @@ def lumenrig(*args: str, env: dict[str, str], cwd: Path | None = None,
 def start_lumenrig(*args: str, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen([str(LUMENRIG), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
+
+
+def interrupt(proc: subprocess.Popen, timeout_s: float = 60) -> tuple[int, str]:
+    """SIGINT, as Ctrl-C sends; the exit code and the rest of stderr.  A command still there
+    after timeout_s fails the test with the stacks of its threads (SIGUSR1: faulthandler)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        raise AssertionError("still running %.0f s after SIGINT; its threads:\n%s"
+                             % (timeout_s, err[-8000:])) from None
+    return proc.returncode, err
 
 
 def first_stderr_line(proc: subprocess.Popen, timeout_s: float = 30) -> str:

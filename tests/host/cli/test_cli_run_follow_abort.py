@@ -4,12 +4,17 @@ goes on on its rig. One real service: a fast simulated rig and one in real time.
 import getpass
 import json
 import re
-import signal
 
 import httpx
 import pytest
 
-from tests.host.cli.cli_support import cli_env, first_stderr_line, lumenrig, start_lumenrig
+from tests.host.cli.cli_support import (
+    cli_env,
+    first_stderr_line,
+    interrupt,
+    lumenrig,
+    start_lumenrig,
+)
 from tests.support.service_proc import AUTH, TOKEN, ServiceProcess, wait_for
 
 STRUCTURE = "ITO/PEDOT:PSS/TFB/CsPbBr3/TPBi/LiF/Al"
@@ -34,13 +39,6 @@ def _cli(service, *args):
 
 def _run(service, run_id: int) -> dict:
     return httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=60).json()
-
-
-def _interrupt(proc) -> tuple[int, str]:
-    """SIGINT, as Ctrl-C sends; the exit code and the rest of stderr."""
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    return proc.returncode, err
 
 
 def test_run_sends_the_device_and_labels_and_show_tells_them_in_words(service):
@@ -96,7 +94,7 @@ def test_ctrl_c_during_run_leaves_the_run_going_and_says_how_to_get_back_to_it(s
     try:
         run_id = int(re.match(r"run (\d+) started on slow", first_stderr_line(proc)).group(1))
         wait_for(lambda: _run(service, run_id)["state"] == "running", 30, "the run to start")
-        code, err = _interrupt(proc)
+        code, err = interrupt(proc)
     finally:
         proc.kill()
     assert code == 130, err
@@ -117,7 +115,7 @@ def test_ctrl_c_during_follow_then_abort_stops_the_run(service):
                           env=cli_env(LUMENRIG_TOKEN=TOKEN))
     try:
         assert first_stderr_line(proc) == "following run %d on slow\n" % run_id
-        code, err = _interrupt(proc)
+        code, err = interrupt(proc)
     finally:
         proc.kill()
     assert code == 130, err

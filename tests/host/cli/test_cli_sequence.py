@@ -3,12 +3,17 @@ refused recipe naming each step and field. One real service with a fast simulate
 
 import json
 import re
-import signal
 
 import httpx
 import pytest
 
-from tests.host.cli.cli_support import cli_env, first_stderr_line, lumenrig, start_lumenrig
+from tests.host.cli.cli_support import (
+    cli_env,
+    first_stderr_line,
+    interrupt,
+    lumenrig,
+    start_lumenrig,
+)
 from tests.support.paths import REPO
 from tests.support.service_proc import TOKEN, ServiceProcess, wait_for
 
@@ -146,8 +151,7 @@ def test_ctrl_c_leaves_the_sequence_going_and_abort_stops_it(service, tmp_path):
         sequence_id = _started_id(first_stderr_line(proc))
         wait_for(lambda: _sequence(service, sequence_id)["steps"][0]["state"] == "running",
                  60, "the stress to run")
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = interrupt(proc)
     finally:
         proc.kill()
     assert proc.returncode == 130, err
