@@ -577,7 +577,7 @@ def test_a_silent_host_on_the_vm_stops_the_run_just_past_the_grace(probe_script)
             host.wait(lambda m, h: m == schema.ACK and h[0] == 1, what="the START_RUN ACK")
             silent_from = time.monotonic()  # the host says nothing more
             host.wait(lambda m, h: m == schema.EVENT and h[1] == schema.EV_RUN_STOPPED,
-                      timeout_s=10, what="EV_RUN_STOPPED")
+                      timeout_s=30, what="EV_RUN_STOPPED")
             stop_ms = (time.monotonic() - silent_from) * 1000
             status = _status(host, 2)
         finally:

@@ -140,8 +140,12 @@ def test_each_run_kind_completes_on_a_tight_heap(kind):
         try:
             host.send(schema.HELLO, (0x5EED, schema.SCHEMA_HASH, 1))
             host.send(schema.START_RUN, start_run_head(run_key=7, **run.fields))
-            started = host.event(schema.EV_RUN_STARTED, timeout_s=20)
-            stopped = host.event(schema.EV_RUN_STOPPED, timeout_s=60)
+            try:
+                started = host.event(schema.EV_RUN_STARTED, timeout_s=30)
+                stopped = host.event(schema.EV_RUN_STOPPED, timeout_s=120)
+            except AssertionError as exc:  # say what the board did meanwhile
+                raise AssertionError("%s; %d crash(es); the rig's log ends:\n%s" % (
+                    exc, rig.crashes, rig.log_text()[-4000:])) from None
             host.send(schema.GET_STATUS, (2, 0))
             status = host.expect(lambda m, f: m == schema.STATUS and f["cmd_id"] == 2, 10,
                                  "STATUS")

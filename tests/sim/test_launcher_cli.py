@@ -40,7 +40,7 @@ def test_cli_prints_the_port_first_and_stops_cleanly_on_a_signal(sig):
             assert port.read_until(b"ping\n").endswith(b"ping\n")
         device_pids = wait_for(lambda: child_pids(cli.pid), what="the device process")
         cli.send_signal(sig)
-        assert cli.wait(timeout=10) == 0
+        assert cli.wait(timeout=60) == 0
         assert b"stopping; counters" in cli.stderr.read()
         assert all(not Path(f"/proc/{pid}").exists() for pid in device_pids)
     finally:

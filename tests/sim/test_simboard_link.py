@@ -65,7 +65,7 @@ def device(tmp_path):
     os.close(master)
 
 
-def _read_until(master, predicate, timeout_s=20):
+def _read_until(master, predicate, timeout_s=30):
     got = b""
     deadline = time.monotonic() + timeout_s
     while not predicate(got):

@@ -68,7 +68,7 @@ class Browser:
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=240)
         self.session = ""
         try:
-            wait_until(self._driver_ready, 15, "chromedriver to listen")
+            wait_until(self._driver_ready, 60, "chromedriver to listen")
             caps = {"browserName": "chrome", "goog:loggingPrefs": {"browser": "ALL"},
                     "goog:chromeOptions": {"binary": CHROMIUM, "args": [
                         *CHROMIUM_FLAGS, "--user-data-dir=" + self.profile]}}

@@ -181,7 +181,7 @@ def rig_after_the_end(url: str, stored: int, timeout_s: float = 30.0) -> dict:
     end: STATUS does not carry it to the view) equals the stored count, or at the deadline."""
     deadline = time.monotonic() + timeout_s
     while True:
-        described = httpx.get(url + "/api/rigs/rig1", timeout=10).json()
+        described = httpx.get(url + "/api/rigs/rig1", timeout=60).json()
         if described["device"]["next_seq"] == stored or time.monotonic() > deadline:
             return described
         time.sleep(0.1)
