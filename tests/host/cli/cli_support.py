@@ -5,6 +5,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.service_proc import LUMENRIG, ServiceProcess
@@ -25,9 +26,17 @@ def lumenrig(*args: str, env: dict[str, str], cwd: Path | None = None,
                           cwd=cwd, timeout=timeout_s)
 
 
+# Runs the command with SIGINT as a terminal leaves it (its default action), whatever the
+# test process inherited: a suite started in the background by a shell without job control
+# ignores SIGINT, and a child that inherits the ignoring never sees Ctrl-C.
+_WITH_TERMINAL_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                         "os.execv(sys.argv[1], sys.argv[1:])")
+
+
 def start_lumenrig(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([str(LUMENRIG), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    """The command as a person would start it at a terminal, its output piped."""
+    return subprocess.Popen([sys.executable, "-c", _WITH_TERMINAL_SIGINT, str(LUMENRIG), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def interrupt(proc: subprocess.Popen, timeout_s: float = 60) -> tuple[int, str]:
