@@ -133,6 +133,7 @@ class _RunFields(_Answer):
     step_index: int | None = Field(None, description="its step in that sequence, from 0")
     checkup_of: int | None = Field(None, description="a check-up: the stress run it "
                                                      "interrupted")
+    channel: int = Field(0, description="the rig's channel (pixel) it runs on")
 
 
 class RunListItem(_RunFields):
@@ -267,6 +268,21 @@ class Site(_Answer):
     online: bool = Field(description="a heartbeat in the last 15 s")
 
 
+class Channel(_Answer):
+    """One channel (pixel) of a board, as its last HELLO_ACK or HEARTBEAT told it."""
+
+    channel: int = Field(description="its number, from 0")
+    can: list[str] = Field(description="what it can do: drive (supply and meter), photodiode, "
+                                       "laser (the laser and shutter point at it)")
+    state: str = Field(description="its state")
+    mode: str = Field(description="its run mode")
+    run_key: str | None = Field(description="the run it holds (or last held), 16 hex digits; "
+                                            "null when none")
+    next_seq: int = Field(description="the seq of its next sample")
+    output_on: bool = Field(description="its supply output is on")
+    compliance: bool = Field(description="its current compliance has tripped")
+
+
 class DeviceSnapshot(_Answer):
     """What the host last heard from the board; before a connection only `connected`."""
 
@@ -295,6 +311,7 @@ class DeviceSnapshot(_Answer):
     status_age_s: float | None = Field(None, description="age of the last STATUS, s")
     ambient: Ambient | None = Field(None, description="temperature and humidity; null on a "
                                                       "board without the sensor")
+    channels: list[Channel] | None = Field(None, description="the board's channels (pixels)")
 
 
 class Rig(_Answer):

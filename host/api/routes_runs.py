@@ -76,7 +76,8 @@ async def start_run(request: Annotated[RunRequest, Body()], svc=Depends(service)
 async def _start_here(svc: Any, request: Any) -> dict[str, Any]:
     labels = RunLabels.model_validate({name: getattr(request, name)
                                        for name in RunLabels.model_fields})
-    run = await svc.runs.start_run(request.kind, request.rig, request.params, labels)
+    run = await svc.runs.start_run(request.kind, request.rig, request.params, labels,
+                                   channel=request.channel)
     return await _run_dict(svc, run.id)
 
 

@@ -18,7 +18,9 @@ def _heading(run: dict[str, Any]) -> list[str]:
     state = run["state"]
     if state in ("queued", "running"):
         state += " (%d %% done)" % round(100 * (run.get("progress") or 0))
-    lines = ["run %d: %s on %s, %s" % (run["id"], run["kind"], run["rig"], state),
+    where = run["rig"] if not run.get("channel") else "%s channel %d" % (run["rig"],
+                                                                        run["channel"])
+    lines = ["run %d: %s on %s, %s" % (run["id"], run["kind"], where, state),
              "created %s, started %s, finished %s" % tuple(
                  local_time(run.get(k), seconds=True)
                  for k in ("created_at", "started_at", "finished_at")),

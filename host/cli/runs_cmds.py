@@ -24,6 +24,7 @@ from host.cli.options import (
     reported,
 )
 from host.settings import DEFAULT_DATA_DIR
+from protocol import schema
 
 app = typer.Typer()
 
@@ -70,6 +71,9 @@ def run(
     rig: Annotated[Optional[str], typer.Option(
         help="rig name (default: the service's own rig, when it serves one)",
         show_default=False)] = None,
+    channel: Annotated[int, typer.Option(
+        min=0, max=schema.MAX_CHANNELS - 1,
+        help="the rig's channel (pixel) to run on")] = 0,
     device_name: Label = None,
     sample_id: Label = None,
     pixel: Label = None,
@@ -100,8 +104,8 @@ def run(
     started: dict[str, Any] | None = None
     try:
         with reported():
-            body = {"kind": kind.value, "rig": rig or _the_one_rig(service), "params": params,
-                    **_labels(device, operator, notes, tag)}
+            body = {"kind": kind.value, "rig": rig or _the_one_rig(service), "channel": channel,
+                    "params": params, **_labels(device, operator, notes, tag)}
             started = service.post("/api/runs", json=body)
             typer.echo("run %s started on %s" % (started["id"], started["rig"]), err=True)
             if not follow:

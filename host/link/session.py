@@ -157,6 +157,12 @@ class RigLink:
         hello = self._view.hello
         return 0 if hello is None else hello.capabilities
 
+    @property
+    def channel_can(self) -> dict[int, int]:
+        """{channel: its schema.CAN_* bits} as the last handshake said (empty before one)."""
+        hello = self._view.hello
+        return {} if hello is None else {c.channel: c.can for c in hello.records}
+
     def wait_connected(self, timeout_s: float) -> bool:
         """True once a handshake has succeeded (and the session is still up)."""
         return self._connected.wait(timeout_s)

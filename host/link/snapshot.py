@@ -12,10 +12,31 @@ _RESET_NAMES = {schema.RESET_POWER_ON: "power_on", schema.RESET_WATCHDOG: "watch
                 schema.RESET_SOFT: "soft", schema.RESET_UNKNOWN: "unknown"}
 _CAPABILITIES = {name[4:].lower(): getattr(schema, name) for name in dir(schema)
                  if name.startswith("CAP_")}
+_CHANNEL_CAN = {name[4:].lower(): getattr(schema, name) for name in dir(schema)
+                if name.startswith("CAN_")}
 
 
 def _name(names: tuple[str, ...], index: int) -> str:
     return names[index] if 0 <= index < len(names) else f"unknown ({index})"
+
+
+def channel_can(can: int) -> list[str]:
+    """A channel's CAN_* bits as words: drive, photodiode, laser."""
+    return sorted(name for name, bit in _CHANNEL_CAN.items() if can & bit)
+
+
+def channel_dict(record: Any) -> dict[str, Any]:
+    """One channel as the board last told it (HELLO_ACK or HEARTBEAT), JSON-ready."""
+    return {
+        "channel": record.channel,
+        "can": channel_can(record.can),
+        "state": _name(names.STATE_NAMES, record.state),
+        "mode": _name(names.MODE_NAMES, record.mode),
+        "run_key": key_text(record.run_key),
+        "next_seq": record.next_seq,
+        "output_on": bool(record.flags & schema.FLAG_OUTPUT_ON),
+        "compliance": bool(record.flags & schema.FLAG_COMPLIANCE),
+    }
 
 
 def decode_flags(flags: int) -> dict[str, bool]:
@@ -33,6 +54,7 @@ class DeviceView:
 
     def __init__(self) -> None:
         self.hello: Any = None
+        self.channels: list[Any] = []  # the last HELLO_ACK's or HEARTBEAT's channel records
         self.state = schema.STATE_IDLE
         self.mode = schema.MODE_NONE
         self.run_key = 0
@@ -47,11 +69,13 @@ class DeviceView:
 
     def saw_hello(self, hello: Any) -> None:
         self.hello = hello
+        self.channels = list(hello.records)
         channel = wire.channel_record(hello)
         self.state, self.mode, self.run_key = channel.state, channel.mode, channel.run_key
         self.next_seq, self.next_event_seq = channel.next_seq, hello.next_event_seq
 
     def saw_heartbeat(self, heartbeat: Any, now: float) -> None:
+        self.channels = list(heartbeat.records)
         channel = wire.channel_record(heartbeat)
         self.state, self.mode, self.run_key = channel.state, channel.mode, channel.run_key
         self.flags = heartbeat.flags | channel.flags  # the rig's and the channel's
@@ -99,6 +123,7 @@ class DeviceView:
                                 else round(now - self.heartbeat_at, 3)),
             "status_age_s": None if self.status_at is None else round(now - self.status_at, 3),
             "ambient": self._ambient(now, "ambient" in capabilities),
+            "channels": [channel_dict(c) for c in self.channels],
         }
 
     def _ambient(self, now: float, sensed: bool) -> dict[str, Any] | None:

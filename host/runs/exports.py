@@ -27,9 +27,9 @@ COLUMN_NOTES = ("pl_point: 1 on a scheduled PL point (flag 16); l0_point: 1 on L
                 "dark: 1 on a dark pause's sample (flag 1024); "
                 "current_density_ma_cm2: current_a on the calibration's pixel area; "
                 "empty cell: no such value for this kind of run")
-RUN_FIELDS = ("id", "rig", "kind", "state", "params", "run_key", "board_id", "imported",
-              "created_at", "started_at", "finished_at", "error", "device", "operator", "notes",
-              "tags", "calibration_id")
+RUN_FIELDS = ("id", "rig", "channel", "kind", "state", "params", "run_key", "board_id",
+              "imported", "created_at", "started_at", "finished_at", "error", "device",
+              "operator", "notes", "tags", "calibration_id")
 INT_COLUMNS = ("seq", "pd_range", "flags")
 
 

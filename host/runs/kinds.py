@@ -117,6 +117,9 @@ class RunTarget(RunLabels):
 
     rig: str = Field("rig1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
                      description="the rig to run on (GET /api/rigs lists them)")
+    channel: int = Field(0, ge=0, le=schema.MAX_CHANNELS - 1,
+                         description="the rig's channel (pixel) to run on; GET "
+                                     "/api/rigs/{rig} lists its channels")
 
 
 def _request_model(kind: RunKind) -> type[RunTarget]:

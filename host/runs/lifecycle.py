@@ -102,20 +102,21 @@ class Lifecycle:
     # ------------------------------------------------------------------ starting
 
     async def start_run(self, kind: str, rig_name: str, params: Any, labels: RunLabels,
-                        place: dict[str, int | None] | None = None) -> Run:
+                        place: dict[str, int | None] | None = None, channel: int = 0) -> Run:
         """Check the rig is free, create the run and START_RUN it, one start per rig at a
         time: a start refused here leaves no run record behind. place: the run's place in
-        a test sequence (sequence_id, step_index, checkup_of)."""
+        a test sequence (sequence_id, step_index, checkup_of); channel: the rig's channel
+        (pixel) to run on."""
         rig = self.book.rig_named(rig_name)
         async with self.start_lock(rig):
-            return await self._start_run(kind, rig, params, labels, place or {})
+            return await self._start_run(kind, rig, params, labels, place or {}, channel)
 
     def start_lock(self, rig: Rig) -> asyncio.Lock:
         """Held while a run is started on the rig (or a paused one goes on)."""
         return self._start_locks.setdefault(rig.name, asyncio.Lock())
 
     async def _start_run(self, kind: str, rig: Rig, params: Any, labels: RunLabels,
-                         place: dict[str, int | None]) -> Run:
+                         place: dict[str, int | None], channel: int) -> Run:
         rig_name = rig.name
         store = self.book.store
         if rig.active_run_id is not None:
@@ -134,6 +135,7 @@ class Lifecycle:
         if kind == "photostability" and not rig.link.capabilities & schema.CAP_LASER:
             raise RunError(409, "rig %s has no laser (its board does not report one): a "
                            "photostability run needs the laser to excite the film" % rig_name)
+        check_channel(rig, kind, channel)
         broken = await selftest_refusal(rig, kind, KINDS[kind].parts)
         if broken is not None:
             raise RunError(409, broken)
@@ -148,7 +150,8 @@ class Lifecycle:
                                           params.model_dump(mode="json"),
                                           calibration=calibration, run_key=new_run_key(),
                                           board_id=board_text(rig.link.board_id),
-                                          exclusive=True, labels=labels.stored(), **place)
+                                          exclusive=True, labels=labels.stored(),
+                                          channel=channel, **place)
         except RigBusy as exc:  # another service on this database started on the rig
             raise RunError(409, "%s in the database; another service may be running it"
                            % exc) from exc
@@ -226,7 +229,8 @@ class Lifecycle:
                 "%.0f s after it last hears the host" % tracker.params.host_loss_grace_s))
             return await asyncio.to_thread(store.get_run, run_id)
         try:
-            reply = await link.acommand(schema.STOP_RUN, run_key=tracker.run_key)
+            reply = await link.acommand(schema.STOP_RUN, run_key=tracker.run_key,
+                                        channel=tracker.channel)
         except LinkError as exc:
             raise RunError(503, "rig %s did not answer the abort (%s); the device stops on its "
                            "own %.0f s after it last heard the host"
@@ -276,7 +280,7 @@ class Lifecycle:
         tracker.pausing = True
         try:
             reply = await tracker.rig.link.acommand(schema.STOP_RUN, run_key=tracker.run_key,
-                                                    tries=START_TRIES)
+                                                    channel=tracker.channel, tries=START_TRIES)
         except LinkError as exc:
             tracker.pausing = False
             raise RunError(503, "rig %s did not answer the pause: %s"
@@ -360,7 +364,8 @@ class Lifecycle:
         deadline = time.monotonic() + FINISH_BACKFILL_S
         while time.monotonic() < deadline:
             try:
-                status = (await link.acommand(schema.GET_STATUS)).message
+                status = (await link.acommand(schema.GET_STATUS,
+                                              channel=tracker.channel)).message
             except LinkError:
                 await asyncio.sleep(0.5)
                 continue
@@ -433,6 +438,22 @@ class Lifecycle:
         self.book.leave(tracker)
         self.book.hub.publish(run.id, "end", tracker.run.as_dict(calibration=False))
         await asyncio.to_thread(allocator.give_back)  # the summary's arrays, back to the system
+
+
+def check_channel(rig: Rig, kind: str | None, channel: int) -> None:
+    """RunError 422 for a channel the rig's board does not have (before its first handshake:
+    any but 0), 409 for a photostability run on a channel the laser does not point at."""
+    can = rig.link.channel_can or {0: schema.CAN_DRIVE | schema.CAN_PHOTODIODE
+                                   | schema.CAN_LASER}
+    if channel not in can:
+        raise RunError(422, "rig %s has no channel %d: its board has channel%s %s"
+                       % (rig.name, channel, "s" if len(can) > 1 else "",
+                          ", ".join(str(c) for c in sorted(can))))
+    if kind == "photostability" and not can[channel] & schema.CAN_LASER:
+        lit = [str(c) for c in sorted(can) if can[c] & schema.CAN_LASER]
+        raise RunError(409, "channel %d of rig %s is not where the laser points (channel %s): "
+                       "a photostability run needs the laser on its film"
+                       % (channel, rig.name, ", ".join(lit)))
 
 
 def _check_can_run(kind: RunKind, params: Any, calibration: dict[str, Any] | None,

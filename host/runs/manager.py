@@ -79,9 +79,9 @@ class RunManager:
 
     async def start_run(self, kind: str, rig_name: str, params: Any,
                         labels: RunLabels | None = None,
-                        place: dict[str, int | None] | None = None) -> Run:
+                        place: dict[str, int | None] | None = None, channel: int = 0) -> Run:
         return await self.lifecycle.start_run(kind, rig_name, params, labels or RunLabels(),
-                                              place)
+                                              place, channel)
 
     async def pause(self, run_id: int) -> Run:
         return await self.lifecycle.pause(run_id)

@@ -128,7 +128,7 @@ class Reconnect:
         book = self.book
         run_key = tracker.run_key
         try:  # a HELLO_ACK taken before an earlier resume reached the rig is stale: ask
-            status: Any = (await rig.link.acommand(schema.GET_STATUS,
+            status: Any = (await rig.link.acommand(schema.GET_STATUS, channel=tracker.channel,
                                                    tries=START_TRIES)).message
         except LinkError as exc:
             tracker.resume_pending = True

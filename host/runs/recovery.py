@@ -68,6 +68,7 @@ class Recovery:
         counts["resend_requests"] += 1
         try:
             reply = await link.acommand(schema.RESEND, run_key=tracker.run_key,
+                                        channel=tracker.channel,
                                         from_seq=first, to_seq=last, timeout_s=1.0, tries=1,
                                         wait_s=0.0)
         except LinkError:

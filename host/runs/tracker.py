@@ -30,8 +30,10 @@ class Tracker:
         self.dark_pd_pa = int(round(self.converter.dark_a * 1e12))
         assert run.run_key, "a followed run has a run key"
         self.run_key: int = run.run_key
+        self.channel: int = run.channel
         self.fields = self.kind.start_fields(self.params, self.converter, self.run_key,
                                              self.dark_pd_pa)
+        self.fields["channel"] = run.channel
         self.l0_cd_m2: float | None = None
         # The newest dark pause's reading less the calibrated dark (A): live figures use it.
         self.dark_shift_a = 0.0

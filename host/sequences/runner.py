@@ -18,6 +18,7 @@ import numpy as np
 
 from host.runs.errors import RunError
 from host.runs.labels import RunLabels
+from host.runs.lifecycle import check_channel
 from host.sequences.spec import Checkups, SequenceRequest, WaitStep
 from host.store.records import Run, Sequence
 
@@ -60,9 +61,7 @@ class SequenceRunner:
     async def create(self, request: SequenceRequest) -> Sequence:
         """Store a validated sequence and begin it; 404/409/422 when the rig cannot."""
         rig = self.runs.book.rig_named(request.rig)
-        if request.channel != 0:
-            raise RunError(422, "rig %s has one channel (0); channel %d does not exist"
-                           % (rig.name, request.channel))
+        check_channel(rig, None, request.channel)
         busy = [s for s in await asyncio.to_thread(self.store.unfinished_sequences)
                 if s.rig == rig.name]
         if busy:
@@ -177,7 +176,8 @@ class SequenceRunner:
         while True:
             try:
                 return await self.runs.start_run(kind, request.rig, params, labels,
-                                                 {"sequence_id": sequence_id, **place})
+                                                 {"sequence_id": sequence_id, **place},
+                                                 channel=request.channel)
             except RunError as exc:
                 if exc.status != 503 and "not connected" not in exc.message:
                     raise SequenceFailed("step %d (%s) could not start: %s"

@@ -85,6 +85,7 @@ class Run:
     sequence_id: int | None = None
     step_index: int | None = None
     checkup_of: int | None = None
+    channel: int = 0  # the rig's channel (pixel) it ran on
 
     @property
     def finished(self) -> bool:

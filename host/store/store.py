@@ -147,13 +147,15 @@ class Store(LabRecords, CommandRecords):
                    board_id: str | None = None, imported: bool = False,
                    state: str = "queued", exclusive: bool = False,
                    labels: Mapping[str, Any] | None = None, sequence_id: int | None = None,
-                   step_index: int | None = None, checkup_of: int | None = None) -> Run:
+                   step_index: int | None = None, checkup_of: int | None = None,
+                   channel: int = 0) -> Run:
         """A new run (queued unless state says otherwise). calibration defaults to the rig's
         current one (None if never set): the run keeps the calibration it was measured with,
         whatever changes later, and the id of the version it came from. run_key: its wire
         identity, unique in the store. labels: device, operator, notes, tags
         (host.runs.labels.RunLabels.stored()). sequence_id, step_index, checkup_of: its
-        place in a test sequence (host.sequences).
+        place in a test sequence (host.sequences). channel: the rig's channel (pixel) it runs
+        on.
 
         exclusive: RigBusy if the rig has an unfinished run, checked with the rig's row
         locked (PostgreSQL), so that of services sharing the database and racing to start
@@ -181,6 +183,7 @@ class Store(LabRecords, CommandRecords):
                 calibration=None if calibration is None else dict(calibration),
                 calibration_id=None if latest is None else latest.id, **label_values,
                 sequence_id=sequence_id, step_index=step_index, checkup_of=checkup_of,
+                channel=channel,
             ).returning(runs.c.id)).scalar_one()
             return _run(_run_row(conn, run_id))
 

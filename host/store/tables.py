@@ -136,6 +136,8 @@ runs = sa.Table(
     sa.Column("sequence_id", sa.Integer, sa.ForeignKey("sequences.id"), nullable=True),
     sa.Column("step_index", sa.Integer, nullable=True),
     sa.Column("checkup_of", sa.Integer, sa.ForeignKey("runs.id"), nullable=True),
+    # The rig's channel (pixel) it ran on (protocol/schema.py MAX_CHANNELS).
+    sa.Column("channel", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint(_in("state", RUN_STATES), name="run_state"),
     sa.CheckConstraint(_in("kind", RUN_KINDS), name="run_kind"),
     sa.CheckConstraint("progress >= 0 AND progress <= 1", name="run_progress"),
