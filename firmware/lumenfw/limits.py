@@ -1,5 +1,6 @@
 """What this board lets a run ask for, from the board config: the device's own range check."""
 
+from lumenfw import budget
 from protocol import schema
 
 
@@ -11,7 +12,8 @@ class Limits:
                  max_sample_period_ms=3600000, max_dwell_ms=600000, max_oversample=16,
                  max_l0_settle_ms=3600000, max_duration_s=30 * 24 * 3600,
                  min_host_loss_grace_ms=1000, max_host_loss_grace_ms=86400000,
-                 max_sweep_steps=2001, shutter_timeout_ms=500, channels=1, laser_channel=0):
+                 max_sweep_steps=2001, shutter_timeout_ms=500, channels=1, laser_channel=0,
+                 i2c_freq_hz=400_000, pd_rate_sps=860):
         self.max_setpoint_mv = max_setpoint_mv
         self.max_current_na = max_current_na
         self.max_pd_pa = max_pd_pa
@@ -29,11 +31,18 @@ class Limits:
         self.max_sweep_steps = max_sweep_steps
         self.shutter_timeout_ms = shutter_timeout_ms
         self.channels = channels
+        self.i2c_freq_hz = i2c_freq_hz  # the sampling budget's inputs (lumenfw/budget.py)
+        self.pd_rate_sps = pd_rate_sps
         self.laser_channel = laser_channel  # the film position the laser and shutter serve
         modes = [schema.MODE_CONSTANT_VOLTAGE, schema.MODE_CONSTANT_CURRENT, schema.MODE_SWEEP]
         if has_laser or has_shutter_switch:
             modes.append(schema.MODE_PHOTOSTABILITY)
         self.modes = tuple(modes)
+
+    def min_period_ms(self, oversample):
+        """The shortest sample period the sampling budget allows at this oversampling."""
+        return budget.min_period_ms(oversample, self.channels, self.i2c_freq_hz,
+                                    self.pd_rate_sps)
 
     def channel_can(self, channel):
         """CAN_* bits of one channel (HELLO_ACK and HEARTBEAT channel records)."""

@@ -1,6 +1,6 @@
 """The chips of a board, built from its config: DAC, INA226, photodiode (ADS1115), SHT31."""
 
-from lumenfw.drivers.ads1115 import ADS1115
+from lumenfw.drivers.ads1115 import ADS1115, RATE_SPS
 from lumenfw.drivers.ina226 import INA226
 from lumenfw.drivers.mcp4725 import MCP4725
 from lumenfw.drivers.sht31 import SHT31
@@ -36,7 +36,9 @@ class Parts:
                              max_pd_pa(config), has_laser=config.HAS_LASER,
                              min_sample_period_ms=config.MIN_SAMPLE_PERIOD_MS,
                              max_oversample=config.MAX_OVERSAMPLE,
-                             shutter_timeout_ms=config.SHUTTER_TIMEOUT_MS)
+                             shutter_timeout_ms=config.SHUTTER_TIMEOUT_MS,
+                             i2c_freq_hz=config.I2C_FREQ_HZ,
+                             pd_rate_sps=RATE_SPS[config.ADS_PD_RATE_INDEX])
 
     def setup(self):
         """Program the chips that need it (INA226 configuration and calibration)."""

@@ -119,6 +119,8 @@ def check(program, limits):
         return F_DWELL
     if _outside(p.oversample, 1, limits.max_oversample):
         return F_OVERSAMPLE
+    if p.sample_period_ms < limits.min_period_ms(p.oversample):
+        return F_PERIOD  # its samples would not fit the board's sampling budget
     if p.stop_fraction_pm > 1000:
         return F_STOP_FRACTION
     if p.l0_settle_ms > limits.max_l0_settle_ms:

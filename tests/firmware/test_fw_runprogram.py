@@ -99,3 +99,19 @@ def test_program_attributes_are_the_schema_fields():
     head = start_run_head(**{name: 100 + i for i, name in enumerate(FIELDS)})
     program = RunProgram(head)
     assert {name: getattr(program, name) for name in FIELDS} == dict(zip(FIELDS, head))
+
+
+# The shortest periods lumenfw/budget.py gives on the board's bus (400 kHz) and photodiode
+# rate (860 SPS): a sample costs 6.7 ms at oversample 4, 13.0 ms at 8 and 25.5 ms at 16; they may
+# take 80 % of their period, on every channel of the board together.
+@pytest.mark.parametrize("channels, oversample, least_ms", [
+    (1, 8, 17), (1, 16, 32), (8, 4, 68), (8, 16, 256)])
+def test_a_period_its_samples_would_overrun_is_refused_naming_the_period(channels, oversample,
+                                                                         least_ms):
+    limits = Limits(max_setpoint_mv=20000, max_current_na=50000000, max_pd_pa=200000000,
+                    channels=channels)
+    assert limits.min_period_ms(oversample) == least_ms
+    at = RunProgram(start_run_head(sample_period_ms=least_ms, oversample=oversample))
+    below = RunProgram(start_run_head(sample_period_ms=least_ms - 1, oversample=oversample))
+    assert runprogram.check(at, limits) == runprogram.OK
+    assert runprogram.check(below, limits) == FIELDS.index("sample_period_ms")
