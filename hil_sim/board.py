@@ -460,7 +460,8 @@ def parse_chip_faults(text):
 
 
 def load_state(path):
-    """The last state a SimBoard wrote to path, or None when there is none (or it is torn)."""
+    """The last state a SimBoard wrote to path, or None when there is none (or it is torn).
+    Its "bench" is None once forget_pixel() took the pixel off the board."""
     if not path or not _exists(path):
         return None
     try:
@@ -472,6 +473,17 @@ def load_state(path):
     if not isinstance(state, dict) or "t_us" not in state or "bench" not in state:
         return None
     return state
+
+
+def forget_pixel(path):
+    """Take the pixel off the board whose state is at path: the board (its id and clock)
+    stays, and the next boot mounts a fresh pixel of its preset.  The board must be down."""
+    state = load_state(path)
+    if state is None:
+        return
+    state["bench"] = None
+    with open(path, "w") as f:
+        f.write(json.dumps(state) + "\n")
 
 
 def build_from_env():
@@ -514,7 +526,8 @@ def build_from_env():
     cause = schema.RESET_POWER_ON
     board_id = new_board_id()
     if state is not None:
-        bench.restore(state["bench"])
+        if state["bench"] is not None:  # (None: a fresh pixel, unaged, in the room's start)
+            bench.restore(state["bench"])
         start_us = int(state["t_us"])
         board_id = int(state.get("board_id") or board_id)
         cause = schema.RESET_SOFT

@@ -15,6 +15,7 @@ import tty
 from pathlib import Path
 
 from hil_sim import fwbuild
+from hil_sim.board import forget_pixel
 from hil_sim.faults import LIT, FaultInjector, FaultPlan, parse_faults
 from hil_sim.relay import Relay
 from hil_sim.spec import SOURCES, check_heap, check_source
@@ -155,6 +156,7 @@ class SimRig:
         self.boots = 0
         self.crashes = 0
         self.resets = 0
+        self.pixels_replaced = 0
         self._proc = None
         self._pidfd = -1
         self._spawned_s = 0.0
@@ -369,6 +371,25 @@ class SimRig:
     def reset(self):
         """Reset the device now (kill and restart the firmware on the same state file)."""
         self.relay.call_soon_threadsafe(self._reset)
+
+    def replace_pixel(self, channel=0):
+        """Mount a fresh pixel of the preset on a channel (a simulated rig has one, 0), as a
+        person swaps the device under test with the board powered down: the board goes down,
+        keeps its id and clock, and boots again (power-on) with an unaged pixel.  Returns how
+        many fresh pixels the rig has been given so far; ValueError for another channel."""
+        if channel != 0:
+            raise ValueError("a simulated rig has one channel (0); it has no channel %d"
+                             % channel)
+        self.pixels_replaced += 1
+        self.relay.call_soon_threadsafe(self._replace_pixel)
+        return self.pixels_replaced
+
+    def _replace_pixel(self):
+        self._log.write(b"--- lumenrig sim: a fresh pixel at device t=%.6f s\n"
+                        % self.device_time_s())
+        self._kill()
+        forget_pixel(self.state_path)
+        self._spawn("power_on")
 
     def cut(self, duration_s):
         """Cut the link now for duration_s of wall time, as a scheduled `cut=` fault would

@@ -355,6 +355,15 @@ class RigWithCalibration(Rig):
                                                       "passes its bounds; null when it does")
 
 
+class PixelReplaced(_Answer):
+    """A simulated rig's channel, given a fresh pixel."""
+
+    rig: str = Field(description="the rig")
+    channel: int = Field(description="the channel that has a fresh pixel")
+    pixels_replaced: int = Field(description="fresh pixels this rig's simulator has been "
+                                             "given since the service started")
+
+
 class OrphanStopped(_Answer):
     """An orphan run, stopped."""
 

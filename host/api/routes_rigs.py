@@ -1,9 +1,9 @@
 """Rigs: state, link health, calibration."""
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from host import lab
 from host.api.deps import RigName, control_access, read_access, service
@@ -12,6 +12,7 @@ from host.api.responses import (
     REFUSED,
     Health,
     OrphanStopped,
+    PixelReplaced,
     Rig,
     RigWithCalibration,
     Run,
@@ -21,6 +22,7 @@ from host.api.responses import (
 )
 from host.runs.errors import RunError
 from photometry.photodiode import PhotodiodeCalibration
+from protocol import schema
 
 router = APIRouter(prefix="/api")
 
@@ -107,6 +109,28 @@ async def put_calibration(rig: RigName, calibration: PhotodiodeCalibration,
     stored = await asyncio.to_thread(svc.store.set_calibration, found.name,
                                      calibration.model_dump(mode="json"))
     return stored.as_dict()
+
+
+@router.post("/rigs/{rig}/sim/replace", dependencies=[Depends(control_access)],
+             responses=NOT_FOUND | REFUSED, **returns(PixelReplaced))
+async def replace_pixel(rig: RigName, channel: Annotated[int, Query(
+        ge=0, le=schema.MAX_CHANNELS - 1, description="the channel to mount it on")] = 0,
+        svc=Depends(service)) -> dict[str, Any]:
+    """Mount a fresh (unaged) pixel of the simulated rig's preset on a channel: the
+    simulated board goes down and boots again with it, as when a person swaps the device
+    under test. Simulated rigs only; not while a run is going on the rig."""
+    found = own_rig(svc, rig)
+    if found.sim is None:
+        raise HTTPException(409, "rig %s is a real board: swap its pixel by hand" % rig)
+    if found.active_run_id is not None:
+        raise HTTPException(409, "rig %s is busy with run %d: abort it (POST /api/runs/%d/"
+                            "abort) or wait for it to end" % (rig, found.active_run_id,
+                                                            found.active_run_id))
+    try:
+        replaced = found.sim.replace_pixel(channel)
+    except ValueError as exc:
+        raise HTTPException(422, "rig %s: %s" % (rig, exc)) from None
+    return {"rig": rig, "channel": channel, "pixels_replaced": replaced}
 
 
 @router.post("/rigs/{rig}/orphan/stop", dependencies=[Depends(control_access)],
