@@ -161,7 +161,7 @@ class LinkFollower:
                 tracker = book.tracker(rig, channel.run_key)
                 if tracker is not None:
                     tracker.saw_next_seq(channel.next_seq)
-                self._check_ended(rig, channel.state, channel.run_key)
+                self._check_ended(rig, channel)
                 if rig.orphan is not None:
                     self.orphans.note(rig, channel)
         elif isinstance(item, rig_link.Disconnected):
@@ -198,16 +198,19 @@ class LinkFollower:
             tracker.stop_reason = ev.value
             self.lifecycle.finish_soon(tracker)
 
-    def _check_ended(self, rig: Rig, state: int, run_key: int) -> None:
-        """A run that ended while its RUN_STOPPED event was lost still gets finished."""
+    def _check_ended(self, rig: Rig, channel: Any) -> None:
+        """A run that ended while its RUN_STOPPED event was lost still gets finished (channel:
+        a HEARTBEAT's record of one channel; only the followed run's channel counts)."""
         tracker = self.book.active(rig)
         if tracker is None or tracker.finishing or tracker.run.state != "running":
             return
-        if run_key != tracker.run_key:
+        if channel.channel != tracker.channel:
+            return
+        if channel.run_key != tracker.run_key:
             if tracker.resume_pending:
                 self.reconnect.resume_soon(tracker)
             return
-        if state != schema.STATE_RUNNING:
+        if channel.state != schema.STATE_RUNNING:
             self.lifecycle.finish_soon(tracker)
 
 

@@ -70,7 +70,9 @@ def _hold_samples(url: str, run_id: int) -> list[dict]:
     return [r for r in rows if not r["flags"] & 512]  # schema.FLAG_RAMP
 
 
-@pytest.mark.parametrize("service", ["sim:G2?accel=20&seed=3"], indirect=True)
+# The runs below are watched live (one L0, what the progress said): each lasts seconds of
+# wall time (x5), so a stream that connects a little late under load still sees it going.
+@pytest.mark.parametrize("service", ["sim:G2?accel=5&seed=3"], indirect=True)
 def test_g2_at_a_50_cd_m2_target_reaches_it_within_2_percent_and_gives_the_preset_t50(service):
     followed = _lifetime(service.url, {"target_l0_cd_m2": 50.0, "sample_period_s": 0.2,
                                        "host_loss_grace_s": 30})
@@ -85,10 +87,10 @@ def test_g2_at_a_50_cd_m2_target_reaches_it_within_2_percent_and_gives_the_prese
     assert followed["live_l0"] == [summary["l0_cd_m2"]]
 
 
-@pytest.mark.parametrize("service", ["sim:G1?accel=50&seed=4"], indirect=True)
+@pytest.mark.parametrize("service", ["sim:G1?accel=5&seed=4"], indirect=True)
 def test_g1_targets_of_100_and_200_cd_m2_are_reached_within_2_percent(service):
-    for target in (100.0, 200.0):
-        followed = _lifetime(service.url, {"target_l0_cd_m2": target, "stop_fraction": 0.9,
+    for target in (100.0, 200.0):  # (T80 at 200 cd/m2: ~14 s, ~3 s of wall time)
+        followed = _lifetime(service.url, {"target_l0_cd_m2": target, "stop_fraction": 0.8,
                                            "host_loss_grace_s": 30})
         summary = followed["final"]["summary"]
         assert summary["l0_cd_m2"] == pytest.approx(target, rel=0.02), target
