@@ -50,6 +50,7 @@ CLOSED = "closed"
 # Messages that tell every channel's state in a record of its own.
 _CHANNEL_TABLES = (schema.HELLO_ACK, schema.HEARTBEAT)
 
+
 class _Failure(Exception):
     """This connection is unusable (silence, no handshake): close it and reconnect."""
 

@@ -46,6 +46,18 @@ def test_snapshot_shows_firmware_board_and_flags_after_handshake(peer, link):
                              "interlock_ok": True}
 
 
+def test_a_heartbeat_without_channel_0_is_counted_bad_and_changes_nothing(peer, link):
+    peer.heartbeat.update(run_key=5, state=schema.STATE_RUNNING)
+    wait_for(lambda: link.snapshot()["run_key"] == "0000000000000005", 30, "a heartbeat")
+    before = link.stats()["bad_bodies"]
+    peer.send("HEARTBEAT", flags=0, next_event_seq=0, records=[])  # no channel at all
+    peer.send("HEARTBEAT", flags=0, next_event_seq=0, records=[dict(
+        channel=3, can=schema.CAN_DRIVE, state=schema.STATE_IDLE, mode=0, flags=0, run_key=9,
+        next_seq=1)])  # a channel, but not 0
+    wait_for(lambda: link.stats()["bad_bodies"] >= before + 2, 30, "both counted")
+    assert link.snapshot()["run_key"] == "0000000000000005"
+
+
 def test_host_sends_a_heartbeat_every_half_second(peer, link):
     wait_for(lambda: len(peer.times_of("HEARTBEAT")) >= 5, 30, "five heartbeats")
     times = peer.times_of("HEARTBEAT")
