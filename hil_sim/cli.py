@@ -21,11 +21,12 @@ def _on_signal(signum, frame):
     raise _Stop
 
 
-def sim_command(device, accel=1.0, seed=0, faults=""):
+def sim_command(device, accel=1.0, seed=0, faults="", spread=0.0):
     """`lumenrig sim`: start a simulated rig, print its port (first line of stdout), run
     until SIGINT or SIGTERM, then stop it cleanly. Raises SimSpecError (a ValueError) for a
-    bad preset, accel, seed or fault text, before anything starts. Main thread only."""
-    run_until_signalled(make_sim_spec(device, accel, seed, faults))
+    bad preset, accel, seed, fault text or spread, before anything starts. Main thread
+    only."""
+    run_until_signalled(make_sim_spec(device, accel, seed, faults, spread=spread))
 
 
 def run_until_signalled(spec, **rig_options):
@@ -67,10 +68,13 @@ def _sim(
         help="at most this many device seconds per wall second (>= 1), or 'max'")] = "1",
     seed: Annotated[int, typer.Option(help="seed of the simulated physics noise")] = 0,
     faults: Annotated[str, typer.Option(help="link faults, grammar in hil_sim/README.md")] = "",
+    spread: Annotated[str, typer.Option(
+        help="the pixel is one of a substrate: its parameters vary by this relative spread "
+             "(0 to 0.5), drawn from the seed")] = "0",
 ):
     """Start a simulated rig and print its port (first line). Runs until Ctrl-C or SIGTERM."""
     try:
-        spec = make_sim_spec(device, accel, seed, faults)
+        spec = make_sim_spec(device, accel, seed, faults, spread=spread)
     except SimSpecError as exc:
         raise typer.BadParameter(str(exc)) from None
     run_until_signalled(spec)

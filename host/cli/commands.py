@@ -209,12 +209,16 @@ def sim(
         help="device time runs at most this many times faster (>= 1), or 'max'")] = "1",
     seed: Annotated[int, typer.Option(min=0)] = 0,
     faults: Annotated[str, typer.Option(help="fault spec, see hil_sim/README.md")] = "",
+    spread: Annotated[str, typer.Option(
+        help="the pixel is one of a substrate: its lifetime, efficiency and current vary "
+             "by this relative spread (0 to 0.5), drawn from the seed")] = "0",
 ) -> None:
     """Start a simulated rig on a pseudo-terminal; print its port; run until interrupted."""
     from host import simulated
 
     try:
-        simulated.run_sim_command(device=device, accel=accel, seed=seed, faults=faults)
+        simulated.run_sim_command(device=device, accel=accel, seed=seed, faults=faults,
+                                  spread=spread)
     except ValueError as exc:
         _fail(str(exc))
 

@@ -71,6 +71,23 @@ def test_cli_rejects_bad_fault_text_with_the_grammar_message():
     assert b"cut needs AT+DURATION" in result.stderr
 
 
+def test_cli_rejects_a_spread_above_one_half():
+    result = run_cli("--device", "G1", "--spread", "0.6")
+    assert result.returncode == 2
+    assert b"spread must be 0 to 0.5" in result.stderr
+
+
+def test_lumenrig_sim_runs_the_pixel_of_a_substrate_it_is_given(tmp_path):
+    from tests.support.service_proc import SimProcess
+
+    sim = SimProcess(tmp_path / "sim.log", "max", seed=3, spread="0.2").start()
+    try:
+        wait_for(lambda: "simulated rig" in sim.log_path.read_text(), 30, "the rig's line")
+        assert "simulated rig sim:G1?accel=max&seed=3&spread=0.2," in sim.log_path.read_text()
+    finally:
+        sim.stop()
+
+
 def test_the_firmware_ends_when_the_process_holding_its_pty_is_killed(tmp_path):
     """SIGKILL of `lumenrig sim` (or of a service running a sim: rig) closes the far end of
     the firmware's pty: the MicroPython process sees the hang-up and ends, even at

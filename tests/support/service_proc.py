@@ -113,11 +113,12 @@ class ServiceProcess:
 class SimProcess:
     """`lumenrig sim` in its own session: outlives any service that opens its port."""
 
-    def __init__(self, log_path: Path, accel: float, seed: int, device: str = "G1",
-                 faults: str = ""):
+    def __init__(self, log_path: Path, accel: float | str, seed: int, device: str = "G1",
+                 faults: str = "", spread: str = ""):
         self.log_path = log_path
         self.argv = [str(LUMENRIG), "sim", "--device", device, "--accel", str(accel),
-                     "--seed", str(seed)] + (["--faults", faults] if faults else [])
+                     "--seed", str(seed)] + (["--faults", faults] if faults else []) + (
+                         ["--spread", spread] if spread else [])
         self.proc: subprocess.Popen | None = None
         self.port = ""
 
