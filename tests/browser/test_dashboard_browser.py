@@ -189,9 +189,13 @@ def test_overview_shows_the_rig_and_fits_a_phone(page, service):
     card = "article.rig[data-rig=rig1]"
     wait_until(lambda: "connected" in page.text(card + " header"), 30, "rig1 connected")
     text = page.text(card)
-    for label in ("output", "shutter", "interlock", "ambient", "frames", "CRC errors", "gaps",
-                  "resends"):
+    for label in ("output", "shutter", "interlock", "ambient", "channels", "frames",
+                  "CRC errors", "gaps", "resends"):
         assert label in text, label
+    wait_until(lambda: page.text(card + " .channel").startswith("ch0 "), 30,
+               "the board's one channel")
+    assert page.js("return document.querySelector(arguments[0]).title",
+                   card + " .channel") == "channel 0: drive, laser, photodiode"
     _wait_rig_idle(service)
     wait_until(lambda: "°C" in page.text(card) and "%RH" in page.text(card), 30,
                "the idle rig's temperature and humidity")

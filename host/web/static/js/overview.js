@@ -42,6 +42,16 @@ function ambientText(device) {
     ambient.age_s, !(ambient.age_s < AMBIENT_STALE_S), "not read lately");
 }
 
+/** Each channel (pixel) of the board, as its last heartbeat told: "ch0 running", and what
+ * it can do in the title. */
+function channelsText(device) {
+  const channels = device.channels || [];
+  if (!channels.length) return DASH;
+  return el("span", { class: "channels" }, ...channels.map((c) =>
+    el("span", { class: "channel", title: `channel ${c.channel}: ${c.can.join(", ")}` },
+      `ch${c.channel} ${c.state}`)));
+}
+
 function dl(pairs) {
   return el("dl", {}, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
@@ -76,6 +86,7 @@ function rigCard(rig, redraw) {
       ["laser", onOff(flags.laser_on, "on", "off", true)],
       ["interlock", interlock],
       ["ambient", ambientText(device)],
+      ["channels", channelsText(device)],
       ["last sample", isNum(r.age_s) ? `${duration(r.age_s)} ago` : DASH],
     ]),
     rig.remote ? null : selftestBlock(rig, running, redraw),
