@@ -270,9 +270,10 @@ class FaultInjector:
         self._cut_until_wall_s = None
 
     def transform(self, direction, data):
-        """The bytes that survive drop and corrupt (in that order) of one chunk."""
+        """The bytes that survive drop and corrupt (in that order) of one chunk.  The chunk's
+        bytes_in is counted last: whoever reads the counters from another thread and sees a
+        chunk in sees its drops and corruptions too."""
         stats = self.stats
-        stats[direction + "_bytes_in"] += len(data)
         dropped = self._drop[direction].hits(len(data))
         if dropped:
             parts = []
@@ -291,6 +292,7 @@ class FaultInjector:
             for i in flips:
                 kept[i] ^= 1 << self._bit_rng.randrange(8)
             stats[direction + "_corrupted_bytes"] += len(flips)
+        stats[direction + "_bytes_in"] += len(data)
         return bytes(kept)
 
     def delay_s(self, direction):
