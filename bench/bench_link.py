@@ -195,7 +195,7 @@ class Producer:
                     schema.HEARTBEAT, (9, 3), [(0, schema.CAN_DRIVE, schema.STATE_RUNNING,
                                                 schema.MODE_CONSTANT_VOLTAGE, 0, 1, sample[0])]))
                 self.written = added
-            outbox.add_sample(int(now * 1000), 1, 0, *sample)
+            outbox.add_sample(int(now * 1000), None, 1, 0, *sample)
             added += 1
             if outbox.batcher.count == 0:
                 self.written = added

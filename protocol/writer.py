@@ -70,7 +70,7 @@ class SampleBatcher:
             temperature_cc, humidity_cpct, pd_range, flags):
         """Append one sample (fields in schema.SAMPLE_NAMES order); sends the batch when it
         is full. No allocation."""
-        if self.count and run_key != self.run_key:
+        if self.count and (run_key != self.run_key or channel != self.channel):
             self.flush()
         self.run_key = run_key
         self.channel = channel

@@ -22,7 +22,11 @@ class Board:
       shutter_closed: input pin, 1 = the shutter's closed switch is made.
       interlock: input pin, 1 = interlock loop closed = safe.
       ina_alert: input pin, 0 = the INA226 has latched a result at or over the compliance
-        (a board without the wire gives a pin that always reads 1).
+        (a board without the wire gives a pin that always reads 1); on a board with channel
+        cards the cards' INT line, 0 = some card's ALERT changed (its expander says which).
+      card_count: channel cards behind the mux (lumenfw/cards.py), 1 to MAX_CHANNELS; 0 for
+        the one-channel board, whose chips sit on the main bus and whose relay pin is the
+        output relay itself (with cards it is every card's enable).
       reset_cause: schema.RESET_* of this boot.
       board_id: unsigned 64-bit int, stable across resets.
       name: short text naming the board.
@@ -32,7 +36,7 @@ class Board:
 
     def __init__(self, config, i2c, relay, laser, shutter, tia_gain, status_led,
                  shutter_closed, interlock, reset_cause=schema.RESET_UNKNOWN, board_id=0,
-                 ina_alert=None):
+                 ina_alert=None, card_count=0):
         self.config = config
         self.i2c = i2c
         self.relay = relay
@@ -45,6 +49,7 @@ class Board:
         self.ina_alert = ina_alert if ina_alert is not None else NoAlert()
         self.reset_cause = reset_cause
         self.board_id = board_id
+        self.card_count = card_count
 
     # Experiment clock: microseconds, wraps (rp2: at 2**30); compare only with ticks_diff.
     def ticks_us(self):

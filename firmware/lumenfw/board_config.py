@@ -19,6 +19,7 @@ ADDR_SHT31 = 0x44  # ADDR = GND
 ADDR_MUX = 0x70  # TCA9548A, A0 = A1 = A2 = GND; downstream bus n = card n
 ADDR_CARD_IO = 0x20  # PCA9554 on each card, A0 = A1 = A2 = GND (behind the mux)
 MAX_CHANNELS = 8
+CARD_COUNT = 0  # cards fitted (1..MAX_CHANNELS); 0 = the one-channel board, chips on this bus
 CARD_IO_RELAY = 0  # card expander output: 1 = this card's relay closed, if PIN_RELAY allows
 CARD_IO_TIA_GAIN = 1  # card expander output: level = index into TIA_FEEDBACK_OHM
 CARD_IO_ALERT = 7  # card expander input: the card INA226's ALERT, 0 = compliance reached

@@ -24,7 +24,9 @@ class PicoBoard(Board):
         """
         pin = machine.Pin
         interlock = pin(config.PIN_INTERLOCK, pin.IN, pin.PULL_DOWN)
-        ina_alert = pin(config.PIN_INA_ALERT, pin.IN, pin.PULL_UP)
+        # With channel cards the compliance input is the cards' INT line (lumenfw/cards.py).
+        ina_alert = pin(config.PIN_CARD_INT if config.CARD_COUNT else config.PIN_INA_ALERT,
+                        pin.IN, pin.PULL_UP)
         i2c = machine.I2C(config.I2C_ID, scl=pin(config.PIN_SCL), sda=pin(config.PIN_SDA),
                           freq=config.I2C_FREQ_HZ)
         Board.__init__(
@@ -39,6 +41,7 @@ class PicoBoard(Board):
             reset_cause=_reset_cause(),
             board_id=int.from_bytes(machine.unique_id(), "big"),
             ina_alert=ina_alert,
+            card_count=config.CARD_COUNT,
         )
         # The interlock opening and the ALERT asserting (both falling edges) end the loop's
         # wait: the interrupt only sets a flag (no allocation, safe as a hard IRQ), idle_us

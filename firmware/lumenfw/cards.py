@@ -23,6 +23,8 @@ class Card:
         self.relay = ExpanderPin(self.io, config.CARD_IO_RELAY, True)
         self.tia_gain = ExpanderPin(self.io, config.CARD_IO_TIA_GAIN, True)
         self.alert = ExpanderPin(self.io, config.CARD_IO_ALERT, False)
+        self.ina_address = config.ADDR_INA226  # (on the card's own bus)
+        self.pd_address = config.ADDR_ADS1115
         self.dac = MCP4725(bus, config.ADDR_DAC)
         self.ina = INA226(bus, config.ADDR_INA226, config.INA226_CAL,
                           config.INA226_CURRENT_LSB_NA, config.INA226_CONFIG)
@@ -40,6 +42,25 @@ class Card:
         (all_safe drops the rig-wide enable first, so the relay is open all the same)."""
         self.relay.value(0)
         self.dac.write_code(0)
+
+
+class CardEnable:
+    """The board's relay pin as every card's enable (an AND gate with each card's relay bit).
+
+    Once a card's relay would not open, the enable is cut: low, and kept low until the board
+    restarts, since raising it for another channel would close that card's relay again."""
+
+    def __init__(self, pin):
+        self._pin = pin
+        self.cut = False
+
+    def value(self, level):
+        """Raise (1, unless cut) or drop (0) the enable."""
+        self._pin.value(level if not self.cut else 0)
+
+    def cut_off(self):
+        self.cut = True
+        self._pin.value(0)
 
 
 def build_cards(board, count):

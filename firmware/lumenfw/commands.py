@@ -22,18 +22,25 @@ _CHANNEL_FIELD = {schema.START_RUN: 2, schema.STOP_RUN: 2, schema.SET_OUTPUT: 1,
 class Commands:
     """Executes commands on the controller; the link owns sessions and the reply cache."""
 
-    def __init__(self, ctrl, selftest=None):
-        """selftest: a lumenfw.selftest.SelfTest (None: SELF_TEST is an unknown message)."""
-        self._ctrl = ctrl
+    def __init__(self, ctrls, selftest=None, rig_ctrl=None):
+        """ctrls: the channels' controllers, channel n at index n; rig_ctrl: the one the
+        laser and shutter belong to (default channel 0); selftest: a lumenfw.selftest.SelfTest
+        (None: SELF_TEST is an unknown message)."""
+        self._ctrls = ctrls
+        self._rig_ctrl = rig_ctrl if rig_ctrl is not None else ctrls[0]
         self._selftest = selftest
 
     def execute(self, msg_id, head):
-        """(reply msg_id, reply body) for a command's unpacked head (cmd_id first)."""
-        ctrl = self._ctrl
+        """(reply msg_id, reply body) for a command's unpacked head (cmd_id first): a
+        channel's command goes to that channel's controller, SHUTTER to the laser's."""
         cmd_id = head[0]
         field = _CHANNEL_FIELD.get(msg_id)
-        if field is not None and head[field] >= ctrl.limits.channels:
-            return nack(cmd_id, msg_id, schema.NACK_OUT_OF_RANGE, field)  # no such channel
+        ctrl = self._rig_ctrl
+        if field is not None:
+            channel = head[field]
+            if channel >= len(self._ctrls):
+                return nack(cmd_id, msg_id, schema.NACK_OUT_OF_RANGE, field)  # no such channel
+            ctrl = self._ctrls[channel]
         if msg_id == schema.START_RUN:
             code, detail = ctrl.start_run(RunProgram(head))
         elif msg_id == schema.STOP_RUN:
@@ -43,15 +50,16 @@ class Commands:
         elif msg_id == schema.SHUTTER:
             code, detail = ctrl.set_shutter(head[1], head[2])
         elif msg_id == schema.GET_STATUS:
-            return schema.STATUS, self.status_body(cmd_id)
+            return schema.STATUS, self.status_body(cmd_id, ctrl)
         elif msg_id == schema.RESEND:
-            code, detail = self._resend(head[1], head[2], head[3], head[4])
+            code, detail = self._resend(ctrl, head[1], head[2], head[3], head[4])
         elif msg_id == schema.RESEND_EVENTS:
             ctrl.events.resend_from(head[1])
             code, detail = ACK, 0
         elif msg_id == schema.SELF_TEST and self._selftest is not None:
-            if ctrl.state == schema.STATE_RUNNING:
-                code, detail = schema.NACK_BUSY, ctrl.run_key
+            running = self._running()
+            if running is not None:
+                code, detail = schema.NACK_BUSY, running.run_key
             elif head[1] > schema.SELFTEST_FULL:
                 code, detail = schema.NACK_OUT_OF_RANGE, 1
             else:  # idle, safe-stopped or faulted: a faulted board is what it is for
@@ -62,9 +70,17 @@ class Commands:
             return ack(cmd_id, msg_id)
         return nack(cmd_id, msg_id, code, detail)
 
-    def _resend(self, run_key, channel, from_seq, to_seq):
-        """Send what the ring holds of from_seq..to_seq; NACK_NOT_IN_RING if part is gone."""
-        ring = self._ctrl.ring
+    def _running(self):
+        """A controller whose run is going, or None."""
+        for ctrl in self._ctrls:
+            if ctrl.state == schema.STATE_RUNNING:
+                return ctrl
+        return None
+
+    def _resend(self, ctrl, run_key, channel, from_seq, to_seq):
+        """Send what the channel's ring holds of from_seq..to_seq; NACK_NOT_IN_RING if part
+        is gone."""
+        ring = ctrl.ring
         if run_key != ring.run_key:
             return schema.NACK_BAD_RUN_KEY, ring.run_key
         if to_seq < from_seq:
@@ -73,16 +89,19 @@ class Commands:
         first = max(oldest, from_seq)
         last = min(ring.next_seq - 1, to_seq)
         if first <= last:
-            self._ctrl.outbox.send_records(run_key, channel, ring, first, last)
+            ctrl.outbox.send_records(run_key, channel, ring, first, last)
         if from_seq < oldest:
             return schema.NACK_NOT_IN_RING, oldest
         return ACK, 0
 
-    def status_body(self, cmd_id):
-        ctrl = self._ctrl
+    def status_body(self, cmd_id, ctrl=None):
+        """STATUS of one channel (default: the rig's)."""
+        if ctrl is None:
+            ctrl = self._rig_ctrl
         sampler = ctrl.sampler
+        ambient = ctrl.ambient
         return messages.pack(schema.STATUS, (
             cmd_id, ctrl.channel, ctrl.state, ctrl.mode, ctrl.run_key, ctrl.next_seq, ctrl.ring.oldest_seq(),
             ctrl.outputs.setpoint_mv, sampler.voltage_mv, sampler.current_na, sampler.pd_pa,
-            ctrl.luminance.l0_pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
+            ctrl.luminance.l0_pd_pa, ambient.temperature_cc, ambient.humidity_cpct,
             ctrl.device_flags(), ctrl.stop_reason, ctrl.fault_code, ctrl.uptime.t_s))

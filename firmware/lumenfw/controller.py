@@ -28,7 +28,12 @@ class Controller:
     device uptime.
     """
 
-    def __init__(self, board, outputs, shutter, sampler, ring, outbox, events, limits):
+    def __init__(self, board, outputs, shutter, sampler, ring, outbox, events, limits,
+                 channel=0, ambient=None, alert=None):
+        """channel: the pixel this controller drives; ambient: the Sampler that owns the
+        SHT31 (a channel's own sampler reads none on a board with cards, but its samples
+        carry the rig's ambient); alert: the channel's INA226 ALERT input (default the
+        board's pin)."""
         self.board = board
         self.outputs = outputs
         self.shutter = shutter
@@ -37,7 +42,9 @@ class Controller:
         self.outbox = outbox
         self.events = events
         self.limits = limits
-        self.channel = 0  # the pixel this controller drives (a one-channel board: 0)
+        self.channel = channel
+        self.ambient = ambient if ambient is not None else sampler
+        self.alert = alert if alert is not None else board.ina_alert
         self.clock = RunClock(board.ticks_diff)
         self.uptime = RunClock(board.ticks_diff)
         self.uptime.start(board.ticks_us())
@@ -52,6 +59,7 @@ class Controller:
         self.fault_code = schema.FAULT_NONE
         self.compliance_tripped = False
         self.interlock_closed = False  # as the safety check last read it
+        self.interlock_was_on = False  # (the safety check's note while the loop opens)
         self.repeated_faults = 0
         self.now_ms = 0
         self._run_active = False  # events carry the run context while this is set
@@ -191,6 +199,8 @@ class Controller:
         """Start a run, or refuse it; the same run_key again is ACKed without a restart."""
         if self.state == schema.STATE_FAULT:
             return schema.NACK_FAULTED, self.fault_code
+        if self.outputs.enable_cut():
+            return schema.NACK_FAULTED, schema.FAULT_I2C
         if self.state == schema.STATE_RUNNING:
             if program.run_key == self.run_key:
                 return ACK, 0
@@ -249,8 +259,8 @@ class Controller:
     def _manual_refusal(self):
         if self.state == schema.STATE_RUNNING:
             return schema.NACK_BUSY, self.run_key
-        if self.state == schema.STATE_FAULT:
-            return schema.NACK_FAULTED, self.fault_code
+        if self.state == schema.STATE_FAULT or self.outputs.enable_cut():
+            return schema.NACK_FAULTED, self.fault_code or schema.FAULT_I2C
         return None
 
     def set_output(self, setpoint_mv, enable):
@@ -352,8 +362,9 @@ class Controller:
         of failures once.  In a run only the sample's pass calls it, after the sample: the
         readings then sit on the run's grid, never on a pass the host's bytes woke (whose
         time is the wall's), so the same seed gives the same ambient columns."""
-        if self.sampler.service_ambient():
-            self.event(schema.EV_I2C_ERROR, self.sampler.sht_address)
+        ambient = self.ambient
+        if ambient.service_ambient():
+            self.event(schema.EV_I2C_ERROR, ambient.sht_address)
 
     def tick(self, now_us, now_ms):
         """Advance the clocks; called first in every loop pass."""
@@ -447,12 +458,13 @@ class Controller:
         seq = self.next_seq
         setpoint_mv = self.outputs.setpoint_mv
         # Both pack schema.SAMPLE_FORMAT, so the fields go in schema.SAMPLE_NAMES order.
+        ambient = self.ambient
         self.ring.put(seq, clock.t_s, clock.t_us, setpoint_mv, sampler.voltage_mv,
-                      sampler.current_na, sampler.pd_pa, sampler.temperature_cc,
-                      sampler.humidity_cpct, sampler.pd_range, flags)
-        self.outbox.add_sample(self.now_ms, self.run_key, self.channel, seq, clock.t_s, clock.t_us,
-                               setpoint_mv, sampler.voltage_mv, sampler.current_na,
-                               sampler.pd_pa, sampler.temperature_cc, sampler.humidity_cpct,
+                      sampler.current_na, sampler.pd_pa, ambient.temperature_cc,
+                      ambient.humidity_cpct, sampler.pd_range, flags)
+        self.outbox.add_sample(self.now_ms, clock, self.run_key, self.channel, seq, clock.t_s,
+                               clock.t_us, setpoint_mv, sampler.voltage_mv, sampler.current_na,
+                               sampler.pd_pa, ambient.temperature_cc, ambient.humidity_cpct,
                                sampler.pd_range, flags)
         self.next_seq = seq + 1
         self.service_ambient()

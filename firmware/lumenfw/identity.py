@@ -11,4 +11,4 @@ class Identity:
         self.board_id = board_id
         self.reset_cause = reset_cause
         self.capabilities = capabilities
-        self.channel_can = channel_can  # CAN_* of the board's channel
+        self.channel_can = channel_can  # CAN_* of each channel, channel n at index n

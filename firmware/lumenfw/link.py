@@ -27,10 +27,13 @@ class Link:
     Commands before a HELLO with our SCHEMA_HASH get NACK_NO_SESSION.
     """
 
-    def __init__(self, board, outbox, ctrl, commands, identity):
+    def __init__(self, board, outbox, ctrls, commands, identity, rig_ctrl=None):
+        """ctrls: the channels' controllers, channel n at index n; rig_ctrl: the one that
+        reports the rig (its flags and events: the laser's channel; default channel 0)."""
         self._board = board
         self._outbox = outbox
-        self._ctrl = ctrl
+        self._ctrls = ctrls
+        self._ctrl = rig_ctrl if rig_ctrl is not None else ctrls[0]
         self._commands = commands
         self._identity = identity
         self._rx = bytearray(RX_CHUNK)
@@ -70,7 +73,7 @@ class Link:
     def service(self, now_ms):
         """Aged batch out, heartbeat when due, host presence.  No allocation."""
         board = self._board
-        self._outbox.flush_if_old(now_ms, self._ctrl.clock)
+        self._outbox.flush_if_old(now_ms)
         if board.link_diff(now_ms, self._last_heartbeat_ms) >= HEARTBEAT_MS:
             self.heartbeat(now_ms)
         if self.host_present and self.silent_ms(now_ms) >= HOST_PRESENCE_MS:
@@ -84,16 +87,17 @@ class Link:
         due_ms = HEARTBEAT_MS - board.link_diff(now_ms, self._last_heartbeat_ms)
         if due_ms > limit_ms:
             due_ms = limit_ms
-        ctrl = self._ctrl
         due_ms = self._outbox.due_in_ms(now_ms, due_ms)
         if self.host_present:
             silent_ms = self.silent_ms(now_ms)
             presence_ms = HOST_PRESENCE_MS - silent_ms
             if presence_ms < due_ms:
                 due_ms = presence_ms
-            grace_ms = ctrl.program.host_loss_grace_ms
-            if ctrl.state == schema.STATE_RUNNING and grace_ms and grace_ms - silent_ms < due_ms:
-                due_ms = grace_ms - silent_ms
+            for ctrl in self._ctrls:
+                grace_ms = ctrl.program.host_loss_grace_ms
+                if (ctrl.state == schema.STATE_RUNNING and grace_ms
+                        and grace_ms - silent_ms < due_ms):
+                    due_ms = grace_ms - silent_ms
         return due_ms if due_ms > 0 else 0
 
     def heartbeat(self, now_ms):
@@ -107,15 +111,14 @@ class Link:
         raw = self._outbox.raw_for_control()
         struct.pack_into(_HEARTBEAT_FORMAT, raw, BODY_OFFSET, ctrl.rig_flags(),
                          ctrl.events.next_event_seq)
-        self._pack_channel(raw, BODY_OFFSET + _HEARTBEAT_SIZE)
-        self._outbox.send(schema.HEARTBEAT, _HEARTBEAT_SIZE + _CHANNEL_SIZE)
-
-    def _pack_channel(self, raw, offset):
-        """The channel's record (schema.CHANNEL_FIELDS) into raw at offset.  No allocation."""
-        ctrl = self._ctrl
-        struct.pack_into(_CHANNEL_FORMAT, raw, offset, ctrl.channel, self._identity.channel_can,
-                         ctrl.state, ctrl.mode, ctrl.channel_flags(), ctrl.run_key,
-                         ctrl.next_seq)
+        offset = BODY_OFFSET + _HEARTBEAT_SIZE
+        can = self._identity.channel_can
+        for each in self._ctrls:
+            struct.pack_into(_CHANNEL_FORMAT, raw, offset, each.channel, can[each.channel],
+                             each.state, each.mode, each.channel_flags(), each.run_key,
+                             each.next_seq)
+            offset += _CHANNEL_SIZE
+        self._outbox.send(schema.HEARTBEAT, offset - BODY_OFFSET)
 
     def log(self, level, text):
         """A LOG frame (debug text, rarely: it allocates)."""
@@ -152,9 +155,9 @@ class Link:
         self._outbox.send_body(schema.HELLO_ACK, messages.pack(schema.HELLO_ACK, (
             session_id, schema.SCHEMA_HASH, ident.fw_version[0], ident.fw_version[1],
             ident.fw_version[2], ident.reset_cause, ident.board_id, ident.capabilities,
-            ctrl.events.next_event_seq), ((
-                ctrl.channel, ident.channel_can, ctrl.state, ctrl.mode, ctrl.channel_flags(),
-                ctrl.run_key, ctrl.next_seq),)))
+            ctrl.events.next_event_seq), [(
+                each.channel, ident.channel_can[each.channel], each.state, each.mode,
+                each.channel_flags(), each.run_key, each.next_seq) for each in self._ctrls]))
 
     def _command(self, msg_id, body):
         head, _ = messages.unpack(msg_id, body)

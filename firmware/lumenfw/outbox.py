@@ -25,32 +25,36 @@ class Outbox:
         self._link_diff = link_diff
         self.batcher = SampleBatcher(self.writer)
         self._batch_started_ms = 0
+        self._batch_clock = None  # the run clock of the pending batch's channel
         self._batch_t_s = 0  # run time of the pending batch's oldest sample
         self._batch_t_us = 0
         self._write = write
         self._delimiter = bytearray(1)
 
-    def add_sample(self, now_ms, run_key, channel, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na,
-                   pd_pa, temperature_cc, humidity_cpct, pd_range, flags):
-        """Queue one live sample (fields in schema.SAMPLE_NAMES order); the batch goes out
-        when full (SampleBatcher) or old."""
+    def add_sample(self, now_ms, run_clock, run_key, channel, seq, t_s, t_us, setpoint_mv,
+                   voltage_mv, current_na, pd_pa, temperature_cc, humidity_cpct, pd_range, flags):
+        """Queue one live sample (fields in schema.SAMPLE_NAMES order) of the run whose clock
+        is run_clock; the batch goes out when full (SampleBatcher), old, or when a sample of
+        another run or channel comes (a batch is one run's)."""
         batcher = self.batcher
         batcher.add(run_key, channel, seq, t_s, t_us, setpoint_mv, voltage_mv, current_na, pd_pa,
                     temperature_cc, humidity_cpct, pd_range, flags)
         if batcher.count == 1:
+            self._batch_clock = run_clock
             self._batch_started_ms = now_ms
             self._batch_t_s = t_s
             self._batch_t_us = t_us
 
-    def flush_if_old(self, now_ms, run_clock=None):
+    def flush_if_old(self, now_ms):
         """Send the pending batch once its oldest sample is BATCH_MAX_AGE_MS old in link time
-        or in run time (run_clock: t_s, t_us), whichever comes first.
+        or in its run's time (the run clock add_sample named), whichever comes first.
 
         On the board the two clocks agree; under an accelerated simulator run time comes
         first, so a batch holds as many samples as it would on the board, not up to 8.
         """
         if not self.batcher.count:
             return
+        run_clock = self._batch_clock
         if self._link_diff(now_ms, self._batch_started_ms) >= BATCH_MAX_AGE_MS or (
                 run_clock is not None
                 and self._run_age_us(run_clock) >= BATCH_MAX_AGE_MS * 1000):
@@ -69,10 +73,11 @@ class Outbox:
         due_ms = BATCH_MAX_AGE_MS - self._link_diff(now_ms, self._batch_started_ms)
         return due_ms if due_ms < limit_ms else limit_ms
 
-    def run_due_in_us(self, run_clock, limit_us):
+    def run_due_in_us(self, limit_us):
         """Device us until flush_if_old() would send the pending batch by its run-time age
         (limit_us when none)."""
-        if not self.batcher.count:
+        run_clock = self._batch_clock
+        if not self.batcher.count or run_clock is None:
             return limit_us
         due_us = BATCH_MAX_AGE_MS * 1000 - self._run_age_us(run_clock)
         if due_us < 0:

@@ -1,5 +1,7 @@
-"""The chips of a board, built from its config: DAC, INA226, photodiode (ADS1115), SHT31."""
+"""The chips of a board, built from its config: DAC, INA226, photodiode (ADS1115), SHT31,
+and each channel's front end (the one-channel board's own chips, or its channel cards)."""
 
+from lumenfw.cards import build_cards
 from lumenfw.drivers.ads1115 import ADS1115, RATE_SPS
 from lumenfw.drivers.ina226 import INA226
 from lumenfw.drivers.mcp4725 import MCP4725
@@ -10,26 +12,51 @@ from protocol import schema
 
 
 class Parts:
-    """Drivers and limits of one board; constructing them does no I2C traffic."""
+    """Drivers and limits of one board; constructing them does no I2C traffic.
+
+    fronts: each channel's front end, channel n at index n: an object with dac, ina,
+    ina_address, photodiode, pd_address, relay (the channel's output relay) and alert (its
+    INA226's ALERT input). The one-channel board is its own single front end (its relay and
+    ALERT are Pico pins); a board with cards has a Card per channel (lumenfw/cards.py) and
+    card 0's chips stand as dac, ina and photodiode for what is about one channel (the
+    self-test)."""
 
     def __init__(self, board):
         config = board.config
         i2c = board.i2c
-        self.dac = MCP4725(i2c, config.ADDR_DAC)
+        self.cards = build_cards(board, board.card_count) if board.card_count else None
         self.ina_address = config.ADDR_INA226
-        self.ina = INA226(i2c, config.ADDR_INA226, config.INA226_CAL,
-                          config.INA226_CURRENT_LSB_NA, config.INA226_CONFIG)
         self.pd_address = config.ADDR_ADS1115
-        self.photodiode = Photodiode(ADS1115(i2c, config.ADDR_ADS1115), board.tia_gain, config,
-                                     board.sleep_us)
+        if self.cards is None:
+            self.dac = MCP4725(i2c, config.ADDR_DAC)
+            self.ina = INA226(i2c, config.ADDR_INA226, config.INA226_CAL,
+                              config.INA226_CURRENT_LSB_NA, config.INA226_CONFIG)
+            self.photodiode = Photodiode(ADS1115(i2c, config.ADDR_ADS1115), board.tia_gain,
+                                         config, board.sleep_us)
+            self.relay = board.relay
+            self.alert = board.ina_alert
+            self.fronts = (self,)
+        else:
+            first = self.cards[0]
+            self.dac, self.ina, self.photodiode = first.dac, first.ina, first.photodiode
+            self.relay, self.alert = first.relay, first.alert
+            self.fronts = tuple(self.cards)
         self.sht_address = config.ADDR_SHT31
         self.sht = SHT31(i2c, config.ADDR_SHT31)
         # Every chip's address with its bit in the self-test's I2C scan.
-        self.chips = ((config.ADDR_DAC, schema.I2C_BIT_DAC),
-                      (config.ADDR_INA226, schema.I2C_BIT_INA226),
-                      (config.ADDR_ADS1115, schema.I2C_BIT_ADS1115),
-                      (config.ADDR_SHT31, schema.I2C_BIT_SHT31))
-        self.sample_ring = config.SAMPLE_RING
+        # (With cards, what is on the main bus: the mux, standing for the cards' chips, and
+        # the SHT31.)
+        if self.cards is None:
+            chips = [(config.ADDR_DAC, schema.I2C_BIT_DAC),
+                     (config.ADDR_INA226, schema.I2C_BIT_INA226),
+                     (config.ADDR_ADS1115, schema.I2C_BIT_ADS1115)]
+        else:
+            chips = [(config.ADDR_MUX, schema.I2C_BIT_DAC | schema.I2C_BIT_INA226
+                      | schema.I2C_BIT_ADS1115)]
+        chips.append((config.ADDR_SHT31, schema.I2C_BIT_SHT31))
+        self.chips = tuple(chips)
+        # Every channel holds its share of the resend ring.
+        self.sample_ring = config.SAMPLE_RING // len(self.fronts)
         self.event_ring = config.EVENT_RING
         self.has_watchdog = True
         self.limits = Limits(config.MAX_SETPOINT_MV, config.MAX_COMPLIANCE_NA,
@@ -38,11 +65,17 @@ class Parts:
                              max_oversample=config.MAX_OVERSAMPLE,
                              shutter_timeout_ms=config.SHUTTER_TIMEOUT_MS,
                              i2c_freq_hz=config.I2C_FREQ_HZ,
-                             pd_rate_sps=RATE_SPS[config.ADS_PD_RATE_INDEX])
+                             pd_rate_sps=RATE_SPS[config.ADS_PD_RATE_INDEX],
+                             channels=len(self.fronts))
 
     def setup(self):
-        """Program the chips that need it (INA226 configuration and calibration)."""
-        self.ina.configure()
+        """Program the chips that need it (INA226 configuration and calibration; each card's
+        expander first, its relay open)."""
+        if self.cards is None:
+            self.ina.configure()
+        else:
+            for card in self.cards:
+                card.setup()
 
 
 def max_pd_pa(config):

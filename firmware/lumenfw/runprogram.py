@@ -87,6 +87,8 @@ def check(program, limits):
         return F_CHANNEL
     if mode not in limits.modes:
         return F_MODE
+    if mode == schema.MODE_PHOTOSTABILITY and p.channel != limits.laser_channel:
+        return F_MODE  # the laser and shutter serve one film position
     # A hold voltage, ramp ceiling or current ceiling must be above 0; a sweep may start at 0.
     holds = mode == schema.MODE_CONSTANT_VOLTAGE or mode == schema.MODE_CONSTANT_CURRENT
     if _outside(p.setpoint_mv, 1 if holds else 0, limits.max_setpoint_mv):

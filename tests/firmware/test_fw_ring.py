@@ -71,7 +71,7 @@ def test_a_sample_reaches_the_host_by_name_live_and_resent():
     ring.reset(run_key=77)
     for seq in range(3):
         ring.put(**_sample(seq))
-        outbox.add_sample(0, 77, 3, **_sample(seq))
+        outbox.add_sample(0, None, 77, 3, **_sample(seq))
     outbox.flush()
     outbox.send_records(77, 3, ring, 1, 2)
     batches = [wire.decode_sample_batch(body) for msg_id, _, body

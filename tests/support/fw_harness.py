@@ -104,17 +104,23 @@ class Bed:
     """
 
     def __init__(self, preset="G1", accel=1000, seed=1, frozen=False, interlock=None,
-                 before_device=None, **board_options):
+                 before_device=None, channels=0, spread=0.0, **board_options):
         """before_device(board) runs between building the board and building the firmware;
-        board_options go to SimBoard (e.g. ticks_offset_us)."""
+        channels: a board of that many channel cards, a pixel of the preset on each (spread:
+        how they vary, hil_sim.presets.pixel; .benches, channel n at index n); 0: the
+        one-channel board; board_options go to SimBoard (e.g. ticks_offset_us)."""
         from hil_sim.board import SimBoard
         from hil_sim.physics.bench import Bench
         from lumenfw.device import Device
 
-        self.bench = Bench(preset, seed, pd_amps_per_cd_m2(preset))
+        pd = pd_amps_per_cd_m2(preset)
+        self.benches = [Bench(preset, seed, pd, channel=n, spread=spread)
+                        for n in range(max(channels, 1))]
+        self.bench = self.benches[0]
         self.link = BufferLink()
         self.board = SimBoard(self.bench, accel=accel, frozen=frozen, link=self.link,
-                              interlock=interlock, **board_options)
+                              interlock=interlock, cards=self.benches if channels else None,
+                              **board_options)
         self.dac_writes = []  # (device us, code) of every DAC write, for climb_s()
         self._dac_mark = 0
         self._watch_dac()
