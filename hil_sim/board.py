@@ -85,7 +85,8 @@ class SimBoard(Board):
     `bench`.  A card's relay closes only while the relay pin (the rig-wide enable) is high
     and its expander bit set.  The ina_alert pin is then the cards' INT line: low while any
     card's ALERT is asserted (the PCA9554 latches a change until its input port is read; this
-    line follows the level).  Not yet with state_path or chip_faults.
+    line follows the level).  The state file keeps every card's pixel ("cards": channels 1
+    and up).  Not yet with chip_faults.
     """
 
     def __init__(self, bench, config=board_config, accel=1, frozen=False, link=None,
@@ -96,9 +97,8 @@ class SimBoard(Board):
             if not 1 <= len(cards) <= config.MAX_CHANNELS or cards[0] is not bench:
                 raise ValueError("cards: 1 to %d benches, the first being `bench`"
                                  % config.MAX_CHANNELS)
-            if state_path or chip_faults:
-                raise ValueError("a board with channel cards keeps no state file and takes "
-                                 "no chip faults yet")
+            if chip_faults:
+                raise ValueError("a board with channel cards takes no chip faults yet")
         self.clock = clocks.VirtualClock(accel, start_us, ticks_offset_us)
         self.passes = 0
         self.name = name
@@ -163,7 +163,7 @@ class SimBoard(Board):
                 raise ValueError("chip fault %r: missing or stuck" % fault)
         Board.__init__(self, config, i2c, relay, laser, shutter, tia_gain, SimPin(0),
                        SourcePin(source.shutter_closed), interlock, reset_cause, board_id,
-                       ina_alert=ina_alert)
+                       ina_alert=ina_alert, card_count=len(cards) if cards else 0)
         self._persist(True)
 
     # Clocks -----------------------------------------------------------------------------
@@ -391,10 +391,14 @@ class SimBoard(Board):
         self._state_ms = now
         source = self.source
         source.sync()
-        text = json.dumps({"t_us": source.time_us(), "board_id": self.board_id,
-                           "wdt_fed_ms": self.watchdog_fed_ms,
-                           "passes": self.passes,
-                           "bench": source.bench.snapshot()})
+        state = {"t_us": source.time_us(), "board_id": self.board_id,
+                 "wdt_fed_ms": self.watchdog_fed_ms, "passes": self.passes,
+                 "bench": source.bench.snapshot()}
+        if self.cards is not None:
+            for card in self.cards[1:]:
+                card.source.sync()
+            state["cards"] = [card.source.bench.snapshot() for card in self.cards[1:]]
+        text = json.dumps(state)
         pad = self._state_len - len(text)
         self._state_len = len(text)
         f = self._state_file
@@ -475,13 +479,17 @@ def load_state(path):
     return state
 
 
-def forget_pixel(path):
-    """Take the pixel off the board whose state is at path: the board (its id and clock)
-    stays, and the next boot mounts a fresh pixel of its preset.  The board must be down."""
+def forget_pixel(path, channel=0):
+    """Take the pixel of a channel off the board whose state is at path: the board (its id
+    and clock) and the other pixels stay, and the next boot mounts a fresh pixel of its
+    preset there.  The board must be down."""
     state = load_state(path)
     if state is None:
         return
-    state["bench"] = None
+    if channel == 0:
+        state["bench"] = None
+    elif channel <= len(state.get("cards") or ()):
+        state["cards"][channel - 1] = None
     with open(path, "w") as f:
         f.write(json.dumps(state) + "\n")
 
@@ -491,7 +499,8 @@ def build_from_env():
 
     LUMENRIG_SIM_PRESET (G1|G2|film, default G1), LUMENRIG_SIM_ACCEL (default 1; "max":
     unpaced),
-    LUMENRIG_SIM_SEED (default 0), LUMENRIG_SIM_SPREAD (the pixel's parameters varied from
+    LUMENRIG_SIM_SEED (default 0), LUMENRIG_SIM_CHANNELS (a board of that many channel cards,
+    a pixel of the preset on each; default 0, the one-channel board), LUMENRIG_SIM_SPREAD (the pixel's parameters varied from
     the preset's, hil_sim.presets.pixel; default 0), LUMENRIG_SIM_PD_A_PER_CD_M2 (photodiode amps per cd/m2;
     required for LED presets), LUMENRIG_SIM_STATE (state file: continue after a reset),
     LUMENRIG_SIM_RESET_CAUSE (power_on|soft|watchdog: overrides the guess from the state
@@ -518,16 +527,21 @@ def build_from_env():
     frozen = _env("LUMENRIG_SIM_FROZEN", "0") == "1"
     state_path = _env("LUMENRIG_SIM_STATE", "")
     ticks_offset_us = int(_env("LUMENRIG_SIM_TICKS_OFFSET_US", "0"))
-    bench = Bench(preset, seed, pd_a_per_cd_m2,
-                  pd_warmup_c=float(_env("LUMENRIG_SIM_PD_WARMUP_C", "0")),
-                  spread=float(_env("LUMENRIG_SIM_SPREAD", "0")))
+    channels = int(_env("LUMENRIG_SIM_CHANNELS", "0"))
+    benches = [Bench(preset, seed, pd_a_per_cd_m2,
+                     pd_warmup_c=float(_env("LUMENRIG_SIM_PD_WARMUP_C", "0")), channel=n,
+                     spread=float(_env("LUMENRIG_SIM_SPREAD", "0")))
+               for n in range(max(channels, 1))]
+    bench = benches[0]
     state = None if frozen else load_state(state_path)
     start_us = 0
     cause = schema.RESET_POWER_ON
     board_id = new_board_id()
     if state is not None:
-        if state["bench"] is not None:  # (None: a fresh pixel, unaged, in the room's start)
-            bench.restore(state["bench"])
+        # (None: a fresh pixel, unaged, in the room's start)
+        for card_bench, snapshot in zip(benches, [state["bench"]] + (state.get("cards") or [])):
+            if snapshot is not None:
+                card_bench.restore(snapshot)
         start_us = int(state["t_us"])
         board_id = int(state.get("board_id") or board_id)
         cause = schema.RESET_SOFT
@@ -552,7 +566,8 @@ def build_from_env():
         # ticks restart near 0 at every boot, as on the Pico, whatever the experiment time
         ticks_offset_us=ticks_offset_us - start_us,
         reset_cause=cause, name=name, board_id=board_id,
-        interlock=interlock, chip_faults=parse_chip_faults(_env("LUMENRIG_SIM_CHIP_FAULTS", "")))
+        interlock=interlock, chip_faults=parse_chip_faults(_env("LUMENRIG_SIM_CHIP_FAULTS", "")),
+        cards=benches if channels else None)
     stops = _env("LUMENRIG_SIM_STOPS_US", "")
     lit_stops = _env("LUMENRIG_SIM_LIT_STOPS_US", "")
     if stops or lit_stops:

@@ -21,12 +21,13 @@ def _on_signal(signum, frame):
     raise _Stop
 
 
-def sim_command(device, accel=1.0, seed=0, faults="", spread=0.0):
+def sim_command(device, accel=1.0, seed=0, faults="", spread=0.0, channels=0):
     """`lumenrig sim`: start a simulated rig, print its port (first line of stdout), run
     until SIGINT or SIGTERM, then stop it cleanly. Raises SimSpecError (a ValueError) for a
-    bad preset, accel, seed, fault text or spread, before anything starts. Main thread
-    only."""
-    run_until_signalled(make_sim_spec(device, accel, seed, faults, spread=spread))
+    bad preset, accel, seed, fault text, spread or channel count, before anything starts.
+    Main thread only."""
+    run_until_signalled(make_sim_spec(device, accel, seed, faults, spread=spread,
+                                      channels=channels))
 
 
 def run_until_signalled(spec, **rig_options):
@@ -71,10 +72,13 @@ def _sim(
     spread: Annotated[str, typer.Option(
         help="the pixel is one of a substrate: its parameters vary by this relative spread "
              "(0 to 0.5), drawn from the seed")] = "0",
+    channels: Annotated[str, typer.Option(
+        help="a board of this many channel cards (1 to 8), a pixel on each; "
+             "0: the one-channel board")] = "0",
 ):
     """Start a simulated rig and print its port (first line). Runs until Ctrl-C or SIGTERM."""
     try:
-        spec = make_sim_spec(device, accel, seed, faults, spread=spread)
+        spec = make_sim_spec(device, accel, seed, faults, spread=spread, channels=channels)
     except SimSpecError as exc:
         raise typer.BadParameter(str(exc)) from None
     run_until_signalled(spec)

@@ -123,16 +123,18 @@ class SimRig:
     process environment (e.g. LUMENRIG_SIM_FROZEN=1). heap: the unix port's heapsize
     ("448k", "1m"; hil_sim.spec.check_heap); by default heap_for() the sample ring the board
     will keep. spread: the pixel's parameters varied from the preset's
-    (hil_sim.presets.pixel, 0 = the preset). source: "mpy" runs the precompiled build
+    (hil_sim.presets.pixel, 0 = the preset). channels: a board of that many channel cards,
+    a pixel of the preset on each (0: the one-channel board). source: "mpy" runs the precompiled build
     (brought up to date by start()),
     "py" the sources.
     """
 
     def __init__(self, preset, accel=1.0, seed=0, faults="", *, script=None, heap=None,
                  pd_amps_per_cd_m2=None, state_dir=None, restart_delay_s=0.5,
-                 micropython=None, extra_env=None, source="mpy", spread=0.0):
+                 micropython=None, extra_env=None, source="mpy", spread=0.0, channels=0):
         self.preset = preset
         self.spread = float(spread)
+        self.channels = int(channels)
         self.source = check_source(source)
         self.accel = None if accel in (None, "max") else float(accel)
         if self.accel is not None and not self.accel > 0:
@@ -251,6 +253,7 @@ class SimRig:
             "LUMENRIG_SIM_ACCEL": "max" if self.accel is None else repr(self.accel),
             "LUMENRIG_SIM_SEED": str(self.seed),
             "LUMENRIG_SIM_SPREAD": repr(self.spread),
+            "LUMENRIG_SIM_CHANNELS": str(self.channels),
             "LUMENRIG_SIM_PD_A_PER_CD_M2": repr(float(pd)),
             "LUMENRIG_SIM_STATE": str(self.state_path),
             "LUMENRIG_SIM_INTERLOCK": str(self.interlock_path),
@@ -373,22 +376,25 @@ class SimRig:
         self.relay.call_soon_threadsafe(self._reset)
 
     def replace_pixel(self, channel=0):
-        """Mount a fresh pixel of the preset on a channel (a simulated rig has one, 0), as a
-        person swaps the device under test with the board powered down: the board goes down,
-        keeps its id and clock, and boots again (power-on) with an unaged pixel.  Returns how
-        many fresh pixels the rig has been given so far; ValueError for another channel."""
-        if channel != 0:
-            raise ValueError("a simulated rig has one channel (0); it has no channel %d"
-                             % channel)
+        """Mount a fresh pixel of the preset on a channel, as a person swaps the device
+        under test with the board powered down: the board goes down, keeps its id, its
+        clock and its other pixels, and boots again (power-on) with an unaged pixel there.
+        Returns how many fresh pixels the rig has been given so far; ValueError for a
+        channel the rig does not have."""
+        count = max(self.channels, 1)
+        if not 0 <= channel < count:
+            raise ValueError("the simulated rig has channel%s 0%s; it has no channel %d"
+                             % ("s" if count > 1 else "",
+                                " to %d" % (count - 1) if count > 1 else "", channel))
         self.pixels_replaced += 1
-        self.relay.call_soon_threadsafe(self._replace_pixel)
+        self.relay.call_soon_threadsafe(lambda: self._replace_pixel(channel))
         return self.pixels_replaced
 
-    def _replace_pixel(self):
-        self._log.write(b"--- lumenrig sim: a fresh pixel at device t=%.6f s\n"
-                        % self.device_time_s())
+    def _replace_pixel(self, channel):
+        self._log.write(b"--- lumenrig sim: a fresh pixel on channel %d at device t=%.6f s\n"
+                        % (channel, self.device_time_s()))
         self._kill()
-        forget_pixel(self.state_path)
+        forget_pixel(self.state_path, channel)
         self._spawn("power_on")
 
     def cut(self, duration_s):

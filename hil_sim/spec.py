@@ -1,5 +1,5 @@
-"""Simulated-rig specs `sim:PRESET?accel=K&seed=N&faults=F&source=S&heap=H&spread=S`: parse,
-check, format (CPython)."""
+"""Simulated-rig specs `sim:PRESET?accel=K&seed=N&faults=F&source=S&heap=H&spread=S&channels=C`:
+parse, check, format (CPython)."""
 
 import math
 import re
@@ -21,7 +21,8 @@ _HEAP_RE = re.compile(r"([1-9][0-9]*)([km]?)\Z")
 _HEAP_UNIT = {"": 1, "k": 1024, "m": 1024 * 1024}
 MIN_HEAP_BYTES = 64 * 1024
 MAX_HEAP_BYTES = 1024 * 1024 * 1024
-_KEYS = ("accel", "seed", "faults", "source", "heap", "spread")
+_KEYS = ("accel", "seed", "faults", "source", "heap", "spread", "channels")
+MAX_CHANNELS = 8  # channel cards a board takes (lumenfw/board_config.py MAX_CHANNELS)
 _KEY_LIST = ", ".join(_KEYS)
 
 
@@ -36,7 +37,9 @@ class SimSpec:
     faults: the link fault plan; source: "mpy" (the precompiled build) or "py"; heap: the
     VM's heapsize text ("448k"), or None for the launcher's default (heap_for); spread: how
     far the pixel's parameters vary from the preset's (hil_sim.presets.pixel: a pixel of a
-    substrate, drawn from the seed; 0 is the preset's own pixel)."""
+    substrate, drawn from the seed; 0 is the preset's own pixel); channels: a board of that
+    many channel cards, a pixel of the preset on each (varied by spread, channel 0 being
+    the one spread 0 gives alone), or 0: the one-channel board."""
 
     preset: str
     accel: float | None = 1.0
@@ -45,6 +48,7 @@ class SimSpec:
     source: str = "mpy"
     heap: str | None = None
     spread: float = 0.0
+    channels: int = 0
 
     def __str__(self):
         """Canonical spec text: parse_sim_spec(str(spec)) == spec."""
@@ -64,13 +68,16 @@ class SimSpec:
             params.append("heap=" + self.heap)
         if self.spread:
             params.append(f"spread={self.spread!r}")
+        if self.channels:
+            params.append(f"channels={self.channels}")
         return PREFIX + self.preset + ("?" + "&".join(params) if params else "")
 
     def make_rig(self, **options):
         """A SimRig for this spec (not started); options go to SimRig (state_dir, ...)."""
         from hil_sim.launcher import SimRig
         return SimRig(self.preset, accel=self.accel, seed=self.seed, faults=self.faults,
-                      source=self.source, heap=self.heap, spread=self.spread, **options)
+                      source=self.source, heap=self.heap, spread=self.spread,
+                      channels=self.channels, **options)
 
 
 def is_sim_spec(text):
@@ -149,20 +156,39 @@ def check_spread(spread):
     return spread
 
 
-def make_sim_spec(preset, accel=1.0, seed=0, faults="", source="mpy", heap=None, spread=0.0):
+def check_channels(channels, preset, plan):
+    """channels as an int in 0..MAX_CHANNELS for an LED preset without chip faults, else
+    SimSpecError."""
+    text = str(channels).strip()
+    if not text.isdigit() or not 0 <= int(text) <= MAX_CHANNELS:
+        raise SimSpecError(f"channels must be a whole number of channel cards, 1 to "
+                           f"{MAX_CHANNELS} (0 or none: the one-channel board), got {channels!r}")
+    count = int(text)
+    if count and presets.PRESETS[preset]["kind"] != "led":
+        raise SimSpecError(f"channels: channel cards drive LED pixels; the {preset} preset is "
+                           f"one film under the laser (leave channels out)")
+    if count and plan.chip_text():
+        raise SimSpecError("channels: chip faults (missing=, stuck=) are not simulated on a "
+                           "board with channel cards yet")
+    return count
+
+
+def make_sim_spec(preset, accel=1.0, seed=0, faults="", source="mpy", heap=None, spread=0.0,
+                  channels=0):
     """A SimSpec from separate values (the CLI's options); SimSpecError on bad input."""
     try:
         plan = faults if isinstance(faults, FaultPlan) else parse_faults(faults)
     except FaultSpecError as exc:
         raise SimSpecError(f"faults: {exc}") from None
-    return SimSpec(check_preset(preset), check_accel(accel), check_seed(seed), plan,
+    preset = check_preset(preset)
+    return SimSpec(preset, check_accel(accel), check_seed(seed), plan,
                    check_source(source), None if heap is None else check_heap(heap),
-                   check_spread(spread))
+                   check_spread(spread), check_channels(channels, preset, plan))
 
 
 def parse_sim_spec(text):
-    """Parse `sim:PRESET[?accel=K&seed=N&faults=F&source=S&heap=H&spread=S]`; values may be
-    percent-encoded.
+    """Parse `sim:PRESET[?accel=K&seed=N&faults=F&source=S&heap=H&spread=S&channels=C]`;
+    values may be percent-encoded.
 
     '+' is kept as a plus (it separates a cut's start and duration), not read as a space.
     Raises SimSpecError naming what is wrong.
@@ -191,6 +217,7 @@ def parse_sim_spec(text):
     try:
         return make_sim_spec(preset, values.get("accel", 1.0), values.get("seed", 0),
                              values.get("faults", ""), values.get("source", "mpy"),
-                             values.get("heap"), values.get("spread", 0.0))
+                             values.get("heap"), values.get("spread", 0.0),
+                             values.get("channels", 0))
     except SimSpecError as exc:
         raise SimSpecError(f"{text!r}: {exc}") from None

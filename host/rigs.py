@@ -93,5 +93,6 @@ class Rig:
         }
         if self.sim is not None:
             out["simulator"] = {"preset": self.sim.preset, "accel": self.sim.accel,
-                                "spread": self.sim.spread, "stats": self.sim.stats}
+                                "spread": self.sim.spread, "channels": self.sim.channels,
+                                "stats": self.sim.stats}
         return out

@@ -32,8 +32,10 @@ def calibration(preset: str) -> "PhotodiodeCalibration":
     return preset_calibration(preset)
 
 
-def run_sim_command(device: str, accel: str, seed: int, faults: str, spread: str = "0") -> None:
+def run_sim_command(device: str, accel: str, seed: int, faults: str, spread: str = "0",
+                    channels: str = "0") -> None:
     """`lumenrig sim`: run one simulated rig until interrupted; ValueError for a bad option."""
     from hil_sim.cli import sim_command
 
-    sim_command(device=device, accel=accel, seed=seed, faults=faults, spread=spread)
+    sim_command(device=device, accel=accel, seed=seed, faults=faults, spread=spread,
+                channels=channels)

@@ -338,7 +338,8 @@ class Rig(_Answer):
                                                               "selftest); null before one")
     last_sample: dict[str, Any] | None = Field(description="the last stored sample's columns")
     simulator: dict[str, Any] | None = Field(None, description="a simulated rig's preset, "
-                                                               "accel, spread and statistics")
+                                                               "accel, spread, channel cards "
+                                                               "(0: none) and statistics")
     site: str | None = Field(None, description="the site (service) serving it in the lab")
     online: bool = Field(True, description="its site is online (a heartbeat in the last "
                                            "15 s); always true for this service's own rigs")

@@ -212,13 +212,16 @@ def sim(
     spread: Annotated[str, typer.Option(
         help="the pixel is one of a substrate: its lifetime, efficiency and current vary "
              "by this relative spread (0 to 0.5), drawn from the seed")] = "0",
+    channels: Annotated[str, typer.Option(
+        help="a board of this many channel cards (1 to 8), a pixel on each (their spread: "
+             "--spread); 0: the one-channel board")] = "0",
 ) -> None:
     """Start a simulated rig on a pseudo-terminal; print its port; run until interrupted."""
     from host import simulated
 
     try:
         simulated.run_sim_command(device=device, accel=accel, seed=seed, faults=faults,
-                                  spread=spread)
+                                  spread=spread, channels=channels)
     except ValueError as exc:
         _fail(str(exc))
 

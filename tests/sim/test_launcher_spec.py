@@ -1,4 +1,5 @@
-"""Sim rig specs `sim:PRESET?accel=K&seed=N&faults=F&spread=S`: parsing, errors, round trip."""
+"""Sim rig specs `sim:PRESET?accel=K&seed=N&faults=F&spread=S&channels=C`: parsing, errors,
+round trip."""
 
 import pytest
 from hypothesis import given
@@ -49,6 +50,10 @@ def test_is_sim_spec_tells_simulators_from_ports():
     ("sim:G1?spread=0.6", "spread must be 0 to 0.5"),
     ("sim:G1?spread=-0.1", "not a plain decimal number"),
     ("sim:G1?spread=nan", "not a plain decimal number"),
+    ("sim:G1?channels=9", "channels must be a whole number of channel cards, 1 to 8"),
+    ("sim:G1?channels=two", "channels must be a whole number"),
+    ("sim:film?channels=2", "the film preset is one film under the laser"),
+    ("sim:G1?channels=4&faults=missing=sht31", "chip faults (missing=, stuck=) are not"),
     ("/dev/ttyUSB0", "starts with 'sim:'"),
 ])
 def test_bad_specs_are_rejected_with_a_message_naming_the_problem(text, fragment):
@@ -59,9 +64,12 @@ def test_bad_specs_are_rejected_with_a_message_naming_the_problem(text, fragment
 
 @given(st.sampled_from(PRESETS), st.floats(min_value=1.0, max_value=1e6),
        st.integers(min_value=0, max_value=2**32 - 1), plans(),
-       st.floats(min_value=0.0, max_value=0.5))
-def test_canonical_text_parses_back_to_the_same_spec(preset, accel, seed, plan, spread):
-    spec = SimSpec(preset, accel, seed, plan, spread=spread)
+       st.floats(min_value=0.0, max_value=0.5), st.integers(min_value=0, max_value=8))
+def test_canonical_text_parses_back_to_the_same_spec(preset, accel, seed, plan, spread,
+                                                     channels):
+    if preset == "film" or plan.chip_text():
+        channels = 0  # (cards drive LED pixels, without chip faults: rejected above)
+    spec = SimSpec(preset, accel, seed, plan, spread=spread, channels=channels)
     assert parse_sim_spec(str(spec)) == spec
 
 
@@ -74,6 +82,7 @@ def test_any_text_after_the_prefix_parses_or_raises_sim_spec_error(text):
 
 
 def test_make_rig_carries_the_spec_into_the_launcher():
-    rig = parse_sim_spec("sim:G2?accel=30&seed=4&faults=reset=10s&spread=0.05").make_rig()
-    assert (rig.preset, rig.accel, rig.seed, rig.plan.resets, rig.spread) == (
-        "G2", 30.0, 4, (10.0,), 0.05)
+    rig = parse_sim_spec("sim:G2?accel=30&seed=4&faults=reset=10s&spread=0.05&channels=8"
+                         ).make_rig()
+    assert (rig.preset, rig.accel, rig.seed, rig.plan.resets, rig.spread, rig.channels) == (
+        "G2", 30.0, 4, (10.0,), 0.05, 8)

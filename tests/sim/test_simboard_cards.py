@@ -132,3 +132,35 @@ def test_pixels_of_a_substrate_vary_by_the_spread_and_the_first_is_the_rigs_own_
     else:
         raise AssertionError("spread 0.6 accepted")
     """)
+
+
+def test_the_state_file_keeps_every_cards_pixel_and_a_replaced_one_comes_back_fresh(tmp_path):
+    from hil_sim.board import SimBoard, forget_pixel, load_state
+    from hil_sim.physics.bench import Bench
+    from lumenfw import board_config as cfg
+    from lumenfw.board import dac_code
+    from lumenfw.cards import build_cards
+
+    path = str(tmp_path / "state.json")
+    benches = [Bench("G1", 4, 2e-9, channel=n) for n in range(3)]
+    board = SimBoard(benches[0], accel=None, cards=benches, state_path=path)
+    cards = build_cards(board, 3)
+    for card in cards:
+        card.setup()
+    board.relay.value(1)
+    for n in (1, 2):
+        cards[n].dac.write_code(dac_code(10000, cfg))
+        cards[n].relay.value(1)
+    board.sleep_us(60_000_000)  # a lit minute: pixels 1 and 2 age, 0 stays dark
+    board._persist(True)
+    state = load_state(path)
+    assert len(state["cards"]) == 2 and state["bench"] is not None
+    restored = [Bench("G1", 4, 2e-9, channel=n) for n in (1, 2)]
+    for bench, snapshot in zip(restored, state["cards"]):
+        bench.restore(snapshot)
+    fresh = Bench("G1", 4, 2e-9, channel=2)
+    assert restored[1].snapshot() == benches[2].snapshot() != fresh.snapshot()
+    forget_pixel(path, 2)
+    state = load_state(path)
+    assert state["cards"][1] is None and state["cards"][0] is not None
+    assert state["bench"] is not None, "the other pixels stay"
