@@ -1,7 +1,6 @@
 """The firmware assembled around one board: boot, one loop pass, and the loop that never dies."""
 
 from lumenfw.board import safe_outputs
-from lumenfw.cards import CardEnable
 from lumenfw.commands import Commands
 from lumenfw.controller import Controller
 from lumenfw.events import EventLog
@@ -37,7 +36,11 @@ class Device:
         limits = parts.limits
         self.outbox = Outbox(board.write, board.link_diff)
         self.events = EventLog(self.outbox, parts.event_ring)
-        enable = CardEnable(board.relay) if parts.cards is not None else None
+        enable = None
+        if parts.cards is not None:
+            from lumenfw.cards import CardEnable
+
+            enable = CardEnable(board.relay)
         laser_channel = limits.laser_channel
         ctrls = []
         ambient = None  # the first channel's sampler reads the rig's SHT31 for all

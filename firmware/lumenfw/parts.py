@@ -1,7 +1,6 @@
 """The chips of a board, built from its config: DAC, INA226, photodiode (ADS1115), SHT31,
 and each channel's front end (the one-channel board's own chips, or its channel cards)."""
 
-from lumenfw.cards import build_cards
 from lumenfw.drivers.ads1115 import ADS1115, RATE_SPS
 from lumenfw.drivers.ina226 import INA226
 from lumenfw.drivers.mcp4725 import MCP4725
@@ -24,7 +23,11 @@ class Parts:
     def __init__(self, board):
         config = board.config
         i2c = board.i2c
-        self.cards = build_cards(board, board.card_count) if board.card_count else None
+        self.cards = None
+        if board.card_count:  # (imported only here: a one-channel board keeps the RAM)
+            from lumenfw.cards import build_cards
+
+            self.cards = build_cards(board, board.card_count)
         self.ina_address = config.ADDR_INA226
         self.pd_address = config.ADDR_ADS1115
         if self.cards is None:

@@ -16,11 +16,11 @@ from tests.support.mpy import MICROPYTHON
 from tests.support.paths import REPO
 
 # What the firmware's imports keep (main.py's module list, .mpy from the build) on the
-# 64-bit unix port: 115,584 B measured (bench: fw_import_heap_bytes; docs/firmware-build.md,
+# 64-bit unix port: 118,240 B measured (bench: fw_import_heap_bytes; docs/firmware-build.md,
 # "RAM"). The goal is 64 kB; until the firmware gets there, the budget (measured + 15 %)
 # stops it growing.
 IMPORT_HEAP_BUDGET_BYTES = 128 * 1024
-# The firmware's share of the heap in use at most during a J-V-L sweep: 148,576 B measured
+# The firmware's share of the heap in use at most during a J-V-L sweep: 151,808 B measured
 # (bench: fw_run_peak_heap_bytes_jvl; the pass that takes the START_RUN), + 15 %.
 RUN_PEAK_HEAP_BUDGET_BYTES = 164 * 1024
 
