@@ -35,8 +35,10 @@ class Rig:
         self.name = spec.name
         self.sim = None
         self.link: RigLink | None = None
-        self.active_run_id: int | None = None
+        # channel -> the run this service follows there (a board of cards runs one per channel)
+        self.active_runs: dict[int, int] = {}
         self.last_sample: dict[str, Any] | None = None
+        self.last_samples: dict[int, dict[str, Any]] = {}  # by channel
         self.board_id: int | None = None
         self.orphan: dict[str, Any] | None = None
         self.down_since: float | None = None
@@ -65,6 +67,12 @@ class Rig:
         # Connected (a running rig's HELLO_ACK after a service restart) is not missed.
         self.link = RigLink(self.name, url, start=False)
 
+    @property
+    def active_run_id(self) -> int | None:
+        """A run the rig is busy with (the lowest channel's), None when every channel is free:
+        what needs the whole board (a self-test, a pixel swap) waits for None."""
+        return self.active_runs[min(self.active_runs)] if self.active_runs else None
+
     def close(self) -> None:
         if self.link is not None:
             self.link.close()
@@ -75,7 +83,11 @@ class Rig:
         """GET /api/rigs/{rig}: connection, firmware, state, flags, last sample, link stats,
         recovery of missing samples, the last self-test."""
         link = self.link
-        snapshot = link.snapshot() if link else {"connected": False}
+        snapshot: dict[str, Any] = link.snapshot() if link else {"connected": False}
+        channels: list[dict[str, Any]] = snapshot.get("channels") or []
+        for channel in channels:
+            channel["run"] = self.active_runs.get(channel["channel"])
+            channel["last_sample"] = self.last_samples.get(channel["channel"])
         out = {
             "name": self.name,
             "spec": self.spec.spec,
@@ -86,6 +98,8 @@ class Rig:
             "recovery": dict(self.recovery),
             "board_id": board_text(self.board_id),
             "active_run": self.active_run_id,
+            "active_runs": {str(channel): run_id
+                            for channel, run_id in sorted(self.active_runs.items())},
             "orphan_run": self.orphan,
             "ingest_error": self.ingest_error,
             "selftest": self.selftest,
@@ -96,3 +110,9 @@ class Rig:
                                 "spread": self.sim.spread, "channels": self.sim.channels,
                                 "stats": self.sim.stats}
         return out
+
+
+def channel_text(rig_name: str, channel: int) -> str:
+    """How a message names a rig's channel: "rig rig1" for channel 0 (all a one-channel
+    board has), "rig rig1 channel 3" for another."""
+    return "rig %s" % rig_name if channel == 0 else "rig %s channel %d" % (rig_name, channel)

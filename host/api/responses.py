@@ -281,6 +281,10 @@ class Channel(_Answer):
     next_seq: int = Field(description="the seq of its next sample")
     output_on: bool = Field(description="its supply output is on")
     compliance: bool = Field(description="its current compliance has tripped")
+    run: int | None = Field(None, description="the id of the run this service follows on it; "
+                                              "null when none")
+    last_sample: dict[str, Any] | None = Field(None, description="its last stored sample's "
+                                                                 "columns (this service's runs)")
 
 
 class DeviceSnapshot(_Answer):
@@ -327,7 +331,9 @@ class Rig(_Answer):
                                              "last_frame_age_s (s) and more")
     recovery: Recovery = Field(description="recovery of missing samples")
     board_id: str | None = Field(description="the board behind the port, 16 hex digits")
-    active_run: int | None = Field(description="the run it is busy with")
+    active_run: int | None = Field(description="a run it is busy with (the lowest channel's)")
+    active_runs: dict[str, int] = Field(default_factory=dict, description="the run on each "
+                                        "busy channel, by channel number")
     orphan_run: OrphanRun | None = Field(description="a run the board holds that this "
                                                      "service did not start")
     ingest_error: str | None = Field(description="the last samples that could not be stored, "

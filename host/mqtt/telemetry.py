@@ -1,7 +1,7 @@
 """The service's MQTT side: every live message of the hub, and each rig's status, to the broker.
 
 A tap on the hub (host.live.fanout) sees each run message after it is stored; it finds the
-run's rig and offers the message to the publisher, on the event loop, without waiting for
+run's rig and channel and offers the message to the publisher, on the event loop, without waiting for
 anything. Each rig's status is checked every STATUS_CHECK_S and at every run state change,
 and published (retained) when it changed.
 """
@@ -21,7 +21,7 @@ from host.store import RunNotFound, Store
 log = logging.getLogger(__name__)
 
 STATUS_CHECK_S = 1.0
-RUNS_REMEMBERED = 256  # run id -> rig name, newest kept
+RUNS_REMEMBERED = 256  # run id -> (rig name, channel), newest kept
 
 
 class Telemetry:
@@ -34,7 +34,7 @@ class Telemetry:
         self.topics = topics.Topics(broker.prefix, site)
         self.publisher = Publisher(broker, "lumenrig-%s" % site, will=Message(
             self.topics.service(), topics.service_payload(site, False), retain=True))
-        self._run_rigs: OrderedDict[int, str] = OrderedDict()
+        self._run_rigs: OrderedDict[int, tuple[str, int]] = OrderedDict()
         self._unresolved: dict[int, list[tuple[str, Any]]] = {}
         self._statuses: dict[str, dict[str, Any]] = {}
         self._hub: Hub | None = None
@@ -70,59 +70,65 @@ class Telemetry:
     def on_hub(self, run_id: int, kind: str, data: Any) -> None:
         """The hub's tap: called on the event loop for every run message; never blocks."""
         if kind in ("state", "end"):
-            self._remember(run_id, data["rig"])
-        rig = self._rig_of(run_id)
-        if rig is None:  # not a run of a rig here now: the store says whose it is
+            self._remember(run_id, (data["rig"], data.get("channel", 0)))
+        place = self._place_of(run_id)
+        if place is None:  # not a run of a rig here now: the store says whose it is
             waiting = self._unresolved.setdefault(run_id, [])
             waiting.append((kind, data))
             if len(waiting) == 1:
                 asyncio.get_running_loop().create_task(self._resolve(run_id))
             return
-        self._offer(rig, run_id, kind, data)
+        self._offer(place, run_id, kind, data)
 
-    def _offer(self, rig: str, run_id: int, kind: str, data: Any) -> None:
+    def _offer(self, place: tuple[str, int], run_id: int, kind: str, data: Any) -> None:
+        """place: the run's rig and channel."""
+        rig, number = place
         offer, channel = self.publisher.offer, self.topics.channel
         if kind == "samples":
-            offer(channel(rig, "samples"), topics.samples_payload(run_id, data))
+            offer(channel(rig, "samples", number), topics.samples_payload(run_id, data))
         elif kind == "progress":
-            offer(channel(rig, "progress"), topics.progress_payload(run_id, data))
+            offer(channel(rig, "progress", number), topics.progress_payload(run_id, data))
         elif kind == "event":
-            offer(channel(rig, "events"), data)
+            offer(channel(rig, "events", number), data)
         elif kind in ("state", "end"):
-            offer(channel(rig, "run"), topics.run_payload(data), retain=True)
+            offer(channel(rig, "run", number), topics.run_payload(data), retain=True)
             if rig in self.rigs:
                 self._check_status(self.rigs[rig])
 
-    def _rig_of(self, run_id: int) -> str | None:
-        rig = self._run_rigs.get(run_id)
-        if rig is None:
-            rig = next((r.name for r in self.rigs.values() if r.active_run_id == run_id), None)
-            if rig is not None:
-                self._remember(run_id, rig)
-        return rig
+    def _place_of(self, run_id: int) -> tuple[str, int] | None:
+        """The rig and channel of a run: remembered, or a run a rig here follows now."""
+        place = self._run_rigs.get(run_id)
+        if place is None:
+            place = next(((r.name, channel) for r in self.rigs.values()
+                          for channel, active in r.active_runs.items() if active == run_id),
+                         None)
+            if place is not None:
+                self._remember(run_id, place)
+        return place
 
-    def _remember(self, run_id: int, rig: str) -> None:
-        self._run_rigs[run_id] = rig
+    def _remember(self, run_id: int, place: tuple[str, int]) -> None:
+        self._run_rigs[run_id] = place
         self._run_rigs.move_to_end(run_id)
         while len(self._run_rigs) > RUNS_REMEMBERED:
             self._run_rigs.popitem(last=False)
 
     async def _resolve(self, run_id: int) -> None:
         """Find a run's rig in the store, then offer what waited for it, in order."""
-        rig = None
+        place = None
         try:
-            rig = (await asyncio.to_thread(self.store.get_run, run_id)).rig
+            run = await asyncio.to_thread(self.store.get_run, run_id)
+            place = (run.rig, run.channel)
         except RunNotFound:
             log.warning("mqtt: run %d is not in the store; its live messages are not published",
                         run_id)
         except Exception:
             log.exception("mqtt: the rig of run %d could not be read", run_id)
         waiting = self._unresolved.pop(run_id, [])
-        if rig is None:
+        if place is None:
             return
-        self._remember(run_id, rig)
+        self._remember(run_id, place)
         for kind, data in waiting:
-            self._offer(rig, run_id, kind, data)
+            self._offer(place, run_id, kind, data)
 
     # ------------------------------------------------------------------ rig status
 

@@ -10,8 +10,7 @@
 
 from typing import Any
 
-# A rig measures one device today: every run is on channel 0.
-CHANNEL = 0
+CHANNEL = 0  # a one-channel board's (and a run's unless it names another)
 # The run fields a `run` message carries (the run as GET /api/runs/{id} gives it, without the
 # parameters, calibration, device and notes, which a subscriber fetches once if it needs them).
 RUN_FIELDS = ("rig", "kind", "state", "progress", "created_at", "started_at", "finished_at",
@@ -41,7 +40,7 @@ def service_payload(site: str, online: bool) -> dict[str, Any]:
 
 def run_payload(run: dict[str, Any]) -> dict[str, Any]:
     """A run as the live stream's `state` and `end` messages give it (Run.as_dict)."""
-    out: dict[str, Any] = {"run_id": run["id"], "channel": CHANNEL}
+    out: dict[str, Any] = {"run_id": run["id"], "channel": run.get("channel", CHANNEL)}
     out.update((name, run.get(name)) for name in RUN_FIELDS)
     return out
 
@@ -60,6 +59,9 @@ def status_payload(rig: Any) -> dict[str, Any]:
     snapshot = rig.link.snapshot() if rig.link is not None else {"connected": False}
     return {"rig": rig.name, "connected": bool(snapshot.get("connected")),
             "link_state": snapshot.get("link_state"), "state": snapshot.get("state"),
-            "active_run": rig.active_run_id, "board_id": snapshot.get("board_id"),
+            "active_run": rig.active_run_id,
+            "active_runs": {str(channel): run_id
+                            for channel, run_id in sorted(rig.active_runs.items())},
+            "board_id": snapshot.get("board_id"),
             "firmware_version": snapshot.get("firmware_version"),
             "simulated": rig.sim is not None}

@@ -1,6 +1,6 @@
 """The runs a service follows, by id and by run key, with the store and live fan-out they share.
 
-Every part of the run manager reads the same book: which run each rig is busy with, which
+Every part of the run manager reads the same book: which run each rig's channel is busy with, which
 tracker a run key on a rig belongs to, and how an event of a run is recorded and published.
 """
 
@@ -34,7 +34,7 @@ class RunBook:
         tracker = Tracker(run, rig, next_seq)
         self.trackers[run.id] = tracker
         self._by_key[tracker.run_key] = tracker
-        rig.active_run_id = run.id
+        rig.active_runs[tracker.channel] = run.id
         return tracker
 
     def leave(self, tracker: Tracker) -> None:
@@ -43,8 +43,8 @@ class RunBook:
         self.trackers.pop(run_id, None)
         if self._by_key.get(tracker.run_key) is tracker:
             del self._by_key[tracker.run_key]
-        if tracker.rig.active_run_id == run_id:
-            tracker.rig.active_run_id = None
+        if tracker.rig.active_runs.get(tracker.channel) == run_id:
+            del tracker.rig.active_runs[tracker.channel]
 
     def rig_named(self, rig_name: str) -> Rig:
         """The rig a request names; 409 naming its site for a rig another site of the lab
@@ -65,20 +65,28 @@ class RunBook:
         tracker = self._by_key.get(run_key) if run_key else None
         return tracker if tracker is not None and tracker.rig is rig else None
 
-    def active(self, rig: Rig) -> Tracker | None:
-        """The run the rig is busy with, if this service follows one there."""
-        return self.trackers.get(rig.active_run_id) if rig.active_run_id is not None else None
+    def active(self, rig: Rig, channel: int = 0) -> Tracker | None:
+        """The run on the rig's channel, if this service follows one there."""
+        run_id = rig.active_runs.get(channel)
+        return self.trackers.get(run_id) if run_id is not None else None
+
+    def actives(self, rig: Rig) -> list[Tracker]:
+        """Every run this service follows on the rig, by channel."""
+        return [tracker for _, run_id in sorted(rig.active_runs.items())
+                if (tracker := self.trackers.get(run_id)) is not None]
 
     def publish_state(self, run: Run) -> None:
         self.hub.publish(run.id, "state", run.as_dict(calibration=False))
 
     async def event(self, rig: Rig, run_key: int | None, name: str, message: str,
                     data: dict | None = None, code: int | None = None,
-                    key: str | None = None) -> None:
+                    key: str | None = None, run_id: int | None = None) -> None:
         """Record an event of the followed run with run_key on rig (of the rig alone when
-        no run of ours has that key) and publish it live."""
+        no run of ours has that key, unless run_id names an ended run it belongs to) and
+        publish it live."""
         tracker = self.tracker(rig, run_key) if run_key else None
-        run_id = tracker.run.id if tracker is not None else None
+        if tracker is not None:
+            run_id = tracker.run.id
         event = await asyncio.to_thread(self.store.add_event, name, message, rig=rig.name,
                                         run_id=run_id, code=code, data=data, key=key)
         if event is not None and tracker is not None:

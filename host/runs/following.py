@@ -86,12 +86,17 @@ class LinkFollower:
                           parts: list[rig_link.SampleBatch]) -> None:
         records = np.concatenate([batch.records for batch in parts])
         tracker = self.book.tracker(rig, run_key)
+        resent = [batch.records["seq"] for batch in parts if batch.resent]
         if tracker is None:
             stray = await self._tracker_for_stray(rig, run_key)
             if stray is not None:
                 await self.sink.store(rig, stray, records)
+                if resent:  # (an answer to a RESEND that came after the run ended)
+                    ranges = seq_ranges(np.concatenate(resent))
+                    await self.book.event(rig, run_key, "resent", "samples %s re-sent by the "
+                                          "rig after the run ended" % ranges_text(ranges),
+                                          {"ranges": ranges}, run_id=stray.run.id)
             return
-        resent = [batch.records["seq"] for batch in parts if batch.resent]
         ready = tracker.order.add(records)
         if len(ready):
             await self.sink.store(rig, tracker, ready)
@@ -116,7 +121,7 @@ class LinkFollower:
         if tracker is None or tracker.finishing or not self.book.following(tracker):
             return
         tracker.order.release_all()  # what waited cannot be stored either: not again at end
-        await self.lifecycle.stop_key(rig, run_key)
+        await self.lifecycle.stop_key(rig, run_key, tracker.channel)
         await self.lifecycle.end(tracker, "failed", error="samples could not be stored: %s" % exc)
 
     async def _refuse(self, rig: Rig, tracker: Tracker) -> None:
@@ -124,7 +129,7 @@ class LinkFollower:
         ends failed with the reason; what it stored stays."""
         if tracker.finishing or not self.book.following(tracker):
             return
-        await self.lifecycle.stop_key(rig, tracker.run_key)
+        await self.lifecycle.stop_key(rig, tracker.run_key, tracker.channel)
         await self.lifecycle.end(tracker, "failed", error=tracker.refusal)
 
     async def _tracker_for_stray(self, rig: Rig, run_key: int) -> Tracker | None:
@@ -201,10 +206,8 @@ class LinkFollower:
     def _check_ended(self, rig: Rig, channel: Any) -> None:
         """A run that ended while its RUN_STOPPED event was lost still gets finished (channel:
         a HEARTBEAT's record of one channel; only the followed run's channel counts)."""
-        tracker = self.book.active(rig)
+        tracker = self.book.active(rig, channel.channel)
         if tracker is None or tracker.finishing or tracker.run.state != "running":
-            return
-        if channel.channel != tracker.channel:
             return
         if channel.run_key != tracker.run_key:
             if tracker.resume_pending:

@@ -9,7 +9,7 @@ from typing import Any
 
 from host import allocator
 from host.link import LinkError
-from host.rigs import Rig
+from host.rigs import Rig, channel_text
 from host.runkey import board_text, key_text, new_run_key
 from host.runs.book import RunBook
 from host.runs.errors import RunError
@@ -119,10 +119,11 @@ class Lifecycle:
                          place: dict[str, int | None], channel: int) -> Run:
         rig_name = rig.name
         store = self.book.store
-        if rig.active_run_id is not None:
-            raise RunError(409, "rig %s is busy with run %d; abort it (POST /api/runs/%d/abort) "
-                           "or wait for it to end" % (rig_name, rig.active_run_id,
-                                                      rig.active_run_id))
+        busy_id = rig.active_runs.get(channel)
+        if busy_id is not None:
+            raise RunError(409, "%s is busy with run %d; abort it (POST /api/runs/%d/abort) "
+                           "or wait for it to end" % (channel_text(rig_name, channel), busy_id,
+                                                      busy_id))
         orphan = rig.orphan
         if orphan is not None and orphan["state"] == "running":
             raise RunError(409, "rig %s is running a run this service did not start (key %s); "
@@ -191,7 +192,7 @@ class Lifecycle:
             return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
         rig.orphan = None
         await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
-        await self.stop_key(rig, tracker.run_key)
+        await self.stop_key(rig, tracker.run_key, tracker.channel)
         self.finish_soon(tracker)
         return tracker.run
 
@@ -254,13 +255,14 @@ class Lifecycle:
                 await asyncio.sleep(0.05)
         return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
 
-    async def stop_key(self, rig: Rig, run_key: int) -> None:
-        """STOP_RUN for run_key, retried; a NACK means the board runs something else. Then a
-        GET_STATUS, so that the rig's view (GET /api/rigs) shows the board stopped by the
-        time the run that asked for the stop reads ended."""
+    async def stop_key(self, rig: Rig, run_key: int, channel: int = 0) -> None:
+        """STOP_RUN for run_key on its channel, retried; a NACK means the board runs
+        something else there. Then a GET_STATUS, so that the rig's view (GET /api/rigs) shows
+        the board stopped by the time the run that asked for the stop reads ended."""
         try:
-            await rig.link.acommand(schema.STOP_RUN, run_key=run_key, tries=START_TRIES)
-            await rig.link.acommand(schema.GET_STATUS, tries=1)
+            await rig.link.acommand(schema.STOP_RUN, run_key=run_key, channel=channel,
+                                    tries=START_TRIES)
+            await rig.link.acommand(schema.GET_STATUS, channel=channel, tries=1)
         except LinkError as exc:
             log.warning("rig %s: could not stop run key %s: %s", rig.name, key_text(run_key),
                         exc)
@@ -333,12 +335,12 @@ class Lifecycle:
                     continue
                 if rig.down_since is None:
                     rig.down_since = now
-                tracker = self.book.active(rig)
-                if tracker is None or tracker.run.state != "running" or tracker.finishing:
-                    continue
-                down_s = now - rig.down_since
-                if down_s > tracker.params.host_loss_grace_s + INTERRUPT_MARGIN_S:
-                    await self._interrupt(tracker, down_s)
+                for tracker in self.book.actives(rig):
+                    if tracker.run.state != "running" or tracker.finishing:
+                        continue
+                    down_s = now - rig.down_since
+                    if down_s > tracker.params.host_loss_grace_s + INTERRUPT_MARGIN_S:
+                        await self._interrupt(tracker, down_s)
 
     async def _interrupt(self, tracker: Tracker, down_s: float) -> None:
         # The event first: whoever reads the run `interrupted` finds why beside it.

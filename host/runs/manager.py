@@ -23,7 +23,7 @@ import asyncio
 from typing import Any
 
 from host.live.fanout import Hub
-from host.rigs import Rig
+from host.rigs import Rig, channel_text
 from host.runs.book import RunBook
 from host.runs.errors import RunError
 from host.runs.following import LinkFollower
@@ -94,8 +94,10 @@ class RunManager:
             raise RunError(409, "run %d is %s, not paused" % (run_id, run.state))
         rig = self.book.rig_named(run.rig)
         async with self.lifecycle.start_lock(rig):
-            if rig.active_run_id is not None:
-                raise RunError(409, "rig %s is busy with run %d" % (rig.name, rig.active_run_id))
+            busy_id = rig.active_runs.get(run.channel)
+            if busy_id is not None:
+                raise RunError(409, "%s is busy with run %d"
+                               % (channel_text(rig.name, run.channel), busy_id))
             if not rig.link.connected:
                 raise RunError(503, "rig %s is not connected" % rig.name)
             tracker = await self.lifecycle.adopt_stored(run, rig)

@@ -34,10 +34,14 @@ class Reconnect:
     async def reconcile(self, rig: Rig, hello: Any, device_reset: bool) -> None:
         """After (re)connecting: settle the rig's unfinished run on this board (reattach,
         finish or resume it; fail it on another board), then see what else it holds."""
-        tracker = self.book.active(rig)
-        if tracker is not None:
-            board = board_text(hello.board_id)
-            channel = wire.channel_record(hello)
+        board = board_text(hello.board_id)
+        for tracker in self.book.actives(rig):  # (one per channel)
+            channel = wire.channel_record(hello, tracker.channel)
+            if channel is None:
+                await self.lifecycle.end(tracker, "failed", error=(
+                    "the board behind %s has no channel %d any more (board %s)"
+                    % (rig.name, tracker.channel, board)))
+                continue
             decision = settle(FollowedRun(
                 tracker.run_key, tracker.run.board_id, tracker.run.state, tracker.run.imported,
                 tracker.starting, bool(tracker.finishing or tracker.resuming)),

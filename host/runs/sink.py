@@ -80,7 +80,9 @@ class SampleSink:
         rig.ingest_error = None
         live = tracker.note_samples(cols)
         rows = json_rows(cols, LIVE_COLUMNS)
-        rig.last_sample = dict(zip(LIVE_COLUMNS, rows[-1])) if rows else rig.last_sample
+        if rows:
+            rig.last_sample = dict(zip(LIVE_COLUMNS, rows[-1]))
+            rig.last_samples[tracker.channel] = rig.last_sample
         book.hub.publish(tracker.run.id, "samples", {"columns": list(LIVE_COLUMNS),
                                                      "rows": rows, "sent_at": time.time()})
         book.hub.publish(tracker.run.id, "progress", live)

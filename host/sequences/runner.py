@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from host.rigs import channel_text
 from host.runs.errors import RunError
 from host.runs.labels import RunLabels
 from host.runs.lifecycle import check_channel
@@ -62,14 +63,16 @@ class SequenceRunner:
         """Store a validated sequence and begin it; 404/409/422 when the rig cannot."""
         rig = self.runs.book.rig_named(request.rig)
         check_channel(rig, None, request.channel)
+        where = channel_text(rig.name, request.channel)
         busy = [s for s in await asyncio.to_thread(self.store.unfinished_sequences)
-                if s.rig == rig.name]
+                if s.rig == rig.name and s.channel == request.channel]
         if busy:
-            raise RunError(409, "rig %s is busy with sequence %d; abort it (POST "
+            raise RunError(409, "%s is busy with sequence %d; abort it (POST "
                            "/api/sequences/%d/abort) or wait for it to end"
-                           % (rig.name, busy[0].id, busy[0].id))
-        if rig.active_run_id is not None:
-            raise RunError(409, "rig %s is busy with run %d" % (rig.name, rig.active_run_id))
+                           % (where, busy[0].id, busy[0].id))
+        busy_run = rig.active_runs.get(request.channel)
+        if busy_run is not None:
+            raise RunError(409, "%s is busy with run %d" % (where, busy_run))
         sequence = await asyncio.to_thread(self.store.create_sequence, rig.name,
                                            request.channel, request.model_dump(mode="json"))
         self._launch(sequence.id)

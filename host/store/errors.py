@@ -38,11 +38,13 @@ class SequenceNotFound(StoreError, LookupError):
 
 
 class RigBusy(StoreError):
-    """The rig already has an unfinished run (queued, running or interrupted) in the store,
-    perhaps started by another service on the same database."""
+    """The rig's channel already has an unfinished run (queued, running or interrupted) in
+    the store, perhaps started by another service on the same database."""
 
-    def __init__(self, rig: str, run_id: int, state: str) -> None:
-        super().__init__(f"rig {rig} is busy with run {run_id} ({state})")
+    def __init__(self, rig: str, run_id: int, state: str, channel: int = 0) -> None:
+        where = f"rig {rig}" if channel == 0 else f"rig {rig} channel {channel}"
+        super().__init__(f"{where} is busy with run {run_id} ({state})")
+        self.channel = channel
         self.rig = rig
         self.run_id = run_id
 

@@ -157,9 +157,9 @@ class Store(LabRecords, CommandRecords):
         place in a test sequence (host.sequences). channel: the rig's channel (pixel) it runs
         on.
 
-        exclusive: RigBusy if the rig has an unfinished run, checked with the rig's row
-        locked (PostgreSQL), so that of services sharing the database and racing to start
-        on one rig, one wins."""
+        exclusive: RigBusy if the rig's channel has an unfinished run, checked with the
+        rig's row locked (PostgreSQL), so that of services sharing the database and racing
+        to start on one rig's channel, one wins."""
         if kind not in RUN_KINDS:
             raise ValueError(f"unknown run kind {kind!r}; expected one of {RUN_KINDS}")
         if state not in ("queued", "running"):
@@ -169,10 +169,10 @@ class Store(LabRecords, CommandRecords):
             _require_rig(conn, rig, lock=exclusive)
             if exclusive:
                 busy = conn.execute(sa.select(runs.c.id, runs.c.state).where(
-                    runs.c.rig == rig, runs.c.state.in_(UNFINISHED_STATES))
-                    .order_by(runs.c.id).limit(1)).first()
+                    runs.c.rig == rig, runs.c.channel == channel,
+                    runs.c.state.in_(UNFINISHED_STATES)).order_by(runs.c.id).limit(1)).first()
                 if busy is not None:
-                    raise RigBusy(rig, busy.id, busy.state)
+                    raise RigBusy(rig, busy.id, busy.state, channel)
             latest = _latest_calibration_row(conn, rig)
             if calibration is None and latest is not None:
                 calibration = latest.calibration

@@ -197,6 +197,17 @@ def test_overview_shows_the_rig_and_fits_a_phone(page, service):
     assert page.js("return document.querySelector(arguments[0]).title",
                    card + " .channel") == "channel 0: drive, laser, photodiode"
     _wait_rig_idle(service)
+    started = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=60, json={
+        "kind": "lifetime", "rig": "rig1", "params": {"voltage_v": 10, "stop_fraction": 0.05}})
+    assert started.status_code == 201, started.text
+    run_id = started.json()["id"]
+    wait_until(lambda: page.text(card + " .channel .channel-run") == "run %d" % run_id, 30,
+               "the channel's cell to link its run")
+    httpx.post(service.url + "/api/runs/%d/abort" % run_id, headers=AUTH, timeout=60)
+    _wait_rig_idle(service)
+    wait_until(lambda: page.find(card + " .channel .channel-run") is None
+               and " V · " in page.text(card + " .channel .channel-reading"), 30,
+               "the channel's cell to show its last reading, no run")
     wait_until(lambda: "°C" in page.text(card) and "%RH" in page.text(card), 30,
                "the idle rig's temperature and humidity")
     # Idle: the output's reading is the last run's, greyed and titled as such.

@@ -1,6 +1,7 @@
 """A simulated rig of channel cards (`channels`): the real service runs a lifetime run on
-each channel of one board, and each gives its own pixel's T50 (firmware on the MicroPython
-VM, accel=max)."""
+every channel of one board at once, each gives its own pixel's T50 with every seq stored
+once, a busy channel refuses a second run while the others take theirs, and a pixel is
+swapped on any channel (firmware on the MicroPython VM, accel=max)."""
 
 import httpx
 import pytest
@@ -11,17 +12,23 @@ pytestmark = pytest.mark.micropython
 
 SEED = 7
 SPREAD = 0.05
-CHANNELS = 3
+CHANNELS = 4
+LIFETIME = {"voltage_v": 10.0, "sample_period_s": 1.0, "max_duration_s": 7200}
 
 
 def _ended(service, run_id):
     """The run once it is no longer queued or running."""
     return wait_for(lambda: (r := httpx.get("%s/api/runs/%d" % (service.url, run_id),
                                             timeout=60).json())["state"] not in (
-        "queued", "running") and r, 120, "run %d to end" % run_id)
+        "queued", "running") and r, 180, "run %d to end" % run_id)
 
 
-def test_each_channel_of_a_card_board_lasts_its_own_pixels_t50(tmp_path):
+def _start(service, channel):
+    return httpx.post(service.url + "/api/runs", headers=AUTH, timeout=60, json={
+        "kind": "lifetime", "rig": "rig1", "channel": channel, "params": LIFETIME})
+
+
+def test_every_channel_of_a_card_board_runs_at_once_and_lasts_its_own_pixels_t50(tmp_path):
     from hil_sim.optics import pd_amps_per_cd_m2
     from hil_sim.physics.bench import Bench
 
@@ -31,25 +38,42 @@ def test_each_channel_of_a_card_board_lasts_its_own_pixels_t50(tmp_path):
     service = ServiceProcess([f"sim:G1?accel=max&seed={SEED}&spread={SPREAD}"
                               f"&channels={CHANNELS}"],
                              "sqlite:///%s" % (tmp_path / "cards.sqlite"), tmp_path).start()
-    runs = []
     try:
         rig = httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()
         assert rig["simulator"]["channels"] == CHANNELS
         assert [c["channel"] for c in rig["device"]["channels"]] == list(range(CHANNELS))
+        run_ids = []
         for channel in range(CHANNELS):
-            posted = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=60, json={
-                "kind": "lifetime", "rig": "rig1", "channel": channel,
-                "params": {"voltage_v": 10.0, "sample_period_s": 1.0, "max_duration_s": 7200}})
+            posted = _start(service, channel)
             assert posted.status_code == 201, posted.text
-            runs.append(_ended(service, posted.json()["id"]))
-        replaced = httpx.post(service.url + "/api/rigs/rig1/sim/replace?channel=2",
+            run_ids.append(posted.json()["id"])
+        again = _start(service, 2)
+        assert again.status_code in (201, 409), again.text
+        if again.status_code == 409:  # (at accel=max the first may have ended already)
+            assert "rig rig1 channel 2 is busy with run %d" % run_ids[2] in again.text
+        else:
+            run_ids.append(again.json()["id"])
+        runs = [_ended(service, run_id) for run_id in run_ids]
+        samples = [httpx.get("%s/api/runs/%d/samples" % (service.url, run_id),
+                             timeout=60).json() for run_id in run_ids[:CHANNELS]]
+        rig = httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()
+        assert rig["active_runs"] == {} and all(c["run"] is None
+                                                for c in rig["device"]["channels"])
+        assert all(c["last_sample"] is not None for c in rig["device"]["channels"])
+        replaced = httpx.post(service.url + "/api/rigs/rig1/sim/replace?channel=3",
                               headers=AUTH, timeout=60)
         assert replaced.status_code == 200, replaced.text
-        assert "no channel 3" in httpx.post(service.url + "/api/rigs/rig1/sim/replace?channel=3",
-                                            headers=AUTH, timeout=60).text
+        refused = httpx.post(service.url + "/api/rigs/rig1/sim/replace?channel=4",
+                             headers=AUTH, timeout=60)
+        assert refused.status_code == 422 and "no channel 4" in refused.text
     finally:
         service.stop()
-    for channel, (run, truth_s) in enumerate(zip(runs, truths_s)):
+    first_four = runs[:CHANNELS]
+    assert max(r["started_at"] for r in first_four) < min(r["finished_at"] for r in first_four), (
+        "the runs overlapped")
+    for channel, (run, truth_s, got) in enumerate(zip(runs, truths_s, samples)):
         assert run["state"] == "completed", run
         assert run["channel"] == channel
         assert run["summary"]["t50_s"] == pytest.approx(truth_s, rel=0.03), channel
+        seqs = [row[got["columns"].index("seq")] for row in got["rows"]]
+        assert seqs == list(range(len(seqs))) and len(seqs) > truth_s * 0.9, channel

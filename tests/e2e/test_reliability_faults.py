@@ -197,6 +197,9 @@ def _hour_long_run(base: Path, faults: str, accel) -> Outcome:
             rows = httpx.get("%s/api/runs/%d/samples" % (service.url, run_id),
                              timeout=60).json()["rows"]
             described = rig_after_the_end(service.url, len(rows))
+            # The run again, after the rig's counters: an answer to a RESEND that came after
+            # the run ended is in the link's count and, as a `resent` event, here.
+            run = httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=60).json()
             return Outcome(run, [row[0] for row in rows], described, dict(rig.stats), wall_s,
                            rows)
         finally:

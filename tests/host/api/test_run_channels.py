@@ -46,7 +46,8 @@ def test_the_rig_lists_the_channels_its_board_tells(service):
     assert channel["channel"] == 0
     assert channel["can"] == ["drive", "laser", "photodiode"]
     assert set(channel) == {"channel", "can", "state", "mode", "run_key", "next_seq",
-                            "output_on", "compliance"}
+                            "output_on", "compliance", "run", "last_sample"}
+    assert channel["run"] is None
 
 
 def test_a_run_on_channel_0_carries_its_channel_to_the_export_and_show(service):

@@ -45,7 +45,7 @@ def _run_dict(run_id, rig, state):
 
 def test_a_stored_batch_goes_to_its_rigs_samples_topic_with_exactly_its_rows():
     telemetry, hub, rigs = _telemetry()
-    rigs["rig1"].active_run_id = 5
+    rigs["rig1"].active_runs = {0: 5}
     hub.publish(5, "samples", BATCH)
     hub.publish(5, "progress", {"t_s": 1.1, "progress": 0.1})
     assert telemetry.publisher.offered == [
@@ -56,16 +56,30 @@ def test_a_stored_batch_goes_to_its_rigs_samples_topic_with_exactly_its_rows():
 
 def test_a_state_change_is_retained_on_the_run_topic_and_refreshes_the_rig_status():
     telemetry, hub, rigs = _telemetry()
-    rigs["rig1"].active_run_id = 7
+    rigs["rig1"].active_runs = {0: 7}
     hub.publish(7, "state", _run_dict(7, "rig1", "running"))
     (run, retained), = telemetry.publisher.on("/ch0/run")
     assert retained and run["run_id"] == 7 and run["state"] == "running"
     assert run["channel"] == 0 and "params" not in run
     (status, retained), = telemetry.publisher.on("/rig1/status")
     assert retained and status["active_run"] == 7 and status["connected"] is False
-    rigs["rig1"].active_run_id = None
+    rigs["rig1"].active_runs = {}
     hub.publish(7, "end", _run_dict(7, "rig1", "completed"))
     assert [p["active_run"] for p, _ in telemetry.publisher.on("/rig1/status")] == [7, None]
+
+
+def test_runs_on_two_channels_of_a_rig_go_to_their_own_channel_topics():
+    telemetry, hub, rigs = _telemetry()
+    rigs["rig1"].active_runs = {0: 8, 3: 9}
+    hub.publish(9, "samples", BATCH)
+    hub.publish(8, "progress", {"t_s": 1.1, "progress": 0.1})
+    hub.publish(9, "state", dict(_run_dict(9, "rig1", "running"), channel=3))
+    assert [t for t, _, _ in telemetry.publisher.offered[:3]] == [
+        "lr/lab1/rig1/ch3/samples", "lr/lab1/rig1/ch0/progress", "lr/lab1/rig1/ch3/run"]
+    (run, _), = telemetry.publisher.on("/ch3/run")
+    assert run["channel"] == 3
+    (status, _), = telemetry.publisher.on("/rig1/status")
+    assert status["active_runs"] == {"0": 8, "3": 9} and status["active_run"] == 8
 
 
 def test_a_rig_status_that_did_not_change_is_not_published_again():

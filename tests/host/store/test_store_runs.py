@@ -219,3 +219,19 @@ def test_of_two_stores_racing_to_start_on_one_rig_one_wins(store_url):
             assert busy[0].run_id == started[0].id
             first.update_run(started[0].id, state="aborted")
         assert len(first.list_runs()) == 20
+
+
+def test_an_exclusive_start_is_refused_on_a_busy_channel_only(store_url):
+    """A board of cards runs a run per channel: the store refuses a second unfinished run on
+    one channel of a rig, naming the channel, and takes one on another."""
+    with Store(store_url) as store:
+        store.upsert_rig("rig1", "sim:G1")
+        on_0 = store.create_run("rig1", "lifetime", {}, exclusive=True)
+        on_2 = store.create_run("rig1", "lifetime", {}, exclusive=True, channel=2)
+        with pytest.raises(RigBusy, match=r"^rig rig1 channel 2 is busy with run %d \(queued\)$"
+                           % on_2.id):
+            store.create_run("rig1", "lifetime", {}, exclusive=True, channel=2)
+        with pytest.raises(RigBusy, match=r"^rig rig1 is busy with run %d" % on_0.id):
+            store.create_run("rig1", "lifetime", {}, exclusive=True)
+        store.update_run(on_2.id, state="aborted")
+        assert store.create_run("rig1", "lifetime", {}, exclusive=True, channel=2).channel == 2

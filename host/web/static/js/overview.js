@@ -42,14 +42,26 @@ function ambientText(device) {
     ambient.age_s, !(ambient.age_s < AMBIENT_STALE_S), "not read lately");
 }
 
-/** Each channel (pixel) of the board, as its last heartbeat told: "ch0 running", and what
- * it can do in the title. */
+/** A channel's last stored reading: "10.0 V · 3.2 mA · 48.1 cd/m²" (the last run's). */
+function channelReading(sample) {
+  if (!sample) return "";
+  const light = isNum(sample.luminance_cd_m2) ? ` · ${num(sample.luminance_cd_m2)} cd/m²` : "";
+  return `${si(sample.voltage_v, "V")} · ${si(sample.current_a, "A")}${light}`;
+}
+
+/** Each channel (pixel) of the board, as its last heartbeat told, one cell each: "ch0
+ * running", what it can do in the title, the run this service follows there (a link) and its
+ * last stored reading. */
 function channelsText(device) {
   const channels = device.channels || [];
   if (!channels.length) return DASH;
   return el("span", { class: "channels" }, ...channels.map((c) =>
     el("span", { class: "channel", title: `channel ${c.channel}: ${c.can.join(", ")}` },
-      `ch${c.channel} ${c.state}`)));
+      `ch${c.channel} ${c.state}`,
+      isNum(c.run) ? el("a", { class: "channel-run", href: `#/runs/${c.run}` }, ` run ${c.run}`)
+        : "",
+      c.last_sample ? el("span", { class: "channel-reading" }, ` ${channelReading(c.last_sample)}`)
+        : "")));
 }
 
 function dl(pairs) {
@@ -73,7 +85,9 @@ function rigCard(rig, redraw) {
         rig.online ? "muted" : "bad") : null,
       rig.connected ? badge("connected", "good") : badge("not connected", "bad"),
       running ? el("a", { class: "badge run", href: `#/runs/${rig.active_run}` },
-        `running run ${rig.active_run}`) : badge(device.state || "unknown", "muted")),
+        `running run ${rig.active_run}`) : badge(device.state || "unknown", "muted"),
+      Object.keys(rig.active_runs || {}).length > 1
+        ? badge(`${Object.keys(rig.active_runs).length} channels running`, "good") : null),
     el("p", { class: "spec" }, rig.spec, rig.simulator ? ` (simulated ${rig.simulator.preset}, ×${rig.simulator.accel ?? "max"})` : "",
       device.firmware_version ? ` · firmware ${device.firmware_version}` : "",
       !rig.connected && device.detail ? ` · ${device.detail}` : ""),
