@@ -17,6 +17,7 @@ from host.runs.kinds import KINDS, RunKind
 from host.runs.labels import RunLabels, apply_area
 from host.runs.programs import BeyondTheRig
 from host.runs.recovery import Recovery
+from host.runs.sampling_budget import check_budget
 from host.runs.sink import SampleSink
 from host.runs.tracker import Tracker
 from host.runs.units import Converter
@@ -145,7 +146,7 @@ class Lifecycle:
         if KINDS[kind].needs_calibration and calibration is None:
             raise RunError(409, "rig %s has no photodiode calibration: PUT it to "
                            "/api/rigs/%s/calibration first" % (rig_name, rig_name))
-        _check_can_run(KINDS[kind], params, calibration, rig_name)
+        check_budget(rig, _check_can_run(KINDS[kind], params, calibration, rig_name))
         try:
             run = await asyncio.to_thread(store.create_run, rig_name, kind,
                                           params.model_dump(mode="json"),
@@ -459,12 +460,13 @@ def check_channel(rig: Rig, kind: str | None, channel: int) -> None:
 
 
 def _check_can_run(kind: RunKind, params: Any, calibration: dict[str, Any] | None,
-                   rig_name: str) -> None:
-    """Everything a run needs from the rig's calibration, checked before a record exists."""
+                   rig_name: str) -> dict[str, int]:
+    """Everything a run needs from the rig's calibration, checked before a record exists;
+    the START_RUN fields it would get."""
     try:
         converter = Converter(kind.light, PhotodiodeCalibration.model_validate(calibration)
                               if calibration else None)
-        kind.start_fields(params, converter, 1)
+        return kind.start_fields(params, converter, 1)
     except BeyondTheRig as exc:
         raise RunError(422, "rig %s: %s" % (rig_name, exc)) from exc
     except (ValueError, ArithmeticError) as exc:  # pydantic's ValidationError included

@@ -1,7 +1,8 @@
 """A simulated rig of channel cards (`channels`): the real service runs a lifetime run on
 every channel of one board at once, each gives its own pixel's T50 with every seq stored
-once, a busy channel refuses a second run while the others take theirs, and a pixel is
-swapped on any channel (firmware on the MicroPython VM, accel=max)."""
+once, a busy channel refuses a second run while the others take theirs, a period beyond
+the board's sampling budget is refused with the budget in numbers, and a pixel is swapped
+on any channel (firmware on the MicroPython VM, accel=max)."""
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.micropython
 
 SEED = 7
 SPREAD = 0.05
-CHANNELS = 4
+CHANNELS = 8
 LIFETIME = {"voltage_v": 10.0, "sample_period_s": 1.0, "max_duration_s": 7200}
 
 
@@ -31,6 +32,8 @@ def _start(service, channel):
 def test_every_channel_of_a_card_board_runs_at_once_and_lasts_its_own_pixels_t50(tmp_path):
     from hil_sim.optics import pd_amps_per_cd_m2
     from hil_sim.physics.bench import Bench
+    from lumenfw import board_config, budget
+    from lumenfw.drivers.ads1115 import RATE_SPS
 
     truths_s = [Bench("G1", SEED, pd_amps_per_cd_m2("G1"), channel=n, spread=SPREAD
                       ).t50_at_s(10.0) for n in range(CHANNELS)]
@@ -42,6 +45,16 @@ def test_every_channel_of_a_card_board_runs_at_once_and_lasts_its_own_pixels_t50
         rig = httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()
         assert rig["simulator"]["channels"] == CHANNELS
         assert [c["channel"] for c in rig["device"]["channels"]] == list(range(CHANNELS))
+        beyond = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=60, json={
+            "kind": "lifetime", "rig": "rig1", "channel": 1,
+            "params": dict(LIFETIME, sample_period_s=0.1, oversample=16)})
+        assert beyond.status_code == 422, beyond.text
+        least_s = budget.min_period_ms(16, CHANNELS, board_config.I2C_FREQ_HZ,
+                                       RATE_SPS[board_config.ADS_PD_RATE_INDEX]) / 1000
+        assert least_s > 0.1
+        assert ("a sample every 100 ms is beyond the board's sampling budget" in beyond.text
+                and "on each of its %d channels" % CHANNELS in beyond.text
+                and "sample_period_s must be at least %.3f" % least_s in beyond.text), beyond.text
         run_ids = []
         for channel in range(CHANNELS):
             posted = _start(service, channel)
@@ -60,16 +73,14 @@ def test_every_channel_of_a_card_board_runs_at_once_and_lasts_its_own_pixels_t50
         assert rig["active_runs"] == {} and all(c["run"] is None
                                                 for c in rig["device"]["channels"])
         assert all(c["last_sample"] is not None for c in rig["device"]["channels"])
-        replaced = httpx.post(service.url + "/api/rigs/rig1/sim/replace?channel=3",
+        replaced = httpx.post(service.url + "/api/rigs/rig1/sim/replace?channel=7",
                               headers=AUTH, timeout=60)
         assert replaced.status_code == 200, replaced.text
-        refused = httpx.post(service.url + "/api/rigs/rig1/sim/replace?channel=4",
-                             headers=AUTH, timeout=60)
-        assert refused.status_code == 422 and "no channel 4" in refused.text
+        assert replaced.json()["channel"] == 7
     finally:
         service.stop()
-    first_four = runs[:CHANNELS]
-    assert max(r["started_at"] for r in first_four) < min(r["finished_at"] for r in first_four), (
+    together = runs[:CHANNELS]
+    assert max(r["started_at"] for r in together) < min(r["finished_at"] for r in together), (
         "the runs overlapped")
     for channel, (run, truth_s, got) in enumerate(zip(runs, truths_s, samples)):
         assert run["state"] == "completed", run
@@ -77,3 +88,35 @@ def test_every_channel_of_a_card_board_runs_at_once_and_lasts_its_own_pixels_t50
         assert run["summary"]["t50_s"] == pytest.approx(truth_s, rel=0.03), channel
         seqs = [row[got["columns"].index("seq")] for row in got["rows"]]
         assert seqs == list(range(len(seqs))) and len(seqs) > truth_s * 0.9, channel
+
+
+def test_a_device_reset_mid_run_resumes_the_run_of_every_channel(tmp_path):
+    """The board resets at 300 s of lit time with a run on each of three channels: each run
+    is resumed on its own channel from its stored samples and completes with its own
+    pixel's T50 (paced at x20, so that all three are running when the reset comes)."""
+    from hil_sim.optics import pd_amps_per_cd_m2
+    from hil_sim.physics.bench import Bench
+
+    channels = 3
+    truths_s = [Bench("G1", SEED, pd_amps_per_cd_m2("G1"), channel=n, spread=SPREAD
+                      ).t50_at_s(10.0) for n in range(channels)]
+    service = ServiceProcess([f"sim:G1?accel=20&seed={SEED}&spread={SPREAD}"
+                              f"&channels={channels}&faults=reset%3Dlit:300s"],
+                             "sqlite:///%s" % (tmp_path / "reset.sqlite"), tmp_path).start()
+    try:
+        run_ids = []
+        for channel in range(channels):
+            posted = _start(service, channel)
+            assert posted.status_code == 201, posted.text
+            run_ids.append(posted.json()["id"])
+        runs = [_ended(service, run_id) for run_id in run_ids]
+        samples = [httpx.get("%s/api/runs/%d/samples" % (service.url, run_id),
+                             timeout=60).json() for run_id in run_ids]
+    finally:
+        service.stop()
+    for channel, (run, truth_s, got) in enumerate(zip(runs, truths_s, samples)):
+        assert run["state"] == "completed", run
+        assert [e["name"] for e in run["events"]].count("resumed") == 1, channel
+        assert run["summary"]["t50_s"] == pytest.approx(truth_s, rel=0.03), channel
+        seqs = [row[got["columns"].index("seq")] for row in got["rows"]]
+        assert seqs == list(range(len(seqs))), channel

@@ -201,3 +201,21 @@ def test_the_self_test_of_a_card_board_checks_the_rig_and_card_0():
     _start_all(bed)
     msg_id, head = bed.command(schema.SELF_TEST, (schema.SELFTEST_QUICK,))
     assert (msg_id, head[2]) == (schema.NACK, schema.NACK_BUSY), "not while a channel runs"
+
+
+def test_a_run_beyond_the_sampling_budget_of_every_channel_is_refused():
+    from lumenfw import budget, runprogram
+    from lumenfw.drivers.ads1115 import RATE_SPS
+
+    bed = _bed()
+    config = bed.board.config
+    least_ms = budget.min_period_ms(16, CHANNELS, config.I2C_FREQ_HZ,
+                                    RATE_SPS[config.ADS_PD_RATE_INDEX])
+    assert least_ms > budget.min_period_ms(16, 1, config.I2C_FREQ_HZ,
+                                           RATE_SPS[config.ADS_PD_RATE_INDEX])
+    mid, head = bed.start_run(run_key=9, channel=2, oversample=16, sample_period_ms=least_ms - 1)
+    assert (mid, head[2], head[3]) == (schema.NACK, schema.NACK_OUT_OF_RANGE,
+                                       runprogram.F_PERIOD)
+    mid, _head = bed.start_run(run_key=9, channel=2, oversample=16, sample_period_ms=least_ms)
+    assert mid == schema.ACK
+
