@@ -427,11 +427,28 @@ class SimCard:
         self._board = board
         self._relay_bit = 0
         self._relay_on = 0
+        self._fail_due = (None, None)
+        self._chip_addresses = (config.ADDR_DAC, config.ADDR_INA226, config.ADDR_ADS1115)
         source.set_output_relay(0)  # (as every pin after a reset: the bench is told so)
         self.io = self.bus.attach(config.ADDR_CARD_IO, SimPCA9554(
             outputs={config.CARD_IO_RELAY: self._expander_relay,
                      config.CARD_IO_TIA_GAIN: self.tia_gain.value},
             inputs={config.CARD_IO_ALERT: self.ina.alert_released}))
+
+    def fail_at(self, device_us=None, lit_us=None):
+        """From device_us of device time, or lit_us of its pixel's lit time, the card's DAC,
+        INA226 and ADS1115 stop answering (ENODEV, as unpowered chips); its expander still
+        answers, so its relay can be opened: a failure of its channel alone."""
+        self._fail_due = (device_us, lit_us)
+        self.bus.before = self._fail_if_due
+
+    def _fail_if_due(self):
+        device_us, lit_us = self._fail_due
+        if (device_us is not None and self._board.clock.now_us() >= device_us) or (
+                lit_us is not None and self.source.lit_us() >= lit_us):
+            self.bus.before = None
+            for address in self._chip_addresses:
+                self.bus.fail(address)
 
     def _expander_relay(self, level):
         self._relay_bit = level
@@ -515,7 +532,8 @@ def build_from_env():
     LUMENRIG_SIM_STOP_FIFOS ("notify,release" FIFO paths; see SimBoard.stop_at),
     LUMENRIG_SIM_PD_WARMUP_C (degC the photodiode warms above the room over lit time: its
     dark current drifts up; default 0), LUMENRIG_SIM_CHIP_FAULTS (missing=CHIP and
-    stuck=CHIP items, comma-separated: the fault plan's chip faults).
+    stuck=CHIP items, comma-separated: the fault plan's chip faults), LUMENRIG_SIM_CARD_FAILS
+    (CARD@US or CARD@lit:US items: SimCard.fail_at).
     The host link is this process's stdin/stdout.
     """
     from hil_sim.physics.bench import Bench
@@ -568,6 +586,13 @@ def build_from_env():
         reset_cause=cause, name=name, board_id=board_id,
         interlock=interlock, chip_faults=parse_chip_faults(_env("LUMENRIG_SIM_CHIP_FAULTS", "")),
         cards=benches if channels else None)
+    for item in _env("LUMENRIG_SIM_CARD_FAILS", "").split(","):
+        if item:  # "CARD@US" or "CARD@lit:US" (hil_sim.faults.FaultPlan.card_text)
+            card, _, at = item.partition("@")
+            if at.startswith("lit:"):
+                board.cards[int(card)].fail_at(lit_us=int(at[4:]))
+            else:
+                board.cards[int(card)].fail_at(device_us=int(at))
     stops = _env("LUMENRIG_SIM_STOPS_US", "")
     lit_stops = _env("LUMENRIG_SIM_LIT_STOPS_US", "")
     if stops or lit_stops:

@@ -1,4 +1,4 @@
-"""Fault grammar (link faults and chip faults) and the byte-level fault injector of the
+"""Fault grammar (link faults, chip and card faults) and the byte-level fault injector of the
 simulated rig (CPython)."""
 
 import math
@@ -14,7 +14,8 @@ DIRECTIONS = (UP, DOWN)
 
 _RATE_KEYS = ("corrupt", "drop")
 _CHIP_KEYS = ("missing", "stuck")
-_KEYS = ("corrupt", "drop", "delay", "cut", "reset", "seed") + _CHIP_KEYS
+_KEYS = ("corrupt", "drop", "delay", "cut", "reset", "seed", "card_fail") + _CHIP_KEYS
+MAX_CARD = 7  # channel cards are 0..7 (lumenfw/board_config.py MAX_CHANNELS)
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_RE = re.compile(_NUMBER + r"\Z")
 _DURATION_RE = re.compile(r"(" + _NUMBER + r")(us|ms|s|min|h)\Z")
@@ -34,7 +35,9 @@ class FaultPlan:
     lit_resets are the same at lit time: device time while the rig's output or laser is on
     (`lit:` in the grammar), which a run reaches at the same point whatever the rig idled
     before it. missing and stuck are chips of the board (hil_sim.chips.CHIP_NAMES, sorted):
-    a missing chip does not ACK its address, a stuck one ACKs and reads 0xFF throughout."""
+    a missing chip does not ACK its address, a stuck one ACKs and reads 0xFF throughout.
+    card_fails are (channel, clock, at s), clock "" (device time) or "lit:" (the lit time of
+    that card's pixel): from then on the card's DAC, INA226 and ADS1115 stop answering."""
 
     corrupt: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
     drop: dict = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
@@ -46,12 +49,14 @@ class FaultPlan:
     lit_resets: tuple = ()
     missing: tuple = ()
     stuck: tuple = ()
+    card_fails: tuple = ()
 
     def is_empty(self):
         """True when the plan changes nothing, on the link or on the board."""
         return not (any(self.corrupt.values()) or any(self.drop.values())
                     or any(self.delay_s.values()) or self.cuts or self.resets
-                    or self.lit_cuts or self.lit_resets or self.missing or self.stuck)
+                    or self.lit_cuts or self.lit_resets or self.missing or self.stuck
+                    or self.card_fails)
 
     def chip_text(self):
         """The chip faults alone in the grammar ("missing=sht31,stuck=ina226"; "" for
@@ -83,7 +88,15 @@ class FaultPlan:
             items.append(f"seed={self.seed}")
         if self.missing or self.stuck:
             items.append(self.chip_text())
+        items.extend(f"card_fail={channel}@{clock}{_format_duration(at_s)}"
+                     for channel, clock, at_s in self.card_fails)
         return ",".join(items)
+
+    def card_text(self):
+        """The card failures for the simulated board ("3@lit:120000000,1@5000000": channel
+        and microseconds; "" for none)."""
+        return ",".join(f"{channel}@{clock}{round(at_s * 1e6)}"
+                        for channel, clock, at_s in self.card_fails)
 
 
 def _format_duration(t_s):
@@ -123,6 +136,7 @@ def parse_faults(text):
     cuts = {"": [], LIT: []}
     resets = {"": [], LIT: []}
     chips = {}  # chip -> "missing" or "stuck"
+    card_fails = {}  # channel -> (clock, at s)
     seed = None
     if text == "":
         return FaultPlan()
@@ -167,6 +181,16 @@ def parse_faults(text):
         elif key == "reset":
             clock, at = _split_clock(value)
             resets[clock].append(parse_duration_s(at, where))
+        elif key == "card_fail":
+            channel, at_sign, at = value.partition("@")
+            if not at_sign or not channel.isdigit() or not channel.isascii() \
+                    or int(channel) > MAX_CARD:
+                raise FaultSpecError(f"{where}: card_fail needs CARD@AT, a card 0 to "
+                                     f"{MAX_CARD}, e.g. card_fail=3@lit:120s")
+            if int(channel) in card_fails:
+                raise FaultSpecError(f"{where}: card {channel} fails once")
+            clock, at = _split_clock(at)
+            card_fails[int(channel)] = (clock, parse_duration_s(at, where))
         elif key in _CHIP_KEYS:
             if value not in CHIP_NAMES:
                 raise FaultSpecError(f"{where}: {key} takes a chip, one of "
@@ -187,7 +211,9 @@ def parse_faults(text):
         cuts=tuple(sorted(cuts[""])), resets=tuple(sorted(resets[""])), seed=seed or 0,
         lit_cuts=tuple(sorted(cuts[LIT])), lit_resets=tuple(sorted(resets[LIT])),
         missing=tuple(sorted(c for c, k in chips.items() if k == "missing")),
-        stuck=tuple(sorted(c for c, k in chips.items() if k == "stuck")))
+        stuck=tuple(sorted(c for c, k in chips.items() if k == "stuck")),
+        card_fails=tuple((channel, clock, at_s)
+                         for channel, (clock, at_s) in sorted(card_fails.items())))
 
 
 def _split_clock(at):

@@ -48,6 +48,7 @@ class SimI2C:
         self._freq_hz = freq_hz
         self._mux = None
         self.transfers = 0
+        self.before = None  # called before each lookup of a chip (a scheduled failure)
 
     def _charge(self, data_bytes, addressed=1):
         if self._clock is not None:
@@ -67,6 +68,8 @@ class SimI2C:
     def answering(self, address):
         """The chip that would answer address on this bus (a stuck one's stand-in), None
         when nothing does; raises OSError for a failed one, as a transfer would."""
+        if self.before is not None:
+            self.before()
         if self._faults and address in self._faults:
             errno = self._faults[address]
             if errno == ENODEV:

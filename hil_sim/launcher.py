@@ -263,6 +263,7 @@ class SimRig:
                 self.plan.lit_cuts, self.plan.lit_resets)),
             "LUMENRIG_SIM_STOP_FIFOS": f"{notify_path},{release_path}",
             "LUMENRIG_SIM_CHIP_FAULTS": self.plan.chip_text(),
+            "LUMENRIG_SIM_CARD_FAILS": self.plan.card_text(),
         })
         env.pop("LUMENRIG_SIM_RESET_CAUSE", None)
         env.update(self._extra_env)

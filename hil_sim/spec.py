@@ -170,6 +170,10 @@ def check_channels(channels, preset, plan):
     if count and plan.chip_text():
         raise SimSpecError("channels: chip faults (missing=, stuck=) are not simulated on a "
                            "board with channel cards yet")
+    for card, _clock, _at_s in plan.card_fails:
+        if card >= count:
+            raise SimSpecError(f"faults: card_fail={card}@... needs a board of at least "
+                               f"{card + 1} channel cards (channels={card + 1} or more)")
     return count
 
 

@@ -67,6 +67,11 @@ class Reconnect:
                 await book.event(rig, run_key, "reattached", "the rig holds the run (it was "
                                  "%s here); following it again" % was)
             tracker.saw_next_seq(channel.next_seq)  # the backfill asks for what is missing
+            if tracker.resume_sent is not None:
+                # A resume's START_RUN reached the rig, its answer did not (the link went
+                # down first): the rig runs the resumed run, which is said once, here.
+                tracker.resume_pending = False
+                await self._resumed(rig, tracker, *tracker.resume_sent)
             if channel.state != schema.STATE_RUNNING:
                 self.lifecycle.finish_soon(tracker)
             else:
@@ -166,9 +171,13 @@ class Reconnect:
         try:
             reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **fields)
         except LinkError as exc:
+            if tracker.resume_sent is None:
+                return  # a reconnect meanwhile found the rig running it (Settle.REATTACH)
             tracker.resume_pending = True  # asked again at the rig's next heartbeat
             await book.event(rig, run_key, "resume_failed", "could not resume the run: %s" % exc)
             return
+        if tracker.resume_sent is None:
+            return  # said already: a reconnect meanwhile found the rig running it
         if not reply.ok:
             tracker.resume_sent = None
             await self.lifecycle.end(tracker, "failed", error=(

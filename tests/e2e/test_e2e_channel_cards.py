@@ -120,3 +120,36 @@ def test_a_device_reset_mid_run_resumes_the_run_of_every_channel(tmp_path):
         assert run["summary"]["t50_s"] == pytest.approx(truth_s, rel=0.03), channel
         seqs = [row[got["columns"].index("seq")] for row in got["rows"]]
         assert seqs == list(range(len(seqs))), channel
+
+
+def test_a_card_that_stops_answering_fails_its_channels_run_alone(tmp_path):
+    """Card 2's meter and ADC stop answering at 200 s of its pixel's lit time: the run on
+    channel 2 ends failed with the board's I2C fault, the runs on the other three channels
+    complete with their pixels' T50."""
+    from hil_sim.optics import pd_amps_per_cd_m2
+    from hil_sim.physics.bench import Bench
+
+    channels = 4
+    truths_s = [Bench("G1", SEED, pd_amps_per_cd_m2("G1"), channel=n, spread=SPREAD
+                      ).t50_at_s(10.0) for n in range(channels)]
+    service = ServiceProcess([f"sim:G1?accel=max&seed={SEED}&spread={SPREAD}"
+                              f"&channels={channels}&faults=card_fail=2@lit:200s"],
+                             "sqlite:///%s" % (tmp_path / "card.sqlite"), tmp_path).start()
+    try:
+        run_ids = []
+        for channel in range(channels):
+            posted = _start(service, channel)
+            assert posted.status_code == 201, posted.text
+            run_ids.append(posted.json()["id"])
+        runs = [_ended(service, run_id) for run_id in run_ids]
+        got = httpx.get("%s/api/runs/%d/samples" % (service.url, run_ids[2]), timeout=60).json()
+    finally:
+        service.stop()
+    failed = runs[2]
+    assert failed["state"] == "failed" and "i2c" in (failed["error"] or "").lower(), failed
+    last_t_s = max(row[got["columns"].index("t_s")] for row in got["rows"])
+    assert 190 <= last_t_s <= 205, last_t_s  # (its samples end where its card failed)
+    for channel in (0, 1, 3):
+        run = runs[channel]
+        assert run["state"] == "completed", run
+        assert run["summary"]["t50_s"] == pytest.approx(truths_s[channel], rel=0.03), channel

@@ -52,7 +52,19 @@ def test_chip_faults_name_a_chip_each_and_come_back_canonical():
     assert not parse_faults("missing=mcp4725").is_empty()
 
 
+def test_a_card_fails_at_a_device_or_lit_time_and_comes_back_canonical():
+    plan = parse_faults("card_fail=3@lit:2min,drop=0.1,card_fail=0@500ms")
+    assert plan.card_fails == ((0, "", 0.5), (3, "lit:", 120.0))
+    assert plan.card_text() == "0@500000,3@lit:120000000"
+    assert str(plan) == "drop=0.1,card_fail=0@0.5s,card_fail=3@lit:120.0s"
+    assert parse_faults(str(plan)) == plan and not parse_faults("card_fail=1@1s").is_empty()
+
+
 @pytest.mark.parametrize("text, fragment", [
+    ("card_fail=8@1s", "card_fail needs CARD@AT, a card 0 to 7"),
+    ("card_fail=2", "card_fail needs CARD@AT"),
+    ("card_fail=2@10", "write a number and a unit"),
+    ("card_fail=2@1s,card_fail=2@lit:5s", "card 2 fails once"),
     ("missing=sht35", "missing takes a chip, one of ina226, mcp4725, ads1115, sht31"),
     ("stuck=", "stuck takes a chip"),
     ("missing=sht31,stuck=sht31", "chip sht31 already missing"),

@@ -54,6 +54,8 @@ def test_is_sim_spec_tells_simulators_from_ports():
     ("sim:G1?channels=two", "channels must be a whole number"),
     ("sim:film?channels=2", "the film preset is one film under the laser"),
     ("sim:G1?channels=4&faults=missing=sht31", "chip faults (missing=, stuck=) are not"),
+    ("sim:G1?channels=2&faults=card_fail=2@1s", "needs a board of at least 3 channel cards"),
+    ("sim:G1?faults=card_fail=0@1s", "needs a board of at least 1 channel cards"),
     ("/dev/ttyUSB0", "starts with 'sim:'"),
 ])
 def test_bad_specs_are_rejected_with_a_message_naming_the_problem(text, fragment):
