@@ -29,14 +29,40 @@ def _start(service, channel):
         "kind": "lifetime", "rig": "rig1", "channel": channel, "params": LIFETIME})
 
 
-def test_every_channel_of_a_card_board_runs_at_once_and_lasts_its_own_pixels_t50(tmp_path):
+def _truths_s(channels):
+    """Each channel's pixel's T50 at 10 V, from the simulator's own physics."""
     from hil_sim.optics import pd_amps_per_cd_m2
     from hil_sim.physics.bench import Bench
+
+    return [Bench("G1", SEED, pd_amps_per_cd_m2("G1"), channel=n, spread=SPREAD
+                  ).t50_at_s(10.0) for n in range(channels)]
+
+
+def _runs_on_every_channel(tmp_path, channels, accel, faults):
+    """A lifetime run started on each channel of a card rig at once, each to its end: the
+    runs and their samples."""
+    service = ServiceProcess([f"sim:G1?accel={accel}&seed={SEED}&spread={SPREAD}"
+                              f"&channels={channels}&faults={faults}"],
+                             "sqlite:///%s" % (tmp_path / "runs.sqlite"), tmp_path).start()
+    try:
+        run_ids = []
+        for channel in range(channels):
+            posted = _start(service, channel)
+            assert posted.status_code == 201, posted.text
+            run_ids.append(posted.json()["id"])
+        runs = [_ended(service, run_id) for run_id in run_ids]
+        samples = [httpx.get("%s/api/runs/%d/samples" % (service.url, run_id),
+                             timeout=60).json() for run_id in run_ids]
+    finally:
+        service.stop()
+    return runs, samples
+
+
+def test_every_channel_of_a_card_board_runs_at_once_and_lasts_its_own_pixels_t50(tmp_path):
     from lumenfw import board_config, budget
     from lumenfw.drivers.ads1115 import RATE_SPS
 
-    truths_s = [Bench("G1", SEED, pd_amps_per_cd_m2("G1"), channel=n, spread=SPREAD
-                      ).t50_at_s(10.0) for n in range(CHANNELS)]
+    truths_s = _truths_s(CHANNELS)
     assert max(truths_s) / min(truths_s) > 1.03, "the pixels differ"
     service = ServiceProcess([f"sim:G1?accel=max&seed={SEED}&spread={SPREAD}"
                               f"&channels={CHANNELS}"],
@@ -94,27 +120,8 @@ def test_a_device_reset_mid_run_resumes_the_run_of_every_channel(tmp_path):
     """The board resets at 300 s of lit time with a run on each of three channels: each run
     is resumed on its own channel from its stored samples and completes with its own
     pixel's T50 (paced at x20, so that all three are running when the reset comes)."""
-    from hil_sim.optics import pd_amps_per_cd_m2
-    from hil_sim.physics.bench import Bench
-
-    channels = 3
-    truths_s = [Bench("G1", SEED, pd_amps_per_cd_m2("G1"), channel=n, spread=SPREAD
-                      ).t50_at_s(10.0) for n in range(channels)]
-    service = ServiceProcess([f"sim:G1?accel=20&seed={SEED}&spread={SPREAD}"
-                              f"&channels={channels}&faults=reset%3Dlit:300s"],
-                             "sqlite:///%s" % (tmp_path / "reset.sqlite"), tmp_path).start()
-    try:
-        run_ids = []
-        for channel in range(channels):
-            posted = _start(service, channel)
-            assert posted.status_code == 201, posted.text
-            run_ids.append(posted.json()["id"])
-        runs = [_ended(service, run_id) for run_id in run_ids]
-        samples = [httpx.get("%s/api/runs/%d/samples" % (service.url, run_id),
-                             timeout=60).json() for run_id in run_ids]
-    finally:
-        service.stop()
-    for channel, (run, truth_s, got) in enumerate(zip(runs, truths_s, samples)):
+    runs, samples = _runs_on_every_channel(tmp_path, 3, 20, "reset%3Dlit:300s")
+    for channel, (run, truth_s, got) in enumerate(zip(runs, _truths_s(3), samples)):
         assert run["state"] == "completed", run
         assert [e["name"] for e in run["events"]].count("resumed") == 1, channel
         assert run["summary"]["t50_s"] == pytest.approx(truth_s, rel=0.03), channel
@@ -126,29 +133,12 @@ def test_a_card_that_stops_answering_fails_its_channels_run_alone(tmp_path):
     """Card 2's meter and ADC stop answering at 200 s of its pixel's lit time: the run on
     channel 2 ends failed with the board's I2C fault, the runs on the other three channels
     complete with their pixels' T50."""
-    from hil_sim.optics import pd_amps_per_cd_m2
-    from hil_sim.physics.bench import Bench
-
-    channels = 4
-    truths_s = [Bench("G1", SEED, pd_amps_per_cd_m2("G1"), channel=n, spread=SPREAD
-                      ).t50_at_s(10.0) for n in range(channels)]
-    service = ServiceProcess([f"sim:G1?accel=max&seed={SEED}&spread={SPREAD}"
-                              f"&channels={channels}&faults=card_fail=2@lit:200s"],
-                             "sqlite:///%s" % (tmp_path / "card.sqlite"), tmp_path).start()
-    try:
-        run_ids = []
-        for channel in range(channels):
-            posted = _start(service, channel)
-            assert posted.status_code == 201, posted.text
-            run_ids.append(posted.json()["id"])
-        runs = [_ended(service, run_id) for run_id in run_ids]
-        got = httpx.get("%s/api/runs/%d/samples" % (service.url, run_ids[2]), timeout=60).json()
-    finally:
-        service.stop()
-    failed = runs[2]
+    runs, samples = _runs_on_every_channel(tmp_path, 4, "max", "card_fail=2@lit:200s")
+    failed, got = runs[2], samples[2]
     assert failed["state"] == "failed" and "i2c" in (failed["error"] or "").lower(), failed
     last_t_s = max(row[got["columns"].index("t_s")] for row in got["rows"])
     assert 190 <= last_t_s <= 205, last_t_s  # (its samples end where its card failed)
+    truths_s = _truths_s(4)
     for channel in (0, 1, 3):
         run = runs[channel]
         assert run["state"] == "completed", run
