@@ -10,9 +10,11 @@ from tests.host.runs.test_recovery import _run_with_a_peer, _until
 from tests.support.rigpeer import RigPeer
 
 
-def _board_that_resets_and_loses_the_resume_answer(peer: RigPeer, run_key: int) -> None:
+def _board_that_resets_and_loses_the_resume_answer(peer: RigPeer, run_key: int,
+                                                   acked: list[Any]) -> None:
     """The rig comes back from a reset without the run; it takes the resume's START_RUN but
-    the link goes down before its ACK; from then on it runs the run and ACKs a repeat."""
+    the link goes down before its ACK; from then on it runs the run and ACKs a repeat (kept
+    in acked)."""
     resumed = []
 
     def answer(m: Any) -> bool:
@@ -23,6 +25,7 @@ def _board_that_resets_and_loses_the_resume_answer(peer: RigPeer, run_key: int) 
         elif m.msg_id == schema.START_RUN and m.resume_seq:
             if resumed:
                 peer.ack(m)  # the repeat: the run it runs already
+                acked.append(m)
             else:
                 resumed.append(m)
                 peer.hello.update(state=schema.STATE_RUNNING, run_key=run_key,
@@ -47,15 +50,22 @@ def test_a_resume_whose_answer_was_lost_is_said_once_at_the_reconnect(tmp_path):
     events: list[Any] = []
 
     async def script(peer, manager, store, run):
-        _board_that_resets_and_loses_the_resume_answer(peer, run.run_key)
+        acked: list[Any] = []
+        _board_that_resets_and_loses_the_resume_answer(peer, run.run_key, acked)
         peer.batch(run.run_key, [0, 1, 2, 3])
         await _until(lambda: store.max_seq(run.id) == 3, "seqs 0..3 stored")
         peer.hello.update(reset_cause=schema.RESET_WATCHDOG)  # a reset, unseen by the host
         peer.drop_connection()
-        await _until(lambda: [e for e in store.list_events(run_id=run.id)
-                              if e.name == "resumed"], "the run to say resumed", 30)
-        await _until(lambda: any(m.msg_id == schema.START_RUN and m.resume_seq
-                                 for m in peer.sent_by_host("START_RUN")[1:]), "the resume")
+
+        def names():
+            return [e.name for e in store.list_events(run_id=run.id)]
+
+        await _until(lambda: "resumed" in names() and "reattached" in names(),
+                     "the reconnect to find the run resumed", 30)
+        # The repeated START_RUN answered and the resume that sent it over: nothing more
+        # can say it.
+        tracker = manager.book.trackers[run.id]
+        await _until(lambda: acked and not tracker.resuming, "the resume to end", 30)
         events.extend(store.list_events(run_id=run.id))
 
     _run_with_a_peer(tmp_path, script)
