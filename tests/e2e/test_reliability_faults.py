@@ -198,12 +198,26 @@ def _hour_long_run(base: Path, faults: str, accel) -> Outcome:
                              timeout=60).json()["rows"]
             described = rig_after_the_end(service.url, len(rows))
             # The run again, after the rig's counters: an answer to a RESEND that came after
-            # the run ended is in the link's count and, as a `resent` event, here.
-            run = httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=60).json()
+            # the run ended is in the link's count and, as a `resent` event, here, once the
+            # service has stored it (read again until they agree, or 30 s).
+            deadline = time.monotonic() + 30
+            while True:
+                run = httpx.get("%s/api/runs/%d" % (service.url, run_id), timeout=60).json()
+                if (_resent_samples(run) == described["link"]["samples_resent"]
+                        or time.monotonic() > deadline):
+                    break
+                time.sleep(0.2)
+                described = httpx.get(service.url + "/api/rigs/rig1", timeout=60).json()
             return Outcome(run, [row[0] for row in rows], described, dict(rig.stats), wall_s,
                            rows)
         finally:
             service.stop()
+
+
+def _resent_samples(run: dict) -> int:
+    """How many samples the run's `resent` events name."""
+    return sum(b - a + 1 for e in run["events"] if e["name"] == "resent"
+               for a, b in e["data"]["ranges"])
 
 
 @pytest.fixture(scope="module")
@@ -289,8 +303,7 @@ def test_each_gap_and_each_resend_of_the_faulted_run_is_an_event(faulted_run):
     gaps = faulted_run.events("gap")
     resent = faulted_run.events("resent")
     assert len(gaps) == link["gaps_detected"] > 100
-    resent_samples = sum(b - a + 1 for e in resent for a, b in e["data"]["ranges"])
-    assert resent_samples == link["samples_resent"] > 500
+    assert resent and _resent_samples(faulted_run.run) == link["samples_resent"] > 500
 
 
 def _resume(outcome: Outcome) -> dict:
