@@ -3,6 +3,7 @@ its summary and its `paused` event count every sample the order released, on a b
 too (where the database write of the last batch is still in its thread when the rig's
 STATUS says nothing is missing). Driven with a scripted rig peer on a socket."""
 
+import asyncio
 import threading
 from typing import Any
 
@@ -41,18 +42,28 @@ def _batch(peer: RigPeer, run_key: int, seqs: range) -> None:
 
 
 def _stops_on_request(peer: RigPeer, run_key: int, store: GatedStore) -> None:
-    """STOP_RUN is acknowledged; GET_STATUS says the run stopped with seqs 0..HELD_SEQ taken,
-    and the held write is let go half a second after that answer."""
+    """The peer holds the run as a board would (HELLO_ACK, HEARTBEAT and STATUS say it runs
+    it) until STOP_RUN is acknowledged; then it says the run stopped with seqs
+    0..HELD_SEQ taken, and the held write is let go half a second after that answer."""
+    held = {"state": schema.STATE_RUNNING, "run_key": run_key}
+    peer.hello.update(held, mode=schema.MODE_PHOTOSTABILITY)
+    peer.heartbeat.update(held)
+    stopped = threading.Event()
 
     def answer(m: Any) -> bool:
         if m.msg_id == schema.STOP_RUN:
+            stopped.set()
+            for fields in (peer.hello, peer.heartbeat):
+                fields.update(state=schema.STATE_IDLE, next_seq=HELD_SEQ + 1)
             peer.ack(m)
         elif m.msg_id == schema.GET_STATUS:
             fields = dict.fromkeys(messages.field_names(schema.STATUS), 0)
-            fields.update(cmd_id=m.cmd_id, state=schema.STATE_IDLE, run_key=run_key,
-                          next_seq=HELD_SEQ + 1, stop_reason=schema.STOP_HOST_ABORT)
+            fields.update(cmd_id=m.cmd_id, state=schema.STATE_RUNNING, run_key=run_key)
+            if stopped.is_set():
+                fields.update(state=schema.STATE_IDLE, next_seq=HELD_SEQ + 1,
+                              stop_reason=schema.STOP_HOST_ABORT)
+                threading.Timer(0.5, store.gate.set).start()
             peer.send("STATUS", **fields)
-            threading.Timer(0.5, store.gate.set).start()
         else:
             return False
         return True
@@ -60,10 +71,10 @@ def _stops_on_request(peer: RigPeer, run_key: int, store: GatedStore) -> None:
     peer.handlers.append(answer)
 
 
-def _finished(tmp_path, finish: str) -> tuple[Any, list[Any], int]:
+def _finished(tmp_path, finish: str, reconnect: bool = False) -> tuple[Any, list[Any], int]:
     """Send seqs 0..HELD_SEQ of a photostability run with the last batch's write held, then
     `finish` ("pause" or "abort") the run; returns the run, its events and how many samples
-    are stored."""
+    are stored. reconnect: the link is lost and found again after seq 3 is stored."""
     out: list[Any] = []
 
     async def script(peer, manager, store, run):
@@ -71,6 +82,8 @@ def _finished(tmp_path, finish: str) -> tuple[Any, list[Any], int]:
         try:
             _batch(peer, run.run_key, range(0, 4))
             await _until(lambda: store.max_seq(run.id) == 3, "seqs 0..3 stored")
+            if reconnect:
+                await _link_lost_and_found(peer, manager)
             _batch(peer, run.run_key, range(4, HELD_SEQ + 1))
             await _until(store.held.is_set, "the last batch's write to begin")
             out.append(await getattr(manager, finish)(run.id))
@@ -81,6 +94,15 @@ def _finished(tmp_path, finish: str) -> tuple[Any, list[Any], int]:
 
     _run_with_a_peer(tmp_path, script, store_type=GatedStore)
     return out[0], out[1], out[2]
+
+
+async def _link_lost_and_found(peer: RigPeer, manager: Any) -> None:
+    """Drop the connection and wait until the host has reconnected and settled the run."""
+    link = manager.book.rigs["rig1"].link
+    connections = peer.connections
+    peer.drop_connection()
+    await _until(lambda: peer.connections > connections and link.connected, "a reconnect")
+    await asyncio.sleep(1.0)  # the reconcile after the handshake
 
 
 def test_a_pause_during_the_last_write_records_the_stress_time_of_the_last_sample(tmp_path):
@@ -99,3 +121,13 @@ def test_an_abort_during_the_last_write_summarises_every_sample(tmp_path):
     # the last point ends the curve
     assert run.summary["t_min_s"] == float(HELD_SEQ), run.summary
     assert run.summary["final_fraction"] == pytest.approx(1 - 0.01 * HELD_SEQ), run.summary
+
+
+def test_a_pause_after_the_link_came_back_finds_the_run_the_board_still_holds(tmp_path):
+    """A reconnect (the link silent 3 s on a loaded machine) reattaches the run the board
+    still runs: a pause after it parks the run as without one."""
+    run, events, stored = _finished(tmp_path, "pause", reconnect=True)
+    assert run.state == "paused"
+    assert stored == HELD_SEQ + 1
+    assert [e.data for e in events if e.name == "paused"] == [
+        {"stress_t_s": float(HELD_SEQ), "next_seq": HELD_SEQ + 1}]
