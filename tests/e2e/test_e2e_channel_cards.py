@@ -117,11 +117,12 @@ def test_every_channel_of_a_card_board_runs_at_once_and_lasts_its_own_pixels_t50
 
 
 def test_a_device_reset_mid_run_resumes_the_run_of_every_channel(tmp_path):
-    """The board resets at 300 s of lit time with a run on each of three channels: each run
-    is resumed on its own channel from its stored samples and completes with its own
-    pixel's T50 (paced at x20, so that all three are running when the reset comes)."""
-    runs, samples = _runs_on_every_channel(tmp_path, 3, 20, "reset%3Dlit:300s")
-    for channel, (run, truth_s, got) in enumerate(zip(runs, _truths_s(3), samples)):
+    """The board resets at 300 s of lit time with a run on each of its eight channels: each
+    run is resumed on its own channel from its stored samples and completes with its own
+    pixel's T50, every seq stored once (paced at x20, so that all eight are running when the
+    reset comes)."""
+    runs, samples = _runs_on_every_channel(tmp_path, CHANNELS, 20, "reset%3Dlit:300s")
+    for channel, (run, truth_s, got) in enumerate(zip(runs, _truths_s(CHANNELS), samples)):
         assert run["state"] == "completed", run
         assert [e["name"] for e in run["events"]].count("resumed") == 1, channel
         assert run["summary"]["t50_s"] == pytest.approx(truth_s, rel=0.03), channel
