@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 MODULES = ["bench.bench_codec", "bench.bench_ingest", "bench.bench_downsample",
-           "bench.bench_link", "bench.bench_sim", "bench.bench_firmware", "bench.bench_api",
-           "bench.bench_mqtt", "bench.bench_lab"]
+           "bench.bench_link", "bench.bench_sim", "bench.bench_channels",
+           "bench.bench_firmware", "bench.bench_api", "bench.bench_mqtt", "bench.bench_lab"]
 
 
 def main(argv):

@@ -1,5 +1,6 @@
 """Firmware figures on the MicroPython unix port: heap allocated per sample, loop cost, heap in use,
-and the precompiled firmware's RAM: what its import keeps, and its peak in each run kind.
+and the precompiled firmware's RAM: what its import keeps, and its peak in each run kind; beside
+them the reference board's modelled sampling budget (lumenfw/budget.py) for eight channels.
 
 The real firmware (lumenfw.device.Device on hil_sim's SimBoard) runs a constant-voltage run at
 1 s sampling with frozen physics (the simulated chips answer from fixed registers, so what
@@ -19,6 +20,8 @@ from typing import Any
 from hil_sim import fwbuild
 from hil_sim.launcher import MICROPYPATHS
 from hil_sim.optics import pd_amps_per_cd_m2
+from lumenfw import board_config, budget
+from lumenfw.drivers.ads1115 import RATE_SPS
 from tests.support.fw_harness import START_RUN_DEFAULTS
 from tests.support.fw_runs import RUNS
 from tests.support.mpy import run_micropython
@@ -29,6 +32,13 @@ from tests.support.mpy import run_micropython
 # fresh REPL reports about this much (less on a Pico W, whose network stack takes RAM). A
 # figure to compare with, not measured here: there is no board on this machine.
 PICO_FREE_HEAP_BYTES = 190 * 1024
+
+# The multi-channel board's goal (issue #16): eight channel cards, a sample each second with
+# 4x oversampling, within half of what the reference board's sampling budget allows.
+BUDGET_CHANNELS = 8
+BUDGET_OVERSAMPLE = 4
+BUDGET_PERIOD_MS = 1000
+GOAL_HEADROOM_PERCENT = 50
 
 SCRIPT = """
 import gc, json, time
@@ -390,6 +400,52 @@ def physics_figures() -> dict[str, dict[str, Any]]:
     }
 
 
+def max_channel_samples(period_ms: int, oversample: int, freq_hz: int,
+                        pd_rate_sps: int) -> int:
+    """The most channel samples one period holds by the budget's own rule (min_period_ms,
+    the one the board and the host refuse a run by), so the figure moves with the budget."""
+    channels = 0
+    while budget.min_period_ms(oversample, channels + 1, freq_hz, pd_rate_sps) <= period_ms:
+        channels += 1
+    return channels
+
+
+def budget_figures() -> dict[str, dict[str, Any]]:
+    """fw_channel_sample_us and fw_max_aggregate_samples_per_s: the reference board's
+    (RP2040) modelled cost of a sample, from lumenfw.budget at the board's I2C clock and
+    photodiode ADC rate (board_config), and whether eight channels at 1 s leave half the
+    budget free. A model, not a measurement: there is no board here."""
+    freq_hz = board_config.I2C_FREQ_HZ
+    pd_rate_sps = RATE_SPS[board_config.ADS_PD_RATE_INDEX]
+    sample_us = budget.sample_cost_us(BUDGET_OVERSAMPLE, freq_hz, pd_rate_sps)
+    period_us = BUDGET_PERIOD_MS * 1000
+    per_s = max_channel_samples(1000, BUDGET_OVERSAMPLE, freq_hz, pd_rate_sps)  # in 1 s
+    # The shortest period the eight channels' samples fit: where they would take all of the
+    # budget, so their share of it at BUDGET_PERIOD_MS is the ratio of the two.
+    least_ms = budget.min_period_ms(BUDGET_OVERSAMPLE, BUDGET_CHANNELS, freq_hz, pd_rate_sps)
+    used_percent = 100 * least_ms / BUDGET_PERIOD_MS
+    headroom_percent = 100 - used_percent
+    board = (f"{BUDGET_CHANNELS} channels x 1 sample per {BUDGET_PERIOD_MS / 1000:g} s at "
+             f"oversample {BUDGET_OVERSAMPLE}")
+    return {
+        "fw_channel_sample_us": {
+            "value": sample_us,
+            "unit": f"us modelled RP2040 device time of one channel's sample at oversample "
+                    f"{BUDGET_OVERSAMPLE} (I2C {freq_hz // 1000} kHz, ADS1115 {pd_rate_sps} SPS); "
+                    f"{board}: {BUDGET_CHANNELS * sample_us / 1000:.1f} ms of each period "
+                    f"({100 * BUDGET_CHANNELS * sample_us / period_us:.1f} %)"},
+        "fw_max_aggregate_samples_per_s": {
+            "value": per_s,
+            "unit": f"channel samples/s at oversample {BUDGET_OVERSAMPLE} in the budget's "
+                    f"{budget.BUDGET_PERCENT} % of each period (1e6 / cost: "
+                    f"{1e6 / sample_us:.0f} at all of it)",
+            "goal": f"headroom >= {GOAL_HEADROOM_PERCENT} % for {board}",
+            "check": f"{'passes' if headroom_percent >= GOAL_HEADROOM_PERCENT else 'FAILS'}: "
+                     f"{board} would fill the budget at a {least_ms} ms period, so they use "
+                     f"{used_percent:.1f} % of it: headroom {headroom_percent:.1f} %"},
+    }
+
+
 def measure(samples: int, accel: int = 2000) -> dict[str, Any]:
     """Raw counters from one MicroPython process (SAMPLES samples through each path)."""
     source = SCRIPT % {"samples": samples, "pd": pd_amps_per_cd_m2("G1"), "accel": accel}
@@ -426,6 +482,7 @@ def run(samples: int = 3000) -> dict[str, dict[str, Any]]:
         "fw_heap_free_bytes": {"value": m["heap_free"], "unit": "B"},
         **heap_figures(tuple(RUNS) if samples >= 1000 else ("jvl",)),
         **physics_figures(),
+        **budget_figures(),
     }
 
 

@@ -10,7 +10,7 @@ from numbers import Real
 
 import pytest
 
-from bench import bench_api, bench_firmware, bench_link, bench_sim
+from bench import bench_api, bench_channels, bench_firmware, bench_link, bench_sim
 
 
 def assert_well_formed(figures, expected_keys):
@@ -39,6 +39,7 @@ def test_firmware_bench_reports_allocation_and_loop_cost():
     assert_well_formed(figures, ["fw_alloc_bytes_per_sample", "fw_loop_us_per_sample",
                                  "fw_heap_used_bytes"])
     assert figures["fw_naive_float_alloc_bytes_per_sample"]["value"] > 0  # the baseline
+    assert figures["fw_max_aggregate_samples_per_s"]["check"].startswith("passes")
 
 
 def test_the_grid_check_takes_stamps_a_pass_late_and_finds_a_missed_or_extra_period():
@@ -62,6 +63,15 @@ def test_sim_bench_times_a_whole_run_through_the_service():
     assert "every period sampled: yes" in figures["sim_g1_short_realtime_factor"]["check"]
     assert figures["sim_realtime_factor"]["value"] > 0  # the run passed its checks
     assert figures["sim_g1_short_loaded_identical"]["value"] is True
+
+
+@pytest.mark.micropython
+def test_channels_bench_times_runs_on_every_card_through_the_service():
+    figures = bench_channels.run(channels=2, baseline=False, params=dict(
+        bench_channels.LIFETIME, max_duration_s=40))
+    assert_well_formed(figures, ["multichannel_realtime_factor"])
+    check = figures["multichannel_realtime_factor"]["check"]
+    assert check.startswith("passes: 2 of 2 runs completed") and "every seq once: yes" in check
 
 
 @pytest.mark.micropython
