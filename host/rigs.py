@@ -6,7 +6,7 @@ serial port; everything else asks the link (snapshot, stats, commands).
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from host import simulated
 from host.link import RigLink
@@ -18,6 +18,19 @@ log = logging.getLogger(__name__)
 
 # What the run manager counts of a rig's missing samples (GET /api/rigs/{rig} `recovery`).
 RECOVERY_COUNTS = ("samples_missing", "samples_lost", "resend_requests", "resend_refused")
+
+
+class FollowedRun(Protocol):
+    """The run followed on a channel as the rig card shows it (a host.runs Tracker)."""
+
+    def channel_view(self) -> dict[str, Any]:
+        """{device, trend, t_values} (GET /api/rigs/{rig} `device.channels`)."""
+        ...
+
+
+def no_run_view() -> dict[str, Any]:
+    """channel_view() of a channel no run of this service is followed on."""
+    return {"device": None, "trend": [], "t_values": {}}
 
 
 class Rig:
@@ -37,6 +50,7 @@ class Rig:
         self.link: RigLink | None = None
         # channel -> the run this service follows there (a board of cards runs one per channel)
         self.active_runs: dict[int, int] = {}
+        self.followed: dict[int, FollowedRun] = {}  # channel -> that run (as active_runs)
         self.last_sample: dict[str, Any] | None = None
         self.last_samples: dict[int, dict[str, Any]] = {}  # by channel
         self.board_id: int | None = None
@@ -88,6 +102,8 @@ class Rig:
         for channel in channels:
             channel["run"] = self.active_runs.get(channel["channel"])
             channel["last_sample"] = self.last_samples.get(channel["channel"])
+            followed = self.followed.get(channel["channel"])
+            channel.update(followed.channel_view() if followed else no_run_view())
         out = {
             "name": self.name,
             "spec": self.spec.spec,

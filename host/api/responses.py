@@ -285,6 +285,20 @@ class Channel(_Answer):
                                               "null when none")
     last_sample: dict[str, Any] | None = Field(None, description="its last stored sample's "
                                                                  "columns (this service's runs)")
+    device: str | None = Field(None, description="the device name label of the run followed "
+                                                 "on it; null when none, or not named")
+    trend: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="the followed run's normalised light so far for a sparkline, at most 60 "
+                    "[t_s, ratio] pairs spread over the run, the newest last: L/L0 of a "
+                    "lifetime, PL/PL0 of a photostability run's PL points, on time under "
+                    "stress (s, from the hold's start, dark pauses taken out), smoothed as "
+                    "the summary smooths; empty for a J-V-L sweep, before L0 and when no run")
+    t_values: dict[str, float] = Field(
+        default_factory=dict,
+        description="the T-values the followed lifetime run has passed, as its summary "
+                    "names them (t95_s, t80_s, t50_s: time under stress at which L/L0 first "
+                    "fell to 0.95, 0.8, 0.5), s; only those passed")
 
 
 class DeviceSnapshot(_Answer):

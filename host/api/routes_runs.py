@@ -169,7 +169,8 @@ async def edit_run(run_id: RunId, edit: Annotated[RunEdit, Body()], svc=Depends(
                    ) -> dict[str, Any]:
     """Change notes, tags or the device's names (nothing measured); each change is an
     `edited` event with who, old and new."""
-    await asyncio.to_thread(svc.store.edit_run, run_id, edit.changes(), edit.by)
+    edited = await asyncio.to_thread(svc.store.edit_run, run_id, edit.changes(), edit.by)
+    svc.runs.book.edited(edited)
     return await _run_dict(svc, run_id)
 
 

@@ -35,6 +35,7 @@ class RunBook:
         self.trackers[run.id] = tracker
         self._by_key[tracker.run_key] = tracker
         rig.active_runs[tracker.channel] = run.id
+        rig.followed[tracker.channel] = tracker
         return tracker
 
     def leave(self, tracker: Tracker) -> None:
@@ -45,6 +46,8 @@ class RunBook:
             del self._by_key[tracker.run_key]
         if tracker.rig.active_runs.get(tracker.channel) == run_id:
             del tracker.rig.active_runs[tracker.channel]
+        if tracker.rig.followed.get(tracker.channel) is tracker:
+            del tracker.rig.followed[tracker.channel]
 
     def rig_named(self, rig_name: str) -> Rig:
         """The rig a request names; 409 naming its site for a rig another site of the lab
@@ -74,6 +77,13 @@ class RunBook:
         """Every run this service follows on the rig, by channel."""
         return [tracker for _, run_id in sorted(rig.active_runs.items())
                 if (tracker := self.trackers.get(run_id)) is not None]
+
+    def edited(self, run: Run) -> None:
+        """A run's labels were edited: a followed run's tracker takes the new copy, so its
+        rig card names the device as it is called now."""
+        tracker = self.trackers.get(run.id)
+        if tracker is not None:
+            tracker.run = run
 
     def publish_state(self, run: Run) -> None:
         self.hub.publish(run.id, "state", run.as_dict(calibration=False))

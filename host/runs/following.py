@@ -194,6 +194,7 @@ class LinkFollower:
         tracker = self.book.tracker(rig, ev.run_key)
         if tracker is None:
             return
+        tracker.note_event(ev.code, data["t_s"])
         if ev.code == schema.EV_L0_CAPTURED:
             l0 = tracker.converter.columns(_one_record(pd_pa=ev.value + tracker.dark_pd_pa))
             tracker.l0_cd_m2 = float(l0["luminance_cd_m2"][0]) or None

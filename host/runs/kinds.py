@@ -1,9 +1,10 @@
 """The run kinds, one object each: what a kind's parameters are, the device program they
-become, how its progress and summary are made, and the column its plot is shaped on.
+become, how its progress, summary and rig-card trend are made, and the column its plot is
+shaped on.
 
 The API's request body, the CLI, the store's check on a run's kind and the dashboard's run
 form (built from the API's schema) all read KINDS; adding a kind is one RunKind here, its
-functions (params, programs, progress, summaries) and their tests.
+functions (params, programs, progress, summaries, trend) and their tests.
 """
 
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from host.runs.programs import (
     lifetime_program,
     photostability_program,
 )
+from host.runs.trend import LIFETIME_TREND, PHOTOSTABILITY_TREND, TrendRule
 from host.runs.units import Converter
 from host.selftest import checks as parts
 from protocol import schema
@@ -55,6 +57,7 @@ class RunKind:
     summary_columns: tuple[str, ...]  # what summary reads: a long run's other columns stay on disk
     figures: tuple[str, ...]  # the summary's headline figures, shown in run lists
     parts: tuple[str, ...] = MEASURING_PARTS  # board parts it needs (host.selftest.checks)
+    trend: TrendRule | None = None  # its normalised light on the rig card (None: no trend)
 
     def headline(self, summary: dict[str, Any] | None) -> dict[str, Any]:
         """The headline figures of a summary (null where it has none)."""
@@ -83,7 +86,8 @@ LIFETIME = RunKind(
     program=lifetime_program, progress=progress.lifetime_progress,
     summary=summaries.lifetime_summary,
     summary_columns=("t_s", "luminance_cd_m2", "voltage_v", "flags"),
-    figures=("l0_cd_m2", "t95_s", "t80_s", "t50_s", "t50_fit_s", "l_end_over_l0"))
+    figures=("l0_cd_m2", "t95_s", "t80_s", "t50_s", "t50_fit_s", "l_end_over_l0"),
+    trend=LIFETIME_TREND)
 
 PHOTOSTABILITY = RunKind(
     name="photostability", params=PhotostabilityParams, params_required=False,
@@ -92,7 +96,7 @@ PHOTOSTABILITY = RunKind(
     program=photostability_program, progress=progress.photostability_progress,
     summary=summaries.photostability_summary, summary_columns=("t_s", "pl", "flags"),
     figures=("min_fraction", "t_min_s", "final_fraction"),
-    parts=MEASURING_PARTS + (parts.SHUTTER,))
+    parts=MEASURING_PARTS + (parts.SHUTTER,), trend=PHOTOSTABILITY_TREND)
 
 JVL = RunKind(
     name="jvl", params=JvlParams, params_required=False, modes=(schema.MODE_SWEEP,),

@@ -72,9 +72,11 @@ class Lifecycle:
             cols = await asyncio.to_thread(store.read_samples, run.id, None, None,
                                            ("t_s", "luminance_cd_m2", "flags"))
             tracker.last_t_s = float(cols["t_s"].max())
-            l0 = cols["luminance_cd_m2"][(cols["flags"] & schema.FLAG_L0) != 0]
-            if len(l0) and l0[0] > 0:
-                tracker.l0_cd_m2 = float(l0[0])
+            tracker.take_l0(cols)
+            for event in await asyncio.to_thread(store.list_events, run_id=run.id):
+                tracker.note_event(event.code, float((event.data or {}).get("t_s", 0.0)))
+            # the rig card's trend goes on where it was (a long run: a fraction of a second)
+            await asyncio.to_thread(tracker.trend.note, tracker, cols)
         if run.sequence_id is not None and run.checkup_of is None and run.state == "running":
             # Its sequence stopped it for a check-up and the service died before it was
             # `paused`: the rig's stop is still a pause (host.sequences.runner).

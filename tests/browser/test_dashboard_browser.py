@@ -197,12 +197,24 @@ def test_overview_shows_the_rig_and_fits_a_phone(page, service):
     assert page.js("return document.querySelector(arguments[0]).title",
                    card + " .channel") == "channel 0: drive, laser, photodiode"
     _wait_rig_idle(service)
+    # Down to 5 % of L0 takes hours of wall time at x20: the run is still going at the
+    # abort, long after it passed T95 (tens of seconds of device time).
     started = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=60, json={
-        "kind": "lifetime", "rig": "rig1", "params": {"voltage_v": 10, "stop_fraction": 0.05}})
+        "kind": "lifetime", "rig": "rig1", "params": {"voltage_v": 10, "stop_fraction": 0.05},
+        "device": {"name": "G1-A3"}})
     assert started.status_code == 201, started.text
     run_id = started.json()["id"]
     wait_until(lambda: page.text(card + " .channel .channel-run") == "run %d" % run_id, 30,
                "the channel's cell to link its run")
+    wait_until(lambda: page.text(card + " .channel .channel-device") == "G1-A3", 30,
+               "the channel's cell to name the run's device")
+    wait_until(lambda: page.js("const s = document.querySelector(arguments[0]);"
+                               "return s ? Number(s.dataset.points) : 0;",
+                               card + " .channel .channel-spark") >= 3, 60,
+               "the channel's L/L0 sparkline")
+    wait_until(lambda: page.text(card + " .channel .channel-tvalues").startswith("T95 "), 60,
+               "the channel's cell to show T95 passed")
+    page.screenshot(ARTIFACTS / "dashboard-overview-channels.png")
     httpx.post(service.url + "/api/runs/%d/abort" % run_id, headers=AUTH, timeout=60)
     _wait_rig_idle(service)
     wait_until(lambda: page.find(card + " .channel .channel-run") is None

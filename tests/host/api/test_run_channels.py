@@ -46,8 +46,10 @@ def test_the_rig_lists_the_channels_its_board_tells(service):
     assert channel["channel"] == 0
     assert channel["can"] == ["drive", "laser", "photodiode"]
     assert set(channel) == {"channel", "can", "state", "mode", "run_key", "next_seq",
-                            "output_on", "compliance", "run", "last_sample"}
-    assert channel["run"] is None
+                            "output_on", "compliance", "run", "last_sample", "device", "trend",
+                            "t_values"}
+    assert (channel["run"], channel["device"], channel["trend"], channel["t_values"]) == (
+        None, None, [], {})
 
 
 def test_a_run_on_channel_0_carries_its_channel_to_the_export_and_show(service):

@@ -7,6 +7,7 @@ import { badge } from "./runfacts.js";
 import { renderRunForm } from "./runform.js";
 import { runsList } from "./runstable.js";
 import { selftestBlock } from "./selftestcard.js";
+import { sparkline } from "./sparkline.js";
 
 const RIGS_MS = 2000;
 const RUNS_MS = 3000;
@@ -49,19 +50,37 @@ function channelReading(sample) {
   return `${si(sample.voltage_v, "V")} · ${si(sample.current_a, "A")}${light}`;
 }
 
-/** Each channel (pixel) of the board, as its last heartbeat told, one cell each: "ch0
- * running", what it can do in the title, the run this service follows there (a link) and its
- * last stored reading. */
-function channelsText(device) {
-  const channels = device.channels || [];
-  if (!channels.length) return DASH;
-  return el("span", { class: "channels" }, ...channels.map((c) =>
-    el("span", { class: "channel", title: `channel ${c.channel}: ${c.can.join(", ")}` },
-      `ch${c.channel} ${c.state}`,
+/** The T-values a run has passed, highest fraction first: "T95 61 s · T80 130 s". */
+function tValuesText(tValues) {
+  const passed = Object.entries(tValues || {})
+    .map(([key, t]) => [Number((/^t(\d+)_s$/.exec(key) || [])[1]), t])
+    .filter(([fraction, t]) => isNum(fraction) && isNum(t))
+    .sort((a, b) => b[0] - a[0]);
+  return passed.map(([fraction, t]) => `T${fraction} ${duration(t)}`).join(" · ");
+}
+
+/** One channel's cell: "ch0 running" and its run (a link), the device under test, the
+ * run's L/L0 (PL/PL0) so far with the T-values it has passed, the last stored reading. */
+function channelCell(c) {
+  const trend = c.trend || [];
+  const tValues = tValuesText(c.t_values);
+  return el("div", { class: "channel", title: `channel ${c.channel}: ${c.can.join(", ")}` },
+    el("div", { class: "channel-head" }, `ch${c.channel} ${c.state}`,
       isNum(c.run) ? el("a", { class: "channel-run", href: `#/runs/${c.run}` }, ` run ${c.run}`)
-        : "",
-      c.last_sample ? el("span", { class: "channel-reading" }, ` ${channelReading(c.last_sample)}`)
-        : "")));
+        : ""),
+    c.device ? el("div", { class: "channel-device" }, c.device) : null,
+    trend.length ? sparkline(trend, "L/L0 (PL/PL0 of a film) on time under stress; the faint "
+      + "line is 0.5", "channel-spark") : null,
+    tValues ? el("div", { class: "channel-tvalues" }, tValues) : null,
+    c.last_sample ? el("div", { class: "channel-reading" }, channelReading(c.last_sample))
+      : null);
+}
+
+/** The board's channels (pixels) as its last heartbeat told, a grid of cells. */
+function channelsGrid(device) {
+  const channels = device.channels || [];
+  return el("div", { class: "channels-box" }, el("span", { class: "channels-label" }, "channels"),
+    channels.length ? el("div", { class: "channels" }, channels.map(channelCell)) : ` ${DASH}`);
 }
 
 function dl(pairs) {
@@ -100,9 +119,9 @@ function rigCard(rig, redraw) {
       ["laser", onOff(flags.laser_on, "on", "off", true)],
       ["interlock", interlock],
       ["ambient", ambientText(device)],
-      ["channels", channelsText(device)],
       ["last sample", isNum(r.age_s) ? `${duration(r.age_s)} ago` : DASH],
     ]),
+    channelsGrid(device),
     rig.remote ? null : selftestBlock(rig, running, redraw),
     el("details", { class: "link", open: true },
       el("summary", {}, "link health"),
