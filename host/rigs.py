@@ -37,10 +37,10 @@ class Rig:
     """One rig: spec, link, optional simulator, the run it is busy with.
 
     board_id: the board behind the port as its last handshake said (None before one).
-    orphan: a run the board holds that this service never started (run key, mode, state,
-    next_seq), shown until it is imported or the board holds another run (a stopped orphan
-    stays, idle, and can still be imported). down_since: monotonic time
-    the link was first seen down, None while it is up.
+    orphans: by channel, a run the board holds there that this service never started
+    (channel, run key, mode, state, next_seq), shown until it is imported or the board holds
+    another run on that channel (a stopped orphan stays, idle, and can still be imported).
+    down_since: monotonic time the link was first seen down, None while it is up.
     """
 
     def __init__(self, spec: RigSpec):
@@ -54,7 +54,7 @@ class Rig:
         self.last_sample: dict[str, Any] | None = None
         self.last_samples: dict[int, dict[str, Any]] = {}  # by channel
         self.board_id: int | None = None
-        self.orphan: dict[str, Any] | None = None
+        self.orphans: dict[int, dict[str, Any]] = {}  # by channel
         self.down_since: float | None = None
         self.ingest_error: str | None = None  # the last samples that could not be stored
         # The board's last self-test result (host.selftest.report) and the one in flight.
@@ -87,6 +87,12 @@ class Rig:
         what needs the whole board (a self-test, a pixel swap) waits for None."""
         return self.active_runs[min(self.active_runs)] if self.active_runs else None
 
+    @property
+    def orphan(self) -> dict[str, Any] | None:
+        """The lowest channel's orphan, None when no channel holds one: what a client that
+        knows one run per rig reads (`orphan_run`)."""
+        return self.orphans[min(self.orphans)] if self.orphans else None
+
     def close(self) -> None:
         if self.link is not None:
             self.link.close()
@@ -117,6 +123,7 @@ class Rig:
             "active_runs": {str(channel): run_id
                             for channel, run_id in sorted(self.active_runs.items())},
             "orphan_run": self.orphan,
+            "orphan_runs": [orphan for _, orphan in sorted(self.orphans.items())],
             "ingest_error": self.ingest_error,
             "selftest": self.selftest,
             "last_sample": self.last_sample,

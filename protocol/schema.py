@@ -162,7 +162,8 @@ SELFTEST_QUICK = 0  # nothing moves: the bus, each chip's identity and read-back
 SELFTEST_FULL = 1  # the quick checks, then the shutter's travel and every range's dark current
 
 # Self-test checks (SELF_TEST_RESULT record.check); value, low and high as given beside each.
-CHK_I2C_SCAN = 1  # value: I2C_BIT_* of the expected chips that answer; low = high = all of them
+CHK_I2C_SCAN = 1  # value: I2C_BIT_* of the expected chips that answer (the rig's and the
+# checked channel's: with cards, its card joined on the mux); low = high = all of them
 CHK_INA226_MANUFACTURER = 2  # value: register 0xFE; low = high = 0x5449 ("TI")
 CHK_INA226_DIE = 3  # value: register 0xFF; low = high = 0x2260
 CHK_SHT31_STATUS = 4  # value: status word (CRC checked); high: the error bits that must be 0
@@ -178,6 +179,8 @@ I2C_BIT_DAC = 1
 I2C_BIT_INA226 = 2
 I2C_BIT_ADS1115 = 4
 I2C_BIT_SHT31 = 8
+I2C_BIT_MUX = 16  # a board of channel cards: the TCA9548A
+I2C_BIT_CARD_IO = 32  # the checked channel's card: its PCA9554
 
 # A check's outcome (record.state), and what record.detail adds (0: nothing).
 CHECK_SKIPPED = 0
@@ -392,11 +395,14 @@ MESSAGES: tuple = (
     ), None),
     (SELF_TEST, "SELF_TEST", (
         _CMD,
+        _CHANNEL,  # the channel whose front end (card) is checked; the rig's parts with
+        # the laser's channel
         _field("scope", "B"),  # SELFTEST_QUICK or SELFTEST_FULL
     ), None),
     # The answer to SELF_TEST (NACK_BUSY during a run): one record per check done.
     (SELF_TEST_RESULT, "SELF_TEST_RESULT", (
         _CMD,
+        _CHANNEL,
         _field("scope", "B"),
         _field("failed", "B"),  # records with state CHECK_FAIL
         _field("fault", "B"),  # FAULT_* of an exception that ended the test early, else 0

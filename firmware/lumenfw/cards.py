@@ -19,6 +19,7 @@ class Card:
         self._config = config
         self.channel = channel
         bus = CardI2C(board.i2c, mux, channel)
+        self.bus = bus  # (the self-test scans it)
         self.io = PCA9554(bus, config.ADDR_CARD_IO)
         self.relay = ExpanderPin(self.io, config.CARD_IO_RELAY, True)
         self.tia_gain = ExpanderPin(self.io, config.CARD_IO_TIA_GAIN, True)

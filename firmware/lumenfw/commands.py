@@ -16,7 +16,7 @@ def nack(cmd_id, of_msg, code, detail):
 
 # Where each channel-addressed command carries its channel (its head's field index).
 _CHANNEL_FIELD = {schema.START_RUN: 2, schema.STOP_RUN: 2, schema.SET_OUTPUT: 1,
-                  schema.GET_STATUS: 1, schema.RESEND: 2}
+                  schema.GET_STATUS: 1, schema.RESEND: 2, schema.SELF_TEST: 1}
 
 
 class Commands:
@@ -60,10 +60,10 @@ class Commands:
             running = self._running()
             if running is not None:
                 code, detail = schema.NACK_BUSY, running.run_key
-            elif head[1] > schema.SELFTEST_FULL:
-                code, detail = schema.NACK_OUT_OF_RANGE, 1
+            elif head[2] > schema.SELFTEST_FULL:
+                code, detail = schema.NACK_OUT_OF_RANGE, 2
             else:  # idle, safe-stopped or faulted: a faulted board is what it is for
-                return schema.SELF_TEST_RESULT, self._selftest.run(cmd_id, head[1])
+                return schema.SELF_TEST_RESULT, self._selftest.run(cmd_id, head[1], head[2])
         else:
             code, detail = schema.NACK_UNKNOWN_MESSAGE, msg_id
         if code == ACK:

@@ -69,7 +69,7 @@ class Device:
                             limits.capabilities(parts.sht is not None, parts.has_watchdog),
                             tuple(limits.channel_can(n) for n in range(len(ctrls))))
         self.link = Link(board, self.outbox, self.ctrls,
-                         Commands(self.ctrls, SelfTest(board, parts, ctrl), ctrl), identity,
+                         Commands(self.ctrls, SelfTest(board, parts, self.ctrls, ctrl), ctrl), identity,
                          ctrl)
         self.safety = Safety(self.ctrls, self.link, ctrl)
         self._idle_max_ms = board.config.IDLE_MAX_MS
@@ -99,9 +99,14 @@ class Device:
         try:
             self._report_missing_chips()
             self.sampler.bus_address = self.parts.ina_address
-            self.parts.setup()
+            self.parts.setup(self._card_failed)
         except Exception as exc:  # noqa: BLE001 - any failure: safe, report, keep serving
             self.fault(exc)
+
+    def _card_failed(self, channel, exc):
+        """A card that cannot be set up at boot faults its channel alone (the self-test of
+        that channel names the chip)."""
+        self.ctrls[channel].fault(exc)
 
     def _all_safe(self):
         """Every channel's outputs safe: the board's relay pin first (with cards every card's

@@ -46,16 +46,18 @@ class Parts:
             self.fronts = tuple(self.cards)
         self.sht_address = config.ADDR_SHT31
         self.sht = SHT31(i2c, config.ADDR_SHT31)
-        # Every chip's address with its bit in the self-test's I2C scan.
-        # (With cards, what is on the main bus: the mux, standing for the cards' chips, and
-        # the SHT31.)
+        # Every chip's address with its bit in the self-test's I2C scan: chips, those on the
+        # main bus; card_chips, those on each card (behind the mux).
+        front = [(config.ADDR_DAC, schema.I2C_BIT_DAC),
+                 (config.ADDR_INA226, schema.I2C_BIT_INA226),
+                 (config.ADDR_ADS1115, schema.I2C_BIT_ADS1115)]
+        card_chips = []
         if self.cards is None:
-            chips = [(config.ADDR_DAC, schema.I2C_BIT_DAC),
-                     (config.ADDR_INA226, schema.I2C_BIT_INA226),
-                     (config.ADDR_ADS1115, schema.I2C_BIT_ADS1115)]
+            chips = front
         else:
-            chips = [(config.ADDR_MUX, schema.I2C_BIT_DAC | schema.I2C_BIT_INA226
-                      | schema.I2C_BIT_ADS1115)]
+            chips = [(config.ADDR_MUX, schema.I2C_BIT_MUX)]
+            card_chips = front + [(config.ADDR_CARD_IO, schema.I2C_BIT_CARD_IO)]
+        self.card_chips = tuple(card_chips)
         chips.append((config.ADDR_SHT31, schema.I2C_BIT_SHT31))
         self.chips = tuple(chips)
         # Every channel holds its share of the resend ring.
@@ -71,14 +73,18 @@ class Parts:
                              pd_rate_sps=RATE_SPS[config.ADS_PD_RATE_INDEX],
                              channels=len(self.fronts))
 
-    def setup(self):
+    def setup(self, card_failed):
         """Program the chips that need it (INA226 configuration and calibration; each card's
-        expander first, its relay open)."""
+        expander first, its relay open). A card that fails is card_failed(channel, exc)'s
+        and the others are set up all the same; on the one-channel board it raises."""
         if self.cards is None:
             self.ina.configure()
-        else:
-            for card in self.cards:
+            return
+        for card in self.cards:
+            try:
                 card.setup()
+            except Exception as exc:  # noqa: BLE001 - one card's failure is its channel's
+                card_failed(card.channel, exc)
 
 
 def max_pd_pa(config):

@@ -1,5 +1,6 @@
-"""The board's self-test: each chip answers as its part does, the shutter travels, the
-photodiode is dark, the supply reads no current with its relay open.
+"""The board's self-test of one channel: each chip of its front end (with cards: its card)
+answers as its part does, its photodiode is dark, its supply reads no current with its relay
+open; with the laser's channel the rig's own parts too (SHT31, interlock, shutter travel).
 
 It runs inside one SELF_TEST command while no run is going (well under a second without the
 shutter, at most about two with it), feeding the watchdog between checks; each check is one
@@ -31,28 +32,36 @@ _INTERLOCK_OPENED = -2  # _travel: the interlock opened while the shutter was mo
 
 
 class SelfTest:
-    """The checks on one board's parts (lumenfw.parts.Parts), through the controller's
-    outputs and sampler. The caller refuses it during a run (NACK_BUSY)."""
+    """The checks on one board's parts (lumenfw.parts.Parts), a channel at a time, through
+    the controllers' outputs and samplers (ctrls: channel n at index n; rig_ctrl: the
+    laser's, whose test also checks the rig's own parts). The caller refuses it during a
+    run (NACK_BUSY)."""
 
-    def __init__(self, board, parts, ctrl):
+    def __init__(self, board, parts, ctrls, rig_ctrl):
         self._board = board
         self._config = board.config
         self._parts = parts
-        self._ctrl = ctrl
+        self._ctrls = ctrls
+        self._rig_ctrl = rig_ctrl
+        self._ctrl = rig_ctrl  # the channel under test (run sets it)
+        self._front = parts.fronts[rig_ctrl.channel]
         self._body = bytearray(0)
         self._count = 0
         self._failed = 0
 
-    def run(self, cmd_id, scope):
-        """The SELF_TEST_RESULT body for scope (SELFTEST_QUICK or SELFTEST_FULL).
+    def run(self, cmd_id, channel, scope):
+        """The SELF_TEST_RESULT body of channel for scope (SELFTEST_QUICK or SELFTEST_FULL).
 
         The outputs are made safe before the first check and again after the last, whatever
         failed. A chip that does not answer is that check's failure; any other exception
         ends the test where it happened, with its fault code in the head and the records
         taken so far. The device's state is left as it was.
         """
-        ctrl = self._ctrl
-        pd = self._parts.photodiode
+        ctrl = self._ctrls[channel]
+        self._ctrl = ctrl
+        self._front = self._parts.fronts[channel]
+        rig = ctrl is self._rig_ctrl
+        pd = self._front.photodiode
         range_before = pd.range_index
         self._body = bytearray(_HEAD_SIZE + schema.MAX_SELFTEST_RECORDS * _RECORD_SIZE)
         self._count = 0
@@ -60,10 +69,11 @@ class SelfTest:
         fault = schema.FAULT_NONE
         try:
             ctrl.make_safe()
-            ctrl.sampler.pause_ambient()  # the SHT31 must not be mid-measurement
-            self._quick()
+            self._ctrls[0].sampler.pause_ambient()  # the SHT31 must not be mid-measurement
+            self._quick(rig)
             if scope == schema.SELFTEST_FULL:
-                self._shutter()
+                if rig:
+                    self._shutter()
                 self._dark()
         except OSError:
             fault = schema.FAULT_I2C
@@ -75,7 +85,7 @@ class SelfTest:
             ctrl.outputs.safe()
             pd.select_range(range_before)
         body = self._body
-        struct.pack_into(_HEAD, body, 0, cmd_id, scope, self._failed, fault)
+        struct.pack_into(_HEAD, body, 0, cmd_id, channel, scope, self._failed, fault)
         self._body = bytearray(0)
         return bytes(body[:_HEAD_SIZE + self._count * _RECORD_SIZE])
 
@@ -114,32 +124,38 @@ class SelfTest:
 
     # ---- the checks that move nothing -------------------------------------------------------
 
-    def _quick(self):
-        parts = self._parts
-        self._scan()
-        self._compare(schema.CHK_INA226_MANUFACTURER, parts.ina.read_manufacturer,
-                      MANUFACTURER_TI)
-        self._compare(schema.CHK_INA226_DIE, parts.ina.read_die_id, DIE_ID_INA226)
-        self._sht31()
+    def _quick(self, rig):
+        """The checks that move nothing; the rig's SHT31 and interlock with its channel."""
+        ina = self._front.ina
+        self._scan(rig)
+        self._compare(schema.CHK_INA226_MANUFACTURER, ina.read_manufacturer, MANUFACTURER_TI)
+        self._compare(schema.CHK_INA226_DIE, ina.read_die_id, DIE_ID_INA226)
+        if rig:
+            self._sht31()
         self._dac()
         self._ads1115()
-        self._expect(schema.CHK_INTERLOCK, self._board.interlock.value(), 1, 1)
+        if rig:
+            self._expect(schema.CHK_INTERLOCK, self._board.interlock.value(), 1, 1)
         self._supply()
 
-    def _scan(self):
-        """Every chip of the board config answers its address."""
+    def _scan(self, rig):
+        """Every chip of the channel answers its address: on the main bus (the SHT31 with
+        the rig's channel; with cards, the mux) and, with cards, on the channel's card."""
+        parts = self._parts
         expected = 0
-        found = 0
-        try:
-            answering = self._board.i2c.scan()
-        except OSError as exc:
-            for _address, bit in self._parts.chips:
+        for address, bit in parts.chips:
+            if rig or address != parts.sht_address:
                 expected |= bit
+        for _address, bit in parts.card_chips:
+            expected |= bit
+        try:  # (a card's bus joins it on the mux first: the main bus's chips answer too)
+            answering = (self._board.i2c if parts.cards is None else self._front.bus).scan()
+        except OSError as exc:
             self._no_answer(schema.CHK_I2C_SCAN, exc, expected, expected)
             return
-        for address, bit in self._parts.chips:
-            expected |= bit
-            if address in answering:
+        found = 0
+        for address, bit in parts.chips + parts.card_chips:
+            if expected & bit and address in answering:
                 found |= bit
         self._expect(schema.CHK_I2C_SCAN, found, expected, expected)
 
@@ -167,7 +183,7 @@ class SelfTest:
 
     def _dac(self):
         """0 V written with the relay open (make_safe) reads back as code 0."""
-        dac = self._parts.dac
+        dac = self._front.dac
         try:
             dac.write_code(0)
             code = dac.read_code()
@@ -181,7 +197,7 @@ class SelfTest:
         config = self._config
         word = config_word(config.ADS_PD_CHANNEL, config.PD_RANGES[0][1],
                            config.ADS_PD_RATE_INDEX)
-        ads = self._parts.photodiode.ads
+        ads = self._front.photodiode.ads
         expected = word | _ADS_IDLE
         try:
             ads.write_config(word)
@@ -195,7 +211,7 @@ class SelfTest:
         """Relay open and DAC at 0: the INA226 reads no current beyond its offset, from a
         conversion that began after the relay opened."""
         limit = self._config.SELFTEST_CURRENT_OFFSET_NA
-        ina = self._parts.ina
+        ina = self._front.ina
         try:
             ina.restart()
             self._board.sleep_us(2 * self._config.INA226_PERIOD_US)
@@ -212,9 +228,9 @@ class SelfTest:
         laser off. Skipped without a closed switch or with the interlock open."""
         opened = schema.CHK_SHUTTER_OPEN
         closed = schema.CHK_SHUTTER_CLOSE
-        limit_ms = self._ctrl.limits.shutter_timeout_ms
+        limit_ms = self._rig_ctrl.limits.shutter_timeout_ms
         detail = schema.DETAIL_NONE
-        if not self._ctrl.limits.has_shutter_switch:
+        if not self._rig_ctrl.limits.has_shutter_switch:
             detail = schema.DETAIL_NOT_FITTED
         elif self._board.interlock.value() != 1:
             detail = schema.DETAIL_INTERLOCK_OPEN
@@ -247,7 +263,7 @@ class SelfTest:
         """Drive the shutter and wait for its switch: ms taken, -1 when it did not arrive
         within limit_ms, _INTERLOCK_OPENED (the shutter driven closed at once)."""
         board = self._board
-        outputs = self._ctrl.outputs
+        outputs = self._rig_ctrl.outputs
         outputs.drive_shutter(open_)
         switch = board.shutter_closed
         want = 0 if open_ else 1
@@ -269,7 +285,7 @@ class SelfTest:
         """Every photodiode range, light off (relay open, laser off, shutter closed): the
         mean of DARK_CONVERSIONS within SELFTEST_DARK_MAX_PA plus two codes of the range."""
         config = self._config
-        pd = self._parts.photodiode
+        pd = self._front.photodiode
         ranges = config.PD_RANGES
         for index in range(len(ranges)):
             entry = ranges[index]

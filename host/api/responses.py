@@ -228,8 +228,9 @@ class Recovery(_Answer):
 
 
 class OrphanRun(_Answer):
-    """A run the board holds that this service did not start."""
+    """A run the board holds on a channel that this service did not start."""
 
+    channel: int = Field(0, description="the board's channel it runs on")
     run_key: str = Field(description="its identity on the wire, 16 hex digits")
     mode: str | None = Field(description="the device mode it runs as")
     state: str = Field(description="the device's state")
@@ -349,7 +350,11 @@ class Rig(_Answer):
     active_runs: dict[str, int] = Field(default_factory=dict, description="the run on each "
                                         "busy channel, by channel number")
     orphan_run: OrphanRun | None = Field(description="a run the board holds that this "
-                                                     "service did not start")
+                                                     "service did not start (the lowest "
+                                                     "channel's)")
+    orphan_runs: list[OrphanRun] = Field(default_factory=list, description="every channel's "
+                                         "run the board holds that this service did not "
+                                         "start, by channel")
     ingest_error: str | None = Field(description="the last samples that could not be stored, "
                                                  "why")
     selftest: dict[str, Any] | None = Field(None, description="the board's last full "
@@ -390,7 +395,8 @@ class OrphanStopped(_Answer):
 
     rig: str = Field(description="the rig")
     stopped: OrphanRun = Field(description="the run that was stopped")
-    orphan_run: OrphanRun | None = Field(description="the board's orphan run now")
+    orphan_run: OrphanRun | None = Field(description="the board's orphan run on that channel "
+                                                     "now")
 
 
 class Samples(_Answer):

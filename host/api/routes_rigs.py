@@ -133,19 +133,28 @@ async def replace_pixel(rig: RigName, channel: Annotated[int, Query(
     return {"rig": rig, "channel": channel, "pixels_replaced": replaced}
 
 
+# Which channel's orphan an orphan request means (GET /api/rigs `orphan_runs`).
+OrphanChannel = Annotated[int | None, Query(
+    ge=0, le=schema.MAX_CHANNELS - 1, description="the channel whose orphan run is meant; "
+    "may be left out when the rig holds exactly one")]
+
+
 @router.post("/rigs/{rig}/orphan/stop", dependencies=[Depends(control_access)],
              responses=NOT_FOUND | REFUSED, **returns(OrphanStopped))
-async def stop_orphan(rig: RigName, svc=Depends(service)) -> dict[str, Any]:
-    """Stop a run the board holds that this service did not start (outputs made safe)."""
-    return await svc.runs.stop_orphan(rig)
+async def stop_orphan(rig: RigName, channel: OrphanChannel = None,
+                      svc=Depends(service)) -> dict[str, Any]:
+    """Stop a run the board holds on a channel that this service did not start (that
+    channel's outputs made safe)."""
+    return await svc.runs.stop_orphan(rig, channel)
 
 
 @router.post("/rigs/{rig}/orphan/import", status_code=201,
              dependencies=[Depends(control_access)], responses=NOT_FOUND | REFUSED,
              **returns(Run))
-async def import_orphan(rig: RigName, svc=Depends(service)) -> dict[str, Any]:
-    """File the board's orphan run as a new run, flagged imported, with every sample the
-    board still holds; a running one is followed from then on."""
-    run = await svc.runs.import_orphan(rig)
+async def import_orphan(rig: RigName, channel: OrphanChannel = None,
+                        svc=Depends(service)) -> dict[str, Any]:
+    """File the orphan run of a channel as a new run on that channel, flagged imported, with
+    every sample the board still holds; a running one is followed from then on."""
+    run = await svc.runs.import_orphan(rig, channel)
     out = await asyncio.to_thread(svc.store.get_run, run.id)
     return out.as_dict()

@@ -33,12 +33,15 @@ def _result(check: dict[str, Any]) -> str:
 
 
 def selftest_table(checks: list[dict[str, Any]]) -> Table:
+    """A row per check; a board of several channels gets a channel column first."""
+    channels = len({check.get("channel", 0) for check in checks}) > 1
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("check", "result", "value", "limit", "advice"):
+    for column in ("channel",) * channels + ("check", "result", "value", "limit", "advice"):
         table.add_column(column, overflow="fold")
     for check in checks:
-        table.add_row(check["name"], _result(check), _shown(check, "value"),
-                      _shown(check, "limit"), check.get("advice") or "")
+        row = (check["name"], _result(check), _shown(check, "value"),
+               _shown(check, "limit"), check.get("advice") or "")
+        table.add_row(*((str(check.get("channel", 0)),) * channels + row))
     return table
 
 

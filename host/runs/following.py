@@ -167,7 +167,7 @@ class LinkFollower:
                 if tracker is not None:
                     tracker.saw_next_seq(channel.next_seq)
                 self._check_ended(rig, channel)
-                if rig.orphan is not None:
+                if channel.channel in rig.orphans:
                     self.orphans.note(rig, channel)
         elif isinstance(item, rig_link.Disconnected):
             if rig.down_since is None:

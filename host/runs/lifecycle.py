@@ -122,17 +122,12 @@ class Lifecycle:
                          place: dict[str, int | None], channel: int) -> Run:
         rig_name = rig.name
         store = self.book.store
-        busy_id = rig.active_runs.get(channel)
-        if busy_id is not None:
-            raise RunError(409, "%s is busy with run %d; abort it (POST /api/runs/%d/abort) "
-                           "or wait for it to end" % (channel_text(rig_name, channel), busy_id,
-                                                      busy_id))
-        orphan = rig.orphan
+        check_free(rig, channel)
+        orphan = rig.orphans.get(channel)
         if orphan is not None and orphan["state"] == "running":
-            raise RunError(409, "rig %s is running a run this service did not start (key %s); "
-                           "stop it (POST /api/rigs/%s/orphan/stop) or import it "
-                           "(POST /api/rigs/%s/orphan/import)"
-                           % (rig_name, orphan["run_key"], rig_name, rig_name))
+            raise RunError(409, "%s is running a run this service did not start (key %s); %s"
+                           % (channel_text(rig_name, channel), orphan["run_key"],
+                              orphan_actions(rig_name, channel)))
         if not rig.link.connected:
             raise RunError(409, "rig %s is not connected (%s)"
                            % (rig_name, rig.link.snapshot().get("detail") or rig.link.state))
@@ -140,7 +135,7 @@ class Lifecycle:
             raise RunError(409, "rig %s has no laser (its board does not report one): a "
                            "photostability run needs the laser to excite the film" % rig_name)
         check_channel(rig, kind, channel)
-        broken = await selftest_refusal(rig, kind, KINDS[kind].parts)
+        broken = await selftest_refusal(rig, kind, KINDS[kind].parts, channel)
         if broken is not None:
             raise RunError(409, broken)
         calibration = apply_area(await asyncio.to_thread(store.get_calibration, rig_name),
@@ -178,7 +173,7 @@ class Lifecycle:
         if not reply.ok:
             await self.end(tracker, "failed", error=reply.error)
             raise RunError(409, reply.error or "refused")
-        rig.orphan = None  # the board's ring now holds this run
+        rig.orphans.pop(channel, None)  # the channel's ring now holds this run
         # The board that answered is the one measuring it, whatever the port reached before.
         await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
         tracker.starting = False
@@ -193,7 +188,7 @@ class Lifecycle:
         if not taken:
             await self._end_unless_ended(tracker, "aborted", "aborted before it started")
             return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
-        rig.orphan = None
+        rig.orphans.pop(tracker.channel, None)
         await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
         await self.stop_key(rig, tracker.run_key, tracker.channel)
         self.finish_soon(tracker)
@@ -443,6 +438,23 @@ class Lifecycle:
         self.book.leave(tracker)
         self.book.hub.publish(run.id, "end", tracker.run.as_dict(calibration=False))
         await asyncio.to_thread(allocator.give_back)  # the summary's arrays, back to the system
+
+
+def check_free(rig: Rig, channel: int) -> None:
+    """RunError 409 while this service follows a run on the rig's channel: one run per
+    channel, whatever else the board runs."""
+    busy_id = rig.active_runs.get(channel)
+    if busy_id is not None:
+        raise RunError(409, "%s is busy with run %d; abort it (POST /api/runs/%d/abort) "
+                       "or wait for it to end" % (channel_text(rig.name, channel), busy_id,
+                                                  busy_id))
+
+
+def orphan_actions(rig_name: str, channel: int) -> str:
+    """What a person can do with the orphan run of a rig's channel, as the API asks it."""
+    return ("stop it (POST /api/rigs/%s/orphan/stop?channel=%d) or import it "
+            "(POST /api/rigs/%s/orphan/import?channel=%d)" % (rig_name, channel, rig_name,
+                                                              channel))
 
 
 def check_channel(rig: Rig, kind: str | None, channel: int) -> None:

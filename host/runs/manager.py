@@ -109,8 +109,8 @@ class RunManager:
     async def abort(self, run_id: int) -> Run:
         return await self.lifecycle.abort(run_id)
 
-    async def stop_orphan(self, rig_name: str) -> dict[str, Any]:
-        return await self.orphans.stop_orphan(rig_name)
+    async def stop_orphan(self, rig_name: str, channel: int | None = None) -> dict[str, Any]:
+        return await self.orphans.stop_orphan(rig_name, channel)
 
-    async def import_orphan(self, rig_name: str) -> Run:
-        return await self.orphans.import_orphan(rig_name)
+    async def import_orphan(self, rig_name: str, channel: int | None = None) -> Run:
+        return await self.orphans.import_orphan(rig_name, channel)

@@ -16,6 +16,12 @@ PHOTODIODE = "photodiode"
 SHUTTER = "shutter"
 SHT31 = "sht31"
 INTERLOCK = "interlock"
+MUX = "mux"  # a board of channel cards: the TCA9548A every card is reached through
+CARD_IO = "card_io"  # a channel card's PCA9554: its relay, TIA gain and ALERT
+# The rig's own parts: a failed check of one refuses runs on every channel.
+RIG_PARTS = (SHT31, INTERLOCK, SHUTTER, MUX)
+# What every run needs besides its kind's parts, where the board has them.
+ANY_RUN_PARTS = (MUX, CARD_IO)
 
 # What the I2C scan's bits stand for: (bit, part, chip, address).
 BUS_CHIPS = (
@@ -23,6 +29,8 @@ BUS_CHIPS = (
     (schema.I2C_BIT_INA226, INA226, "INA226", board_config.ADDR_INA226),
     (schema.I2C_BIT_ADS1115, ADS1115, "ADS1115", board_config.ADDR_ADS1115),
     (schema.I2C_BIT_SHT31, SHT31, "SHT31", board_config.ADDR_SHT31),
+    (schema.I2C_BIT_MUX, MUX, "TCA9548A mux", board_config.ADDR_MUX),
+    (schema.I2C_BIT_CARD_IO, CARD_IO, "PCA9554 card expander", board_config.ADDR_CARD_IO),
 )
 
 RERUN = "then run `lumenrig selftest RIG` again"
@@ -87,7 +95,7 @@ def _dark_check(index: int) -> Check:
 CHECKS: dict[int, Check] = {
     schema.CHK_I2C_SCAN: Check(
         "i2c_scan", "I2C bus: every chip answers its address", "",
-        (DAC, INA226, ADS1115, SHT31),
+        (DAC, INA226, ADS1115, SHT31, MUX, CARD_IO),
         "a chip does not answer its address: check its solder joints and orientation, its "
         "3.3 V supply, its address pins (board_config.py) and the SDA/SCL pull-ups; " + RERUN,
         value=_chips, limit=lambda low, high: _chips(high)),

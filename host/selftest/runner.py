@@ -1,6 +1,7 @@
 """Running the self-test on a rig: the quick checks at every handshake (nothing moves, tens
-of ms), the full test on request; the rig keeps the result, and a run that needs a part
-its last result failed is refused before it starts."""
+of ms per channel), the full test on request, each on every channel of the board in turn;
+the rig keeps the result, and a run that needs a part its last result failed on its channel
+(or one of the rig's own) is refused before it starts."""
 
 import asyncio
 import contextlib
@@ -9,7 +10,7 @@ import logging
 from typing import Any
 
 from host.link import LinkError
-from host.rigs import Rig
+from host.rigs import Rig, channel_text
 from host.runs.errors import RunError
 from host.selftest import report
 from protocol import schema
@@ -38,15 +39,18 @@ async def _run(rig: Rig, scope: int) -> dict[str, Any]:
         state = "no link" if link is None else (link.snapshot().get("detail") or link.state)
         raise RunError(409, "rig %s is not connected (%s)" % (rig.name, state))
     timeout_s = FULL_TIMEOUT_S if scope == schema.SELFTEST_FULL else QUICK_TIMEOUT_S
-    try:
-        reply = await link.acommand(schema.SELF_TEST, scope=scope, timeout_s=timeout_s,
-                                    tries=TRIES)
-    except LinkError as exc:
-        raise RunError(503, "rig %s did not answer the self-test: %s" % (rig.name, exc)) from exc
-    if not reply.ok:
-        raise RunError(409, reply.error or "refused")
-    result = report.result_dict(rig.name, link.board_id, reply.message, _now_text())
-    rig.selftest = report.merged(rig.selftest, result)
+    at = _now_text()
+    for channel in sorted(link.channel_can) or [0]:
+        try:
+            reply = await link.acommand(schema.SELF_TEST, channel=channel, scope=scope,
+                                        timeout_s=timeout_s, tries=TRIES)
+        except LinkError as exc:
+            raise RunError(503, "%s did not answer the self-test: %s"
+                           % (channel_text(rig.name, channel), exc)) from exc
+        if not reply.ok:
+            raise RunError(409, reply.error or "refused")
+        result = report.result_dict(rig.name, link.board_id, reply.message, at)
+        rig.selftest = report.merged(rig.selftest, result)
     return rig.selftest
 
 
@@ -99,10 +103,10 @@ def _log_outcome(task: "asyncio.Task[dict[str, Any]]") -> None:
         log.warning("rig %s: self-test failed %s", result["rig"], ", ".join(result["failed"]))
 
 
-async def refusal(rig: Rig, kind: str, parts: tuple[str, ...]) -> str | None:
-    """Why a run of this kind (needing these parts) cannot start on the rig, from its last
-    self-test (waited for when one is in flight), or None."""
+async def refusal(rig: Rig, kind: str, parts: tuple[str, ...], channel: int = 0) -> str | None:
+    """Why a run of this kind (needing these parts) cannot start on the rig's channel, from
+    its last self-test (waited for when one is in flight), or None."""
     await settled(rig)
     board_id = rig.link.board_id if rig.link is not None else None
-    return report.refusal(rig.selftest, parts, "rig %s cannot start a %s run" % (rig.name, kind),
-                          board_id)
+    return report.refusal(rig.selftest, parts, "%s cannot start a %s run"
+                          % (channel_text(rig.name, channel), kind), board_id, channel)

@@ -12,12 +12,14 @@ from tests.support.service_proc import AUTH, LUMENRIG, TOKEN, ServiceProcess, wa
 HEALTHY = "sim:G1?accel=max&seed=3"
 NO_SHT31 = "nosht=sim:G1?accel=max&seed=3&faults=missing=sht31"
 STUCK_INA = "stuckina=sim:G1?accel=max&seed=3&faults=stuck=ina226"
+# A board of three channel cards whose card 2 is dead from power-on.
+DEAD_CARD = "cards=sim:G1?accel=max&seed=3&channels=3&faults=card_fail=2@0s"
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("selftest")
-    proc = ServiceProcess([HEALTHY, NO_SHT31, STUCK_INA],
+    proc = ServiceProcess([HEALTHY, NO_SHT31, STUCK_INA, DEAD_CARD],
                           "sqlite:///%s" % (folder / "e2e.sqlite"), folder).start()
     try:
         yield proc
@@ -143,3 +145,38 @@ def test_the_cli_exits_1_naming_the_failed_checks_with_advice(service):
 def test_the_cli_exits_2_for_a_rig_the_service_does_not_have(service):
     done = _cli(service, "nosuchrig")
     assert done.returncode == 2 and "no rig named" in done.stderr
+
+
+
+def test_a_card_board_is_tested_a_channel_at_a_time_and_a_dead_card_refuses_its_channel(
+        service):
+    # The quick test at the handshake has found card 2 dead already.
+    wait_for(lambda: (_rig(service, "cards").get("selftest") or {}).get("passed") is False,
+             60, "the handshake's self-test of the card board")
+    refused = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=30, json={
+            "kind": "lifetime", "rig": "cards", "channel": 2,
+            "params": {"voltage_v": 10, "max_duration_s": 60}})
+    assert refused.status_code == 409, refused.text
+    assert "rig cards channel 2 cannot start a lifetime run" in refused.text
+    assert "on channel 2" in refused.text and "INA226" in refused.text
+    response = _selftest(service, "cards")
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert sorted({check["channel"] for check in result["checks"]}) == [0, 1, 2]
+    failed = [(c["channel"], c["id"]) for c in result["checks"] if c["state"] == "fail"]
+    assert failed and {channel for channel, _id in failed} == {2}, failed
+    assert (2, "ina226_manufacturer") in failed
+    assert "ch2/ina226_manufacturer" in result["failed"]
+    done = _cli(service, "cards")
+    assert done.returncode == 1 and "channel" in done.stdout.splitlines()[0], done.stdout
+    rig_checks = {c["id"] for c in result["checks"] if c["channel"] == 0}
+    assert {"sht31_status", "interlock", "shutter_open"} <= rig_checks
+    assert not {"sht31_status", "interlock", "shutter_open"} & {
+        c["id"] for c in result["checks"] if c["channel"] == 1}, "the rig's parts once"
+    started = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=30, json={
+        "kind": "lifetime", "rig": "cards", "channel": 1,
+        "params": {"voltage_v": 10, "max_duration_s": 5}})
+    assert started.status_code == 201, started.text
+    wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, started.json()["id"]),
+                               timeout=60).json()["state"] == "completed", 120,
+             "the run on card 1 to complete")

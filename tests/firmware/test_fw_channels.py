@@ -188,19 +188,55 @@ def test_resend_answers_from_the_channels_own_ring():
     assert (mid, head[2], head[3]) == (schema.NACK, schema.NACK_BAD_RUN_KEY, RUN_KEYS[1])
 
 
-def test_the_self_test_of_a_card_board_checks_the_rig_and_card_0():
-    from tests.firmware.test_fw_selftest import FULL_CHECKS, _self_test
+CARD_BITS = (schema.I2C_BIT_MUX | schema.I2C_BIT_DAC | schema.I2C_BIT_INA226
+             | schema.I2C_BIT_ADS1115 | schema.I2C_BIT_CARD_IO)
+
+
+def test_the_self_test_checks_the_rig_with_the_lasers_channel_and_each_card_with_its_own():
+    from tests.firmware.test_fw_selftest import DARK_CHECKS, FULL_CHECKS, _self_test
 
     bed = _bed()
-    msg_id, head, records = _self_test(bed)
-    assert msg_id == schema.SELF_TEST_RESULT
+    msg_id, head, records = _self_test(bed, channel=0)
+    assert msg_id == schema.SELF_TEST_RESULT and head["channel"] == 0
     assert (head["failed"], head["fault"]) == (0, 0), records
     assert list(records) == FULL_CHECKS
-    assert records[schema.CHK_I2C_SCAN]["value"] == 0xF  # the mux (for the cards) and SHT31
+    scan = records[schema.CHK_I2C_SCAN]
+    assert scan["value"] == scan["high"] == CARD_BITS | schema.I2C_BIT_SHT31
+    msg_id, head, records = _self_test(bed, channel=2)
+    assert (head["channel"], head["failed"], head["fault"]) == (2, 0, 0), records
+    assert list(records) == [schema.CHK_I2C_SCAN, schema.CHK_INA226_MANUFACTURER,
+                             schema.CHK_INA226_DIE, schema.CHK_DAC_READBACK,
+                             schema.CHK_ADS1115_CONFIG, schema.CHK_SUPPLY_OFFSET] + DARK_CHECKS
+    assert records[schema.CHK_I2C_SCAN]["value"] == CARD_BITS  # card 2 joined on the mux
+    msg_id, head = bed.command(schema.SELF_TEST, (CHANNELS, schema.SELFTEST_QUICK))
+    assert (msg_id, head[2]) == (schema.NACK, schema.NACK_OUT_OF_RANGE), "no such channel"
     assert bed.board.relay.value() == 0 and not any(_lit(bed, n) for n in range(CHANNELS))
     _start_all(bed)
-    msg_id, head = bed.command(schema.SELF_TEST, (schema.SELFTEST_QUICK,))
+    msg_id, head = bed.command(schema.SELF_TEST, (1, schema.SELFTEST_QUICK))
     assert (msg_id, head[2]) == (schema.NACK, schema.NACK_BUSY), "not while a channel runs"
+
+
+def test_a_card_dead_at_boot_faults_its_channel_alone_and_its_self_test_names_its_chips():
+    from tests.firmware.test_fw_selftest import _self_test
+
+    bed = _bed(before_device=lambda board: board.cards[2].fail_at(device_us=0))
+    assert [_status(bed, n)["state"] for n in range(CHANNELS)] == [
+        schema.STATE_IDLE, schema.STATE_IDLE, schema.STATE_FAULT]
+    reply = bed.start_run(run_key=RUN_KEYS[2], channel=2, setpoint_mv=8000,
+                          sample_period_ms=100, max_duration_s=3)
+    assert (reply[0], reply[1][2]) == (schema.NACK, schema.NACK_FAULTED), reply
+    _msg_id, head, records = _self_test(bed, schema.SELFTEST_QUICK, channel=2)
+    scan = records[schema.CHK_I2C_SCAN]
+    assert (scan["value"], scan["high"]) == (
+        schema.I2C_BIT_MUX | schema.I2C_BIT_CARD_IO, CARD_BITS), "the card's chips are gone"
+    manufacturer = records[schema.CHK_INA226_MANUFACTURER]
+    assert (manufacturer["state"], manufacturer["detail"]) == (
+        schema.CHECK_FAIL, schema.DETAIL_NO_ANSWER)
+    assert head["failed"] >= 5 and head["fault"] == 0
+    _msg_id, head, _records = _self_test(bed, schema.SELFTEST_QUICK, channel=1)
+    assert head["failed"] == 0, "card 1 is sound"
+    assert bed.start_run(run_key=RUN_KEYS[1], channel=1, setpoint_mv=8000,
+                         sample_period_ms=100, max_duration_s=3)[0] == schema.ACK
 
 
 def test_a_run_beyond_the_sampling_budget_of_every_channel_is_refused():

@@ -22,10 +22,10 @@ RECORD_NAMES = [f[0] for f in schema.SELFTEST_FIELDS]
 HEAD_NAMES = messages.field_names(schema.SELF_TEST_RESULT)
 
 
-def _self_test(bed, scope=schema.SELFTEST_FULL):
+def _self_test(bed, scope=schema.SELFTEST_FULL, channel=0):
     """(reply msg_id, head dict, {check: record dict}) of one SELF_TEST."""
     since = len(bed.messages)
-    msg_id, head = bed.command(schema.SELF_TEST, (scope,))
+    msg_id, head = bed.command(schema.SELF_TEST, (channel, scope))
     if msg_id != schema.SELF_TEST_RESULT:
         return msg_id, dict(zip(messages.field_names(msg_id), head)), {}
     tail = next(t for m, h, t in bed.messages[since:] if m == msg_id and h[0] == head[0])
@@ -205,7 +205,7 @@ def test_an_exception_mid_test_ends_safe_and_is_reported_in_the_head():
 def test_an_unknown_scope_is_out_of_range():
     bed = _bed()
     msg_id, head, _ = _self_test(bed, 7)
-    assert (msg_id, head["code"], head["detail"]) == (schema.NACK, schema.NACK_OUT_OF_RANGE, 1)
+    assert (msg_id, head["code"], head["detail"]) == (schema.NACK, schema.NACK_OUT_OF_RANGE, 2)
 
 
 @pytest.mark.parametrize("chip, address", [
@@ -251,7 +251,7 @@ for faults in ({}, {"sht31": "stuck"}, {"ina226": "missing"}):
     board = SimBoard(Bench("G1", 1, PD), accel=None, link=Link(), chip_faults=faults)
     device = Device(board)
     device.boot()
-    body = device.link._commands.execute(schema.SELF_TEST, (9, schema.SELFTEST_FULL))[1]
+    body = device.link._commands.execute(schema.SELF_TEST, (9, 0, schema.SELFTEST_FULL))[1]
     head, records = messages.unpack(schema.SELF_TEST_RESULT, body)
     out[",".join(faults) or "healthy"] = [list(head), [list(r) for r in records],
                                           board.relay.value(), board.shutter.value()]
@@ -266,10 +266,10 @@ def test_the_self_test_runs_on_the_micropython_vm_as_on_cpython():
     assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
     results = json.loads(done.stdout.decode().strip().splitlines()[-1])
     head, records, relay, shutter = results["healthy"]
-    assert head == [9, schema.SELFTEST_FULL, 0, 0] and len(records) == len(FULL_CHECKS)
+    assert head == [9, 0, schema.SELFTEST_FULL, 0, 0] and len(records) == len(FULL_CHECKS)
     assert (relay, shutter) == (0, 1 - board_config.SHUTTER_OPEN_LEVEL)
     sht = {r[0]: r for r in results["sht31"][1]}
     assert sht[schema.CHK_SHT31_SERIAL][1:3] == [schema.CHECK_FAIL, schema.DETAIL_CRC]
     ina = {r[0]: r for r in results["ina226"][1]}
     assert ina[schema.CHK_INA226_DIE][1:4] == [schema.CHECK_FAIL, schema.DETAIL_NO_ANSWER, 19]
-    assert results["ina226"][0][3] == 0  # no exception: a missing chip is a failed check
+    assert results["ina226"][0][4] == 0  # no exception: a missing chip is a failed check

@@ -35,18 +35,27 @@ def hello_ack_fields(**overrides: int) -> dict[str, int]:
 
 
 _CHANNEL_KEYS = ("state", "mode", "run_key", "next_seq")
+CAN_ALL = schema.CAN_DRIVE | schema.CAN_PHOTODIODE | schema.CAN_LASER
 
 
-def with_channel_record(fields: dict[str, Any], mode: int = 0) -> dict[str, Any]:
+def channel_record(channel: int = 0, **fields: int) -> dict[str, int]:
+    """One channel's record of a HELLO_ACK or HEARTBEAT: idle and holding nothing unless
+    fields say otherwise."""
+    record = {"channel": channel, "can": CAN_ALL, "state": 0, "mode": 0, "flags": 0,
+              "run_key": 0, "next_seq": 0}
+    record.update(fields)
+    return record
+
+
+def with_channel_record(fields: dict[str, Any], mode: int = 0,
+                        records: list[dict[str, int]] | None = None) -> dict[str, Any]:
     """HELLO_ACK or HEARTBEAT fields with the one channel's state, mode, run_key and
-    next_seq (given flat, as tests set them) moved into channel 0's record."""
+    next_seq (given flat, as tests set them) moved into channel 0's record; records: every
+    channel's record instead (a board of several channels), the flat ones then left out."""
     out = dict(fields)
-    record = {"channel": 0, "can": schema.CAN_DRIVE | schema.CAN_PHOTODIODE | schema.CAN_LASER,
-              "state": 0, "mode": mode, "flags": 0, "run_key": 0, "next_seq": 0}
-    for key in _CHANNEL_KEYS:
-        if key in out:
-            record[key] = out.pop(key)
-    out["records"] = [record]
+    flat = {key: out.pop(key) for key in _CHANNEL_KEYS if key in out}
+    out["records"] = ([dict(record) for record in records] if records is not None
+                      else [channel_record(0, **{"mode": mode, **flat})])
     return out
 
 
@@ -60,12 +69,15 @@ class RigPeer:
     """Listens on 127.0.0.1; every frame the host sends lands in .received as models.
 
     auto_hello answers each HELLO with HELLO_ACK(**hello); heartbeat_period_s > 0 sends
-    HEARTBEATs (so the link's silence timeout never trips while a test thinks).
+    HEARTBEATs (so the link's silence timeout never trips while a test thinks). records:
+    every channel's record (channel_record) for a board of several channels, told by both
+    HELLO_ACK and HEARTBEAT; a test changes them in place as the board's channels change.
     """
 
     def __init__(self, auto_hello: bool = True, heartbeat_period_s: float = 0.2,
-                 **hello: int) -> None:
+                 records: list[dict[str, int]] | None = None, **hello: int) -> None:
         self.hello = hello_ack_fields(**hello)
+        self.records = records
         self.auto_hello = auto_hello
         self.heartbeat_period_s = heartbeat_period_s
         self.heartbeat = {"state": 0, "flags": 0, "run_key": 0, "next_seq": 0, "next_event_seq": 0}
@@ -196,7 +208,7 @@ class RigPeer:
                 self.log.append(model)
                 if msg_id == schema.HELLO and self.auto_hello:
                     self.send("HELLO_ACK", **with_channel_record(
-                        dict(self.hello, session_id=model.session_id)))
+                        dict(self.hello, session_id=model.session_id), records=self.records))
                 if not any(handler(model) for handler in list(self.handlers)):
                     self.received.put(model)
 
@@ -205,7 +217,7 @@ class RigPeer:
             if self.heartbeat_period_s and self._sock is not None:
                 try:
                     self.send("HEARTBEAT", **with_channel_record(
-                        self.heartbeat, self.hello.get("mode", 0)))
+                        self.heartbeat, self.hello.get("mode", 0), self.records))
                 except OSError:
                     pass
 

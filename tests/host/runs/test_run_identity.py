@@ -145,19 +145,34 @@ def _new_link(folder: Path, target: str) -> Path:
     return link
 
 
+def _left_running(sim: SimRig, tmp_path: Path, channel: int, samples: int) -> dict:
+    """A long lifetime on the board's channel, started by a service that is then killed
+    with its database (gone for good): the board runs on (grace 60 s), an orphan to any
+    other service. The run as the killed service had it."""
+    first = ServiceProcess(["rig1=" + sim.port], "sqlite:///%s" % (tmp_path / "a.sqlite"),
+                           tmp_path / "a")
+    (tmp_path / "a").mkdir()
+    try:
+        first.start()
+        httpx.put(first.url + "/api/rigs/rig1/calibration", headers=AUTH, timeout=30,
+                  json=calibration("G1").model_dump(mode="json")).raise_for_status()
+        run = _start_on(first.url, channel)
+        wait_for(lambda: _count(first.url, run["id"]) >= samples, 30, "samples")
+    finally:
+        first.kill()
+    return run
+
+
+def _start_on(url: str, channel: int) -> dict:
+    posted = _post(url, "/api/runs", {"kind": "lifetime", "rig": "rig1", "channel": channel,
+                                      "params": LONG_LIFETIME})
+    assert posted.status_code == 201, posted.text
+    return posted.json()
+
+
 def test_an_orphan_run_is_listed_stopped_and_imported_with_every_sample(tmp_path):
     with SimRig("G1", accel=ACCEL, seed=6) as sim:
-        first = ServiceProcess(["rig1=" + sim.port], "sqlite:///%s" % (tmp_path / "a.sqlite"),
-                               tmp_path / "a")
-        (tmp_path / "a").mkdir()
-        try:
-            first.start()
-            httpx.put(first.url + "/api/rigs/rig1/calibration", headers=AUTH, timeout=30,
-                      json=calibration("G1").model_dump(mode="json")).raise_for_status()
-            run = _start(first.url, "lifetime", LONG_LIFETIME)
-            wait_for(lambda: _count(first.url, run["id"]) >= 20, 30, "samples")
-        finally:
-            first.kill()  # gone for good; the board runs on (grace 60 s)
+        run = _left_running(sim, tmp_path, 0, 20)
         with _service(sim.port, "sqlite:///%s" % (tmp_path / "b.sqlite"),
                       tmp_path / "b") as second:
             orphan = wait_for(lambda: _rig(second.url)["orphan_run"], 30, "the orphan run")
@@ -189,6 +204,38 @@ def test_an_orphan_run_is_listed_stopped_and_imported_with_every_sample(tmp_path
                 "host_abort"
             assert _samples(second.url, record["id"])["seq"] == list(range(held))
             assert _rig(second.url)["orphan_run"] is None
+
+
+def test_an_orphan_on_channel_2_of_a_card_board_is_stopped_and_imported_there(tmp_path):
+    with SimRig("G1", accel=ACCEL, seed=6, channels=3) as sim:
+        run = _left_running(sim, tmp_path, 2, 10)
+        with _service(sim.port, "sqlite:///%s" % (tmp_path / "b.sqlite"),
+                      tmp_path / "b") as second:
+            [orphan] = wait_for(lambda: _rig(second.url)["orphan_runs"], 30, "the orphan run")
+            assert (orphan["channel"], orphan["run_key"]) == (2, run["run_key"])
+            assert orphan["state"] == "running" and _rig(second.url)["orphan_run"] == orphan
+            followed = _start_on(second.url, 0)  # the other channels take runs meanwhile
+            refused = _post(second.url, "/api/runs", {"kind": "jvl", "rig": "rig1",
+                                                      "channel": 2, "params": SWEEP})
+            assert refused.status_code == 409 and "orphan/stop?channel=2" in refused.text
+
+            stopped = _post(second.url, "/api/rigs/rig1/orphan/stop?channel=2")
+            assert stopped.status_code == 200, stopped.text
+            assert stopped.json()["orphan_run"]["state"] == "idle"
+            wait_for(lambda: [c["state"] for c in _rig(second.url)["device"]["channels"]]
+                     == ["running", "idle", "idle"], 30, "channel 2 alone to stop")
+            held = stopped.json()["orphan_run"]["next_seq"]
+
+            imported = _post(second.url, "/api/rigs/rig1/orphan/import?channel=2")
+            assert imported.status_code == 201, imported.text
+            record = imported.json()
+            assert record["imported"] and record["channel"] == 2
+            assert record["run_key"] == run["run_key"]
+            record = _ended(second.url, record["id"])
+            assert record["state"] == "aborted"
+            assert _samples(second.url, record["id"])["seq"] == list(range(held))
+            assert _run(second.url, followed["id"])["state"] == "running"
+            assert _rig(second.url)["orphan_runs"] == []
 
 
 def test_a_run_whose_rig_vanishes_is_interrupted_then_ends_as_the_board_ended_it(tmp_path):

@@ -12,9 +12,9 @@ BOARD = 0x1234
 ALL_CHIPS = 0xF
 
 
-def _result(records, scope=schema.SELFTEST_FULL, fault=0, at="t1", board=BOARD):
+def _result(records, scope=schema.SELFTEST_FULL, fault=0, at="t1", board=BOARD, channel=0):
     failed = sum(1 for r in records if r[1] == FAIL)
-    body = messages.pack(schema.SELF_TEST_RESULT, (1, scope, failed, fault), records)
+    body = messages.pack(schema.SELF_TEST_RESULT, (1, channel, scope, failed, fault), records)
     return report.result_dict("rig1", board, wire.decode(schema.SELF_TEST_RESULT, body), at)
 
 
@@ -129,3 +129,44 @@ def test_a_result_of_another_board_refuses_nothing():
     kept = _result([(schema.CHK_INA226_DIE, FAIL, 0, 0xFFFF, 0x2260, 0x2260)], board=1)
     assert report.refusal(kept, KINDS["lifetime"].parts, "x", 2) is None
     assert report.refusal(kept, KINDS["lifetime"].parts, "x", 1) is not None
+
+
+CARD_CHIPS = (schema.I2C_BIT_MUX | schema.I2C_BIT_DAC | schema.I2C_BIT_INA226
+              | schema.I2C_BIT_ADS1115 | schema.I2C_BIT_CARD_IO)
+
+
+def _card_board(dead_card=2):
+    """A board of three cards, tested a channel at a time; card dead_card's INA226 gone."""
+    kept = None
+    for channel in range(3):
+        found = CARD_CHIPS & ~(schema.I2C_BIT_INA226 if channel == dead_card else 0)
+        records = [(schema.CHK_I2C_SCAN, PASS if found == CARD_CHIPS else FAIL, 0, found,
+                    CARD_CHIPS, CARD_CHIPS)]
+        if channel == 0:
+            records.append((schema.CHK_SHUTTER_OPEN, PASS, 0, 50, 0, 500))
+        kept = report.merged(kept, _result(records, channel=channel))
+    return kept
+
+
+def test_each_channels_checks_are_kept_apart_and_refuse_runs_on_that_channel_only():
+    kept = _card_board()
+    assert [(c["channel"], c["id"]) for c in kept["checks"]] == [
+        (0, "i2c_scan"), (0, "shutter_open"), (1, "i2c_scan"), (2, "i2c_scan")]
+    why = report.refusal(kept, KINDS["lifetime"].parts, "rig rig1 channel 2 cannot start",
+                         BOARD, channel=2)
+    assert why is not None and "every chip answers its address on channel 2:" in why
+    assert "(no answer from INA226 0x40)" in why
+    for channel in (0, 1):
+        assert report.refusal(kept, KINDS["lifetime"].parts, "x", BOARD, channel) is None
+    quick = _result([(schema.CHK_I2C_SCAN, PASS, 0, CARD_CHIPS, CARD_CHIPS, CARD_CHIPS)],
+                    scope=schema.SELFTEST_QUICK, at="t2", channel=2)
+    healed = report.merged(kept, quick)
+    assert healed["passed"] and len(healed["checks"]) == 4, "channel 2's scan replaced only"
+
+
+def test_a_missing_mux_refuses_runs_on_every_channel():
+    found = CARD_CHIPS & ~schema.I2C_BIT_MUX
+    kept = _result([(schema.CHK_I2C_SCAN, FAIL, 0, found, CARD_CHIPS, CARD_CHIPS)])
+    for channel in (0, 5):
+        why = report.refusal(kept, KINDS["jvl"].parts, "x", BOARD, channel)
+        assert why is not None and "TCA9548A mux 0x70" in why

@@ -20,6 +20,7 @@ function failedChecks(last) {
   const failed = ((last && last.checks) || []).filter((check) => check.state === "fail");
   if (!failed.length) return null;
   return el("ul", { class: "selftest-failed" }, failed.map((check) => el("li", {},
+    check.channel ? `ch${check.channel} · ` : "",
     el("strong", {}, check.name), check.detail ? `: ${check.detail}` : "",
     check.advice ? el("div", { class: "note" }, check.advice) : "")));
 }
