@@ -1,7 +1,7 @@
 """Safety on a board of eight channel cards, the real firmware on the MicroPython VM behind
 hil_sim's pty, driven through RigLink: a compliance trip on one channel stops that channel
-alone while the other seven sample on undisturbed, and the interlock then stops the seven in
-the loop pass that sees it open."""
+alone while the other seven sample on undisturbed; with that channel running again, the
+interlock stops all eight in the loop pass that sees it open."""
 
 from typing import Any
 
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.micropython
 CHANNELS = 8
 TRIPPED = 3  # the channel whose run asks for a compliance far below its pixel's current
 PERIOD_MS = 1000
-RUN_KEYS = [0x5100 + n for n in range(CHANNELS)]
+RUN_KEYS = [0x5100 + n for n in range(CHANNELS)]  # channel TRIPPED's second run: AGAIN
+AGAIN = 0x5200
 # What a loop pass may emit between the interlock and the last channel's stop: the stops
 # themselves, nothing a channel's own work does (a sample's L0, a dark pause, a step).
 STOP_EVENTS = {schema.EV_INTERLOCK_OPEN, schema.EV_SAFE_STOP, schema.EV_RUN_STOPPED,
@@ -37,8 +38,9 @@ def _start(link: RigLink, channel: int, **overrides: int) -> None:
     assert link.command("START_RUN", **fields).raise_for_error().ok, channel
 
 
-def _samples(got: Collector, channel: int) -> np.ndarray:
-    batches = [b.records for b in got.of(SampleBatch) if b.run_key == RUN_KEYS[channel]]
+def _samples(got: Collector, channel: int, run_key: int | None = None) -> np.ndarray:
+    key = RUN_KEYS[channel] if run_key is None else run_key
+    batches = [b.records for b in got.of(SampleBatch) if b.run_key == key]
     return np.concatenate(batches) if batches else np.zeros(0, wire.SAMPLE_DTYPE)
 
 
@@ -46,10 +48,11 @@ def _events(got: Collector) -> list[DeviceEvent]:
     return sorted(got.of(DeviceEvent), key=lambda e: e.event_seq)
 
 
-def _stopped(got: Collector, channel: int) -> Any:
-    """The RUN_STOPPED event of channel's run, or None."""
+def _stopped(got: Collector, channel: int, run_key: int | None = None) -> Any:
+    """The RUN_STOPPED event of channel's run (run_key: another of its runs), or None."""
+    key = RUN_KEYS[channel] if run_key is None else run_key
     return next((e for e in _events(got) if e.code == schema.EV_RUN_STOPPED
-                 and e.run_key == RUN_KEYS[channel]), None)
+                 and e.run_key == key), None)
 
 
 def _t_s(records: np.ndarray) -> np.ndarray:
@@ -64,7 +67,7 @@ def _check_sampled_on(records: np.ndarray, channel: int) -> None:
     assert not np.any(records["flags"] & schema.FLAG_COMPLIANCE), channel
 
 
-def test_a_compliance_trip_stops_its_channel_alone_and_the_interlock_stops_the_rest_in_one_pass():
+def test_a_compliance_trip_stops_its_channel_alone_and_the_interlock_stops_all_in_one_pass():
     rig = SimRig("G1", accel=20, seed=7, spread=0.05, channels=CHANNELS).start()
     got = Collector()
     link = RigLink("cards", rig.port)
@@ -88,15 +91,20 @@ def test_a_compliance_trip_stops_its_channel_alone_and_the_interlock_stops_the_r
             status = link.command("GET_STATUS", channel=channel).message
             assert (status.state, status.run_key) == (schema.STATE_RUNNING, RUN_KEYS[channel])
             assert _stopped(got, channel) is None, channel
+        _start(link, TRIPPED, run_key=AGAIN)  # a run within its compliance this time
+        wait_for(lambda: len(_samples(got, TRIPPED, AGAIN)) >= 5, 60,
+                 "five samples of channel %d's second run" % TRIPPED)
 
         rig.set_interlock(False)
-        wait_for(lambda: all(_stopped(got, n) for n in others), 60, "the seven to stop")
+        stops = {n: (TRIPPED, AGAIN) if n == TRIPPED else (n, None) for n in range(CHANNELS)}
+        wait_for(lambda: all(_stopped(got, *stops[n]) for n in stops), 60, "all eight to stop")
         events = _events(got)
         opened = next(e for e in events if e.code == schema.EV_INTERLOCK_OPEN)
-        last_stop = max(_stopped(got, n).event_seq for n in others)
+        last_stop = max(_stopped(got, *stops[n]).event_seq for n in stops)
         between = [e for e in events if opened.event_seq <= e.event_seq <= last_stop]
         assert {e.code for e in between} <= STOP_EVENTS, [e.name for e in between]
-        assert all(_stopped(got, n).value == schema.STOP_INTERLOCK for n in others)
+        assert [_stopped(got, *stops[n]).value for n in stops] == [schema.STOP_INTERLOCK] * 8
+        _check_sampled_on(_samples(got, TRIPPED, AGAIN), TRIPPED)
         for channel in others:
             status = link.command("GET_STATUS", channel=channel).message
             assert status.state != schema.STATE_RUNNING, channel
