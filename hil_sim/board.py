@@ -86,7 +86,7 @@ class SimBoard(Board):
     and its expander bit set.  The ina_alert pin is then the cards' INT line: low while any
     card's ALERT is asserted (the PCA9554 latches a change until its input port is read; this
     line follows the level).  The state file keeps every card's pixel ("cards": channels 1
-    and up).  Not yet with chip_faults.
+    and up); chip_faults then name a card's chip as "ina226@2".
     """
 
     def __init__(self, bench, config=board_config, accel=1, frozen=False, link=None,
@@ -97,8 +97,6 @@ class SimBoard(Board):
             if not 1 <= len(cards) <= config.MAX_CHANNELS or cards[0] is not bench:
                 raise ValueError("cards: 1 to %d benches, the first being `bench`"
                                  % config.MAX_CHANNELS)
-            if chip_faults:
-                raise ValueError("a board with channel cards takes no chip faults yet")
         self.clock = clocks.VirtualClock(accel, start_us, ticks_offset_us)
         self.passes = 0
         self.name = name
@@ -155,10 +153,12 @@ class SimBoard(Board):
         self.sht = i2c.attach(config.ADDR_SHT31, SimSHT31(source, self.clock))
         addresses = chip_addresses(config)
         for chip, fault in (chip_faults or {}).items():
+            name, _, card = chip.partition("@")  # "ina226@2": card 2's, on its own bus
+            bus = self.cards[int(card)].bus if card else i2c
             if fault == "missing":
-                i2c.fail(addresses[chip])
+                bus.fail(addresses[name])
             elif fault == "stuck":
-                i2c.stick(addresses[chip])
+                bus.stick(addresses[name])
             else:
                 raise ValueError("chip fault %r: missing or stuck" % fault)
         Board.__init__(self, config, i2c, relay, laser, shutter, tia_gain, SimPin(0),

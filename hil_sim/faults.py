@@ -6,7 +6,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from hil_sim.chips import CHIP_NAMES
+from hil_sim.chips import CARD_CHIP_NAMES, CHIP_NAMES
 
 UP = "up"  # device -> host
 DOWN = "down"  # host -> device
@@ -34,8 +34,9 @@ class FaultPlan:
     cuts are (at device s, duration wall s); resets are at device s.  lit_cuts and
     lit_resets are the same at lit time: device time while the rig's output or laser is on
     (`lit:` in the grammar), which a run reaches at the same point whatever the rig idled
-    before it. missing and stuck are chips of the board (hil_sim.chips.CHIP_NAMES, sorted):
-    a missing chip does not ACK its address, a stuck one ACKs and reads 0xFF throughout.
+    before it. missing and stuck are chips of the board (hil_sim.chips.CHIP_NAMES, sorted;
+    "ina226@2" for card 2's on a board of channel cards): a missing chip does not ACK its
+    address, a stuck one ACKs and reads 0xFF throughout.
     card_fails are (channel, clock, at s), clock "" (device time) or "lit:" (the lit time of
     that card's pixel): from then on the card's DAC, INA226 and ADS1115 stop answering."""
 
@@ -192,9 +193,7 @@ def parse_faults(text):
             clock, at = _split_clock(at)
             card_fails[int(channel)] = (clock, parse_duration_s(at, where))
         elif key in _CHIP_KEYS:
-            if value not in CHIP_NAMES:
-                raise FaultSpecError(f"{where}: {key} takes a chip, one of "
-                                     f"{', '.join(CHIP_NAMES)}; got {value!r}")
+            value = _chip_of(key, value, where)
             if value in chips:
                 raise FaultSpecError(f"{where}: chip {value} already {chips[value]}")
             chips[value] = key
@@ -214,6 +213,22 @@ def parse_faults(text):
         stuck=tuple(sorted(c for c, k in chips.items() if k == "stuck")),
         card_fails=tuple((channel, clock, at_s)
                          for channel, (clock, at_s) in sorted(card_fails.items())))
+
+
+def _chip_of(key, value, where):
+    """A chip fault's chip, "ina226" or on a channel card "ina226@2" (canonical)."""
+    chip, at_sign, card = value.partition("@")
+    if chip not in CHIP_NAMES:
+        raise FaultSpecError(f"{where}: {key} takes a chip, one of {', '.join(CHIP_NAMES)} "
+                             f"(a card's: CHIP@CARD); got {value!r}")
+    if not at_sign:
+        return chip
+    if chip not in CARD_CHIP_NAMES:
+        raise FaultSpecError(f"{where}: {chip} is the rig's, on no channel card: {key}={chip}")
+    if not card.isdigit() or not card.isascii() or int(card) > MAX_CARD:
+        raise FaultSpecError(f"{where}: CHIP@CARD names a card 0 to {MAX_CARD}, e.g. "
+                             f"{key}={chip}@2")
+    return f"{chip}@{int(card)}"
 
 
 def _split_clock(at):

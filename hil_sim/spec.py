@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
 from hil_sim import presets
+from hil_sim.chips import CARD_CHIP_NAMES
 from hil_sim.faults import FaultPlan, FaultSpecError, parse_faults
 
 PREFIX = "sim:"
@@ -167,14 +168,28 @@ def check_channels(channels, preset, plan):
     if count and presets.PRESETS[preset]["kind"] != "led":
         raise SimSpecError(f"channels: channel cards drive LED pixels; the {preset} preset is "
                            f"one film under the laser (leave channels out)")
-    if count and plan.chip_text():
-        raise SimSpecError("channels: chip faults (missing=, stuck=) are not simulated on a "
-                           "board with channel cards yet")
+    for chip_fault in plan.missing + plan.stuck:
+        _check_chip_fault(chip_fault, count)
     for card, _clock, _at_s in plan.card_fails:
         if card >= count:
             raise SimSpecError(f"faults: card_fail={card}@... needs a board of at least "
                                f"{card + 1} channel cards (channels={card + 1} or more)")
     return count
+
+
+def _check_chip_fault(chip_fault, count):
+    """A chip fault names a chip the board has: a card's chip with its card (CHIP@CARD) on a
+    board of `count` channel cards, none on the one-channel board."""
+    chip, _, card = chip_fault.partition("@")
+    if card and not count:
+        raise SimSpecError(f"faults: {chip_fault} is a chip of a channel card: it needs a "
+                           f"board of cards (channels={int(card) + 1} or more)")
+    if card and int(card) >= count:
+        raise SimSpecError(f"faults: {chip_fault} needs a board of at least {int(card) + 1} "
+                           f"channel cards (channels={int(card) + 1} or more)")
+    if count and not card and chip in CARD_CHIP_NAMES:
+        raise SimSpecError(f"faults: every channel card has its {chip}: name the card, "
+                           f"{chip}@K")
 
 
 def make_sim_spec(preset, accel=1.0, seed=0, faults="", source="mpy", heap=None, spread=0.0,

@@ -12,8 +12,8 @@ from tests.support.service_proc import AUTH, LUMENRIG, TOKEN, ServiceProcess, wa
 HEALTHY = "sim:G1?accel=max&seed=3"
 NO_SHT31 = "nosht=sim:G1?accel=max&seed=3&faults=missing=sht31"
 STUCK_INA = "stuckina=sim:G1?accel=max&seed=3&faults=stuck=ina226"
-# A board of three channel cards whose card 2 is dead from power-on.
-DEAD_CARD = "cards=sim:G1?accel=max&seed=3&channels=3&faults=card_fail=2@0s"
+# A board of three channel cards whose card 2 is dead from power-on and card 1's INA226 stuck.
+DEAD_CARD = "cards=sim:G1?accel=max&seed=3&channels=3&faults=card_fail=2@0s,stuck=ina226@1"
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +164,11 @@ def test_a_card_board_is_tested_a_channel_at_a_time_and_a_dead_card_refuses_its_
     result = response.json()
     assert sorted({check["channel"] for check in result["checks"]}) == [0, 1, 2]
     failed = [(c["channel"], c["id"]) for c in result["checks"] if c["state"] == "fail"]
-    assert failed and {channel for channel, _id in failed} == {2}, failed
-    assert (2, "ina226_manufacturer") in failed
+    assert {channel for channel, _id in failed} == {1, 2}, failed
+    assert (2, "ina226_manufacturer") in failed and (1, "ina226_die") in failed
     assert "ch2/ina226_manufacturer" in result["failed"]
+    stuck = next(c for c in result["checks"] if (c["channel"], c["id"]) == (1, "ina226_die"))
+    assert stuck["value"] == "0xffff", stuck
     done = _cli(service, "cards")
     assert done.returncode == 1 and "channel" in done.stdout.splitlines()[0], done.stdout
     rig_checks = {c["id"] for c in result["checks"] if c["channel"] == 0}
@@ -174,9 +176,9 @@ def test_a_card_board_is_tested_a_channel_at_a_time_and_a_dead_card_refuses_its_
     assert not {"sht31_status", "interlock", "shutter_open"} & {
         c["id"] for c in result["checks"] if c["channel"] == 1}, "the rig's parts once"
     started = httpx.post(service.url + "/api/runs", headers=AUTH, timeout=30, json={
-        "kind": "lifetime", "rig": "cards", "channel": 1,
+        "kind": "lifetime", "rig": "cards", "channel": 0,
         "params": {"voltage_v": 10, "max_duration_s": 5}})
     assert started.status_code == 201, started.text
     wait_for(lambda: httpx.get("%s/api/runs/%d" % (service.url, started.json()["id"]),
                                timeout=60).json()["state"] == "completed", 120,
-             "the run on card 1 to complete")
+             "the run on card 0 to complete")

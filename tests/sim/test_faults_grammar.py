@@ -52,6 +52,12 @@ def test_chip_faults_name_a_chip_each_and_come_back_canonical():
     assert not parse_faults("missing=mcp4725").is_empty()
 
 
+def test_a_chip_fault_may_name_a_channel_cards_chip():
+    plan = parse_faults("stuck=ina226@01,missing=mcp4725@7,missing=ina226")
+    assert (plan.missing, plan.stuck) == (("ina226", "mcp4725@7"), ("ina226@1",))
+    assert parse_faults(str(plan)) == plan
+
+
 def test_a_card_fails_at_a_device_or_lit_time_and_comes_back_canonical():
     plan = parse_faults("card_fail=3@lit:2min,drop=0.1,card_fail=0@500ms")
     assert plan.card_fails == ((0, "", 0.5), (3, "lit:", 120.0))
@@ -66,6 +72,10 @@ def test_a_card_fails_at_a_device_or_lit_time_and_comes_back_canonical():
     ("card_fail=2@10", "write a number and a unit"),
     ("card_fail=2@1s,card_fail=2@lit:5s", "card 2 fails once"),
     ("missing=sht35", "missing takes a chip, one of ina226, mcp4725, ads1115, sht31"),
+    ("missing=sht31@1", "sht31 is the rig's, on no channel card"),
+    ("stuck=ina226@8", "CHIP@CARD names a card 0 to 7"),
+    ("stuck=ina226@x", "CHIP@CARD names a card 0 to 7"),
+    ("stuck=ina226@1,missing=ina226@1", "chip ina226@1 already stuck"),
     ("stuck=", "stuck takes a chip"),
     ("missing=sht31,stuck=sht31", "chip sht31 already missing"),
     ("up:stuck=ina226", "fault of a chip on the board"),

@@ -53,7 +53,10 @@ def test_is_sim_spec_tells_simulators_from_ports():
     ("sim:G1?channels=9", "channels must be a whole number of channel cards, 1 to 8"),
     ("sim:G1?channels=two", "channels must be a whole number"),
     ("sim:film?channels=2", "the film preset is one film under the laser"),
-    ("sim:G1?channels=4&faults=missing=sht31", "chip faults (missing=, stuck=) are not"),
+    ("sim:G1?channels=4&faults=missing=ina226", "every channel card has its ina226: name "
+                                                "the card, ina226@K"),
+    ("sim:G1?channels=2&faults=stuck=ads1115@2", "ads1115@2 needs a board of at least 3"),
+    ("sim:G1?faults=stuck=ads1115@0", "ads1115@0 is a chip of a channel card"),
     ("sim:G1?channels=2&faults=card_fail=2@1s", "needs a board of at least 3 channel cards"),
     ("sim:G1?faults=card_fail=0@1s", "needs a board of at least 1 channel cards"),
     ("/dev/ttyUSB0", "starts with 'sim:'"),
@@ -69,8 +72,8 @@ def test_bad_specs_are_rejected_with_a_message_naming_the_problem(text, fragment
        st.floats(min_value=0.0, max_value=0.5), st.integers(min_value=0, max_value=8))
 def test_canonical_text_parses_back_to_the_same_spec(preset, accel, seed, plan, spread,
                                                      channels):
-    if preset == "film" or plan.chip_text():
-        channels = 0  # (cards drive LED pixels, without chip faults: rejected above)
+    if preset == "film" or set(plan.missing + plan.stuck) - {"sht31"}:
+        channels = 0  # (cards drive LED pixels; their chip faults name a card: rejected above)
     spec = SimSpec(preset, accel, seed, plan, spread=spread, channels=channels)
     assert parse_sim_spec(str(spec)) == spec
 
