@@ -16,7 +16,7 @@ from tests.support.mpy import MICROPYTHON
 from tests.support.paths import REPO
 
 # What the firmware's imports keep (main.py's module list, .mpy from the build) on the
-# 64-bit unix port: 118,240 B measured (bench: fw_import_heap_bytes; docs/firmware-build.md,
+# 64-bit unix port: 118,592 B measured (bench: fw_import_heap_bytes; docs/firmware-build.md,
 # "RAM"). The goal is 64 kB; until the firmware gets there, the budget (measured + 15 %)
 # stops it growing.
 IMPORT_HEAP_BUDGET_BYTES = 128 * 1024
