@@ -213,7 +213,9 @@ def test_an_orphan_on_channel_2_of_a_card_board_is_stopped_and_imported_there(tm
                       tmp_path / "b") as second:
             [orphan] = wait_for(lambda: _rig(second.url)["orphan_runs"], 30, "the orphan run")
             assert (orphan["channel"], orphan["run_key"]) == (2, run["run_key"])
-            assert orphan["state"] == "running" and _rig(second.url)["orphan_run"] == orphan
+            lowest = _rig(second.url)["orphan_run"]  # (its next_seq moves on as it runs)
+            assert orphan["state"] == "running" and (lowest["channel"], lowest["run_key"]) == (
+                2, run["run_key"])
             followed = _start_on(second.url, 0)  # the other channels take runs meanwhile
             refused = _post(second.url, "/api/runs", {"kind": "jvl", "rig": "rig1",
                                                       "channel": 2, "params": SWEEP})
@@ -233,7 +235,12 @@ def test_an_orphan_on_channel_2_of_a_card_board_is_stopped_and_imported_there(tm
             assert record["run_key"] == run["run_key"]
             record = _ended(second.url, record["id"])
             assert record["state"] == "aborted"
-            assert _samples(second.url, record["id"])["seq"] == list(range(held))
+            # Every sample channel 2's share of the ring still held (170 of a 3-card board's
+            # 512: 8.5 s of wall time at x20, which a loaded machine's service restart can
+            # take); the older ones are gone from the board.
+            [note] = [e for e in record["events"] if e["name"] == "imported"]
+            oldest = note["data"]["oldest_seq"]
+            assert _samples(second.url, record["id"])["seq"] == list(range(oldest, held))
             assert _run(second.url, followed["id"])["state"] == "running"
             assert _rig(second.url)["orphan_runs"] == []
 
