@@ -3,6 +3,7 @@
 from host.link.commands import (
     CommandRefused,
     CommandTimeout,
+    DeviceReset,
     LinkClosed,
     LinkDown,
     LinkError,
@@ -23,7 +24,7 @@ from host.link.deliveries import (
 from host.link.session import RigLink
 
 __all__ = [
-    "CommandRefused", "CommandTimeout", "Connected", "DeviceEvent", "Disconnected",
+    "CommandRefused", "CommandTimeout", "Connected", "DeviceEvent", "DeviceReset", "Disconnected",
     "EventsLost", "GapDetected", "HeartbeatSeen", "LinkClosed", "LinkDown", "LinkError",
     "LogLine", "Reply", "RigLink", "SampleBatch", "SchemaMismatch", "StatusSeen",
 ]

@@ -26,6 +26,12 @@ class CommandTimeout(LinkError):
     """No reply after every try (each try re-sent the same cmd_id)."""
 
 
+class DeviceReset(LinkError):
+    """The rig reset while the command was in flight: a try may have been carried out by the
+    board before its reset, so the command is not sent again to the board that came back
+    (a START_RUN sent again would start the run over from its first sample)."""
+
+
 class SchemaMismatch(LinkError):
     """The firmware speaks another wire schema; the link refuses to talk to it."""
 
@@ -113,6 +119,7 @@ class Pending:
     submitted_at: float
     on_done: Callable[[Reply | None, LinkError | None], None]
     tries: int = 0
+    no_session_tries: int = 0  # tries the rig answered NACK_NO_SESSION: not carried out
     first_sent_at: float | None = None
     last_sent_at: float | None = None
 
@@ -173,6 +180,14 @@ class CommandTable:
 
     def due(self, now: float) -> list[Pending]:
         return [p for p in self._pending.values() if p.due(now)]
+
+    def take_unsure(self) -> list[Pending]:
+        """Remove and return the commands a try of which may have been carried out (sent,
+        not answered NACK_NO_SESSION): after a reset nobody knows whether it was."""
+        unsure = [p for p in self._pending.values() if p.tries > p.no_session_tries]
+        for p in unsure:
+            del self._pending[p.cmd_id]
+        return unsure
 
     def rearm(self) -> None:
         """After a new handshake: send every pending command again at once."""

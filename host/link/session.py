@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from host.link import deliveries, wire
 from host.link.commands import (
     CommandTable,
+    DeviceReset,
     LinkClosed,
     LinkError,
     Pending,
@@ -295,6 +296,19 @@ class RigLink:
         for p in pending:
             p.on_done(None, error)
 
+    def _fail_unsure(self) -> None:
+        """The rig came back from a reset: a command one of whose tries may have been
+        carried out before it is failed (DeviceReset), not sent to the new boot, which would
+        carry it out again; its caller settles what the board now holds."""
+        with self._lock:
+            unsure = self._table.take_unsure()
+        for p in unsure:
+            self._stats.add("commands_failed")
+            p.on_done(None, DeviceReset(
+                f"{self.name}: the rig reset while {p.name} (cmd_id {p.cmd_id}) was in "
+                f"flight; it may have been carried out before the reset, so it was not sent "
+                f"again"))
+
     def _on_reply(self, msg: Any) -> None:
         pending = self._table.get(msg.cmd_id)
         if msg.msg_id == schema.STATUS:
@@ -305,7 +319,9 @@ class RigLink:
             return
         if msg.msg_id == schema.NACK and msg.code == schema.NACK_NO_SESSION:
             # The rig lost our session (it reset unseen): shake hands again; the command
-            # goes out again with the same cmd_id once the new session is up.
+            # goes out again with the same cmd_id once the new session is up, unless an
+            # earlier try may have reached the board before its reset (_fail_unsure).
+            pending.no_session_tries += 1
             self._begin_handshake(time.monotonic())
             return
         self._table.pop(msg.cmd_id)
@@ -416,6 +432,8 @@ class RigLink:
         self._detail = None
         self._set_state(CONNECTED)
         self._connected.set()
+        if reset and previous is not None:
+            self._fail_unsure()
         self._table.rearm()
         self._urgent = True
         self._heartbeat_at = now - self.heartbeat_period_s

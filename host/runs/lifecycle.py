@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from host import allocator
-from host.link import LinkError
+from host.link import DeviceReset, LinkError
 from host.rigs import Rig, channel_text
 from host.runkey import board_text, key_text, new_run_key
 from host.runs.book import RunBook
@@ -158,6 +158,8 @@ class Lifecycle:
         tracker.starting = True
         try:
             reply = await rig.link.acommand(schema.START_RUN, tries=START_TRIES, **tracker.fields)
+        except DeviceReset as exc:
+            return await self._start_crossed_reset(rig, tracker, exc)
         except LinkError as exc:
             if tracker.stop_reason == schema.STOP_HOST_ABORT:
                 await self._end_unless_ended(tracker, "aborted", "aborted before it started")
@@ -177,6 +179,25 @@ class Lifecycle:
         # The board that answered is the one measuring it, whatever the port reached before.
         await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
         tracker.starting = False
+        self.book.publish_state(tracker.run)
+        return tracker.run
+
+    async def _start_crossed_reset(self, rig: Rig, tracker: Tracker, exc: LinkError) -> Run:
+        """The rig reset while its START_RUN was in flight: the board that went down may have
+        run the run (its samples are stored) and lost it, or never taken it. Either way the
+        run goes on from what was stored, as after any reset: it is resumed at the rig's next
+        heartbeat (never started over: its first samples would come again under new
+        readings). An abort meanwhile ends it."""
+        tracker.starting = False
+        if tracker.stop_reason == schema.STOP_HOST_ABORT:
+            await self._end_unless_ended(tracker, "aborted", "aborted before it started")
+            return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
+        await self.book.event(rig, tracker.run_key, "start_crossed_reset", (
+            "the rig reset while its START_RUN was in flight (%s); the run goes on from what "
+            "was stored" % exc))
+        rig.orphans.pop(tracker.channel, None)
+        await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
+        tracker.resume_pending = True
         self.book.publish_state(tracker.run)
         return tracker.run
 

@@ -12,11 +12,13 @@ import pytest
 from host.link import (
     Connected,
     DeviceEvent,
+    DeviceReset,
     Disconnected,
     EventsLost,
     GapDetected,
     RigLink,
     SampleBatch,
+    wire,
 )
 from protocol import schema
 from tests.support.rigpeer import RigPeer, connected_link
@@ -176,6 +178,36 @@ def test_nack_no_session_reshakes_hands_and_retries_the_same_cmd_id(peer, link, 
     reply = link.command("STOP_RUN", run_key=0)
     assert reply.ok and seen[0] == seen[1]
     assert len(peer.sent_by_host("HELLO")) == 2
+
+
+def test_a_command_in_flight_across_a_reset_is_failed_not_carried_out_again(peer, link, got):
+    """A START_RUN whose answer is lost, then the rig resets: the board may have started the
+    run before its reset, and the same START_RUN sent to the board that came back would
+    start it over from its first sample (a stored run mixed with a second one under the same
+    seqs). It fails with DeviceReset and never reaches the new boot."""
+    starts = []
+
+    def unanswered(m):
+        if m.msg_id != schema.START_RUN:
+            return False
+        starts.append(peer.connections)
+        return True
+
+    peer.handlers.append(unanswered)
+    fields = dict.fromkeys(wire.model_for("START_RUN").head_names[1:], 0)
+    fields.update(run_key=7, mode=schema.MODE_CONSTANT_VOLTAGE, setpoint_mv=3000,
+                  sample_period_ms=100)
+    future = link.submit("START_RUN", timeout_s=5.0, tries=3, **fields)
+    wait_for(lambda: starts, what="the START_RUN")
+    peer.hello.update(reset_cause=schema.RESET_WATCHDOG)
+    peer.drop_connection()
+    with pytest.raises(DeviceReset, match="was not sent again"):
+        future.result(timeout=RECONNECT_WAIT_S)
+    wait_for(lambda: len(got.of(Connected)) == 2, what="the second Connected",
+             timeout_s=RECONNECT_WAIT_S)
+    assert got.of(Connected)[1].device_reset
+    time.sleep(1.0)  # (a START_RUN sent again would come within a command timeout)
+    assert starts == [1], "nothing reached the board that came back"
 
 
 def test_silence_from_the_rig_drops_and_reopens_the_link(got):

@@ -1,0 +1,101 @@
+"""A START_RUN whose answer is lost, then the rig resets: the board ran the run for a while
+before its reset. The run is resumed from the samples it stored, not started over: sending
+the same START_RUN to the board that came back would have numbered a second run from seq 0
+under the same run, its samples filling the first one's gaps (seen in a loaded CI round:
+the faulted hour stored two runs mixed). Driven with a scripted rig peer on a socket."""
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from host.live.fanout import Hub
+from host.rigs import Rig
+from host.runs.manager import RunManager
+from host.settings import RigSpec
+from host.store import Store
+from protocol import messages, schema
+from tests.host.runs.test_recovery import PARAMS, _until
+from tests.support.rigpeer import RigPeer
+
+TAKEN = 10  # samples the board took before its reset
+
+
+def _board_that_resets_before_answering(peer: RigPeer, starts: list[Any]) -> None:
+    """The first START_RUN is carried out unanswered: TAKEN samples, then a reset (the
+    board comes back idle); the board that came back would carry out and answer the same
+    START_RUN again. A resume's START_RUN is answered and run."""
+
+    def runs_then_resets(run_key: int) -> None:
+        for first in range(0, TAKEN, 5):  # (a batch holds at most 8)
+            peer.batch(run_key, list(range(first, min(first + 5, TAKEN))))
+        time.sleep(0.3)
+        peer.hello.update(reset_cause=schema.RESET_WATCHDOG)
+        peer.drop_connection()
+
+    def answer(m: Any) -> bool:
+        if m.msg_id == schema.START_RUN:
+            starts.append(m)
+            if m.resume_seq:
+                peer.heartbeat.update(state=schema.STATE_RUNNING, run_key=m.run_key,
+                                      next_seq=m.resume_seq)
+                peer.ack(m)
+            elif len(starts) == 1:
+                threading.Thread(target=runs_then_resets, args=(m.run_key,),
+                                 daemon=True).start()
+            elif peer.hello["reset_cause"] == schema.RESET_WATCHDOG:
+                peer.ack(m)  # the board that came back starts it, as the firmware would
+            return True
+        if m.msg_id == schema.GET_STATUS:
+            fields = dict.fromkeys(messages.field_names(schema.STATUS), 0)
+            fields.update(cmd_id=m.cmd_id, state=peer.heartbeat["state"],
+                          run_key=peer.heartbeat["run_key"])
+            peer.send("STATUS", **fields)
+            return True
+        if m.msg_id == schema.RESEND:
+            peer.nack(m, schema.NACK_BAD_RUN_KEY, peer.heartbeat["run_key"])
+            return True
+        return False
+
+    peer.handlers.append(answer)
+
+
+def test_a_start_whose_answer_a_reset_swallowed_is_resumed_not_started_over(tmp_path):
+    peer = RigPeer()
+    starts: list[Any] = []
+    _board_that_resets_before_answering(peer, starts)
+    out: dict[str, Any] = {}
+
+    async def main() -> None:
+        with Store("sqlite:///%s" % (tmp_path / "runs.sqlite")) as store:
+            rig = Rig(RigSpec(name="rig1", spec=peer.url))
+            rig.open(store)
+            manager = RunManager(store, Hub(), {"rig1": rig})
+            await manager.start()
+            try:
+                await _until(lambda: rig.link.connected, "the link")
+                run = await manager.start_run("photostability", "rig1", PARAMS)
+                out["started"] = run
+
+                def names() -> list[str]:
+                    return [e.name for e in store.list_events(run_id=run.id)]
+
+                await _until(lambda: "resumed" in names(), "the resume", 30)
+                out["events"] = store.list_events(run_id=run.id)
+                out["seqs"] = [int(s) for s in store.read_samples(run.id, columns=("t_s",))["seq"]]
+            finally:
+                await manager.stop()
+                rig.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        peer.close()
+    assert out["started"].state == "running"
+    names = [e.name for e in out["events"]]
+    assert names.count("start_crossed_reset") == 1 and names.count("resumed") == 1, names
+    fresh = [m for m in starts if not m.resume_seq]
+    assert len(fresh) == 1, "the START_RUN never reached the board that came back"
+    [resume] = [m for m in starts if m.resume_seq]
+    assert resume.resume_seq == TAKEN and resume.run_key == fresh[0].run_key
+    assert out["seqs"] == list(range(TAKEN))
