@@ -26,14 +26,10 @@ async def _until(condition: Callable[[], Any], what: str, timeout_s: float = 10.
     return value
 
 
-def _run_with_a_peer(tmp_path, script: Callable[..., Awaitable[None]],
-                     store_type: type[Store] = Store) -> None:
-    """Start a photostability run on a rig whose port is a RigPeer, then run script(peer,
-    manager, store, run) while the manager follows it (store: a store_type on SQLite)."""
-    peer = RigPeer()
-    starts: list[Any] = []
-    peer.handlers.append(lambda m: m.msg_id == schema.START_RUN and (
-        starts.append(m) or peer.ack(m) or True))
+def with_a_manager(tmp_path, peer: RigPeer, body: Callable[..., Awaitable[None]],
+                   store_type: type[Store] = Store) -> None:
+    """A run manager on a rig whose port is the peer, once linked: body(manager, store)
+    (store: a store_type on SQLite); the peer is closed after."""
 
     async def main() -> None:
         with store_type("sqlite:///%s" % (tmp_path / "runs.sqlite")) as store:
@@ -43,9 +39,7 @@ def _run_with_a_peer(tmp_path, script: Callable[..., Awaitable[None]],
             await manager.start()
             try:
                 await _until(lambda: rig.link.connected, "the link")
-                run = await manager.start_run("photostability", "rig1", PARAMS)
-                assert starts and starts[0].run_key == run.run_key
-                await script(peer, manager, store, run)
+                await body(manager, store)
             finally:
                 await manager.stop()
                 rig.close()
@@ -54,6 +48,23 @@ def _run_with_a_peer(tmp_path, script: Callable[..., Awaitable[None]],
         asyncio.run(main())
     finally:
         peer.close()
+
+
+def _run_with_a_peer(tmp_path, script: Callable[..., Awaitable[None]],
+                     store_type: type[Store] = Store) -> None:
+    """Start a photostability run on a rig whose port is a RigPeer, then run script(peer,
+    manager, store, run) while the manager follows it (store: a store_type on SQLite)."""
+    peer = RigPeer()
+    starts: list[Any] = []
+    peer.handlers.append(lambda m: m.msg_id == schema.START_RUN and (
+        starts.append(m) or peer.ack(m) or True))
+
+    async def body(manager: RunManager, store: Store) -> None:
+        run = await manager.start_run("photostability", "rig1", PARAMS)
+        assert starts and starts[0].run_key == run.run_key
+        await script(peer, manager, store, run)
+
+    with_a_manager(tmp_path, peer, body, store_type)
 
 
 def _stored(store: Store, run_id: int) -> list[int]:

@@ -4,18 +4,14 @@ the same START_RUN to the board that came back would have numbered a second run 
 under the same run, its samples filling the first one's gaps (seen in a loaded CI round:
 the faulted hour stored two runs mixed). Driven with a scripted rig peer on a socket."""
 
-import asyncio
 import threading
 import time
 from typing import Any
 
-from host.live.fanout import Hub
-from host.rigs import Rig
 from host.runs.manager import RunManager
-from host.settings import RigSpec
 from host.store import Store
 from protocol import messages, schema
-from tests.host.runs.test_recovery import PARAMS, _until
+from tests.host.runs.test_recovery import PARAMS, _until, with_a_manager
 from tests.support.rigpeer import RigPeer
 
 TAKEN = 10  # samples the board took before its reset
@@ -66,31 +62,18 @@ def test_a_start_whose_answer_a_reset_swallowed_is_resumed_not_started_over(tmp_
     _board_that_resets_before_answering(peer, starts)
     out: dict[str, Any] = {}
 
-    async def main() -> None:
-        with Store("sqlite:///%s" % (tmp_path / "runs.sqlite")) as store:
-            rig = Rig(RigSpec(name="rig1", spec=peer.url))
-            rig.open(store)
-            manager = RunManager(store, Hub(), {"rig1": rig})
-            await manager.start()
-            try:
-                await _until(lambda: rig.link.connected, "the link")
-                run = await manager.start_run("photostability", "rig1", PARAMS)
-                out["started"] = run
+    async def body(manager: RunManager, store: Store) -> None:
+        run = await manager.start_run("photostability", "rig1", PARAMS)
+        out["started"] = run
 
-                def names() -> list[str]:
-                    return [e.name for e in store.list_events(run_id=run.id)]
+        def names() -> list[str]:
+            return [e.name for e in store.list_events(run_id=run.id)]
 
-                await _until(lambda: "resumed" in names(), "the resume", 30)
-                out["events"] = store.list_events(run_id=run.id)
-                out["seqs"] = [int(s) for s in store.read_samples(run.id, columns=("t_s",))["seq"]]
-            finally:
-                await manager.stop()
-                rig.close()
+        await _until(lambda: "resumed" in names(), "the resume", 30)
+        out["events"] = store.list_events(run_id=run.id)
+        out["seqs"] = [int(s) for s in store.read_samples(run.id, columns=("t_s",))["seq"]]
 
-    try:
-        asyncio.run(main())
-    finally:
-        peer.close()
+    with_a_manager(tmp_path, peer, body)
     assert out["started"].state == "running"
     names = [e.name for e in out["events"]]
     assert names.count("start_crossed_reset") == 1 and names.count("resumed") == 1, names
