@@ -112,7 +112,9 @@ def test_a_compliance_trip_stops_its_channel_alone_and_the_interlock_stops_all_i
             _check_sampled_on(records, channel)
             stop = _stopped(got, channel)
             stop_t_s = stop.t_s + stop.t_us * 1e-6
-            assert 0 <= stop_t_s - _t_s(records)[-1] < PERIOD_MS / 1000, channel
+            # At most a period: the pass that sees the interlock may be the one this
+            # channel's sample was due in, and it stops the channel instead of sampling.
+            assert 0 <= stop_t_s - _t_s(records)[-1] <= PERIOD_MS / 1000, channel
         wait_for(lambda: not link.snapshot()["flags"]["output_on"], 30,
                  "a heartbeat with every output off")
     finally:
