@@ -2,6 +2,7 @@
 run-page panels in one image, WIDTH_IN inches wide at the dpi asked for."""
 
 import io
+import threading
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,9 @@ from photometry.spectrum import as_spectrum
 from protocol import schema
 
 WIDTH_IN = 8.0
+# Matplotlib is not thread-safe (its font and text-layout caches are shared), and the API
+# draws in worker threads: one figure is drawn at a time.
+DRAW_LOCK = threading.Lock()
 DEFAULT_DPI = 200  # 1600 px wide
 DPI_RANGE = (50, 400)  # 400-6400 px wide; above, a lifetime figure passes 50 megapixels
 HEIGHT_IN = {"lifetime": 9.0, "photostability": 6.0, "jvl": 10.0}
@@ -172,14 +176,11 @@ def _jvl(fig, run: dict[str, Any], cols: Cols) -> None:
 def run_plot_png(run: dict[str, Any], cols: Cols, dpi: int = DEFAULT_DPI) -> bytes:
     """PNG bytes of a run's figure, WIDTH_IN * dpi pixels wide; `run` as GET /api/runs/{id}
     answers it (events and calibration included), `cols` its stored sample columns."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global state shared by threads
 
     kind = run["kind"]
-    fig = plt.figure(figsize=(WIDTH_IN, HEIGHT_IN[kind]), dpi=dpi)
-    try:
+    with DRAW_LOCK:
+        fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN[kind]), dpi=dpi)
         {"lifetime": _lifetime, "photostability": _photostability, "jvl": _jvl}[kind](
             fig, run, cols)
         device = run.get("device") or {}
@@ -190,5 +191,3 @@ def run_plot_png(run: dict[str, Any], cols: Cols, dpi: int = DEFAULT_DPI) -> byt
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi)
         return buf.getvalue()
-    finally:
-        plt.close(fig)

@@ -10,6 +10,7 @@ import numpy as np
 from host.analysis.jvl import current_density_ma_cm2
 from host.plotting.png import (
     DEFAULT_DPI,
+    DRAW_LOCK,
     WIDTH_IN,
     _mark_t_values,
     _stress,
@@ -170,22 +171,23 @@ def sequence_png(report: dict[str, Any], store: Any, dpi: int = DEFAULT_DPI,
 
     if fmt not in FORMATS:
         raise ValueError("format %r: expected one of %s" % (fmt, ", ".join(FORMATS)))
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=dpi)
-    grid = fig.add_gridspec(4, 2, height_ratios=(3.0, 2.0, 2.4, 2.2))
-    span_s = max([c["stress_to_s"] or 0.0 for c in report["clocks"]] + [0.0])
-    scale, unit = _time_unit(span_s)
-    _stress_curve(fig.add_subplot(grid[0, :]), report, store, scale, unit)
-    _checkup_figures(fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1]), report,
-                     scale, unit)
-    _sweeps(fig.add_subplot(grid[2, 0]), fig.add_subplot(grid[2, 1]), report, store)
-    _table(fig.add_subplot(grid[3, :]), report)
-    device = (report["metadata"].get("device") or {})
-    named = " ".join(str(device[k]) for k in ("name", "pixel") if device.get(k))
-    fig.suptitle("sequence %s%s on %s (%s%s)%s" % (
-        report["sequence_id"], ": " + report["name"] if report["name"] else "", report["rig"],
-        report["state"], ", partial" if report["partial"] else "",
-        " · " + named if named else ""), fontsize=11)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=dpi)
-    return buf.getvalue()
+    with DRAW_LOCK:
+        fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=dpi)
+        grid = fig.add_gridspec(4, 2, height_ratios=(3.0, 2.0, 2.4, 2.2))
+        span_s = max([c["stress_to_s"] or 0.0 for c in report["clocks"]] + [0.0])
+        scale, unit = _time_unit(span_s)
+        _stress_curve(fig.add_subplot(grid[0, :]), report, store, scale, unit)
+        _checkup_figures(fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1]), report,
+                         scale, unit)
+        _sweeps(fig.add_subplot(grid[2, 0]), fig.add_subplot(grid[2, 1]), report, store)
+        _table(fig.add_subplot(grid[3, :]), report)
+        device = (report["metadata"].get("device") or {})
+        named = " ".join(str(device[k]) for k in ("name", "pixel") if device.get(k))
+        fig.suptitle("sequence %s%s on %s (%s%s)%s" % (
+            report["sequence_id"], ": " + report["name"] if report["name"] else "", report["rig"],
+            report["state"], ", partial" if report["partial"] else "",
+            " · " + named if named else ""), fontsize=11)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi)
+        return buf.getvalue()

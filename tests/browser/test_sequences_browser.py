@@ -235,3 +235,44 @@ def test_a_running_sequence_shows_its_steps_progress_and_aborts_from_the_page(pa
     assert not page.find("#seq-abort")
     assert _get(service, f"/api/sequences/{sequence_id}").json()["state"] == "aborted"
     assert _script_errors(page) == []
+
+
+# The page's fetch answers 503 to the first two reads of the report and of its figure, as a
+# service too busy to answer would, then lets every read through.
+BUSY_AT_FIRST = """
+const real = window.fetch;
+window.refused = { report: 0, figure: 0 };
+window.fetch = (url, options) => {
+  const path = String(url);
+  const which = path.endsWith("/report") ? "report" : path.includes("/report.png") ? "figure"
+    : null;
+  if (which && window.refused[which] < 2) {
+    window.refused[which] += 1;
+    return Promise.resolve(new Response("busy", { status: 503, statusText: "busy" }));
+  }
+  return real(url, options);
+};
+"""
+
+
+def test_an_ended_sequences_report_and_figure_come_after_reads_that_failed(page, service):
+    # Once a sequence has ended its page stops refreshing: a report or figure read that
+    # failed must be asked again, or the page would keep the failure (or a partial figure).
+    response = httpx.post(service.url + "/api/sequences", timeout=60,
+                          json={"rig": "rig1", **SHORT},
+                          headers={"Authorization": "Bearer " + TOKEN})
+    assert response.status_code == 201, response.text
+    sequence_id = response.json()["id"]
+    wait_until(lambda: _get(service, f"/api/sequences/{sequence_id}").json()["state"]
+               == "completed", 300, "the short sequence to complete")
+    page.js(BUSY_AT_FIRST)
+    page.js("location.hash = arguments[0]", f"#/sequences/{sequence_id}")
+    wait_until(lambda: page.js("const i = document.querySelector("
+                               "'#report-figure[data-partial=false] #report-png');"
+                               "return !!i && i.complete && i.naturalWidth > 0"), 240,
+               "the report's figure after two refused reads of each")
+    assert page.js("return window.refused") == {"report": 2, "figure": 2}
+    assert page.text("#report-headline tr[data-key=l0_cd_m2] td").endswith("cd/m²")
+    assert page.find("#report-status .form-error") is None
+    assert page.js("return document.getElementById('report-figure').dataset.error") is None
+    assert _script_errors(page) == []

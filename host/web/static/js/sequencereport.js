@@ -9,10 +9,17 @@ import { clock } from "./runtimes.js";
 import { figureTable, loadFigureWords, quantity } from "./runsummary.js";
 
 const T_VALUES = ["l0_cd_m2", "t95_s", "t80_s", "t50_s", "stop_reason"];
+const RETRIES = 6; // a failed read is asked again after 2, 4, ... 64 s
+const RETRY_MS = 2000;
 const CHECKUP_FIGURES = ["eqe_max_pct", "ce_max_cd_a", "pe_max_lm_w", "l_max_cd_m2", "turn_on_v"];
 
 function said(key, words) {
   return (words.figures[key] && words.figures[key].words) || key.replace(/_/g, " ");
+}
+
+/** A failure that asking again may cure: the service busy or gone a moment, not a 4xx. */
+function mayPass(error) {
+  return !(error.status >= 400 && error.status < 500);
 }
 
 function runLink(id) {
@@ -101,7 +108,7 @@ export function reportSection(sequenceId) {
   const status = el("p", { class: "muted", id: "report-status" });
   const body = el("div", { id: "report-body" });
   const figure = el("figure", { class: "plot report-figure", id: "report-figure", hidden: true });
-  const again = el("button", { type: "button", class: "link", id: "report-again",
+  const againButton = el("button", { type: "button", class: "link", id: "report-again",
     onclick: () => load() }, "read it again");
   const node = el("section", { class: "card", id: "seq-report", hidden: true },
     el("h3", {}, "Report"), status, body, figure, exportLinks(sequenceId));
@@ -109,8 +116,17 @@ export function reportSection(sequenceId) {
   let imageUrl = null;
   let stopped = false;
 
+  /** Ask again after a failure that may pass (a busy service's 5xx, a dropped connection),
+   * while this is still the latest read: the page stops refreshing once the sequence has
+   * ended, so a final report or figure lost to one failed request would never come. */
+  function again(mine, tries, retry) {
+    if (stopped || mine !== asked || tries >= RETRIES) return false;
+    setTimeout(() => { if (!stopped && mine === asked) retry(); }, RETRY_MS * 2 ** tries);
+    return true;
+  }
+
   /** The figure for the report just read (`partial` as it was: marked on the figure). */
-  async function loadImage(mine, partial) {
+  async function loadImage(mine, partial, tries = 0) {
     try {
       // Through api() so a bind that needs the token for reads gets it; a blob for the <img>.
       const response = await api(`/api/sequences/${sequenceId}/report.png`, { raw: true });
@@ -121,20 +137,24 @@ export function reportSection(sequenceId) {
       fill(figure, el("img", { src: imageUrl, id: "report-png",
         alt: `the report figure of sequence ${sequenceId}` }));
       figure.dataset.partial = String(Boolean(partial));
+      delete figure.dataset.error;
       figure.hidden = false;
-    } catch {
-      if (mine === asked) figure.hidden = true; // no figure: the tables stand alone
+    } catch (e) {
+      if (stopped || mine !== asked) return;
+      figure.dataset.error = e.message;
+      if (mayPass(e) && again(mine, tries, () => loadImage(mine, partial, tries + 1))) return;
+      figure.hidden = true; // no figure: the tables stand alone
     }
   }
 
-  async function load() {
-    const mine = ++asked;
+  async function load(tries = 0) {
+    const mine = tries ? asked : ++asked;
     try {
       const [report, words] = await Promise.all([api(`/api/sequences/${sequenceId}/report`),
         loadFigureWords()]);
       if (stopped || mine !== asked) return;
       fill(status, report.partial ? [`partial: the figures so far, read at ${clock(Date.now())} · `,
-        again] : null);
+        againButton] : null);
       const headline = report.headline || {};
       fill(body, headlineTable(headline, words), changesTable(headline, words),
         report.checkups && report.checkups.length ? el("h4", {}, "Check-ups") : null,
@@ -143,7 +163,8 @@ export function reportSection(sequenceId) {
       loadImage(mine, report.partial);
     } catch (e) {
       if (stopped || mine !== asked) return;
-      if (e.status !== 404) fill(body, el("p", { class: "form-error" }, `report: ${e.message}`));
+      if (e.status !== 404) fill(status, el("span", { class: "form-error" }, `report: ${e.message}`,
+        mayPass(e) && again(mine, tries, () => load(tries + 1)) ? " (asking again)" : ""));
       node.hidden = e.status === 404;
     }
   }
