@@ -21,15 +21,6 @@ def _on_signal(signum, frame):
     raise _Stop
 
 
-def sim_command(device, accel=1.0, seed=0, faults="", spread=0.0, channels=0):
-    """`lumenrig sim`: start a simulated rig, print its port (first line of stdout), run
-    until SIGINT or SIGTERM, then stop it cleanly. Raises SimSpecError (a ValueError) for a
-    bad preset, accel, seed, fault text, spread or channel count, before anything starts.
-    Main thread only."""
-    run_until_signalled(make_sim_spec(device, accel, seed, faults, spread=spread,
-                                      channels=channels))
-
-
 def run_until_signalled(spec, **rig_options):
     """Run spec's rig, print its port (flushed), return after SIGINT or SIGTERM, cleaned up.
 
@@ -54,6 +45,30 @@ def run_until_signalled(spec, **rig_options):
             signal.signal(sig, handler)
 
 
+def sim(
+    device: Annotated[str, typer.Option(help="preset: " + ", ".join(PRESETS))] = "G1",
+    accel: Annotated[str, typer.Option(
+        help="device time runs at most this many times faster (>= 1), or 'max'")] = "1",
+    seed: Annotated[int, typer.Option(min=0, help="seed of the simulated physics noise")] = 0,
+    faults: Annotated[str, typer.Option(help="fault spec, grammar in hil_sim/README.md")] = "",
+    spread: Annotated[str, typer.Option(
+        help="the pixel is one of a substrate: its lifetime, efficiency and current vary "
+             "by this relative spread (0 to 0.5), drawn from the seed")] = "0",
+    channels: Annotated[str, typer.Option(
+        help="a board of this many channel cards (1 to 8), a pixel on each (their spread: "
+             "--spread); 0: the one-channel board")] = "0",
+) -> None:
+    """Start a simulated rig on a pseudo-terminal; print its port (first line); run until
+    Ctrl-C or SIGTERM."""
+    # The one definition of the sim command: `lumenrig sim` registers this very function.
+    try:
+        spec = make_sim_spec(device, accel, seed, faults, spread=spread, channels=channels)
+    except SimSpecError as exc:
+        typer.echo("error: %s" % exc, err=True)
+        raise typer.Exit(2) from None
+    run_until_signalled(spec)
+
+
 app = typer.Typer(add_completion=False, help="Simulated lumenrig rigs.")
 
 
@@ -62,26 +77,7 @@ def _group():
     """Simulated lumenrig rigs (the real firmware on the MicroPython unix port)."""
 
 
-@app.command("sim")
-def _sim(
-    device: Annotated[str, typer.Option("--device", help="preset: " + ", ".join(PRESETS))],
-    accel: Annotated[str, typer.Option(
-        help="at most this many device seconds per wall second (>= 1), or 'max'")] = "1",
-    seed: Annotated[int, typer.Option(help="seed of the simulated physics noise")] = 0,
-    faults: Annotated[str, typer.Option(help="link faults, grammar in hil_sim/README.md")] = "",
-    spread: Annotated[str, typer.Option(
-        help="the pixel is one of a substrate: its parameters vary by this relative spread "
-             "(0 to 0.5), drawn from the seed")] = "0",
-    channels: Annotated[str, typer.Option(
-        help="a board of this many channel cards (1 to 8), a pixel on each; "
-             "0: the one-channel board")] = "0",
-):
-    """Start a simulated rig and print its port (first line). Runs until Ctrl-C or SIGTERM."""
-    try:
-        spec = make_sim_spec(device, accel, seed, faults, spread=spread, channels=channels)
-    except SimSpecError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    run_until_signalled(spec)
+app.command("sim")(sim)
 
 
 if __name__ == "__main__":

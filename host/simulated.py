@@ -1,17 +1,19 @@
-"""The host's one door to the simulator (hil_sim): sim: rig specs, simulated rigs, `lumenrig sim`.
+"""The host's one door to the simulator (hil_sim): sim: rig specs, simulated rigs, `lumenrig sim`
+(the simulator's own command, registered as the host's).
 
 Every other host module asks here, so the host's dependence on hil_sim is this file's imports.
 """
 
 from typing import TYPE_CHECKING
 
+from hil_sim.cli import sim as sim_command
 from hil_sim.spec import is_sim_spec, parse_sim_spec
 
 if TYPE_CHECKING:
     from hil_sim.launcher import SimRig
     from photometry.photodiode import PhotodiodeCalibration
 
-__all__ = ["calibration", "check_sim_spec", "is_sim_spec", "make_rig", "run_sim_command"]
+__all__ = ["calibration", "check_sim_spec", "is_sim_spec", "make_rig", "sim_command"]
 
 
 def check_sim_spec(spec: str) -> None:
@@ -30,12 +32,3 @@ def calibration(preset: str) -> "PhotodiodeCalibration":
     from hil_sim.optics import calibration as preset_calibration
 
     return preset_calibration(preset)
-
-
-def run_sim_command(device: str, accel: str, seed: int, faults: str, spread: str = "0",
-                    channels: str = "0") -> None:
-    """`lumenrig sim`: run one simulated rig until interrupted; ValueError for a bad option."""
-    from hil_sim.cli import sim_command
-
-    sim_command(device=device, accel=accel, seed=seed, faults=faults, spread=spread,
-                channels=channels)

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
+from host import simulated
 from host.cli import (
     calibrate_cmds,
     find_cmds,
@@ -202,28 +203,8 @@ def backup(
     typer.echo("%s (%.1f MB)" % (target, size_bytes / 1e6))
 
 
-@app.command()
-def sim(
-    device: Annotated[str, typer.Option(help="G1 | G2 | film")] = "G1",
-    accel: Annotated[str, typer.Option(
-        help="device time runs at most this many times faster (>= 1), or 'max'")] = "1",
-    seed: Annotated[int, typer.Option(min=0)] = 0,
-    faults: Annotated[str, typer.Option(help="fault spec, see hil_sim/README.md")] = "",
-    spread: Annotated[str, typer.Option(
-        help="the pixel is one of a substrate: its lifetime, efficiency and current vary "
-             "by this relative spread (0 to 0.5), drawn from the seed")] = "0",
-    channels: Annotated[str, typer.Option(
-        help="a board of this many channel cards (1 to 8), a pixel on each (their spread: "
-             "--spread); 0: the one-channel board")] = "0",
-) -> None:
-    """Start a simulated rig on a pseudo-terminal; print its port; run until interrupted."""
-    from host import simulated
-
-    try:
-        simulated.run_sim_command(device=device, accel=accel, seed=seed, faults=faults,
-                                  spread=spread, channels=channels)
-    except ValueError as exc:
-        _fail(str(exc))
+# `lumenrig sim`: the simulator's own command (hil_sim/cli.py), one definition of its options.
+app.command("sim")(simulated.sim_command)
 
 
 def main() -> None:  # pragma: no cover - console entry
