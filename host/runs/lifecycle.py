@@ -248,19 +248,35 @@ class Lifecycle:
                 "aborted while the rig was out of reach; the board stops a run on its own "
                 "%.0f s after it last hears the host" % tracker.params.host_loss_grace_s))
             return await asyncio.to_thread(store.get_run, run_id)
+        tracker.aborting = True
         try:
             reply = await link.acommand(schema.STOP_RUN, run_key=tracker.run_key,
                                         channel=tracker.channel)
+        except DeviceReset as exc:
+            return await self._abort_crossed_reset(tracker, exc)
         except LinkError as exc:
+            tracker.aborting = False
             raise RunError(503, "rig %s did not answer the abort (%s); the device stops on its "
                            "own %.0f s after it last heard the host"
                            % (tracker.rig.name, exc, tracker.params.host_loss_grace_s)) from exc
         if not reply.ok:
+            tracker.aborting = False
             raise RunError(409, reply.error or "refused")
         tracker.stop_reason = schema.STOP_HOST_ABORT
         self.finish_soon(tracker)
         # Every caller (concurrent aborts too) answers with the run as it ended.
         return await self._ended(tracker, FINISH_BACKFILL_S + 5)
+
+    async def _abort_crossed_reset(self, tracker: Tracker, exc: LinkError) -> Run:
+        """The rig reset while the abort's STOP_RUN was in flight: the reset stopped the run
+        on the board, so the abort stands. The reconnect that follows ends the run `aborted`
+        with what was stored, or stops it if the board still runs it; never resumes it
+        (Reconnects, tracker.aborting). Answers once it has ended."""
+        tracker.stop_reason = schema.STOP_HOST_ABORT
+        await self.book.event(tracker.rig, tracker.run_key, "abort_crossed_reset", (
+            "the rig reset while the abort was in flight (%s); the run ends aborted, not "
+            "resumed" % exc))
+        return await self._ended(tracker, START_TRIES * 1.0 + FINISH_BACKFILL_S + 5)
 
     async def _ended(self, tracker: Tracker, timeout_s: float) -> Run:
         """The run as stored once it has ended, or as it is after timeout_s."""

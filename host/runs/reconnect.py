@@ -72,7 +72,9 @@ class Reconnect:
                 # down first): the rig runs the resumed run, which is said once, here.
                 tracker.resume_pending = False
                 await self._resumed(rig, tracker, *tracker.resume_sent)
-            if channel.state != schema.STATE_RUNNING:
+            if tracker.aborting and channel.state == schema.STATE_RUNNING:
+                await self._stop_aborted(rig, tracker)
+            elif channel.state != schema.STATE_RUNNING:
                 self.lifecycle.finish_soon(tracker)
             else:
                 await book.event(rig, run_key, "reattached",
@@ -148,8 +150,16 @@ class Reconnect:
             # resumed already, or it ended there: never run it twice
             if tracker.resume_sent is not None:  # by a START_RUN whose answer was lost
                 await self._resumed(rig, tracker, *tracker.resume_sent)
-            if status.state != schema.STATE_RUNNING:
+            if tracker.aborting and status.state == schema.STATE_RUNNING:
+                await self._stop_aborted(rig, tracker)
+            elif status.state != schema.STATE_RUNNING:
                 self.lifecycle.finish_soon(tracker)
+            return
+        if tracker.aborting:
+            # An abort met the reset that lost the run: it ends here, with what was stored.
+            await self.recovery.give_up(tracker, tracker.device_next_seq,
+                                        "lost in the rig's reset")
+            await self.lifecycle.end(tracker, "aborted", stop_reason=schema.STOP_HOST_ABORT)
             return
         tracker.epoch += 1  # the rig's numbering restarts here: older recoveries stop
         tail_lost = await self.recovery.close_gaps_for_resume(tracker)
@@ -185,6 +195,12 @@ class Reconnect:
                 % ("reset" if device_reset else "not running", reply.error)))
             return
         await self._resumed(rig, tracker, next_seq, resume_t_s, device_reset)
+
+    async def _stop_aborted(self, rig: Rig, tracker: Tracker) -> None:
+        """The board runs a run whose abort met a reset: stop it, then end it `aborted`."""
+        tracker.stop_reason = schema.STOP_HOST_ABORT
+        await self.lifecycle.stop_key(rig, tracker.run_key, tracker.channel)
+        self.lifecycle.finish_soon(tracker)
 
     async def _resumed(self, rig: Rig, tracker: Tracker, next_seq: int, resume_t_s: float,
                        device_reset: bool) -> None:

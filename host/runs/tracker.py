@@ -58,6 +58,9 @@ class Tracker:
         self.starting = False  # START_RUN sent and not answered yet: no reconcile meanwhile
         self.resuming = False
         self.pausing = False  # stopped for a check-up: the rig's stop pauses, not aborts
+        # An abort's STOP_RUN is out: a reconnect meanwhile stops or ends the run, never
+        # resumes it (the abort met a rig reset, which stopped the run on the board).
+        self.aborting = False
         self.after_pause = False  # resuming a paused run: the rig holds it stopped, not lost
         # Samples are stored in seq order; next_seq: the first not stored (or given up).
         self.order = SeqOrder(next_seq)
