@@ -188,8 +188,8 @@ class Lifecycle:
         run goes on from what was stored, as after any reset: it is resumed at the rig's next
         heartbeat (never started over: its first samples would come again under new
         readings). An abort meanwhile ends it."""
-        tracker.starting = False
         if tracker.stop_reason == schema.STOP_HOST_ABORT:
+            tracker.starting = False
             await self._end_unless_ended(tracker, "aborted", "aborted before it started")
             return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
         await self.book.event(rig, tracker.run_key, "start_crossed_reset", (
@@ -198,6 +198,9 @@ class Lifecycle:
         rig.orphans.pop(tracker.channel, None)
         await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
         tracker.resume_pending = True
+        # Still `starting` until here: a reconnect meanwhile (the reset's own) waits rather
+        # than find a queued run the board does not hold and fail it as never started.
+        tracker.starting = False
         self.book.publish_state(tracker.run)
         return tracker.run
 

@@ -133,6 +133,21 @@ class RigPeer:
 
         self.handlers.append(answer)
 
+    def answer_from_heartbeat(self, m: Any) -> bool:
+        """A handler's share: GET_STATUS answered with the heartbeat's state, run_key and
+        next_seq, RESEND refused as a board holding only the heartbeat's run; True if m was
+        one of them."""
+        if m.msg_id == schema.GET_STATUS:
+            fields = dict.fromkeys(messages.field_names(schema.STATUS), 0)
+            fields.update(cmd_id=m.cmd_id, state=self.heartbeat["state"],
+                          run_key=self.heartbeat["run_key"], next_seq=self.heartbeat["next_seq"])
+            self.send("STATUS", **fields)
+            return True
+        if m.msg_id == schema.RESEND:
+            self.nack(m, schema.NACK_BAD_RUN_KEY, self.heartbeat["run_key"])
+            return True
+        return False
+
     def ack(self, command: Any) -> None:
         self.send("ACK", cmd_id=command.cmd_id, of_msg=command.msg_id)
 

@@ -13,7 +13,7 @@ import pytest
 
 from host.runs.manager import RunManager
 from host.store import Store
-from protocol import messages, schema
+from protocol import schema
 from tests.host.runs.test_recovery import PARAMS, _until, with_a_manager
 from tests.support.rigpeer import RigPeer
 
@@ -54,17 +54,7 @@ def _board_that_resets_on_the_abort(peer: RigPeer, starts: list[Any], stops: lis
                 peer.heartbeat.update(state=schema.STATE_IDLE)  # (run_key stays: stopped)
                 peer.ack(m)
             return True
-        if m.msg_id == schema.GET_STATUS:
-            fields = dict.fromkeys(messages.field_names(schema.STATUS), 0)
-            fields.update(cmd_id=m.cmd_id, state=peer.heartbeat["state"],
-                          run_key=peer.heartbeat["run_key"],
-                          next_seq=peer.heartbeat["next_seq"])
-            peer.send("STATUS", **fields)
-            return True
-        if m.msg_id == schema.RESEND:
-            peer.nack(m, schema.NACK_BAD_RUN_KEY, peer.heartbeat["run_key"])
-            return True
-        return False
+        return peer.answer_from_heartbeat(m)
 
     peer.handlers.append(answer)
 

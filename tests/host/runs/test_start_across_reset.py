@@ -10,7 +10,7 @@ from typing import Any
 
 from host.runs.manager import RunManager
 from host.store import Store
-from protocol import messages, schema
+from protocol import schema
 from tests.host.runs.test_recovery import PARAMS, _until, with_a_manager
 from tests.support.rigpeer import RigPeer
 
@@ -42,16 +42,7 @@ def _board_that_resets_before_answering(peer: RigPeer, starts: list[Any]) -> Non
             elif peer.hello["reset_cause"] == schema.RESET_WATCHDOG:
                 peer.ack(m)  # the board that came back starts it, as the firmware would
             return True
-        if m.msg_id == schema.GET_STATUS:
-            fields = dict.fromkeys(messages.field_names(schema.STATUS), 0)
-            fields.update(cmd_id=m.cmd_id, state=peer.heartbeat["state"],
-                          run_key=peer.heartbeat["run_key"])
-            peer.send("STATUS", **fields)
-            return True
-        if m.msg_id == schema.RESEND:
-            peer.nack(m, schema.NACK_BAD_RUN_KEY, peer.heartbeat["run_key"])
-            return True
-        return False
+        return peer.answer_from_heartbeat(m)
 
     peer.handlers.append(answer)
 
