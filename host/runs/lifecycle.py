@@ -208,12 +208,13 @@ class Lifecycle:
         """An abort came while the START_RUN was in flight. Taken: the board runs it now, so
         it is stopped (STOP_RUN retried) and ends `aborted` with what it measured; else it
         ends `aborted` before it started."""
-        tracker.starting = False
         if not taken:
+            tracker.starting = False
             await self._end_unless_ended(tracker, "aborted", "aborted before it started")
             return await asyncio.to_thread(self.book.store.get_run, tracker.run.id)
         rig.orphans.pop(tracker.channel, None)
         await self.book.update(tracker, state="running", board_id=board_text(rig.link.board_id))
+        tracker.starting = False  # (after: a reconnect meanwhile must not find it queued)
         await self.stop_key(rig, tracker.run_key, tracker.channel)
         self.finish_soon(tracker)
         return tracker.run
