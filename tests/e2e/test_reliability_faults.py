@@ -39,7 +39,10 @@ SEED = 1
 RING_ENV = {"LUMENRIG_SIM_SAMPLE_RING": "8192"}
 LINK_FAULTS = "corrupt=0.01,drop=0.001,seed=7"
 RESET_LIT_S = 300.0
-FAULTS = LINK_FAULTS + ",reset=lit:300s,cut=lit:1000s+4s,cut=lit:2200s+5s"
+# The cuts last well past the host's 3 s silence timeout: a host whose link thread lags its
+# input by a second or more on a loaded machine must still see each cut as silence (with
+# 4 s and 5 s, a loaded round's host noticed one cut of two, and never reconnected for it).
+FAULTS = LINK_FAULTS + ",reset=lit:300s,cut=lit:1000s+8s,cut=lit:2200s+9s"
 PARAMS = {"voltage_v": 10.0, "stop_fraction": 0.05, "max_duration_s": 3600,
           "sample_period_s": 1.0, "host_loss_grace_s": 30}
 
