@@ -39,9 +39,8 @@ SEED = 1
 RING_ENV = {"LUMENRIG_SIM_SAMPLE_RING": "8192"}
 LINK_FAULTS = "corrupt=0.01,drop=0.001,seed=7"
 RESET_LIT_S = 300.0
-# The cuts last well past the host's 3 s silence timeout: a host whose link thread lags its
-# input by a second or more on a loaded machine must still see each cut as silence (with
-# 4 s and 5 s, a loaded round's host noticed one cut of two, and never reconnected for it).
+# The cuts last well past the host's 3 s silence timeout, so a host on a loaded machine still
+# takes each for a lost link (with 4 s and 5 s, a loaded round counted one reconnect short).
 FAULTS = LINK_FAULTS + ",reset=lit:300s,cut=lit:1000s+8s,cut=lit:2200s+9s"
 PARAMS = {"voltage_v": 10.0, "stop_fraction": 0.05, "max_duration_s": 3600,
           "sample_period_s": 1.0, "host_loss_grace_s": 30}
@@ -285,7 +284,11 @@ def test_the_faulted_hour_long_run_completes_after_every_fault_it_was_dealt(faul
     assert stats["up_dropped_bytes"] > 0
     assert stats["cuts"] == 2 and stats["device_resets"] == 1
     assert len(faulted_run.events("resumed")) == 1
-    assert len(faulted_run.events("reattached")) >= 2, "the link came back after each cut"
+    # The link came back after the reset and after each cut. The run may end while the link
+    # is down after the last cut (the board races on at x100 while a loaded host shakes
+    # hands): that reconnect then finishes the run rather than reattaching it.
+    assert faulted_run.rig["link"]["reconnects"] >= 3, faulted_run.rig["link"]
+    assert len(faulted_run.events("reattached")) >= 1, "the first cut's reconnect reattached"
     _figures(faulted_run)
 
 
